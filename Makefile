@@ -1,0 +1,58 @@
+# Two commands matter: `make demo` and `make test`. Each does its own set-up and is safe to run again.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: demo test setup tools lint typecheck pytest bench bench-quick chaos devstack-up devstack-down clean ui
+
+demo: setup
+	$(PY) -m airflow_provider_cio.demo $(DEMO_ARGS)
+
+test: setup lint typecheck pytest
+
+setup: tools $(STAMP) $(NODE_STAMP)
+
+tools:
+	@PYTHON=$(PYTHON) ./scripts/check_tools.sh
+
+$(STAMP): pyproject.toml constraints-3.11.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
+	$(UV) pip install --quiet --python $(PY) -c constraints-3.11.txt -e ".[dev]"
+	@touch $@
+
+$(NODE_STAMP): package.json
+	npm install --no-package-lock --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+pytest: setup
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) -m bench.run
+
+bench-quick: setup
+	$(PY) -m bench.run --quick
+
+chaos: setup
+	$(VENV)/bin/pytest tests/reliability -m "chaos or not chaos" $(PYTEST_ARGS)
+
+devstack-up: setup
+	$(PY) -m airflow_provider_cio.devstack up
+
+devstack-down:
+	@test -x $(PY) && $(PY) -m airflow_provider_cio.devstack down || true
+
+clean: devstack-down
+	rm -rf $(VENV) node_modules .devstack

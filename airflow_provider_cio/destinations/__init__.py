@@ -1,0 +1,1 @@
+"""Ad-platform destinations implementing ``airflow_provider_cio.sync.destination.Destination``."""

@@ -1,0 +1,246 @@
+"""Meta Custom Audiences through facebook-business, as a sync ``Destination``.
+
+Built on a private ``FacebookSession`` + ``FacebookAdsApi(session, api_version=...)``: never
+``FacebookAdsApi.init()``, which installs a process-wide default API and a crash reporter that posts tracebacks to
+Meta. With ``app_secret`` the SDK session adds ``appsecret_proof`` (HMAC-SHA256 of the token) to every request.
+
+Wire details that matter:
+* adds ``POST /{id}/users``, full refresh ``POST /{id}/usersreplace``, both with form-encoded ``payload`` and
+  ``session``;
+* removals ``DELETE /{id}/users`` with the payload in a multipart BODY. ``FacebookAdsApi.call`` puts DELETE params
+  in the query string (10,000 hashed rows would make a multi-megabyte URL), but it passes ``files`` to
+  ``requests`` as the body for every method; fields given as ``(None, text)`` encode as plain form fields, exactly
+  ``curl -X DELETE -F payload=... -F session=...``. The SDK still builds the URL, signs the request through the
+  session and raises ``FacebookRequestError`` as usual.
+* one session per run and operation: ``session_id`` (random 63-bit, stored in the sync ledger so a resumed run
+  continues it), ``batch_seq`` from 1, ``last_batch_flag``, ``estimated_num_total``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow_provider_cio.destinations.meta.errors import classify_request_error
+from airflow_provider_cio.destinations.meta.schema import MAX_ROWS_PER_REQUEST, build_payload, rows_for
+from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
+from airflow_provider_cio.sync.errors import ConfigurationError, DataError, PlatformError
+
+if TYPE_CHECKING:
+    from facebook_business.api import FacebookAdsApi
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_VERSION = "v26.0"
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+_EDGE = {"add": ("POST", "users"), "remove": ("DELETE", "users"), "replace": ("POST", "usersreplace")}
+T = TypeVar("T")
+
+
+class MetaCustomAudienceDestination:
+    """One ad account's customer-file Custom Audiences."""
+
+    platform = "meta"
+
+    def __init__(
+        self,
+        ad_account_id: str,
+        access_token: str,
+        app_secret: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        graph_url: str | None = None,
+        *,
+        max_batch_size: int = MAX_ROWS_PER_REQUEST,
+        timeout: float = 120.0,
+        customer_file_source: str = "USER_PROVIDED_ONLY",
+        send_extern_id: bool = True,
+    ) -> None:
+        if not ad_account_id or not access_token:
+            raise ConfigurationError("Meta destination needs ad_account_id and access_token")
+        if not 1 <= max_batch_size <= MAX_ROWS_PER_REQUEST:
+            raise ValueError(f"max_batch_size must be within 1..{MAX_ROWS_PER_REQUEST} (rows per request)")
+        self.ad_account_id = ad_account_id if ad_account_id.startswith("act_") else f"act_{ad_account_id}"
+        self.api_version = api_version
+        self.graph_url = (graph_url or DEFAULT_GRAPH_URL).rstrip("/")
+        self.max_batch_size = max_batch_size  # a row budget: the core weighs members with rows_for()
+        self.customer_file_source = customer_file_source
+        self.send_extern_id = send_extern_id
+        self._access_token = access_token
+        self._app_secret = app_secret
+        self._timeout = timeout
+        self._api: FacebookAdsApi | None = None
+
+    def __repr__(self) -> str:  # never show the token
+        return f"MetaCustomAudienceDestination({self.ad_account_id!r}, api_version={self.api_version!r})"
+
+    @property
+    def api(self) -> FacebookAdsApi:
+        """A private SDK client (built once, lazily: the SDK import stays out of DAG parsing)."""
+        if self._api is None:
+            from facebook_business.api import FacebookAdsApi
+            from facebook_business.session import FacebookSession
+
+            session = FacebookSession(
+                app_secret=self._app_secret, access_token=self._access_token, timeout=self._timeout
+            )
+            session.GRAPH = self.graph_url  # instance attribute: the class default stays graph.facebook.com
+            self._api = FacebookAdsApi(session, api_version=self.api_version)
+        return self._api
+
+    @property
+    def requests_attempted(self) -> int:
+        return int(self.api.get_num_requests_attempted()) if self._api is not None else 0
+
+    def rows_for(self, member: Member) -> int:
+        return rows_for(member)
+
+    def _guarded(self, what: str, fn: Callable[[], T]) -> T:
+        """Run one SDK call; translate its failures into sync error classes without chaining the SDK's text."""
+        import requests
+        from facebook_business.exceptions import FacebookRequestError
+
+        try:
+            return fn()
+        except FacebookRequestError as exc:
+            error = classify_request_error(exc, what=what)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            error = PlatformError(f"{what}: cannot reach the Graph API ({type(exc).__name__})")
+        raise error
+
+    # -- Destination ------------------------------------------------------------------------------------------
+
+    def ping(self) -> dict[str, Any]:
+        """One cheap real call (GET the ad account): proves the token, appsecret_proof and account access."""
+        from facebook_business.adobjects.adaccount import AdAccount
+
+        account = self._guarded(
+            "read ad account",
+            lambda: AdAccount(self.ad_account_id, api=self.api).api_get(fields=["id", "name", "account_status"]),
+        )
+        return {"id": account.get("id"), "name": account.get("name"), "account_status": account.get("account_status")}
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Airflow-style ``(ok, message)`` built on ``ping``."""
+        try:
+            info = self.ping()
+        except (ConfigurationError, PlatformError) as exc:
+            return False, str(exc)
+        return True, f"reached Meta ad account {info['id']}"
+
+    def ensure_audience(self, name: str, *, description: str = "") -> str:
+        from facebook_business.adobjects.adaccount import AdAccount
+        from facebook_business.adobjects.customaudience import CustomAudience
+
+        account = AdAccount(self.ad_account_id, api=self.api)
+
+        def find() -> str | None:
+            cursor = account.get_custom_audiences(fields=["id", "name"], params={"limit": 200})
+            for audience in cursor:
+                if audience.get("name") == name:
+                    return str(audience["id"])
+            return None
+
+        found = self._guarded("list custom audiences", find)
+        if found:
+            return found
+        created = self._guarded(
+            "create custom audience",
+            lambda: account.create_custom_audience(
+                params={
+                    "name": name,
+                    "subtype": CustomAudience.Subtype.custom,
+                    "description": description or f"Managed by airflow-provider-cio: {name}",
+                    "customer_file_source": self.customer_file_source,
+                }
+            ),
+        )
+        log.info("created Meta custom audience %s in %s", created["id"], self.ad_account_id)
+        return str(created["id"])
+
+    def open_session(self, audience_id: str, operation: Operation, *, total_members: int) -> SessionState:
+        if operation not in _EDGE:
+            raise ValueError(f"unknown operation {operation!r}")
+        handle = {"session_id": secrets.randbits(63) or 1, "estimated_num_total": total_members}
+        return SessionState(operation=operation, handle=handle)
+
+    def send_batch(
+        self,
+        audience_id: str,
+        session: SessionState,
+        batch: Sequence[Member],
+        *,
+        seq: int,
+        last: bool,
+    ) -> BatchResult:
+        payload, unhashed = build_payload(batch, send_extern_id=self.send_extern_id)
+        if unhashed:
+            raise DataError(f"{unhashed} identifier value(s) in batch {seq} are not SHA-256 hex; refusing to send them")
+        if len(payload["data"]) > MAX_ROWS_PER_REQUEST:
+            raise ValueError(f"batch {seq} has {len(payload['data'])} rows, above Meta's {MAX_ROWS_PER_REQUEST}")
+        session_param = {
+            "session_id": session.handle["session_id"],
+            "batch_seq": seq,
+            "last_batch_flag": last,
+            "estimated_num_total": session.handle.get("estimated_num_total", len(batch)),
+        }
+        method, edge = _EDGE[session.operation]
+        what = f"{session.operation} batch {seq} to audience {audience_id}"
+        if method == "DELETE":
+            body = {
+                "payload": (None, json.dumps(payload, separators=(",", ":"))),
+                "session": (None, json.dumps(session_param, separators=(",", ":"))),
+            }
+            response = self._guarded(what, lambda: self.api.call("DELETE", (audience_id, edge), files=body))
+        else:
+            params = {"payload": payload, "session": session_param}
+            response = self._guarded(what, lambda: self.api.call(method, (audience_id, edge), params=params))
+        result = response.json()
+        if not isinstance(result, dict):
+            raise PlatformError(f"{what}: unexpected response body")
+        received = int(result.get("num_received", 0))
+        invalid = int(result.get("num_invalid_entries", 0))
+        if invalid:
+            log.warning("%s: Meta marked %s of %s rows invalid", what, invalid, received)
+        return BatchResult(received=received, invalid=invalid, request_id=str(result.get("session_id", "")) or None)
+
+    def close_session(self, audience_id: str, session: SessionState) -> dict[str, Any]:
+        """Meta closes a session on ``last_batch_flag``; report its id and how Meta counted it so far."""
+        sid = session.handle.get("session_id")
+        stats: dict[str, Any] = {"session_id": str(sid), "operation": session.operation}
+        try:
+            response = self._guarded(
+                "read upload sessions",
+                lambda: self.api.call("GET", (audience_id, "sessions"), params={"session_id": sid}),
+            )
+        except PlatformError:
+            return stats  # the upload itself is done; progress figures are informative
+        for entry in (response.json() or {}).get("data", []):
+            if str(entry.get("session_id")) == str(sid):
+                for key in ("num_received", "num_matched", "num_invalid_entries", "stage"):
+                    if key in entry:
+                        stats[key] = entry[key]
+        return stats
+
+    def describe(self, audience_id: str) -> dict[str, Any]:
+        from facebook_business.adobjects.customaudience import CustomAudience
+
+        fields = [
+            "id",
+            "name",
+            "approximate_count_lower_bound",
+            "approximate_count_upper_bound",
+            "operation_status",
+            "delivery_status",
+        ]
+        audience = self._guarded(
+            "read custom audience", lambda: CustomAudience(audience_id, api=self.api).api_get(fields=fields)
+        )
+        out = {key: audience.get(key) for key in fields}
+        for key in ("operation_status", "delivery_status"):
+            value = out.get(key)
+            if value is not None and not isinstance(value, dict | int | str):
+                out[key] = dict(value)
+        return out

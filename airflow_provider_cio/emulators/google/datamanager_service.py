@@ -1,0 +1,457 @@
+"""``google.ads.datamanager.v1.IngestionService`` as the emulator serves it (audience members + request status).
+
+Validation mirrors the documented limits: 10 destinations, 10,000 members per request, 10 identifiers per member,
+SHA-256 hex identifiers, HEX encoding required, Customer Match terms accepted. Request-level failures are gRPC
+statuses carrying google.rpc details (ErrorInfo reason, BadRequest field violations, RetryInfo), which
+google-api-core decodes into ``exc.reason`` / ``exc.details``. Ingests and removes apply when received; a remove-all
+applies when it finishes (and removes only members last added before its ``remove_as_of_time``, default: receipt).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import grpc
+
+from airflow_provider_cio.emulators.google.settings import match_rate_bucket
+from airflow_provider_cio.emulators.google.state import SHA256_HEX, DmRequest
+
+if TYPE_CHECKING:
+    from airflow_provider_cio.emulators.google.server import EmulatorCore
+
+SERVICE = "google.ads.datamanager.v1.IngestionService"
+_DOMAIN = "datamanager.googleapis.com"
+MAX_MEMBERS = 10_000
+MAX_IDENTIFIERS = 10
+MAX_DESTINATIONS = 10
+
+
+def abort(
+    context: grpc.ServicerContext,
+    code: grpc.StatusCode,
+    reason: str,
+    message: str,
+    *,
+    retry_delay_seconds: float | None = None,
+    violations: list[tuple[str, str]] | None = None,
+) -> NoReturn:
+    """Fail the call the way Google APIs do: status code + google.rpc.Status details in trailing metadata."""
+    from google.protobuf import any_pb2, duration_pb2
+    from google.rpc import error_details_pb2, status_pb2
+    from grpc_status import rpc_status
+
+    details = []
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=_DOMAIN))
+    details.append(info)
+    if violations:
+        bad = any_pb2.Any()
+        bad.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d, reason=reason)
+                    for f, d in violations
+                ]
+            )
+        )
+        details.append(bad)
+    if retry_delay_seconds is not None:
+        retry = any_pb2.Any()
+        seconds = int(retry_delay_seconds)
+        retry.Pack(
+            error_details_pb2.RetryInfo(
+                retry_delay=duration_pb2.Duration(
+                    seconds=seconds, nanos=int((retry_delay_seconds - seconds) * 1e9)
+                )
+            )
+        )
+        details.append(retry)
+    status = status_pb2.Status(code=code.value[0], message=message, details=details)
+    context.abort_with_status(rpc_status.to_status(status))
+    raise AssertionError("unreachable")  # abort_with_status raises
+
+
+def _member_keys(member: Any) -> tuple[frozenset[str], list[str]]:
+    """Identifier keys of one AudienceMember, and the problems found (reason codes)."""
+    problems: list[str] = []
+    keys: set[str] = set()
+    identifiers = list(member.user_data.user_identifiers)
+    if not identifiers:
+        problems.append("NO_IDENTIFIERS_PROVIDED")
+    if len(identifiers) > MAX_IDENTIFIERS:
+        problems.append("TOO_MANY_USER_IDENTIFIERS")
+    for ident in identifiers:
+        which = ident._pb.WhichOneof("identifier")
+        if which == "email_address" or which == "phone_number":
+            value = getattr(ident, which).lower()
+            if not SHA256_HEX.match(value):
+                problems.append("INVALID_SHA256_FORMAT")
+            keys.add(("email:" if which == "email_address" else "phone:") + value)
+        elif which == "address":
+            addr = ident.address
+            for hashed in (addr.given_name, addr.family_name):
+                if not SHA256_HEX.match(hashed.lower()):
+                    problems.append("INVALID_SHA256_FORMAT")
+            if not addr.region_code or len(addr.region_code) != 2:
+                problems.append("INVALID_COUNTRY_CODE")
+            keys.add(
+                f"address:{addr.given_name.lower()}:{addr.family_name.lower()}:"
+                f"{addr.region_code.upper()}:{addr.postal_code}"
+            )
+    return frozenset(keys), problems
+
+
+class DataManagerService:
+    """Handlers for the IngestionService methods our destination uses."""
+
+    def __init__(self, core: EmulatorCore) -> None:
+        self.core = core
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        from google.ads.datamanager_v1.types import ingestion_service as t
+
+        def unary(fn: Any, req: Any, resp: Any) -> grpc.RpcMethodHandler:
+            return grpc.unary_unary_rpc_method_handler(
+                fn, request_deserializer=req.deserialize, response_serializer=resp.serialize
+            )
+
+        return grpc.method_handlers_generic_handler(
+            SERVICE,
+            {
+                "IngestAudienceMembers": unary(
+                    self.ingest, t.IngestAudienceMembersRequest, t.IngestAudienceMembersResponse
+                ),
+                "RemoveAudienceMembers": unary(
+                    self.remove, t.RemoveAudienceMembersRequest, t.RemoveAudienceMembersResponse
+                ),
+                "RemoveAllAudienceMembers": unary(
+                    self.remove_all, t.RemoveAllAudienceMembersRequest, t.RemoveAllAudienceMembersResponse
+                ),
+                "RetrieveRequestStatus": unary(
+                    self.retrieve_status, t.RetrieveRequestStatusRequest, t.RetrieveRequestStatusResponse
+                ),
+            },
+        )
+
+    # -- shared checks -------------------------------------------------------------------------------------------
+    def _faults(self, context: grpc.ServicerContext, method: str) -> None:
+        fault = self.core.faults.take(
+            method, {"resource_exhausted", "permission_denied", "unauthenticated", "terms_not_accepted"}
+        )
+        if fault is None:
+            return
+        if fault.kind == "resource_exhausted":
+            abort(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                "RESOURCE_EXHAUSTED",
+                "Quota exceeded for requests per minute.",
+                retry_delay_seconds=fault.retry_delay_seconds,
+            )
+        if fault.kind == "permission_denied":
+            abort(context, grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED", "The caller lacks access.")
+        if fault.kind == "unauthenticated":
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "Request had invalid authentication credentials.")
+        abort(
+            context,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "TERMS_AND_CONDITIONS_NOT_SIGNED",
+            "The Customer Match terms of service are not accepted for this account.",
+        )
+
+    def _destinations(self, context: grpc.ServicerContext, request: Any) -> list[tuple[str, int]]:
+        from google.ads.datamanager_v1.types import destination as d
+
+        if not request.destinations:
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "REQUIRED_FIELD_MISSING", "destinations is required.")
+        if len(request.destinations) > MAX_DESTINATIONS:
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "TOO_MANY_DESTINATIONS", "Too many destinations.")
+        found: list[tuple[str, int]] = []
+        for i, dest in enumerate(request.destinations):
+            account = dest.operating_account
+            if account.account_type != d.ProductAccount.AccountType.GOOGLE_ADS:
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "INVALID_DESTINATION",
+                    "Only Google Ads operating accounts are emulated.",
+                    violations=[(f"destinations[{i}].operating_account.account_type", "not GOOGLE_ADS")],
+                )
+            list_id = dest.product_destination_id
+            if not list_id.isdigit() or self.core.state.find_list(account.account_id, int(list_id)) is None:
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "INVALID_USER_LIST_ID",
+                    "The user list does not exist in the operating account.",
+                    violations=[(f"destinations[{i}].product_destination_id", "unknown user list")],
+                )
+            found.append((account.account_id, int(list_id)))
+        return found
+
+    def _members(
+        self, context: grpc.ServicerContext, request: Any
+    ) -> tuple[list[frozenset[str]], list[Any], int]:
+        from google.ads.datamanager_v1.types import ingestion_service as t
+
+        if not request.audience_members:
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "REQUIRED_FIELD_MISSING", "audience_members is empty.")
+        if len(request.audience_members) > MAX_MEMBERS:
+            abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "TOO_MANY_AUDIENCE_MEMBERS",
+                f"At most {MAX_MEMBERS} audience members per request.",
+            )
+        if request.encoding == t.Encoding.ENCODING_UNSPECIFIED:
+            abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "REQUIRED_FIELD_MISSING",
+                "encoding is required for user data.",
+                violations=[("encoding", "required")],
+            )
+        all_keys: list[frozenset[str]] = []
+        violations: list[tuple[str, str]] = []
+        reasons: set[str] = set()
+        identifier_count = 0
+        for i, member in enumerate(request.audience_members):
+            keys, problems = _member_keys(member)
+            identifier_count += len(member.user_data.user_identifiers)
+            for problem in problems:
+                reasons.add(problem)
+                violations.append((f"audience_members[{i}].user_data", problem))
+            all_keys.append(keys)
+        if violations:
+            reason = sorted(reasons)[0] if len(reasons) == 1 else "INVALID_ARGUMENT"
+            abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                reason,
+                f"{len(violations)} invalid audience member field(s).",
+                violations=violations[:100],
+            )
+        return all_keys, list(request.audience_members), identifier_count
+
+    def _new_request(self, kind: str, destinations: list[tuple[str, int]]) -> DmRequest:
+        req = DmRequest(
+            request_id=str(uuid.uuid4()),
+            kind=kind,
+            destinations=destinations,
+            received_ns=self.core.state.clock_ns(),
+            polls_left=self.core.settings.processing_polls,
+        )
+        self.core.state.dm_requests[req.request_id] = req
+        return req
+
+    # -- methods ---------------------------------------------------------------------------------------------------
+    def ingest(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.ads.datamanager_v1.types import consent as c
+        from google.ads.datamanager_v1.types import ingestion_service as t
+        from google.ads.datamanager_v1.types import terms_of_service as tos
+
+        state = self.core.state
+        with state.lock:
+            self._faults(context, "IngestAudienceMembers")
+            destinations = self._destinations(context, request)
+            keys, members, identifier_count = self._members(context, request)
+            accepted_tos = tos.TermsOfServiceStatus.ACCEPTED
+            if request.terms_of_service.customer_match_terms_of_service_status != accepted_tos:
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "TERMS_AND_CONDITIONS_NOT_SIGNED",
+                    "terms_of_service.customer_match_terms_of_service_status must be ACCEPTED.",
+                )
+            if request.validate_only:
+                state.record(SERVICE, "IngestAudienceMembers", validate_only=True, members=len(members))
+                return t.IngestAudienceMembersResponse()
+            req = self._new_request("ingest", destinations)
+            req.record_count = len(members)
+            req.identifier_count = identifier_count
+            fault = self.core.faults.take("IngestAudienceMembers", {"partial_failure"})
+            failed = set(fault.indexes) if fault else set()
+            if fault:
+                req.error_counts[fault.reason or "PROCESSING_ERROR_REASON_INVALID_FORMAT"] = len(failed)
+            for i, (member_keys, member) in enumerate(zip(keys, members, strict=True)):
+                if i in failed:
+                    continue
+                consent = member.consent if "consent" in member else request.consent
+                if self.core.settings.require_consent and consent.ad_user_data != c.ConsentStatus.CONSENT_GRANTED:
+                    reason = (
+                        "PROCESSING_ERROR_REASON_DENIED_CONSENT"
+                        if consent.ad_user_data == c.ConsentStatus.CONSENT_DENIED
+                        else "PROCESSING_ERROR_REASON_NO_CONSENT"
+                    )
+                    req.error_counts[reason] = req.error_counts.get(reason, 0) + 1
+                    continue
+                req.accepted.append(member_keys)
+            now = state.clock_ns()
+            for customer_id, list_id in destinations:
+                user_list = state.find_list(customer_id, list_id)
+                assert user_list is not None
+                for member_keys in req.accepted:
+                    user_list.add(member_keys, now)
+                user_list.note_size()
+            req.applied = True
+            state.record(
+                SERVICE,
+                "IngestAudienceMembers",
+                request_id=req.request_id,
+                members=len(members),
+                list_ids=[lid for _, lid in destinations],
+            )
+            return t.IngestAudienceMembersResponse(request_id=req.request_id)
+
+    def remove(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.ads.datamanager_v1.types import ingestion_service as t
+
+        state = self.core.state
+        with state.lock:
+            self._faults(context, "RemoveAudienceMembers")
+            destinations = self._destinations(context, request)
+            keys, members, identifier_count = self._members(context, request)
+            if request.validate_only:
+                return t.RemoveAudienceMembersResponse()
+            req = self._new_request("remove", destinations)
+            req.record_count = len(members)
+            req.identifier_count = identifier_count
+            for customer_id, list_id in destinations:
+                user_list = state.find_list(customer_id, list_id)
+                assert user_list is not None
+                for member_keys in keys:
+                    user_list.remove(member_keys)
+                user_list.note_size()
+            req.applied = True
+            state.record(
+                SERVICE,
+                "RemoveAudienceMembers",
+                request_id=req.request_id,
+                members=len(members),
+                list_ids=[lid for _, lid in destinations],
+            )
+            return t.RemoveAudienceMembersResponse(request_id=req.request_id)
+
+    def remove_all(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.ads.datamanager_v1.types import ingestion_service as t
+
+        state = self.core.state
+        with state.lock:
+            self._faults(context, "RemoveAllAudienceMembers")
+            destinations = self._destinations(context, request)
+            as_of: int | None = None
+            if "remove_as_of_time" in request:
+                ts = request.remove_as_of_time  # proto-plus gives a datetime for Timestamp fields
+                as_of = int(ts.timestamp() * 1_000_000) * 1000
+                if as_of > state.clock_ns():
+                    abort(
+                        context,
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        "INVALID_ARGUMENT",
+                        "remove_as_of_time must not be in the future.",
+                        violations=[("remove_as_of_time", "in the future")],
+                    )
+            if request.validate_only:
+                return t.RemoveAllAudienceMembersResponse()
+            req = self._new_request("remove_all", destinations)
+            req.remove_as_of_ns = as_of if as_of is not None else req.received_ns
+            state.record(
+                SERVICE,
+                "RemoveAllAudienceMembers",
+                request_id=req.request_id,
+                list_ids=[lid for _, lid in destinations],
+                as_of_given=as_of is not None,
+            )
+            if req.polls_left <= 0:
+                self._finish(req)
+            return t.RemoveAllAudienceMembersResponse(request_id=req.request_id)
+
+    def _finish(self, req: DmRequest) -> None:
+        """Apply a remove-all when it completes (ingests and removes were applied on receipt)."""
+        if req.applied:
+            return
+        for customer_id, list_id in req.destinations:
+            user_list = self.core.state.find_list(customer_id, list_id)
+            if user_list is not None:
+                user_list.remove_all(req.remove_as_of_ns)
+                user_list.note_size()
+        req.applied = True
+
+    def settle(self) -> None:
+        """Finish every request still processing (what Google does eventually, polled or not)."""
+        with self.core.state.lock:
+            for req in self.core.state.dm_requests.values():
+                req.polls_left = 0
+                self._finish(req)
+
+    def retrieve_status(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.ads.datamanager_v1.types import ingestion_service as t
+        from google.ads.datamanager_v1.types import match_rate, processing_errors
+        from google.ads.datamanager_v1.types import request_status_per_destination as r
+
+        state = self.core.state
+        with state.lock:
+            self._faults(context, "RetrieveRequestStatus")
+            req = state.dm_requests.get(request.request_id)
+            if req is None:
+                abort(context, grpc.StatusCode.NOT_FOUND, "INVALID_REQUEST_ID", "Unknown request id.")
+            R = r.RequestStatusPerDestination
+            if req.polls_left > 0:
+                req.polls_left -= 1
+                status = R.RequestStatus.PROCESSING
+            else:
+                self._finish(req)
+                errors = sum(req.error_counts.values())
+                if errors == 0:
+                    status = R.RequestStatus.SUCCESS
+                elif errors >= req.record_count:
+                    status = R.RequestStatus.FAILED
+                else:
+                    status = R.RequestStatus.PARTIAL_SUCCESS
+            state.record(SERVICE, "RetrieveRequestStatus", request_id=req.request_id, kind=req.kind, status=status.name)
+            from google.ads.datamanager_v1.types import destination as d
+
+            entries = []
+            for customer_id, list_id in req.destinations:
+                entry = R(
+                    destination=d.Destination(
+                        operating_account=d.ProductAccount(
+                            account_id=customer_id, account_type=d.ProductAccount.AccountType.GOOGLE_ADS
+                        ),
+                        product_destination_id=str(list_id),
+                    ),
+                    request_status=status,
+                )
+                if status != R.RequestStatus.PROCESSING and req.error_counts:
+                    entry.error_info = processing_errors.ErrorInfo(
+                        error_counts=[
+                            processing_errors.ErrorCount(
+                                record_count=n, reason=processing_errors.ProcessingErrorReason[reason]
+                            )
+                            for reason, n in sorted(req.error_counts.items())
+                        ]
+                    )
+                if req.kind == "ingest":
+                    bucket = match_rate_bucket(self.core.settings.match_rate_percent)
+                    entry.audience_members_ingestion_status = R.IngestAudienceMembersStatus(
+                        user_data_ingestion_status=R.IngestUserDataStatus(
+                            record_count=req.record_count,
+                            user_identifier_count=req.identifier_count,
+                            upload_match_rate_range=(
+                                match_rate.MatchRateRange[f"MATCH_RATE_RANGE_{bucket}"]
+                                if status != R.RequestStatus.PROCESSING
+                                else match_rate.MatchRateRange.MATCH_RATE_RANGE_UNKNOWN
+                            ),
+                        )
+                    )
+                elif req.kind == "remove":
+                    entry.audience_members_removal_status = R.RemoveAudienceMembersStatus(
+                        user_data_removal_status=R.RemoveUserDataStatus(
+                            record_count=req.record_count, user_identifier_count=req.identifier_count
+                        )
+                    )
+                else:
+                    entry.remove_all_audience_members_status = R.RemoveAllAudienceMembersStatus()
+                entries.append(entry)
+            return t.RetrieveRequestStatusResponse(request_status_per_destination=entries)

@@ -1,0 +1,51 @@
+"""Customer.io App API hook: owns the ``customerio`` connection and builds one client per hook."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_cio.hooks._extras import ConnectionConfigError, read_extras
+
+if TYPE_CHECKING:
+    from airflow_provider_cio.customerio.client import CustomerIoClient
+
+
+class CustomerIoHook(BaseHook):
+    """Connection: password = App API key; extras region (us/eu), site_id, track_api_key; host overrides the base URL."""
+
+    conn_name_attr = "customerio_conn_id"
+    default_conn_name = "customerio_default"
+    conn_type = "customerio"
+    hook_name = "Customer.io"
+
+    def __init__(self, customerio_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.customerio_conn_id = customerio_conn_id
+
+    @cached_property
+    def client(self) -> CustomerIoClient:
+        from airflow_provider_cio.customerio.client import CustomerIoClient
+
+        conn = self.get_connection(self.customerio_conn_id)
+        extras = read_extras(
+            self.customerio_conn_id, conn.extra_dejson, allowed={"region", "site_id", "track_api_key"}
+        )
+        if not conn.password:
+            raise ConnectionConfigError(f"connection {self.customerio_conn_id!r} has no App API key (password)")
+        return CustomerIoClient(
+            conn.password, region=str(extras.get("region") or "us"), base_url=conn.host or None
+        )
+
+    def get_conn(self) -> CustomerIoClient:
+        return self.client
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap authenticated call."""
+        try:
+            self.client.ping()
+        except Exception as exc:  # the UI shows the message; it never contains the key
+            return False, str(exc)
+        return True, "Customer.io App API reachable and the key is accepted"

@@ -1,0 +1,146 @@
+"""Phone normalization without a full numbering-plan parser: a fast path for the shapes people actually type.
+
+Accepted: ``+CC`` followed by digits with spaces, dashes, dots, slashes or parentheses; a ``(0)`` trunk marker after
+the country code (dropped); the ``00`` international prefix; national numbers (``(650) 555-1212``,
+``020 7946 0958``) when a default country is given, which adds its calling code and drops its trunk prefix.
+Meta wants digits with the country code and no ``+``; Google wants E.164 with the ``+``.
+
+Refused, with a reason: letters or extensions (``malformed_phone``), placeholder numbers (all one digit, or
+1234567890-style runs: ``placeholder_phone``), national numbers with no default country (``no_country_code``),
+``+0...`` (``invalid_country_code``), fewer than 8 or more than 15 digits, or a NANP (+1) number whose national
+part is not 10 digits (``too_short`` / ``too_long``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from typing import Final
+
+from airflow_provider_cio.identity.countries import (
+    KNOWN_CALLING_CODES,
+    NANP_CODE,
+    NANP_NATIONAL_DIGITS,
+    TRUNK_ZERO_CODES,
+    calling_code_for,
+)
+from airflow_provider_cio.identity.kinds import GOOGLE
+from airflow_provider_cio.identity.reasons import (
+    EMPTY,
+    INVALID_COUNTRY_CODE,
+    MALFORMED_PHONE,
+    NO_COUNTRY_CODE,
+    PLACEHOLDER_PHONE,
+    TOO_LONG,
+    TOO_SHORT,
+    Dropped,
+)
+
+MIN_DIGITS: Final = 8
+MAX_DIGITS: Final = 15  # E.164
+
+_SEPARATORS: Final = b" -.()/\t"
+_UNICODE_DASHES: Final[dict[int, str]] = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
+# National parts that are typed when the real number is unknown.
+_SEQUENTIAL: Final[frozenset[str]] = frozenset(
+    run[:n] for run in ("1234567890123", "0123456789012", "9876543210987") for n in range(6, 14)
+)
+
+
+def _ascii_phone(s: str) -> str | None:
+    """Fold full-width digits, Unicode dashes and spaces to ASCII; ``None`` if something else non-ASCII remains."""
+    s = unicodedata.normalize("NFKC", s).translate(_UNICODE_DASHES)
+    s = "".join(s.split())
+    return s if s.isascii() else None
+
+
+def _is_placeholder(national: str) -> bool:
+    return national.count(national[0]) == len(national) or national in _SEQUENTIAL
+
+
+def _code_by_prefix() -> dict[str, str]:
+    """Every 3-digit start of a number -> the table's calling code it begins with ("" if none): one dict lookup
+    instead of trying 1-, 2- and 3-digit prefixes (calling codes are prefix-free, so the answer is unique)."""
+    table: dict[str, str] = {}
+    for n in range(1000):
+        start = f"{n:03d}"
+        table[start] = next((start[:size] for size in (1, 2, 3) if start[:size] in KNOWN_CALLING_CODES), "")
+    return table
+
+
+_CODE_BY_PREFIX: Final[dict[str, str]] = _code_by_prefix()
+
+
+def make_phone_normalizer(platform: str, default_country: str | None) -> Callable[[str], str | Dropped]:
+    """Build the phone normalizer for one platform and default country (validated now, not per value)."""
+    default = calling_code_for(default_country)
+    default_code = default.code if default else ""
+    default_trunk = default.trunk if default else ""
+    prefix = "+" if platform == GOOGLE else ""
+    code_by_prefix = _CODE_BY_PREFIX
+    trunk_zero_codes = TRUNK_ZERO_CODES
+    sequential = _SEQUENTIAL
+
+    def normalize_phone(value: str) -> str | Dropped:
+        s = value.strip()
+        if not s:
+            return EMPTY
+        if not s.isascii():
+            folded = _ascii_phone(s)
+            if not folded:
+                return MALFORMED_PHONE
+            s = folded
+        if "(0)" in s:
+            s = s.replace("(0)", "")
+        raw = s.encode().translate(None, _SEPARATORS)
+        international = raw[:1] == b"+"
+        if international:
+            raw = raw[1:]
+        if not raw.isdigit():
+            return MALFORMED_PHONE
+        digits = raw.decode()
+        if not international and digits[:2] == "00":
+            international = True
+            digits = digits[2:]
+            if not digits:
+                return MALFORMED_PHONE
+        if digits.count(digits[0]) == len(digits):
+            return PLACEHOLDER_PHONE
+        if international:
+            if digits[0] == "0":
+                return INVALID_COUNTRY_CODE
+            code = code_by_prefix.get(digits[:3], "")
+            if code in trunk_zero_codes and digits[len(code) : len(code) + 1] == "0":
+                digits = code + digits[len(code) + 1 :]
+        elif not default_code:
+            return NO_COUNTRY_CODE
+        else:
+            code = default_code
+            if code == NANP_CODE:
+                if len(digits) == NANP_NATIONAL_DIGITS + 1 and digits[0] == "1":
+                    digits = digits[1:]
+            elif default_trunk and digits.startswith(default_trunk):
+                digits = digits[len(default_trunk) :]
+            digits = code + digits
+        size = len(digits)
+        if size < MIN_DIGITS:
+            return TOO_SHORT
+        if size > MAX_DIGITS:
+            return TOO_LONG
+        if not code:
+            if any(_is_placeholder(digits[start:]) for start in (1, 2, 3)):
+                return PLACEHOLDER_PHONE
+            return prefix + digits
+        national = digits[len(code) :]
+        if national.count(national[0]) == len(national) or national in sequential:
+            return PLACEHOLDER_PHONE
+        if code == NANP_CODE:
+            if len(national) < NANP_NATIONAL_DIGITS:
+                return TOO_SHORT
+            if len(national) > NANP_NATIONAL_DIGITS:
+                return TOO_LONG
+            if national[0] in "01":
+                return MALFORMED_PHONE
+        return prefix + digits
+
+    return normalize_phone

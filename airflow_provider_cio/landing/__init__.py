@@ -1,0 +1,1 @@
+"""The landing zone: one partitioned layout for every source, committed by a manifest written last."""

@@ -1,0 +1,83 @@
+"""Where a partition lives: ``{root}/{env}/{workspace}/{dataset}/dt=YYYY-MM-DD[/hr=HH]``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+_PREFIX = re.compile(
+    r"^(?P<root>.+)/(?P<env>[^/]+)/(?P<workspace>[^/]+)/(?P<dataset>[^/]+)/dt=(?P<dt>\d{4}-\d{2}-\d{2})"
+    r"(?:/hr=(?P<hr>\d{2}))?/?$"
+)
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True)
+class PartitionRef:
+    """One landing partition. Hourly partitions (``hr``) sit inside their day."""
+
+    root: str
+    env: str
+    workspace: str
+    dataset: str
+    dt: date
+    hr: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("env", "workspace", "dataset"):
+            value = getattr(self, name)
+            if not _SEGMENT.match(value):
+                raise ValueError(f"invalid {name} {value!r}: use letters, digits, '_', '-', '.'")
+        if not self.root or self.root.startswith("/") or self.root.endswith("/"):
+            raise ValueError(f"invalid root {self.root!r}: a relative path without leading/trailing '/'")
+        if self.hr is not None and not 0 <= self.hr <= 23:
+            raise ValueError(f"invalid hour {self.hr}: 0-23")
+
+    @property
+    def dataset_prefix(self) -> str:
+        return f"{self.root}/{self.env}/{self.workspace}/{self.dataset}"
+
+    @property
+    def prefix(self) -> str:
+        hour = f"/hr={self.hr:02d}" if self.hr is not None else ""
+        return f"{self.dataset_prefix}/dt={self.dt.isoformat()}{hour}"
+
+    @property
+    def manifest_path(self) -> str:
+        return f"{self.prefix}/_manifest.json"
+
+    @property
+    def quality_prefix(self) -> str:
+        return f"{self.prefix}/_quality"
+
+    @property
+    def rejected_prefix(self) -> str:
+        return f"{self.prefix}/_rejected"
+
+    @property
+    def label(self) -> str:
+        """Short human label for messages: ``deliveries dt=2026-11-01``."""
+        return f"{self.dataset} {self.prefix.rsplit('/' + self.dataset + '/', 1)[-1]}"
+
+    @classmethod
+    def parse(cls, prefix: str) -> PartitionRef:
+        match = _PREFIX.match(prefix.removesuffix("/_manifest.json"))
+        if not match:
+            raise ValueError(f"not a landing partition path: {prefix!r}")
+        hr = match["hr"]
+        return cls(
+            root=match["root"],
+            env=match["env"],
+            workspace=match["workspace"],
+            dataset=match["dataset"],
+            dt=date.fromisoformat(match["dt"]),
+            hr=int(hr) if hr is not None else None,
+        )
+
+    @classmethod
+    def for_interval(
+        cls, *, root: str, env: str, workspace: str, dataset: str, start: datetime, hourly: bool = False
+    ) -> PartitionRef:
+        """The partition a data interval writes: keyed by the interval's start (Airflow's partition key)."""
+        return cls(root, env, workspace, dataset, start.date(), start.hour if hourly else None)

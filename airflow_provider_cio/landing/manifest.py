@@ -1,0 +1,68 @@
+"""The manifest: written last, it is the commit point of a partition and the only list of its parts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MANIFEST_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class PartFile:
+    path: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+@dataclass
+class Manifest:
+    """What a partition holds. Readers trust nothing under the prefix that the manifest does not list."""
+
+    dataset: str
+    partition: str
+    rows: int
+    bytes: int
+    parts: list[PartFile]
+    schema: list[dict[str, str]]
+    schema_version: str
+    source: str
+    produced_at: str
+    contract_version: str | None = None
+    source_ids: list[str] = field(default_factory=list)
+    rejected_rows: int = 0
+    rejected_parts: list[str] = field(default_factory=list)
+    rejected_reasons: dict[str, int] = field(default_factory=dict)
+    content_sha256: str = ""
+    generation: str = ""
+    format: int = MANIFEST_FORMAT
+
+    def __post_init__(self) -> None:
+        if not self.content_sha256:
+            self.content_sha256 = content_checksum(self.parts)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Manifest:
+        raw: dict[str, Any] = json.loads(data)
+        raw["parts"] = [PartFile(**part) for part in raw.get("parts", [])]
+        known = set(cls.__dataclass_fields__)
+        return cls(**{key: value for key, value in raw.items() if key in known})
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column["name"] for column in self.schema]
+
+
+def content_checksum(parts: list[PartFile]) -> str:
+    """Checksum of the partition's content: equal for equal data, whatever the part names (generation) are."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.sha256.encode())
+        digest.update(str(part.rows).encode())
+    return digest.hexdigest()

@@ -1,0 +1,91 @@
+"""Reading committed partitions: the manifest decides what exists and which parts belong to it."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from airflow_provider_cio.landing.layout import PartitionRef
+from airflow_provider_cio.landing.manifest import Manifest
+from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class PartitionNotFound(LookupError):
+    """No manifest: the partition does not exist for readers (never landed, or a write has not committed)."""
+
+    error_class = "upstream_data"
+
+
+class PartitionCorrupt(RuntimeError):
+    """The manifest disagrees with the files under the partition."""
+
+    error_class = "upstream_data"
+
+
+def read_manifest(store: ObjectStore, ref: PartitionRef) -> Manifest:
+    try:
+        data = store.read_bytes(ref.manifest_path)
+    except BlobNotFound:
+        raise PartitionNotFound(
+            f"partition {ref.prefix} has no _manifest.json: it was never landed or its write did not commit"
+        ) from None
+    try:
+        return Manifest.from_json(data)
+    except (ValueError, TypeError) as exc:
+        raise PartitionCorrupt(f"partition {ref.prefix}: unreadable manifest ({exc})") from None
+
+
+def fetch_parts(store: ObjectStore, manifest: Manifest, dest_dir: Path) -> list[Path]:
+    """Download the manifest's parts into ``dest_dir``, verifying each one's size and SHA-256."""
+    paths: list[Path] = []
+    for index, part in enumerate(manifest.parts):
+        target = dest_dir / f"part-{index:05d}.parquet"
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with target.open("wb") as out:
+                for chunk in store.open_chunks(part.path):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+        except BlobNotFound:
+            raise PartitionCorrupt(
+                f"partition {manifest.partition}: manifest lists {part.path.rsplit('/', 1)[-1]} but it is missing"
+            ) from None
+        if size != part.bytes or digest.hexdigest() != part.sha256:
+            raise PartitionCorrupt(
+                f"partition {manifest.partition}: {part.path.rsplit('/', 1)[-1]} does not match its manifest "
+                f"(bytes {size} vs {part.bytes}, sha256 {digest.hexdigest()[:12]} vs {part.sha256[:12]})"
+            )
+        paths.append(target)
+    return paths
+
+
+def read_table(store: ObjectStore, ref: PartitionRef, columns: list[str] | None = None) -> pa.Table:
+    """The whole partition as one Arrow table (verified against its manifest)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    manifest = read_manifest(store, ref)
+    with tempfile.TemporaryDirectory(prefix="cio-read-") as tmp:
+        paths = fetch_parts(store, manifest, Path(tmp))
+        if not paths:
+            from airflow_provider_cio.datasets import arrow_schema
+
+            schema = arrow_schema(ref.dataset)
+            empty = schema.empty_table()
+            return empty.select(columns) if columns else empty
+        tables = [pq.read_table(path, columns=columns) for path in paths]
+        return pa.concat_tables(tables)
+
+
+def list_partitions(store: ObjectStore, root: str, env: str, workspace: str, dataset: str) -> list[PartitionRef]:
+    """Committed partitions of a dataset (those with a manifest), oldest first."""
+    prefix = f"{root}/{env}/{workspace}/{dataset}/"
+    refs = [PartitionRef.parse(name) for name in store.list(prefix) if name.endswith("/_manifest.json")]
+    return sorted(refs, key=lambda ref: (ref.dt, -1 if ref.hr is None else ref.hr))

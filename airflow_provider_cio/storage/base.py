@@ -1,0 +1,48 @@
+"""The storage protocol the domain core depends on.
+
+The core never imports Airflow or the Azure SDK directly: it receives an ``ObjectStore``. In production that is
+``AzureObjectStore`` (built from ``WasbHook.blob_service_client``); in unit tests it is ``MemoryObjectStore``.
+Paths are ``/``-separated names inside one container.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol, runtime_checkable
+
+
+class BlobNotFound(KeyError):
+    """The named object does not exist."""
+
+
+class PreconditionFailed(RuntimeError):
+    """A conditional write lost a race (the object exists, or its etag changed)."""
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """What the core needs from Blob: whole-object reads and writes, listing, deletion, conditional create."""
+
+    def read_bytes(self, path: str) -> bytes:
+        """Return the object's content; raise ``BlobNotFound`` if missing."""
+
+    def open_chunks(self, path: str) -> Iterator[bytes]:
+        """Stream the object's content in chunks; raise ``BlobNotFound`` if missing."""
+
+    def write_bytes(self, path: str, data: bytes | Iterable[bytes], *, overwrite: bool = True) -> None:
+        """Write an object in one commit (readers see the old or the new content, never a mix).
+
+        With ``overwrite=False`` raise ``PreconditionFailed`` if the object exists.
+        """
+
+    def exists(self, path: str) -> bool: ...
+
+    def list(self, prefix: str) -> list[str]:
+        """Full names of all objects under ``prefix`` (recursive), sorted."""
+
+    def delete(self, path: str) -> None:
+        """Delete one object; a missing object is not an error."""
+
+
+    def url(self, path: str) -> str:
+        """A human-readable location for reports and messages (no secrets)."""

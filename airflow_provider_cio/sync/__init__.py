@@ -1,0 +1,1 @@
+"""Destination-independent audience sync: plan, guardrails, ledger, and the Destination seam."""

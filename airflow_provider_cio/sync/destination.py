@@ -1,0 +1,77 @@
+"""The seam between the destination-independent sync core and one ad platform.
+
+The core (plan, guardrails, ledger) decides *what* to send; a ``Destination`` knows *how* one platform receives it.
+Members arrive already normalized and hashed for that platform (``airflow_provider_cio.identity``), so a destination
+never sees raw PII.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Operation = Literal["add", "remove", "replace"]
+
+
+@dataclass(frozen=True)
+class Member:
+    """One audience member as a platform receives it.
+
+    ``customer_id`` is the retention team's own id (sent as EXTERN_ID to Meta; never used as a key by Google).
+    ``identifiers`` maps an identifier kind (email, phone, first_name, last_name, city, state, zip, country) to the
+    member's values, SHA-256 hex for hashed kinds and plain for country/zip where the platform wants them plain.
+    """
+
+    customer_id: str
+    identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    consent: bool = True  # ad_user_data / ad_personalization granted (Google, EEA)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What the platform acknowledged for one request (counts only; samples never carry raw values)."""
+
+    received: int
+    invalid: int = 0
+    request_id: str | None = None
+    failed_indexes: tuple[int, ...] = ()
+    failure_reasons: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SessionState:
+    """Opaque per-operation session (Meta session id, Google Ads job resource name, ...), stored in the ledger."""
+
+    operation: Operation
+    handle: dict[str, Any] = field(default_factory=dict)
+
+
+class Destination(Protocol):
+    """One ad platform account, ready to receive batches for one audience."""
+
+    platform: str  # "meta" | "google"
+    max_batch_size: int  # members per request
+
+    def ensure_audience(self, name: str, *, description: str = "") -> str:
+        """Find the audience by name or create it; return its platform id."""
+
+    def open_session(self, audience_id: str, operation: Operation, *, total_members: int) -> SessionState:
+        """Start one upload session for ``operation`` (Meta session, Google Ads offline user data job, ...)."""
+
+    def send_batch(
+        self,
+        audience_id: str,
+        session: SessionState,
+        batch: Sequence[Member],
+        *,
+        seq: int,
+        last: bool,
+    ) -> BatchResult:
+        """Send one batch (seq counts from 1). Raise ``airflow_provider_cio.sync.errors`` classes on failure."""
+
+    def close_session(self, audience_id: str, session: SessionState) -> dict[str, Any]:
+        """Finish the session (run and wait for a Google Ads job, poll a request status); return PII-free stats."""
+
+    def describe(self, audience_id: str) -> dict[str, Any]:
+        """Audience size / match-rate figures the platform reports (PII-free)."""

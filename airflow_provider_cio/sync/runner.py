@@ -1,0 +1,278 @@
+"""``run_sync``: snapshot -> plan -> guardrails -> batches through a ``Destination`` -> ledger -> state.
+
+Idempotent per snapshot: ``snapshot_id`` hashes the snapshot's content and the mode. A run whose snapshot is already
+the synced state returns at once without touching the platform; a retried attempt of an unfinished run resumes
+after the last batch its ledger records as acknowledged. The synced state advances only after the whole run
+succeeded, so a failed run is diffed again, from the same base, next time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from airflow_provider_cio.storage.base import ObjectStore
+from airflow_provider_cio.sync.batching import make_batches
+from airflow_provider_cio.sync.destination import Destination, Member, Operation, SessionState
+from airflow_provider_cio.sync.errors import DataError, SyncError
+from airflow_provider_cio.sync.guards import Guardrails, enforce_guards, evaluate_guards
+from airflow_provider_cio.sync.ledger import BatchRecord, Ledger
+from airflow_provider_cio.sync.plan import SyncMode, SyncPlan, build_plan
+from airflow_provider_cio.sync.report import SyncReport
+from airflow_provider_cio.sync.retry import RetryCounter, RetryPolicy, call_with_retry
+from airflow_provider_cio.sync.snapshot import Snapshot, identifiers_json
+from airflow_provider_cio.sync.state import StateInfo, StateStore, format_line
+
+log = logging.getLogger(__name__)
+
+AfterBatchHook = Callable[[Operation, int, int], None]
+
+
+def audience_slug(name: str) -> str:
+    """A path-safe audience key; a short hash keeps distinct names that slug alike apart."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")[:80] or "audience"
+    if slug != name:
+        slug = f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return slug
+
+
+def snapshot_id_for(snapshot: Snapshot, mode: SyncMode) -> str:
+    return hashlib.sha256(f"{snapshot.content_id}|{mode}".encode()).hexdigest()[:24]
+
+
+def run_id_for(snapshot_id: str, base: StateInfo | None) -> str:
+    """The snapshot plus the state it is diffed against: a resume must rebuild exactly the same batches."""
+    base_key = base.run_id if base else "initial"
+    return f"{snapshot_id}-{hashlib.sha256(base_key.encode()).hexdigest()[:8]}"
+
+
+def run_sync(
+    destination: Destination,
+    store: ObjectStore,
+    *,
+    audience_name: str,
+    members: Iterable[Member],
+    mode: SyncMode = "mirror",
+    guards: Guardrails | None = None,
+    quality_passed: bool | None = None,
+    dry_run: bool = False,
+    ledger_root: str = "ledger",
+    description: str = "",
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    after_batch: AfterBatchHook | None = None,
+) -> SyncReport:
+    """Sync one audience snapshot to one destination; return a PII-free report.
+
+    Raises ``GuardrailBlocked`` before anything is sent when a guard blocks, ``ConfigurationError`` at once (never
+    retried), ``PlatformError`` after bounded retries, ``DataError`` when the platform refused whole batches (the
+    state is then not advanced). ``after_batch(operation, seq, total)`` runs after each acknowledged batch is in the
+    ledger (tests use it to simulate a crash).
+    """
+    guards = guards or Guardrails()
+    policy = retry or RetryPolicy()
+    platform = destination.platform
+    base = f"{ledger_root.rstrip('/')}/{platform}/{audience_slug(audience_name)}"
+    states = StateStore(store, base)
+
+    snapshot = Snapshot.from_members(members)
+    snapshot_id = snapshot_id_for(snapshot, mode)
+    previous = states.load()
+    run_id = run_id_for(snapshot_id, previous)
+    report = SyncReport(
+        status="synced",
+        platform=platform,
+        audience_name=audience_name,
+        mode=mode,
+        snapshot_id=snapshot_id,
+        run_id=run_id,
+        state=store.url(states.pointer_path),
+    )
+
+    if previous is not None and previous.snapshot_id == snapshot_id and not dry_run:
+        log.info("audience %s on %s: snapshot %s is already synced; nothing to do", audience_name, platform, snapshot_id)
+        report.status = "already_synced"
+        report.audience_id = previous.audience_id
+        report.plan = {"snapshot_size": len(snapshot), "expected_size": previous.size}
+        return report
+
+    plan = build_plan(snapshot, previous, states.iter_lines(previous), mode=mode, snapshot_id=snapshot_id)
+    verdicts = evaluate_guards(plan, guards, quality_passed=quality_passed)
+    report.plan = plan.to_summary()
+    report.guards = [v.to_dict() for v in verdicts]
+    ledger = Ledger(store, base, run_id)
+    report.ledger = ledger.url()
+    log.info(
+        "audience %s on %s (%s): %s adds, %s removes, %s replace rows, %s unchanged",
+        audience_name,
+        platform,
+        mode,
+        len(plan.adds),
+        len(plan.removes),
+        len(plan.replace_members),
+        plan.unchanged_members,
+    )
+
+    if dry_run:
+        report.status = "dry_run"
+        ledger.write_plan({"dry_run": True, "plan": report.plan, "guards": report.guards})
+        return report
+
+    report.overrides_used = enforce_guards(verdicts)
+    ledger.write_plan({"dry_run": False, "plan": report.plan, "guards": report.guards})
+
+    audience_id = call_with_retry(
+        "ensure_audience",
+        lambda: destination.ensure_audience(audience_name, description=description),
+        policy=policy,
+        sleep=sleep,
+    )
+    report.audience_id = audience_id
+    sends = RetryCounter()
+    for operation, op_members in plan.operations():
+        _run_operation(destination, ledger, report, audience_id, operation, op_members, policy, sleep, sends, after_batch)
+    report.requests = sends.attempts
+    report.retries = sends.retries
+
+    if report.batches_rejected:
+        raise DataError(
+            f"{destination.platform} refused {report.batches_rejected} batch(es) as invalid data; the synced state "
+            f"was not advanced (ledger: {report.ledger})"
+        )
+
+    try:
+        report.platform_stats = call_with_retry(
+            "describe", lambda: destination.describe(audience_id), policy=policy, sleep=sleep
+        )
+    except SyncError as exc:  # the sync itself succeeded; stats are a nicety
+        log.warning("could not read audience stats after the sync: %s", type(exc).__name__)
+        report.platform_stats = {"error": exc.error_class}
+
+    info = states.write(
+        snapshot_id=snapshot_id,
+        run_id=run_id,
+        mode=mode,
+        audience_id=audience_id,
+        lines=_state_lines(plan, snapshot, states.iter_lines(previous)),
+    )
+    ledger.finish(report.to_dict())
+    log.info(
+        "audience %s on %s synced: %s rows sent in %s batches (%s resumed), state size %s",
+        audience_name,
+        platform,
+        report.rows_sent,
+        report.batches_sent,
+        report.batches_skipped,
+        info.size,
+    )
+    return report
+
+
+def _run_operation(
+    destination: Destination,
+    ledger: Ledger,
+    report: SyncReport,
+    audience_id: str,
+    operation: Operation,
+    members: list[Member],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    sends: RetryCounter,
+    after_batch: AfterBatchHook | None,
+) -> None:
+    weight = getattr(destination, "rows_for", None)
+    batches = list(make_batches(members, destination.max_batch_size, weight))
+    report.batches_total += len(batches)
+    acked = ledger.acknowledged(operation)
+    session = _resume_session(ledger, operation, acked)
+    if session is None:
+        session = call_with_retry(
+            f"open {operation} session",
+            lambda: destination.open_session(audience_id, operation, total_members=len(members)),
+            policy=policy,
+            sleep=sleep,
+        )
+        ledger.save_session(session)
+    elif acked:
+        log.info("resuming %s: %s of %s batches already acknowledged", operation, len(acked), len(batches))
+
+    for seq, batch in enumerate(batches, start=1):
+        done = acked.get(seq)
+        if done is not None:
+            if done.size != len(batch):
+                raise SyncError(f"ledger {ledger.prefix} does not match the rebuilt batch {operation}#{seq}")
+            report.batches_skipped += 1
+            report.received += done.received
+            report.invalid += done.invalid
+            report.batches_rejected += done.status == "rejected"
+            continue
+        last = seq == len(batches)
+        current = session
+        try:
+            result = call_with_retry(
+                f"{operation} batch {seq}/{len(batches)}",
+                lambda b=batch, s=seq, lst=last, c=current: destination.send_batch(  # type: ignore[misc]
+                    audience_id, c, b, seq=s, last=lst
+                ),
+                policy=policy,
+                sleep=sleep,
+                counter=sends,
+            )
+            record = BatchRecord(
+                operation, seq, len(batch), result.received, result.invalid, "acknowledged", result.request_id, session.handle
+            )
+        except DataError as exc:
+            log.error("%s batch %s/%s refused as invalid data: %s", operation, seq, len(batches), exc)
+            record = BatchRecord(operation, seq, len(batch), 0, len(batch), "rejected", None, session.handle)
+            report.batches_rejected += 1
+        ledger.record_batch(record)
+        report.batches_sent += 1
+        report.rows_sent += len(batch)
+        report.received += record.received
+        report.invalid += record.invalid
+        if after_batch is not None:
+            after_batch(operation, seq, len(batches))
+
+    closed = ledger.load_closed(operation)
+    if closed is None:
+        closed = call_with_retry(
+            f"close {operation} session",
+            lambda: destination.close_session(audience_id, session),
+            policy=policy,
+            sleep=sleep,
+        )
+        ledger.save_closed(operation, closed)
+    report.sessions[operation] = closed
+
+
+def _resume_session(ledger: Ledger, operation: Operation, acked: dict[int, BatchRecord]) -> SessionState | None:
+    """The session as of the last acknowledged batch (a destination may advance its handle), else as opened."""
+    if acked:
+        last = acked[max(acked)]
+        return SessionState(operation=operation, handle=dict(last.session))
+    return ledger.load_session(operation)
+
+
+def _state_lines(plan: SyncPlan, snapshot: Snapshot, previous: Iterator[Any]) -> Iterator[str]:
+    """The membership after this run, sorted: the snapshot, plus (upsert only) stored members it did not mention."""
+    if plan.mode != "upsert":
+        for entry in snapshot.entries:
+            m = entry.member
+            yield format_line(entry.customer_id, entry.fingerprint, m.consent, identifiers_json(m.identifiers))
+        return
+    old = next(previous, None)
+    for entry in snapshot.entries:
+        while old is not None and old.customer_id < entry.customer_id:
+            yield old.raw
+            old = next(previous, None)
+        if old is not None and old.customer_id == entry.customer_id:
+            old = next(previous, None)
+        m = entry.member
+        yield format_line(entry.customer_id, entry.fingerprint, m.consent, identifiers_json(m.identifiers))
+    while old is not None:
+        yield old.raw
+        old = next(previous, None)

@@ -1,0 +1,132 @@
+"""The last SUCCESSFULLY synced membership of one audience, kept in Blob.
+
+Two objects: a compact gzip'd, customer_id-sorted TSV of ``customer_id, fingerprint, consent, identifiers`` (the
+hashed identifiers are kept because removing a departed member needs them) and a small ``state.json`` pointer
+written last. Readers follow the pointer, so a crash between the two writes leaves the previous state in force.
+Lines stream through zlib, so a mirror diff of a million members never holds the old state in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
+from airflow_provider_cio.sync.destination import Member
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    """The pointer: which snapshot is in the audience as far as we know, and where its members are."""
+
+    snapshot_id: str
+    run_id: str
+    size: int
+    mode: str
+    members_path: str
+    audience_id: str
+    synced_at: str
+    version: int = STATE_VERSION
+
+
+@dataclass(frozen=True)
+class StateLine:
+    """One stored member; the identifier JSON is decoded only for members that must be removed."""
+
+    customer_id: str
+    fingerprint: str
+    raw: str  # the full line without newline
+
+    def to_member(self) -> Member:
+        _cid, _fp, consent, ids_json = self.raw.split("\t", 3)
+        identifiers = {kind: tuple(values) for kind, values in json.loads(ids_json).items()}
+        return Member(customer_id=self.customer_id, identifiers=identifiers, consent=consent == "1")
+
+
+def format_line(customer_id: str, fingerprint: str, consent: bool, ids_json: str) -> str:
+    return f"{customer_id}\t{fingerprint}\t{'1' if consent else '0'}\t{ids_json}"
+
+
+class StateStore:
+    """Reads and writes the state of one (platform, audience) under ``base`` in an ``ObjectStore``."""
+
+    def __init__(self, store: ObjectStore, base: str) -> None:
+        self._store = store
+        self.pointer_path = f"{base}/state.json"
+        self._members_dir = f"{base}/state"
+
+    def load(self) -> StateInfo | None:
+        try:
+            raw = self._store.read_bytes(self.pointer_path)
+        except BlobNotFound:
+            return None
+        return StateInfo(**json.loads(raw))
+
+    def iter_lines(self, info: StateInfo | None) -> Iterator[StateLine]:
+        """Stored members in customer_id order (nothing when there is no state yet)."""
+        if info is None:
+            return
+        inflater = zlib.decompressobj(wbits=31)
+        pending = b""
+        for chunk in self._store.open_chunks(info.members_path):
+            pending += inflater.decompress(chunk)
+            *complete, pending = pending.split(b"\n")
+            yield from (_parse(line) for line in complete if line)
+        pending += inflater.flush()
+        for line in pending.split(b"\n"):
+            if line:
+                yield _parse(line)
+
+    def write(
+        self,
+        *,
+        snapshot_id: str,
+        run_id: str,
+        mode: str,
+        audience_id: str,
+        lines: Iterable[str],
+    ) -> StateInfo:
+        """Write the members file, then the pointer (the commit point)."""
+        members_path = f"{self._members_dir}/{run_id}.tsv.gz"
+        counter = _Counter()
+        self._store.write_bytes(members_path, _gzip_lines(lines, counter))
+        info = StateInfo(
+            snapshot_id=snapshot_id,
+            run_id=run_id,
+            size=counter.n,
+            mode=mode,
+            members_path=members_path,
+            audience_id=audience_id,
+            synced_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        self._store.write_bytes(self.pointer_path, json.dumps(asdict(info), indent=1).encode())
+        return info
+
+
+class _Counter:
+    n = 0
+
+
+def _parse(line: bytes) -> StateLine:
+    text = line.decode("utf-8")
+    cid, fp, _rest = text.split("\t", 2)
+    return StateLine(cid, fp, text)
+
+
+def _gzip_lines(lines: Iterable[str], counter: _Counter, chunk_lines: int = 20_000) -> Iterator[bytes]:
+    deflater = zlib.compressobj(level=1, wbits=31)
+    buffer: list[str] = []
+    for line in lines:
+        buffer.append(line)
+        counter.n += 1
+        if len(buffer) >= chunk_lines:
+            yield deflater.compress(("\n".join(buffer) + "\n").encode("utf-8"))
+            buffer.clear()
+    if buffer:
+        yield deflater.compress(("\n".join(buffer) + "\n").encode("utf-8"))
+    yield deflater.flush()

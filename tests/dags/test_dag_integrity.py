@@ -1,0 +1,57 @@
+"""Every reference DAG imports cleanly, parses fast, and touches no connection, variable or heavy library."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DAGS = sorted((Path(__file__).resolve().parents[2] / "dags").glob("*.py"))
+HEAVY = ["great_expectations", "pandas", "duckdb", "pyarrow", "facebook_business", "google.ads", "azure.storage.blob"]
+
+_PROBE = r"""
+import importlib.util, json, sys, time
+import airflow.sdk
+from airflow.sdk import BaseHook, Variable
+touched = []
+def forbid(kind):
+    def _raise(*a, **k):
+        touched.append(kind)
+        raise RuntimeError(kind + " fetched at parse time")
+    return _raise
+BaseHook.get_connection = classmethod(forbid("connection"))
+Variable.get = staticmethod(forbid("variable"))
+before = set(sys.modules)
+start = time.perf_counter()
+from airflow.sdk.definitions._internal.contextmanager import DagContext
+spec = importlib.util.spec_from_file_location("dagfile", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+sys.modules["dagfile"] = module
+DagContext.current_autoregister_module_name = "dagfile"
+spec.loader.exec_module(module)
+elapsed = time.perf_counter() - start
+from airflow.sdk import DAG
+dags = sorted({v.dag_id for v in vars(module).values() if isinstance(v, DAG)}
+              | {d.dag_id for d, _ in DagContext.autoregistered_dags})
+new = sorted(m for m in set(sys.modules) - before)
+print(json.dumps({"seconds": elapsed, "dags": dags, "touched": touched, "modules": new}))
+"""
+
+
+@pytest.mark.parametrize("dag_file", DAGS, ids=lambda p: p.name)
+def test_dag_file_parses_fast_and_cleanly(dag_file: Path) -> None:
+    result = subprocess.run([sys.executable, "-c", _PROBE, str(dag_file)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["dags"], f"{dag_file.name} defines no DAG"
+    assert report["touched"] == []
+    assert report["seconds"] < 0.3, f"{dag_file.name} took {report['seconds']:.2f}s to parse"
+    heavy = [m for m in report["modules"] if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    assert heavy == [], f"{dag_file.name} imports heavy modules at parse time: {heavy[:5]}"
+
+
+def test_there_are_reference_dags() -> None:
+    assert DAGS
