@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             connections = stack.connections()
             if not connections:
-                print("the devstack is not up: run `python -m airflow_provider_cio.devstack up`", file=sys.stderr)
+                print(
+                    "the devstack is not up: run `python -m airflow_provider_cio.devstack up`",
+                    file=sys.stderr,
+                )
                 return 3
             sys.stdout.write(stack.render_env(connections))
     except DevstackError as exc:

@@ -41,7 +41,9 @@ def is_ours(pid: int, marker: str) -> bool:
     return bool(pid) and marker in cmdline(pid)
 
 
-def spawn(argv: list[str], *, log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> int:
+def spawn(
+    argv: list[str], *, log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> int:
     """Start a detached process in its own session (so it survives us and can be stopped as a group)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:

@@ -199,15 +199,18 @@ class Devstack:
         for _ in range(attempts):
             port = processes.free_port()
             pid = processes.spawn(service.argv(self, port), log_path=last_log, cwd=project_root())
-            ok = processes.wait_until(
-                lambda p=pid, port=port: service.health(port) and processes.is_ours(p, self.marker),
-                timeout=service.startup_timeout,
-            )
+
+            def healthy(pid: int = pid, port: int = port) -> bool:
+                return service.health(port) and processes.is_ours(pid, self.marker)
+
+            ok = processes.wait_until(healthy, timeout=service.startup_timeout)
             if ok:
                 return {"pid": pid, "port": port}
             processes.stop(pid, self.marker, sigterms=service.sigterms)
         tail = last_log.read_text(errors="replace")[-800:] if last_log.exists() else ""
-        raise DevstackError(f"{service.name} did not become healthy after {attempts} attempts; log tail:\n{tail}")
+        raise DevstackError(
+            f"{service.name} did not become healthy after {attempts} attempts; log tail:\n{tail}"
+        )
 
     def down(self) -> list[str]:
         """Stop what we started (and only that). Returns the names of services stopped."""

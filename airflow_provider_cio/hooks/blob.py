@@ -12,4 +12,4 @@ def object_store(wasb_conn_id: str = DEFAULT_BLOB_CONN_ID, container: str = "cus
     from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
     service = WasbHook(wasb_conn_id=wasb_conn_id).blob_service_client
-    return AzureObjectStore(service.get_container_client(container))
+    return AzureObjectStore(service.get_container_client(container))  # type: ignore[arg-type]

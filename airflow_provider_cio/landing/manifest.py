@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -44,11 +45,11 @@ class Manifest:
         if not self.content_sha256:
             self.content_sha256 = content_checksum(self.parts)
 
-    def to_json(self) -> bytes:
+    def to_json(self) -> builtins.bytes:
         return json.dumps(asdict(self), indent=2, sort_keys=True).encode()
 
     @classmethod
-    def from_json(cls, data: bytes) -> Manifest:
+    def from_json(cls, data: builtins.bytes) -> Manifest:
         raw: dict[str, Any] = json.loads(data)
         raw["parts"] = [PartFile(**part) for part in raw.get("parts", [])]
         known = set(cls.__dataclass_fields__)

@@ -6,6 +6,7 @@ credentials stay owned by the azure provider's connection handling.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +26,8 @@ class AzureObjectStore:
         if create_container:
             from azure.core.exceptions import ResourceExistsError
 
-            try:
+            with contextlib.suppress(ResourceExistsError):
                 container.create_container()
-            except ResourceExistsError:
-                pass
 
     @property
     def container_name(self) -> str:
@@ -70,11 +69,8 @@ class AzureObjectStore:
     def delete(self, path: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
 
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             self._container.delete_blob(path)
-        except ResourceNotFoundError:
-            pass
-
 
     def url(self, path: str) -> str:
         return f"{self._container.url.split('?')[0]}/{path}"

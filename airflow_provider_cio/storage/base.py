@@ -43,6 +43,5 @@ class ObjectStore(Protocol):
     def delete(self, path: str) -> None:
         """Delete one object; a missing object is not an error."""
 
-
     def url(self, path: str) -> str:
         """A human-readable location for reports and messages (no secrets)."""

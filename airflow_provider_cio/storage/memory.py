@@ -44,6 +44,5 @@ class MemoryObjectStore:
     def delete(self, path: str) -> None:
         self._objects.pop(path, None)
 
-
     def url(self, path: str) -> str:
         return f"memory://{self._name}/{path}"

@@ -1,0 +1,136 @@
+"""Failure triage, Airflow-free: error class, one-line cause, runbook section, and PII scrubbing.
+
+Every exception this provider raises carries an ``error_class`` attribute; anything else is classified by its type,
+and what cannot be classified is a ``bug`` (the code, not the data or a platform, must change).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+ERROR_CLASSES = ("configuration", "upstream_data", "platform", "bug")
+
+RUNBOOK_SECTIONS = {
+    "configuration": "configuration-errors",
+    "upstream_data": "upstream-data-errors",
+    "platform": "platform-errors",
+    "bug": "bugs",
+}
+GUARD_SECTIONS = {
+    "min_size": "guard-min_size",
+    "max_shrink": "guard-max_shrink",
+    "empty_snapshot": "guard-empty_snapshot",
+    "quality_verdict": "guard-quality_verdict",
+}
+
+_BY_TYPE_NAME = {
+    # Blob / HTTP / gRPC transport trouble is the platform's; auth trouble is configuration.
+    "ClientAuthenticationError": "configuration",
+    "ConnectionConfigError": "configuration",
+    "AirflowNotFoundException": "configuration",
+    "ServiceRequestError": "platform",
+    "ServiceResponseError": "platform",
+    "HttpResponseError": "platform",
+    "ConnectionError": "platform",
+    "TimeoutError": "platform",
+    "ReadTimeout": "platform",
+    "ConnectTimeout": "platform",
+    "PartitionNotFound": "upstream_data",
+    "PartitionCorrupt": "upstream_data",
+}
+
+_EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
+_PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().\-]{7,}\d(?![\w])")
+_SECRETISH = re.compile(r"(?i)\b(bearer|token|key|secret|password|sig)=?\s*[:=]?\s*([A-Za-z0-9._~+/\-]{12,}=*)")
+
+
+def scrub(text: str) -> str:
+    """Mask anything shaped like an email, a phone number or a secret (defense in depth: our messages carry none)."""
+    text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    text = _PHONE.sub("<phone>", text)
+    return _SECRETISH.sub(lambda m: f"{m.group(1)}=<redacted>", text)
+
+
+def classify(exc: BaseException | None) -> str:
+    """The error class of a failure: the exception's own ``error_class``, else by type, else ``bug``."""
+    seen: set[int] = set()
+    current = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        declared = getattr(current, "error_class", None)
+        if declared in ERROR_CLASSES:
+            return str(declared)
+        for klass in type(current).__mro__:
+            if klass.__name__ in _BY_TYPE_NAME:
+                return _BY_TYPE_NAME[klass.__name__]
+        current = current.__cause__ or current.__context__
+    return "bug"
+
+
+def one_line_cause(exc: BaseException | None, limit: int = 300) -> str:
+    if exc is None:
+        return "no exception recorded (the task was killed, timed out, or marked failed externally)"
+    first = (str(exc).strip().splitlines() or [""])[0]
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    text = scrub(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class Triage:
+    """Everything the on-call message says about one failed task."""
+
+    dag_id: str
+    task_id: str
+    run_id: str
+    partition: str
+    error_class: str
+    cause: str
+    summary: str = ""
+    runbook_url: str = ""
+    log_url: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def message(self) -> str:
+        lines = [
+            f"[{self.error_class.upper()}] {self.dag_id}.{self.task_id} failed for partition {self.partition}",
+            f"cause: {self.cause}",
+        ]
+        if self.summary:
+            lines += ["", self.summary]
+        lines += ["", f"runbook: {self.runbook_url}"]
+        if self.log_url:
+            lines.append(f"log: {self.log_url}")
+        lines.append(f"run: {self.run_id}")
+        return "\n".join(lines)
+
+
+def triage(
+    exc: BaseException | None,
+    *,
+    dag_id: str,
+    task_id: str,
+    run_id: str,
+    partition: str,
+    log_url: str = "",
+    runbook_base: str = "docs/runbook.md",
+) -> Triage:
+    """Build the on-call triage of one failure. Gate and guard failures carry their full summary as the message."""
+    error_class = classify(exc)
+    guard = getattr(exc, "guard", None)
+    anchor = GUARD_SECTIONS.get(str(guard), RUNBOOK_SECTIONS[error_class]) if guard else RUNBOOK_SECTIONS[error_class]
+    summary = ""
+    if exc is not None and (hasattr(exc, "result") or guard):
+        summary = scrub(str(exc))
+    return Triage(
+        dag_id=dag_id,
+        task_id=task_id,
+        run_id=run_id,
+        partition=partition,
+        error_class=error_class,
+        cause=one_line_cause(exc),
+        summary=summary,
+        runbook_url=f"{runbook_base}#{anchor}",
+        log_url=log_url,
+    )

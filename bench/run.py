@@ -1,0 +1,161 @@
+"""``make bench`` / ``make bench-quick``: run every bench/bench_*.py, record results.json and RESULTS.md (+ chart).
+
+Each module's ``run(quick)`` returns records (see BENCHMARKS.md). Results of benchmarks that ran replace their old
+records; others are kept, so a partial run never erases earlier measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.common import machine
+
+HERE = Path(__file__).resolve().parent
+RESULTS_JSON = HERE / "results.json"
+RESULTS_MD = HERE / "RESULTS.md"
+CHART = HERE / "results.png"
+
+Record = dict[str, Any]
+
+
+def _ratio(records: list[Record], benchmark: str, case: str, ours: str, baseline: str) -> float | None:
+    by_variant = {r["variant"]: r for r in records if r["benchmark"] == benchmark and r["case"] == case}
+    if ours not in by_variant or baseline not in by_variant or not by_variant[baseline]["value"]:
+        return None
+    return float(by_variant[ours]["value"]) / float(by_variant[baseline]["value"])
+
+
+def _throughput_target(benchmark: str, baseline: str, factor: float) -> Callable[[list[Record]], list[str]]:
+    def check(records: list[Record]) -> list[str]:
+        lines = []
+        cases = sorted({r["case"] for r in records if r["benchmark"] == benchmark and r["variant"] == "ours"})
+        for case in cases:
+            ratio = _ratio(records, benchmark, case, "ours", baseline)
+            if ratio is None:
+                continue
+            verdict = "met" if ratio >= factor else "NOT met"
+            lines.append(f"{benchmark} {case}: ours / {baseline} = {ratio:.2f}x (target >= {factor}x): **{verdict}**")
+        return lines
+
+    return check
+
+
+def _churn_target(benchmark: str) -> Callable[[list[Record]], list[str]]:
+    def check(records: list[Record]) -> list[str]:
+        lines = []
+        for r in records:
+            if r["benchmark"] != benchmark or r["variant"] != "ours":
+                continue
+            sent, churn = r["extra"].get("rows_sent"), r["extra"].get("true_churn")
+            if sent is None or not churn:
+                continue
+            ratio = sent / churn
+            verdict = "met" if ratio <= 1.1 else "NOT met"
+            lines.append(f"{benchmark} {r['case']}: rows sent / true churn = {ratio:.3f} (target <= 1.1): **{verdict}**")
+        return lines
+
+    return check
+
+
+def _flat_memory(records: list[Record]) -> list[str]:
+    ours = {r["case"]: r for r in records if r["benchmark"] == "landing" and r["variant"] == "ours"}
+    if "1M" in ours and "5M" in ours:
+        ratio = ours["5M"]["peak_rss_mb"] / ours["1M"]["peak_rss_mb"]
+        verdict = "met" if ratio <= 1.2 else "NOT met"
+        return [f"landing: peak RSS 5M / 1M = {ratio:.2f} (target <= 1.2): **{verdict}**"]
+    return []
+
+
+TARGETS: list[Callable[[list[Record]], list[str]]] = [
+    _throughput_target("landing", "naive_pandas_wasbhook", 2.0),
+    _flat_memory,
+    _throughput_target("quality_gate", "stock_gx", 3.0),
+    _throughput_target("identity_hash", "sdk_format_params", 3.0),
+    _churn_target("sync_plan_meta"),
+    _churn_target("sync_plan_google"),
+]
+
+
+def render_markdown(records: list[Record]) -> str:
+    lines = ["# Benchmark results", "", f"Machine: {machine()}. Medians of several alternating runs; "
+             "ratios are the figures that count on this shared, noisy machine.", "", "## Targets", ""]
+    target_lines = [line for check in TARGETS for line in check(records)]
+    lines += [f"- {line}" for line in target_lines] or ["- (no target measured yet)"]
+    lines += ["", "## All measurements", "",
+              "| benchmark | case | variant | baseline | value | unit | min-max | runs | peak RSS MB | extra |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(records, key=lambda r: (r["benchmark"], r["case"], r["baseline"], r["variant"])):
+        extra = ", ".join(f"{k}={v}" for k, v in sorted(r.get("extra", {}).items()))
+        lines.append(
+            f"| {r['benchmark']} | {r['case']} | {r['variant']} | {r['baseline']} | {r['value']:,.1f} | {r['unit']} "
+            f"| {r['min']:,.1f}-{r['max']:,.1f} | {r['runs']} | {r['peak_rss_mb']:.0f} | {extra} |"
+        )
+    lines += ["", f"Commit of each record and time of measurement are in `results.json`. Chart: `{CHART.name}`.", ""]
+    return "\n".join(lines)
+
+
+def render_chart(records: list[Record]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: dict[str, list[Record]] = {}
+    for r in records:
+        if r["unit"] != "s":
+            groups.setdefault(f"{r['benchmark']} {r['case']} ({r['unit']})", []).append(r)
+    if not groups:
+        return
+    fig, axes = plt.subplots(len(groups), 1, figsize=(8, 1.6 * len(groups) + 1), squeeze=False)
+    for ax, (title, recs) in zip(axes[:, 0], sorted(groups.items()), strict=True):
+        recs = sorted(recs, key=lambda r: r["value"])
+        ax.barh([r["variant"] for r in recs], [r["value"] for r in recs],
+                color=["#999999" if r["baseline"] else "#1f77b4" for r in recs])
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    fig.savefig(CHART, dpi=100)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", help="module names (e.g. bench_identity)")
+    args = parser.parse_args(argv)
+    modules = sorted(p.stem for p in HERE.glob("bench_*.py"))
+    if args.only:
+        modules = [m for m in modules if m in args.only]
+    old: list[Record] = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else []
+    fresh: list[Record] = []
+    failed = []
+    for name in modules:
+        print(f"== {name} ({'quick' if args.quick else 'full'})", flush=True)
+        try:
+            records = importlib.import_module(f"bench.{name}").run(args.quick)
+        except Exception:
+            traceback.print_exc()
+            failed.append(name)
+            continue
+        for r in records:
+            r.setdefault("extra", {})["quick"] = args.quick
+            print(f"   {r['benchmark']} {r['case']} {r['variant']}: {r['value']:,.1f} {r['unit']} "
+                  f"(peak {r['peak_rss_mb']:.0f} MB)", flush=True)
+        fresh.extend(records)
+    ran = {(r["benchmark"], r["case"]) for r in fresh}
+    merged = [r for r in old if (r["benchmark"], r["case"]) not in ran] + fresh
+    RESULTS_JSON.write_text(json.dumps(merged, indent=2) + "\n")
+    RESULTS_MD.write_text(render_markdown(merged))
+    render_chart(merged)
+    print(f"wrote {RESULTS_JSON}, {RESULTS_MD}, {CHART}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
