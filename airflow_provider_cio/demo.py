@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     root = project_root()
-    env = airflow_env(stack.state_dir / "airflow", root / "dags", Devstack.connection_env(connections))
+    env = airflow_env(stack.state_dir / "airflow", root / "dags", stack.environment())
     print("== airflow db migrate")
     migrate(env)
     print(f"== airflow dags test cio_smoke {args.date}")
@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _summary(stack: Devstack, connections: dict[str, dict[str, object]], date: str) -> None:
+    from azure.storage.blob import BlobServiceClient
+
     from airflow_provider_cio.devstack.stack import blob_connection_string
     from airflow_provider_cio.storage.azure import AzureObjectStore
-
-    from azure.storage.blob import BlobServiceClient
 
     port = stack.read_state()["services"]["azurite"]["port"]
     service = BlobServiceClient.from_connection_string(blob_connection_string(port))

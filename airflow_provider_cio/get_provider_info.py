@@ -83,6 +83,9 @@ def get_provider_info() -> dict[str, Any]:
                     "customer_id": _text("Customer id", "Google Ads operating customer id (digits)"),
                     "login_customer_id": _text("Login customer id", "Manager account id (optional)"),
                     "api_version": _text("Google Ads API version", "e.g. v26", default="v26"),
+                    "user_list_ids": _text(
+                        "User list ids (Data Manager)", 'JSON: audience name -> user list id, e.g. {"winback": "123"}'
+                    ),
                 },
             },
         ],

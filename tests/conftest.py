@@ -30,7 +30,7 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack]:
     """The same devstack code users run, in a private state folder; connections exported as AIRFLOW_CONN_*."""
     stack = Devstack(tmp_path_factory.mktemp("devstack"), _services(None))
     connections = stack.up()
-    env = Devstack.connection_env(connections)
+    env = stack.environment()
     os.environ.update(env)
     try:
         yield stack

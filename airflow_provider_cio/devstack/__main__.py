@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 3
-            sys.stdout.write(stack.render_env(connections))
+            sys.stdout.write(stack.render_env())
     except DevstackError as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         return 2

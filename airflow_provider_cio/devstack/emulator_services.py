@@ -1,22 +1,65 @@
 """The platform emulators the devstack runs, and the Airflow connections that point at them.
 
-Each emulator is started through ``run_service`` so every devstack process carries the same marker and CLI.
+Each emulator is started through ``run_service`` (same marker and CLI for all); its connection factory runs in the
+devstack process once the emulator answers.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from airflow_provider_cio.devstack.stack import Devstack
 
 ConnectionFactory = Callable[["Devstack", int], dict[str, dict[str, Any]]]
+Starter = Callable[[int, Path], Callable[[], None]]
 
-CONNECTIONS: dict[str, ConnectionFactory] = {}
+GOOGLE_CUSTOMER_ID = "1234567890"
+REFERENCE_AUDIENCES = (
+    "suppress_recent_purchasers",
+    "engaged_clickers_14d",
+    "viewed_twice_no_purchase",
+    "high_intent_unresponsive_carts",
+    "reactivation_tiers",
+)
 
-# name -> start(port, state_dir) returning a stop() callable
-Starter = Callable[[int, "Path"], Callable[[], None]]
-STARTERS: dict[str, Starter] = {}
+
+# -- Google (Data Manager + Google Ads, one gRPC server with TLS) -------------------------------------------------
+def _start_google(port: int, state_dir: Path) -> Callable[[], None]:
+    from airflow_provider_cio.emulators.google import GoogleEmulator
+
+    emulator = GoogleEmulator(port=port, cert_dir=state_dir / "google").start()
+    lists = {name: str(emulator.create_user_list(GOOGLE_CUSTOMER_ID, name)) for name in REFERENCE_AUDIENCES}
+    (state_dir / "google" / "lists.json").write_text(json.dumps(lists))
+    return emulator.stop
+
+
+def _google_connections(stack: Devstack, port: int) -> dict[str, dict[str, Any]]:
+    lists = json.loads((stack.state_dir / "google" / "lists.json").read_text())
+    common = {"credentials_json": json.dumps({"type": "anonymous"}), "customer_id": GOOGLE_CUSTOMER_ID}
+    return {
+        "cio_google_dm": {
+            "conn_type": "google_customer_match",
+            "host": f"localhost:{port}",
+            "extra": {**common, "api": "data_manager", "user_list_ids": lists},
+        },
+        "cio_google_ads": {
+            "conn_type": "google_customer_match",
+            "host": f"localhost:{port}",
+            "password": "devstack-developer-token",
+            "extra": {**common, "api": "google_ads", "api_version": "v26"},
+        },
+    }
+
+
+def _google_env(stack: Devstack, port: int) -> dict[str, str]:
+    """Workers must trust the emulator's self-signed certificate (a bundle that keeps the public roots too)."""
+    return {"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": str(stack.state_dir / "google" / "trust-bundle.pem")}
+
+
+STARTERS: dict[str, Starter] = {"google": _start_google}
+CONNECTIONS: dict[str, ConnectionFactory] = {"google": _google_connections}
+ENVIRONMENT: dict[str, Callable[[Devstack, int], dict[str, str]]] = {"google": _google_env}

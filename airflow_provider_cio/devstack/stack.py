@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 from collections.abc import Callable
@@ -36,6 +37,7 @@ class Service:
     argv: Callable[[Devstack, int], list[str]]
     connections: Callable[[Devstack, int], dict[str, dict[str, Any]]]
     health: Callable[[int], bool]
+    environment: Callable[[Devstack, int], dict[str, str]] | None = None
     sigterms: int = 1
     startup_timeout: float = 60.0
 
@@ -125,7 +127,8 @@ def default_services() -> list[Service]:
         Service("azurite", _azurite_argv, _azurite_connections, _http_ok, sigterms=2, startup_timeout=60),
     ]
     for name, connections in emulator_services.CONNECTIONS.items():
-        services.append(Service(name, _python_service_argv(name), connections, _http_ok))
+        environment = emulator_services.ENVIRONMENT.get(name)
+        services.append(Service(name, _python_service_argv(name), connections, _http_ok, environment))
     return services
 
 
@@ -187,11 +190,16 @@ class Devstack:
             recorded[service.name] = self._start(service)
             self._write_state(state)
         connections: dict[str, dict[str, Any]] = {}
+        environment: dict[str, str] = {}
         for service in self.services:
-            connections.update(service.connections(self, recorded[service.name]["port"]))
+            port = recorded[service.name]["port"]
+            connections.update(service.connections(self, port))
+            if service.environment is not None:
+                environment.update(service.environment(self, port))
         state["connections"] = connections
+        state["environment"] = environment
         self._write_state(state)
-        self.env_file.write_text(self.render_env(connections))
+        self.env_file.write_text(self.render_env())
         return connections
 
     def _start(self, service: Service, attempts: int = 3) -> dict[str, Any]:
@@ -224,11 +232,17 @@ class Devstack:
                 stopped.append(name)
             state["services"].pop(name, None)
         state.pop("connections", None)
+        state.pop("environment", None)
         self._write_state(state)
         return stopped
 
     def connections(self) -> dict[str, dict[str, Any]]:
         return dict(self.read_state().get("connections", {}))
+
+    def environment(self) -> dict[str, str]:
+        """Every variable a worker needs: AIRFLOW_CONN_* plus the services' own (e.g. trusted gRPC roots)."""
+        state = self.read_state()
+        return {**self.connection_env(state.get("connections", {})), **state.get("environment", {})}
 
     @property
     def env_file(self) -> Path:
@@ -238,6 +252,6 @@ class Devstack:
     def connection_env(connections: dict[str, dict[str, Any]]) -> dict[str, str]:
         return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in connections.items()}
 
-    def render_env(self, connections: dict[str, dict[str, Any]]) -> str:
-        lines = [f"export {key}='{value}'" for key, value in self.connection_env(connections).items()]
+    def render_env(self) -> str:
+        lines = [f"export {key}={shlex.quote(value)}" for key, value in self.environment().items()]
         return "\n".join(lines) + "\n"

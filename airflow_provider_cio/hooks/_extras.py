@@ -11,7 +11,9 @@ class ConnectionConfigError(ValueError):
     error_class = "configuration"
 
 
-def read_extras(conn_id: str, extras: dict[str, Any], *, allowed: set[str], required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+def read_extras(
+    conn_id: str, extras: dict[str, Any], *, allowed: set[str], required: set[str] = frozenset()
+) -> dict[str, Any]:  # type: ignore[assignment]
     unknown = sorted(set(extras) - allowed)
     if unknown:
         raise ConnectionConfigError(

@@ -27,17 +27,7 @@ class CustomerIoHook(BaseHook):
 
     @cached_property
     def client(self) -> CustomerIoClient:
-        from airflow_provider_cio.customerio.client import CustomerIoClient
-
-        conn = self.get_connection(self.customerio_conn_id)
-        extras = read_extras(
-            self.customerio_conn_id, conn.extra_dejson, allowed={"region", "site_id", "track_api_key"}
-        )
-        if not conn.password:
-            raise ConnectionConfigError(f"connection {self.customerio_conn_id!r} has no App API key (password)")
-        return CustomerIoClient(
-            conn.password, region=str(extras.get("region") or "us"), base_url=conn.host or None
-        )
+        return client_from_connection(self.customerio_conn_id, self.get_connection(self.customerio_conn_id))
 
     def get_conn(self) -> CustomerIoClient:
         return self.client
@@ -49,3 +39,15 @@ class CustomerIoHook(BaseHook):
         except Exception as exc:  # the UI shows the message; it never contains the key
             return False, str(exc)
         return True, "Customer.io App API reachable and the key is accepted"
+
+
+def client_from_connection(conn_id: str, conn: Any) -> CustomerIoClient:
+    """The one place a ``customerio`` connection becomes a client (shared by the hook and the trigger)."""
+    from airflow_provider_cio.customerio.client import CustomerIoClient
+
+    extras = read_extras(conn_id, conn.extra_dejson, allowed={"region", "site_id", "track_api_key"})
+    if not conn.password:
+        raise ConnectionConfigError(f"connection {conn_id!r} has no App API key (password)")
+    return CustomerIoClient(
+        conn.password, region=str(extras.get("region") or "us"), base_url=conn.host or None
+    )

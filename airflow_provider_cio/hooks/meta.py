@@ -38,7 +38,9 @@ class MetaCustomAudienceHook(BaseHook):
                 required={"ad_account_id"},
             )
             if not conn.password:
-                raise ConnectionConfigError(f"connection {self.meta_conn_id!r} has no access token (password)")
+                raise ConnectionConfigError(
+                    f"connection {self.meta_conn_id!r} has no access token (password)"
+                )
             self._destination = MetaCustomAudienceDestination(
                 str(extras["ad_account_id"]),
                 conn.password,

@@ -42,7 +42,9 @@ _BY_TYPE_NAME = {
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
 _PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().\-]{7,}\d(?![\w])")
-_SECRETISH = re.compile(r"(?i)\b(bearer|token|key|secret|password|sig)=?\s*[:=]?\s*([A-Za-z0-9._~+/\-]{12,}=*)")
+_SECRETISH = re.compile(
+    r"(?i)\b(bearer|token|key|secret|password|sig)=?\s*[:=]?\s*([A-Za-z0-9._~+/\-]{12,}=*)"
+)
 
 
 def scrub(text: str) -> str:
@@ -119,7 +121,11 @@ def triage(
     """Build the on-call triage of one failure. Gate and guard failures carry their full summary as the message."""
     error_class = classify(exc)
     guard = getattr(exc, "guard", None)
-    anchor = GUARD_SECTIONS.get(str(guard), RUNBOOK_SECTIONS[error_class]) if guard else RUNBOOK_SECTIONS[error_class]
+    anchor = (
+        GUARD_SECTIONS.get(str(guard), RUNBOOK_SECTIONS[error_class])
+        if guard
+        else RUNBOOK_SECTIONS[error_class]
+    )
     summary = ""
     if exc is not None and (hasattr(exc, "result") or guard):
         summary = scrub(str(exc))

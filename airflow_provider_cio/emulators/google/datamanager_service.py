@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 
-from airflow_provider_cio.emulators.google.settings import match_rate_bucket
+from airflow_provider_cio.emulators.google.settings import enum_member, match_rate_bucket
 from airflow_provider_cio.emulators.google.state import SHA256_HEX, DmRequest
 
 if TYPE_CHECKING:
@@ -164,9 +164,16 @@ class DataManagerService:
         from google.ads.datamanager_v1.types import destination as d
 
         if not request.destinations:
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "REQUIRED_FIELD_MISSING", "destinations is required.")
+            abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "REQUIRED_FIELD_MISSING",
+                "destinations is required.",
+            )
         if len(request.destinations) > MAX_DESTINATIONS:
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "TOO_MANY_DESTINATIONS", "Too many destinations.")
+            abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, "TOO_MANY_DESTINATIONS", "Too many destinations."
+            )
         found: list[tuple[str, int]] = []
         for i, dest in enumerate(request.destinations):
             account = dest.operating_account
@@ -196,7 +203,12 @@ class DataManagerService:
         from google.ads.datamanager_v1.types import ingestion_service as t
 
         if not request.audience_members:
-            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "REQUIRED_FIELD_MISSING", "audience_members is empty.")
+            abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "REQUIRED_FIELD_MISSING",
+                "audience_members is empty.",
+            )
         if len(request.audience_members) > MAX_MEMBERS:
             abort(
                 context,
@@ -278,7 +290,10 @@ class DataManagerService:
                 if i in failed:
                     continue
                 consent = member.consent if "consent" in member else request.consent
-                if self.core.settings.require_consent and consent.ad_user_data != c.ConsentStatus.CONSENT_GRANTED:
+                if (
+                    self.core.settings.require_consent
+                    and consent.ad_user_data != c.ConsentStatus.CONSENT_GRANTED
+                ):
                     reason = (
                         "PROCESSING_ERROR_REASON_DENIED_CONSENT"
                         if consent.ad_user_data == c.ConsentStatus.CONSENT_DENIED
@@ -397,6 +412,7 @@ class DataManagerService:
             if req is None:
                 abort(context, grpc.StatusCode.NOT_FOUND, "INVALID_REQUEST_ID", "Unknown request id.")
             R = r.RequestStatusPerDestination
+            status: Any
             if req.polls_left > 0:
                 req.polls_left -= 1
                 status = R.RequestStatus.PROCESSING
@@ -409,7 +425,9 @@ class DataManagerService:
                     status = R.RequestStatus.FAILED
                 else:
                     status = R.RequestStatus.PARTIAL_SUCCESS
-            state.record(SERVICE, "RetrieveRequestStatus", request_id=req.request_id, kind=req.kind, status=status.name)
+            state.record(
+                SERVICE, "RetrieveRequestStatus", request_id=req.request_id, kind=req.kind, status=status.name
+            )
             from google.ads.datamanager_v1.types import destination as d
 
             entries = []
@@ -427,7 +445,8 @@ class DataManagerService:
                     entry.error_info = processing_errors.ErrorInfo(
                         error_counts=[
                             processing_errors.ErrorCount(
-                                record_count=n, reason=processing_errors.ProcessingErrorReason[reason]
+                                record_count=n,
+                                reason=enum_member(processing_errors.ProcessingErrorReason, reason),
                             )
                             for reason, n in sorted(req.error_counts.items())
                         ]
@@ -439,7 +458,7 @@ class DataManagerService:
                             record_count=req.record_count,
                             user_identifier_count=req.identifier_count,
                             upload_match_rate_range=(
-                                match_rate.MatchRateRange[f"MATCH_RATE_RANGE_{bucket}"]
+                                enum_member(match_rate.MatchRateRange, f"MATCH_RATE_RANGE_{bucket}")
                                 if status != R.RequestStatus.PROCESSING
                                 else match_rate.MatchRateRange.MATCH_RATE_RANGE_UNKNOWN
                             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -26,3 +27,8 @@ def match_rate_bucket(percent: int) -> str:
         return "20_TO_30"
     low = ((percent - 1) // 10) * 10 + 1
     return f"{low}_TO_{min(low + 9, 100)}"
+
+
+def enum_member(enum_cls: Any, name: str) -> Any:
+    """``enum_cls[name]`` for proto-plus enums (which type checkers cannot index)."""
+    return enum_cls[name]

@@ -1,0 +1,358 @@
+"""Google Customer Match through the Google Ads API (``google-ads``): for accounts already allowlisted there.
+
+One session = one offline user data job (its resource name is the session handle, so the ledger can resume it):
+``open_session`` creates the job, ``send_batch`` appends operations with partial failure on, ``close_session``
+runs the job and waits for it. Creates and removes never share a job (CONFLICTING_OPERATION).
+
+Replace = ONE job whose first operation is ``remove_all``, followed by the creates, run once at the end. Google
+applies a job as a unit when it runs, so the list is never emptied by us between a "remove job" and an "add job";
+a crash before the run leaves the list untouched (the half-filled job is never run), and the re-run finishes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from airflow_provider_cio.destinations.google.ads_jobs import wait_for_job
+from airflow_provider_cio.destinations.google.errors import ads_error_codes, classify_ads
+from airflow_provider_cio.destinations.google.identifiers import CONSENT_NOT_GRANTED, extract
+from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
+from airflow_provider_cio.sync.errors import ConfigurationError, GuardrailBlocked, PlatformError
+
+log = logging.getLogger(__name__)
+
+MAX_IDENTIFIERS_PER_MEMBER = 20
+_LIST_FIELDS = (
+    "user_list.id, user_list.resource_name, user_list.name, user_list.size_for_display, "
+    "user_list.size_for_search, user_list.match_rate_percentage"
+)
+
+
+def build_ads_client(
+    *,
+    developer_token: str,
+    credentials: Any,
+    endpoint: str | None = None,
+    login_customer_id: str | None = None,
+    version: str = "v26",
+) -> Any:
+    """A ``GoogleAdsClient`` (proto-plus). Production: OAuth credentials, default endpoint. Tests/devstack:
+    ``AnonymousCredentials()`` and ``endpoint="127.0.0.1:PORT"`` of a TLS emulator whose certificate the process
+    trusts (``GoogleEmulator.trust()``) - the client only ever opens TLS channels."""
+    from google.ads.googleads.client import GoogleAdsClient
+
+    return GoogleAdsClient(
+        credentials=credentials,
+        developer_token=developer_token,
+        endpoint=endpoint,
+        login_customer_id=login_customer_id.replace("-", "") if login_customer_id else None,
+        version=version,
+        use_proto_plus=True,
+    )
+
+
+def _gaql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class GoogleAdsDestination:
+    """``Destination`` for Google (platform "google") on Google Ads offline user data jobs."""
+
+    platform = "google"
+    max_batch_size = 10_000
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        customer_id: str,
+        api_version: str = "v26",
+        membership_life_span_days: int = 540,
+        identifiers_per_request: int = 10_000,
+        poll_interval_seconds: float = 30.0,
+        max_polls: int = 240,
+        concurrent_modification_retry_after: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not customer_id.replace("-", "").isdigit():
+            raise ConfigurationError("google ads: customer_id must be digits (dashes allowed)")
+        if not 0 < identifiers_per_request <= 100_000:
+            raise ConfigurationError("google ads: identifiers_per_request must be in 1..100000")
+        self.client = client
+        self.customer_id = customer_id.replace("-", "")
+        self.version = api_version
+        self.membership_life_span_days = membership_life_span_days
+        self.identifiers_per_request = identifiers_per_request
+        # An identifier budget: the core weighs members with rows_for(), so one batch is one request and a retried
+        # batch never re-sends an earlier request's operations.
+        self.max_batch_size = identifiers_per_request
+        self.poll_interval_seconds = poll_interval_seconds
+        self.max_polls = max_polls
+        self.concurrent_retry_after = concurrent_modification_retry_after
+        self.sleep = sleep
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+    def _service(self, name: str) -> Any:
+        return self.client.get_service(name, version=self.version)
+
+    def _type(self, name: str) -> Any:
+        return self.client.get_type(name, version=self.version)
+
+    def _enum(self, name: str) -> Any:
+        return getattr(self.client.enums, name)
+
+    def _fail(self, exc: BaseException, action: str) -> Exception:
+        return classify_ads(
+            exc,
+            action=action,
+            failure_type=type(self._type("GoogleAdsFailure")),
+            concurrent_retry_after=self.concurrent_retry_after,
+        )
+
+    def _search(self, query: str, action: str) -> list[Any]:
+        try:
+            return list(self._service("GoogleAdsService").search(customer_id=self.customer_id, query=query))
+        except Exception as exc:
+            raise self._fail(exc, action) from exc
+
+    def _list_resource(self, audience_id: str) -> str:
+        return f"customers/{self.customer_id}/userLists/{audience_id}"
+
+    def rows_for(self, member: Member) -> int:
+        """A member's weight in a batch: the identifiers it will carry (1..20)."""
+        ids, _ = extract(member, max_identifiers=MAX_IDENTIFIERS_PER_MEMBER)
+        return max(1, ids.count() if ids else 1)
+
+    # -- Destination ------------------------------------------------------------------------------------------
+    def ensure_audience(self, name: str, *, description: str = "") -> str:
+        """Find the Customer Match list by exact name, or create a CONTACT_INFO list; returns its numeric id."""
+        if not name or len(name) > 255:
+            raise ConfigurationError("google ads: user list name must be 1..255 characters")
+        rows = self._search(
+            f"SELECT {_LIST_FIELDS} FROM user_list WHERE user_list.name = {_gaql_string(name)}", "find list"
+        )
+        if rows:
+            return str(rows[0].user_list.id)
+        operation = self._type("UserListOperation")
+        user_list = operation.create
+        user_list.name = name
+        user_list.description = description
+        user_list.membership_life_span = self.membership_life_span_days
+        user_list.crm_based_user_list.upload_key_type = self._enum(
+            "CustomerMatchUploadKeyTypeEnum"
+        ).CONTACT_INFO
+        try:
+            response = self._service("UserListService").mutate_user_lists(
+                customer_id=self.customer_id, operations=[operation]
+            )
+        except Exception as exc:
+            raise self._fail(exc, "create list") from exc
+        resource_name = response.results[0].resource_name
+        log.info("google ads: created Customer Match list %s", resource_name)
+        return resource_name.rsplit("/", 1)[1]
+
+    def open_session(self, audience_id: str, operation: Operation, *, total_members: int) -> SessionState:
+        if operation == "replace" and total_members <= 0:
+            raise GuardrailBlocked(
+                "empty_replace",
+                "a replace with zero members would wipe the Google audience",
+                override="send explicit removals instead of a replace",
+            )
+        job = self._type("OfflineUserDataJob")
+        job.type_ = self._enum("OfflineUserDataJobTypeEnum").CUSTOMER_MATCH_USER_LIST
+        metadata = job.customer_match_user_list_metadata
+        metadata.user_list = self._list_resource(audience_id)
+        granted = self._enum("ConsentStatusEnum").GRANTED
+        metadata.consent.ad_user_data = (
+            granted  # job-level consent: members without it are not sent (send_batch)
+        )
+        metadata.consent.ad_personalization = granted
+        service = self._service("OfflineUserDataJobService")
+        try:
+            response = service.create_offline_user_data_job(customer_id=self.customer_id, job=job)
+        except Exception as exc:
+            raise self._fail(exc, "create job") from exc
+        handle: dict[str, Any] = {
+            "backend": "google_ads",
+            "job": response.resource_name,
+            "operations_sent": 0,
+        }
+        session = SessionState(operation=operation, handle=handle)
+        if operation == "replace":
+            remove_all = self._type("OfflineUserDataJobOperation")
+            remove_all.remove_all = True
+            self._add_operations(handle["job"], [remove_all], "add remove_all")
+            handle["remove_all_sent"] = True
+        log.info("google ads: opened %s job %s", operation, handle["job"])
+        return session
+
+    def send_batch(
+        self,
+        audience_id: str,
+        session: SessionState,
+        batch: Sequence[Member],
+        *,
+        seq: int,
+        last: bool,
+    ) -> BatchResult:
+        removing = session.operation == "remove"
+        failed: dict[int, str] = {}
+        operations: list[tuple[int, Any, int]] = []  # (batch index, operation, identifier count)
+        for index, member in enumerate(batch):
+            if not removing and not member.consent:
+                failed[index] = (
+                    CONSENT_NOT_GRANTED  # job-level consent is GRANTED; never send a denied member
+                )
+                continue
+            ids, problem = extract(member, max_identifiers=MAX_IDENTIFIERS_PER_MEMBER)
+            if ids is None:
+                failed[index] = problem or "INVALID"
+                continue
+            operation = self._type("OfflineUserDataJobOperation")
+            user_data = operation.remove if removing else operation.create
+            for email in ids.emails:
+                identifier = self._type("UserIdentifier")
+                identifier.hashed_email = email
+                user_data.user_identifiers.append(identifier)
+            for phone in ids.phones:
+                identifier = self._type("UserIdentifier")
+                identifier.hashed_phone_number = phone
+                user_data.user_identifiers.append(identifier)
+            if ids.address:
+                identifier = self._type("UserIdentifier")
+                info = identifier.address_info
+                info.hashed_first_name = ids.address.given_name
+                info.hashed_last_name = ids.address.family_name
+                info.country_code = ids.address.region_code
+                info.postal_code = ids.address.postal_code
+                user_data.user_identifiers.append(identifier)
+            operations.append((index, operation, ids.count()))
+        for chunk in self._chunks(operations):
+            for position, reason in self._add_operations(
+                session.handle["job"], [op for _, op, _ in chunk], f"add operations (batch {seq})"
+            ).items():
+                failed[chunk[position][0]] = reason
+            session.handle["operations_sent"] = session.handle.get("operations_sent", 0) + len(chunk)
+        reasons: dict[str, int] = {}
+        for reason in failed.values():
+            reasons[reason] = reasons.get(reason, 0) + 1
+        return BatchResult(
+            received=len(batch) - len(failed),
+            invalid=len(failed),
+            request_id=session.handle["job"],
+            failed_indexes=tuple(sorted(failed)),
+            failure_reasons=reasons,
+        )
+
+    def close_session(self, audience_id: str, session: SessionState) -> dict[str, Any]:
+        """Run the job (idempotent: an already-started job is just awaited) and wait until it is terminal."""
+        resource_name = session.handle["job"]
+        if not session.handle.get("run_requested"):
+            try:
+                self._service("OfflineUserDataJobService").run_offline_user_data_job(
+                    resource_name=resource_name
+                )
+            except Exception as exc:
+                if "JOB_ALREADY_STARTED" not in exc_codes(exc, self):  # a resumed session: the run went out
+                    raise self._fail(exc, "run job") from exc
+            session.handle["run_requested"] = True
+        try:
+            status = wait_for_job(
+                self.client,
+                resource_name,
+                version=self.version,
+                poll_interval_seconds=self.poll_interval_seconds,
+                max_polls=self.max_polls,
+                sleep=self.sleep,
+            )
+        except PlatformError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc, "poll job") from exc
+        if status["status"] != "SUCCESS":
+            raise PlatformError(
+                f"google ads: job {resource_name} ended {status['status']} "
+                f"(failure_reason={status['failure_reason']}); nothing from this session was applied - "
+                "re-run the sync to upload again in a new job"
+            )
+        status["operations_sent"] = session.handle.get("operations_sent", 0)
+        status["operation"] = session.operation
+        return status
+
+    def describe(self, audience_id: str) -> dict[str, Any]:
+        rows = self._search(
+            f"SELECT {_LIST_FIELDS} FROM user_list WHERE user_list.resource_name = "
+            f"{_gaql_string(self._list_resource(audience_id))}",
+            "describe list",
+        )
+        if not rows:
+            raise ConfigurationError(
+                f"google ads: user list {audience_id} not found in customer {self.customer_id}"
+            )
+        user_list = rows[0].user_list
+        return {
+            "user_list_id": str(user_list.id),
+            "name": user_list.name,
+            "size_for_display": int(user_list.size_for_display),
+            "size_for_search": int(user_list.size_for_search),
+            "match_rate_percentage": int(user_list.match_rate_percentage),
+        }
+
+    def ping(self) -> bool:
+        """One cheap authenticated call."""
+        self._search("SELECT customer.id FROM customer LIMIT 1", "ping")
+        return True
+
+    # -- internals --------------------------------------------------------------------------------------------
+    def _chunks(self, operations: list[tuple[int, Any, int]]) -> list[list[tuple[int, Any, int]]]:
+        """Split by identifier count (recommended ~10,000 per request; hard limit 100,000)."""
+        chunks: list[list[tuple[int, Any, int]]] = []
+        current: list[tuple[int, Any, int]] = []
+        count = 0
+        for item in operations:
+            if current and count + item[2] > self.identifiers_per_request:
+                chunks.append(current)
+                current, count = [], 0
+            current.append(item)
+            count += item[2]
+        if current:
+            chunks.append(current)
+        return chunks
+
+    def _add_operations(self, job: str, operations: list[Any], action: str) -> dict[int, str]:
+        """Append operations with partial failure on; returns failed operation position -> error code."""
+        service = self._service("OfflineUserDataJobService")
+        request = self._type("AddOfflineUserDataJobOperationsRequest")
+        request.resource_name = job
+        request.enable_partial_failure = True
+        request.operations.extend(operations)
+        try:
+            response = service.add_offline_user_data_job_operations(request=request)
+        except Exception as exc:
+            raise self._fail(exc, action) from exc
+        return self._partial_failures(response)
+
+    def _partial_failures(self, response: Any) -> dict[int, str]:
+        status = response.partial_failure_error
+        if not status or not status.details:
+            return {}
+        failure_type = type(self._type("GoogleAdsFailure"))
+        failed: dict[int, str] = {}
+        for detail in status.details:
+            failure = failure_type.deserialize(detail.value)
+            for error, (_, code) in zip(failure.errors, ads_error_codes(failure), strict=True):
+                path = error.location.field_path_elements
+                if path:
+                    failed.setdefault(int(path[0].index), code)
+        return failed
+
+
+def exc_codes(exc: BaseException, dest: GoogleAdsDestination) -> list[str]:
+    """Error codes carried by a Google Ads exception (empty when it carries none)."""
+    from airflow_provider_cio.destinations.google.errors import ads_failure_from
+
+    failure = ads_failure_from(exc, type(dest._type("GoogleAdsFailure")))
+    return [code for _, code in ads_error_codes(failure)] if failure is not None else []

@@ -1,0 +1,679 @@
+"""Google Ads API v26 Customer Match services as the emulator serves them.
+
+``OfflineUserDataJobService`` (create / add operations / run), ``UserListService.MutateUserLists``,
+``GoogleAdsService.Search`` (the GAQL shapes in ``gaql.py``) and ``google.longrunning.Operations.GetOperation``.
+Errors travel like the real API's: a gRPC status plus trailing metadata
+``google.ads.googleads.v26.errors.googleadsfailure-bin`` (a serialized GoogleAdsFailure), which the client's
+exception interceptor turns into ``GoogleAdsException`` (except for RESOURCE_EXHAUSTED, which it leaves a plain
+RpcError - as the real client does). Jobs advance only when polled, so tests never depend on wall-clock time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import grpc
+
+from airflow_provider_cio.emulators.google import gaql
+from airflow_provider_cio.emulators.google.settings import enum_member, match_rate_bucket
+from airflow_provider_cio.emulators.google.state import SHA256_HEX, Job, JobOperation
+
+if TYPE_CHECKING:
+    from airflow_provider_cio.emulators.google.server import EmulatorCore
+
+VERSION = "v26"
+_PREFIX = f"google.ads.googleads.{VERSION}.services"
+FAILURE_KEY = f"google.ads.googleads.{VERSION}.errors.googleadsfailure-bin"
+MAX_IDENTIFIERS_PER_REQUEST = 100_000
+MAX_IDENTIFIERS_PER_USER = 20
+
+
+@dataclass(frozen=True)
+class AdsError:
+    """One GoogleAdsError to send: ``family`` is the ErrorCode oneof field, ``code`` its enum value name."""
+
+    family: str
+    code: str
+    message: str
+    index: int | None = None
+    retry_delay_seconds: float | None = None
+
+
+def failure_proto(errors: list[AdsError]) -> Any:
+    from google.ads.googleads.v26.errors.types import errors as e
+    from google.protobuf import duration_pb2
+
+    out = []
+    for err in errors:
+        enum_cls = e.ErrorCode.meta.fields[err.family].enum
+        item = e.GoogleAdsError(
+            error_code=e.ErrorCode(**{err.family: enum_cls[err.code]}),
+            message=err.message,
+        )
+        if err.index is not None:
+            item.location = e.ErrorLocation(
+                field_path_elements=[
+                    e.ErrorLocation.FieldPathElement(field_name="operations", index=err.index)
+                ]
+            )
+        if err.retry_delay_seconds is not None:
+            seconds = int(err.retry_delay_seconds)
+            item.details = e.ErrorDetails(
+                quota_error_details=e.QuotaErrorDetails(
+                    rate_scope=e.QuotaErrorDetails.QuotaRateScope.DEVELOPER,
+                    rate_name="Requests per developer per day",
+                    retry_delay=duration_pb2.Duration(
+                        seconds=seconds, nanos=int((err.retry_delay_seconds - seconds) * 1e9)
+                    ),
+                )
+            )
+        out.append(item)
+    return e.GoogleAdsFailure(errors=out, request_id=uuid.uuid4().hex)
+
+
+def abort(context: grpc.ServicerContext, code: grpc.StatusCode, errors: list[AdsError]) -> NoReturn:
+    from google.ads.googleads.v26.errors.types import errors as e
+
+    failure = failure_proto(errors)
+    context.set_trailing_metadata(
+        ((FAILURE_KEY, e.GoogleAdsFailure.serialize(failure)), ("request-id", failure.request_id))
+    )
+    context.abort(
+        code,
+        "Request contains an invalid argument." if code != grpc.StatusCode.RESOURCE_EXHAUSTED else "Quota",
+    )
+    raise AssertionError("unreachable")
+
+
+def _fault_errors(kind: str, retry_delay: float) -> tuple[grpc.StatusCode, AdsError]:
+    if kind == "resource_exhausted":
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, AdsError(
+            "quota_error", "RESOURCE_EXHAUSTED", "Too many requests.", retry_delay_seconds=retry_delay
+        )
+    if kind == "concurrent_modification":
+        return grpc.StatusCode.ABORTED, AdsError(
+            "database_error",
+            "CONCURRENT_MODIFICATION",
+            "Multiple requests were attempting to modify the job.",
+        )
+    if kind == "not_allowlisted":
+        return grpc.StatusCode.PERMISSION_DENIED, AdsError(
+            "not_allowlisted_error",
+            "CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE",
+            "Customer is not allowlisted for Customer Match on the Google Ads API.",
+        )
+    if kind == "terms_not_accepted":
+        return grpc.StatusCode.INVALID_ARGUMENT, AdsError(
+            "offline_user_data_job_error",
+            "CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS",
+            "The customer has not accepted the customer data terms.",
+        )
+    if kind == "permission_denied":
+        return grpc.StatusCode.PERMISSION_DENIED, AdsError(
+            "authorization_error", "USER_PERMISSION_DENIED", "The user does not have permission."
+        )
+    return grpc.StatusCode.UNAUTHENTICATED, AdsError(
+        "authentication_error", "AUTHENTICATION_ERROR", "Authentication of the request failed."
+    )
+
+
+def _user_data_keys(user_data: Any) -> tuple[frozenset[str], int, str | None]:
+    """Identifier keys of one UserData, how many identifiers it had, and the first problem (an error code)."""
+    keys: set[str] = set()
+    problem: str | None = None
+    identifiers = list(user_data.user_identifiers)
+    if not identifiers:
+        return frozenset(), 0, "MISSING_USER_IDENTIFIER"
+    if len(identifiers) > MAX_IDENTIFIERS_PER_USER:
+        problem = "TOO_MANY_USER_IDENTIFIERS"
+    for ident in identifiers:
+        which = ident._pb.WhichOneof("identifier")
+        if which in ("hashed_email", "hashed_phone_number"):
+            value = getattr(ident, which)
+            if not SHA256_HEX.match(value):
+                problem = problem or "INVALID_SHA256_FORMAT"
+            keys.add(("email:" if which == "hashed_email" else "phone:") + value)
+        elif which == "address_info":
+            a = ident.address_info
+            if not (SHA256_HEX.match(a.hashed_first_name) and SHA256_HEX.match(a.hashed_last_name)):
+                problem = problem or "INVALID_SHA256_FORMAT"
+            if len(a.country_code) != 2:
+                problem = problem or "INVALID_COUNTRY_CODE"
+            keys.add(
+                f"address:{a.hashed_first_name}:{a.hashed_last_name}:{a.country_code.upper()}:{a.postal_code}"
+            )
+        else:
+            problem = problem or "INCOMPATIBLE_UPLOAD_KEY_TYPE"
+    return frozenset(keys), len(identifiers), problem
+
+
+class AdsServices:
+    """Handlers for the four Google Ads services our destination touches."""
+
+    def __init__(self, core: EmulatorCore) -> None:
+        self.core = core
+
+    def handlers(self) -> list[grpc.GenericRpcHandler]:
+        from google.ads.googleads.v26.services.types import google_ads_service as g
+        from google.ads.googleads.v26.services.types import offline_user_data_job_service as o
+        from google.ads.googleads.v26.services.types import user_list_service as u
+        from google.longrunning import operations_pb2
+
+        def unary(fn: Any, req_deser: Any, resp_ser: Any) -> grpc.RpcMethodHandler:
+            return grpc.unary_unary_rpc_method_handler(
+                fn, request_deserializer=req_deser, response_serializer=resp_ser
+            )
+
+        return [
+            grpc.method_handlers_generic_handler(
+                f"{_PREFIX}.OfflineUserDataJobService",
+                {
+                    "CreateOfflineUserDataJob": unary(
+                        self.create_job,
+                        o.CreateOfflineUserDataJobRequest.deserialize,
+                        o.CreateOfflineUserDataJobResponse.serialize,
+                    ),
+                    "AddOfflineUserDataJobOperations": unary(
+                        self.add_operations,
+                        o.AddOfflineUserDataJobOperationsRequest.deserialize,
+                        o.AddOfflineUserDataJobOperationsResponse.serialize,
+                    ),
+                    "RunOfflineUserDataJob": unary(
+                        self.run_job,
+                        o.RunOfflineUserDataJobRequest.deserialize,
+                        operations_pb2.Operation.SerializeToString,
+                    ),
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                f"{_PREFIX}.UserListService",
+                {
+                    "MutateUserLists": unary(
+                        self.mutate_user_lists,
+                        u.MutateUserListsRequest.deserialize,
+                        u.MutateUserListsResponse.serialize,
+                    )
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                f"{_PREFIX}.GoogleAdsService",
+                {
+                    "Search": unary(
+                        self.search, g.SearchGoogleAdsRequest.deserialize, g.SearchGoogleAdsResponse.serialize
+                    )
+                },
+            ),
+            grpc.method_handlers_generic_handler(
+                "google.longrunning.Operations",
+                {
+                    "GetOperation": unary(
+                        self.get_operation,
+                        operations_pb2.GetOperationRequest.FromString,
+                        operations_pb2.Operation.SerializeToString,
+                    )
+                },
+            ),
+        ]
+
+    def _faults(self, context: grpc.ServicerContext, method: str, kinds: set[str]) -> None:
+        fault = self.core.faults.take(method, kinds)
+        if fault is not None:
+            code, error = _fault_errors(fault.kind, fault.retry_delay_seconds)
+            abort(context, code, [error])
+
+    def _job(self, context: grpc.ServicerContext, resource_name: str) -> Job:
+        job = self.core.state.jobs.get(resource_name)
+        if job is None:
+            abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                [AdsError("mutate_error", "RESOURCE_NOT_FOUND", "The offline user data job does not exist.")],
+            )
+        return job
+
+    # -- OfflineUserDataJobService ---------------------------------------------------------------------------------
+    def create_job(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.ads.googleads.v26.enums.types import consent_status, offline_user_data_job_type
+        from google.ads.googleads.v26.services.types import offline_user_data_job_service as o
+
+        state = self.core.state
+        with state.lock:
+            self._faults(
+                context,
+                "CreateOfflineUserDataJob",
+                {
+                    "not_allowlisted",
+                    "terms_not_accepted",
+                    "resource_exhausted",
+                    "permission_denied",
+                    "unauthenticated",
+                },
+            )
+            job_type = offline_user_data_job_type.OfflineUserDataJobTypeEnum.OfflineUserDataJobType
+            if request.job.type_ != job_type.CUSTOMER_MATCH_USER_LIST:
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    [
+                        AdsError(
+                            "offline_user_data_job_error",
+                            "INVALID_USER_LIST_TYPE",
+                            "Only Customer Match jobs.",
+                        )
+                    ],
+                )
+            metadata = request.job.customer_match_user_list_metadata
+            user_list = state.find_list_by_resource(metadata.user_list)
+            if user_list is None or user_list.customer_id != request.customer_id:
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    [AdsError("offline_user_data_job_error", "INVALID_USER_LIST_ID", "Unknown user list.")],
+                )
+            granted = consent_status.ConsentStatusEnum.ConsentStatus.GRANTED
+            job = Job(
+                customer_id=request.customer_id,
+                id=state.next_id(),
+                user_list=user_list.resource_name,
+                consent_granted=metadata.consent.ad_user_data == granted,
+            )
+            state.jobs[job.resource_name] = job
+            state.record(
+                f"{_PREFIX}.OfflineUserDataJobService",
+                "CreateOfflineUserDataJob",
+                job=job.resource_name,
+                user_list=user_list.resource_name,
+                consent_granted=job.consent_granted,
+            )
+            return o.CreateOfflineUserDataJobResponse(resource_name=job.resource_name)
+
+    def add_operations(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.ads.googleads.v26.services.types import offline_user_data_job_service as o
+        from google.protobuf import any_pb2
+        from google.rpc import status_pb2
+
+        state = self.core.state
+        with state.lock:
+            self._faults(
+                context,
+                "AddOfflineUserDataJobOperations",
+                {"concurrent_modification", "resource_exhausted", "permission_denied", "unauthenticated"},
+            )
+            job = self._job(context, request.resource_name)
+            if job.status != "PENDING":
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    [
+                        AdsError(
+                            "offline_user_data_job_error",
+                            "JOB_ALREADY_STARTED",
+                            "The job has been run already.",
+                        )
+                    ],
+                )
+            operations = list(request.operations)
+            parsed: list[tuple[str, frozenset[str], int, str | None]] = []
+            total_identifiers = 0
+            for op in operations:
+                which = op._pb.WhichOneof("operation")
+                if which == "remove_all":
+                    parsed.append(("remove_all", frozenset(), 0, None))
+                    continue
+                keys, count, problem = _user_data_keys(getattr(op, which))
+                total_identifiers += count
+                parsed.append((which, keys, count, problem))
+            if total_identifiers > MAX_IDENTIFIERS_PER_REQUEST:
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    [
+                        AdsError(
+                            "offline_user_data_job_error",
+                            "TOO_MANY_USER_IDENTIFIERS",
+                            "Over 100,000 per request.",
+                        )
+                    ],
+                )
+            for i, (kind, *_rest) in enumerate(parsed):
+                if kind == "remove_all" and (i > 0 or job.operations):
+                    abort(
+                        context,
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        [
+                            AdsError(
+                                "offline_user_data_job_error",
+                                "INVALID_OPERATION_ORDER",
+                                "remove_all must be the first operation of the job.",
+                                index=i,
+                            )
+                        ],
+                    )
+            kinds = {op.kind for op in job.operations} | {p[0] for p in parsed}
+            if {"create", "remove"} <= kinds:
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    [
+                        AdsError(
+                            "offline_user_data_job_error",
+                            "CONFLICTING_OPERATION",
+                            "Creates and removes cannot be mixed in one job.",
+                        )
+                    ],
+                )
+            errors: list[AdsError] = []
+            for i, (_kind, _keys, _count, problem) in enumerate(parsed):
+                if problem:
+                    errors.append(
+                        AdsError("offline_user_data_job_error", problem, "Invalid user data.", index=i)
+                    )
+            fault = self.core.faults.take("AddOfflineUserDataJobOperations", {"partial_failure"})
+            if fault:
+                bad = {e.index for e in errors}
+                for i in fault.indexes:
+                    if i < len(parsed) and i not in bad:
+                        errors.append(
+                            AdsError(
+                                "offline_user_data_job_error",
+                                fault.reason or "INVALID_SHA256_FORMAT",
+                                "Invalid user data.",
+                                index=i,
+                            )
+                        )
+            if errors and not request.enable_partial_failure:
+                abort(context, grpc.StatusCode.INVALID_ARGUMENT, errors)
+            failed = {e.index for e in errors}
+            if not request.validate_only:
+                for i, (kind, keys, _count, _problem) in enumerate(parsed):
+                    if i not in failed:
+                        job.operations.append(JobOperation(kind, keys))
+            state.record(
+                f"{_PREFIX}.OfflineUserDataJobService",
+                "AddOfflineUserDataJobOperations",
+                job=job.resource_name,
+                operations=len(parsed),
+                kinds=list(dict.fromkeys(p[0] for p in parsed)),  # distinct, in order of first use
+                identifiers=total_identifiers,
+                failed=len(failed),
+            )
+            response = o.AddOfflineUserDataJobOperationsResponse()
+            if errors:
+                from google.ads.googleads.v26.errors.types import errors as e
+
+                detail = any_pb2.Any(
+                    type_url=f"type.googleapis.com/google.ads.googleads.{VERSION}.errors.GoogleAdsFailure",
+                    value=e.GoogleAdsFailure.serialize(failure_proto(errors)),
+                )
+                response.partial_failure_error = status_pb2.Status(
+                    code=grpc.StatusCode.INVALID_ARGUMENT.value[0],
+                    message=f"Multiple errors in 'details'. {len(errors)} operation(s) failed.",
+                    details=[detail],
+                )
+            return response
+
+    def run_job(self, request: Any, context: grpc.ServicerContext) -> Any:
+        state = self.core.state
+        with state.lock:
+            self._faults(
+                context,
+                "RunOfflineUserDataJob",
+                {"concurrent_modification", "resource_exhausted", "not_allowlisted", "terms_not_accepted"},
+            )
+            job = self._job(context, request.resource_name)
+            if job.status != "PENDING":
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    [
+                        AdsError(
+                            "offline_user_data_job_error",
+                            "JOB_ALREADY_STARTED",
+                            "The job has been run already.",
+                        )
+                    ],
+                )
+            job.status = "RUNNING"
+            job.polls_left = self.core.settings.job_polls
+            fault = self.core.faults.take("RunOfflineUserDataJob", {"job_failed"})
+            if fault:
+                job.fail_with = fault.reason or "UNKNOWN"
+            state.record(
+                f"{_PREFIX}.OfflineUserDataJobService",
+                "RunOfflineUserDataJob",
+                job=job.resource_name,
+                operations=len(job.operations),
+            )
+            if job.polls_left <= 0:
+                self._finish(job)
+            return self._operation(job)
+
+    def _operation(self, job: Job) -> Any:
+        from google.longrunning import operations_pb2
+        from google.protobuf import any_pb2, empty_pb2
+
+        op = operations_pb2.Operation(
+            name=f"{job.resource_name}/operations/run", done=job.status in ("SUCCESS", "FAILED")
+        )
+        if job.status == "SUCCESS":
+            op.response.CopyFrom(_pack(any_pb2.Any(), empty_pb2.Empty()))
+        elif job.status == "FAILED":
+            op.error.code = grpc.StatusCode.INTERNAL.value[0]
+            op.error.message = f"Job failed: {job.failure_reason}"
+        return op
+
+    def get_operation(self, request: Any, context: grpc.ServicerContext) -> Any:
+        with self.core.state.lock:
+            job = self._job(context, request.name.rsplit("/operations/", 1)[0])
+            self._advance(job)
+            return self._operation(job)
+
+    def _advance(self, job: Job) -> None:
+        if job.status != "RUNNING":
+            return
+        if job.polls_left > 0:
+            job.polls_left -= 1
+            return
+        self._finish(job)
+
+    def _finish(self, job: Job) -> None:
+        if job.fail_with:
+            job.status = "FAILED"
+            job.failure_reason = job.fail_with
+            return
+        user_list = self.core.state.find_list_by_resource(job.user_list)
+        assert user_list is not None
+        allowed = job.consent_granted or not self.core.settings.require_consent
+        now = self.core.state.clock_ns()
+        for op in job.operations:
+            if op.kind == "remove_all":
+                user_list.remove_all()
+            elif op.kind == "remove":
+                user_list.remove(op.keys)
+            elif allowed:
+                user_list.add(op.keys, now)
+        user_list.note_size()
+        job.status = "SUCCESS"
+        job.match_rate_range = f"MATCH_RANGE_{match_rate_bucket(self.core.settings.match_rate_percent)}"
+
+    def settle(self) -> None:
+        """Finish every running job (what Google does eventually, polled or not)."""
+        with self.core.state.lock:
+            for job in self.core.state.jobs.values():
+                if job.status == "RUNNING":
+                    self._finish(job)
+
+    # -- UserListService ----------------------------------------------------------------------------------------
+    def mutate_user_lists(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.ads.googleads.v26.enums.types import customer_match_upload_key_type as k
+        from google.ads.googleads.v26.services.types import user_list_service as u
+
+        state = self.core.state
+        with state.lock:
+            self._faults(
+                context, "MutateUserLists", {"resource_exhausted", "permission_denied", "not_allowlisted"}
+            )
+            results = []
+            for i, op in enumerate(request.operations):
+                if op._pb.WhichOneof("operation") != "create":
+                    abort(
+                        context,
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        [AdsError("request_error", "UNKNOWN", "Only create is emulated.", index=i)],
+                    )
+                new = op.create
+                if any(ul.name == new.name for ul in state.lists_of(request.customer_id)):
+                    abort(
+                        context,
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        [AdsError("user_list_error", "NAME_ALREADY_USED", "Name already used.", index=i)],
+                    )
+                key_type = new.crm_based_user_list.upload_key_type
+                if key_type == k.CustomerMatchUploadKeyTypeEnum.CustomerMatchUploadKeyType.UNSPECIFIED:
+                    abort(
+                        context,
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        [AdsError("field_error", "REQUIRED", "crm_based_user_list.upload_key_type", index=i)],
+                    )
+                created = state.create_user_list(
+                    request.customer_id,
+                    new.name,
+                    description=new.description,
+                    membership_life_span=new.membership_life_span or 540,
+                    upload_key_type=key_type.name,
+                )
+                results.append(u.MutateUserListResult(resource_name=created.resource_name))
+            state.record(f"{_PREFIX}.UserListService", "MutateUserLists", created=len(results))
+            return u.MutateUserListsResponse(results=results)
+
+    # -- GoogleAdsService -----------------------------------------------------------------------------------------
+    def search(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.ads.googleads.v26.services.types import google_ads_service as g
+
+        state = self.core.state
+        with state.lock:
+            self._faults(context, "Search", {"resource_exhausted", "permission_denied", "unauthenticated"})
+            try:
+                query = gaql.parse(request.query)
+            except gaql.GaqlError as exc:
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    [AdsError("query_error", "UNEXPECTED_END_OF_QUERY", str(exc))],
+                )
+            if query.resource == "user_list":
+                rows = [
+                    g.GoogleAdsRow(user_list=self._user_list_row(ul))
+                    for ul in self._filter_lists(request, query)
+                ]
+            elif query.resource == "offline_user_data_job":
+                rows = []
+                for job in self._filter_jobs(request, query):
+                    self._advance(job)
+                    rows.append(g.GoogleAdsRow(offline_user_data_job=self._job_row(job)))
+            elif query.resource == "customer":
+                from google.ads.googleads.v26.resources.types import customer as c
+
+                rows = [
+                    g.GoogleAdsRow(
+                        customer=c.Customer(
+                            resource_name=f"customers/{request.customer_id}", id=int(request.customer_id)
+                        )
+                    )
+                ]
+            else:
+                abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    [
+                        AdsError(
+                            "query_error", "INVALID_RESOURCE_NAME_IN_FROM_CLAUSE", "Resource not emulated."
+                        )
+                    ],
+                )
+            if query.limit is not None:
+                rows = rows[: query.limit]
+            state.record(f"{_PREFIX}.GoogleAdsService", "Search", resource=query.resource, rows=len(rows))
+            return g.SearchGoogleAdsResponse(results=rows)
+
+    def _filter_lists(self, request: Any, query: gaql.Query) -> list[Any]:
+        lists = list(self.core.state.lists_of(request.customer_id))
+        for field, value in query.conditions:
+            attr = {
+                "user_list.name": "name",
+                "user_list.resource_name": "resource_name",
+                "user_list.id": "id",
+            }.get(field)
+            if attr is None:
+                continue
+            lists = [ul for ul in lists if getattr(ul, attr) == value]
+        return lists
+
+    def _filter_jobs(self, request: Any, query: gaql.Query) -> list[Job]:
+        jobs = [j for j in self.core.state.jobs.values() if j.customer_id == request.customer_id]
+        for field, value in query.conditions:
+            if field == "offline_user_data_job.resource_name":
+                jobs = [j for j in jobs if j.resource_name == value]
+            elif field == "offline_user_data_job.id":
+                jobs = [j for j in jobs if j.id == value]
+        return jobs
+
+    def _user_list_row(self, ul: Any) -> Any:
+        from google.ads.googleads.v26.common.types import user_lists
+        from google.ads.googleads.v26.enums.types import customer_match_upload_key_type as k
+        from google.ads.googleads.v26.resources.types import user_list as r
+
+        size = len(ul.members)
+        return r.UserList(
+            resource_name=ul.resource_name,
+            id=ul.id,
+            name=ul.name,
+            description=ul.description,
+            membership_life_span=ul.membership_life_span,
+            size_for_display=size,
+            size_for_search=size,
+            match_rate_percentage=self.core.settings.match_rate_percent,
+            crm_based_user_list=user_lists.CrmBasedUserListInfo(
+                upload_key_type=enum_member(
+                    k.CustomerMatchUploadKeyTypeEnum.CustomerMatchUploadKeyType, ul.upload_key_type
+                )
+            ),
+        )
+
+    def _job_row(self, job: Job) -> Any:
+        from google.ads.googleads.v26.enums.types import (
+            offline_user_data_job_failure_reason as fr,
+        )
+        from google.ads.googleads.v26.enums.types import (
+            offline_user_data_job_match_rate_range as mr,
+        )
+        from google.ads.googleads.v26.enums.types import (
+            offline_user_data_job_status as st,
+        )
+        from google.ads.googleads.v26.enums.types import (
+            offline_user_data_job_type as ty,
+        )
+        from google.ads.googleads.v26.resources.types import offline_user_data_job as r
+
+        return r.OfflineUserDataJob(
+            resource_name=job.resource_name,
+            id=job.id,
+            type_=ty.OfflineUserDataJobTypeEnum.OfflineUserDataJobType.CUSTOMER_MATCH_USER_LIST,
+            status=enum_member(st.OfflineUserDataJobStatusEnum.OfflineUserDataJobStatus, job.status),
+            failure_reason=enum_member(
+                fr.OfflineUserDataJobFailureReasonEnum.OfflineUserDataJobFailureReason, job.failure_reason
+            ),
+            operation_metadata=r.OfflineUserDataJobMetadata(
+                match_rate_range=enum_member(
+                    mr.OfflineUserDataJobMatchRateRangeEnum.OfflineUserDataJobMatchRateRange,
+                    job.match_rate_range,
+                )
+            ),
+        )
+
+
+def _pack(target: Any, message: Any) -> Any:
+    target.Pack(message)
+    return target

@@ -1,0 +1,130 @@
+"""Google Customer Match hook: one connection, two backends (Data Manager API or Google Ads API).
+
+Connection: ``api`` (data_manager | google_ads), ``credentials_json`` (secret: a service-account or authorized-user
+JSON; ``{"type": "anonymous"}`` only for emulators), ``customer_id``, optional ``login_customer_id``,
+``api_version``, ``user_list_ids`` (Data Manager: audience name -> user list id, because Data Manager cannot create
+lists); password = developer token (Google Ads API only); host = endpoint override (``127.0.0.1:PORT`` for the
+devstack, whose certificate the worker trusts through ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_cio.hooks._extras import ConnectionConfigError, read_extras
+
+_ALLOWED = {"api", "credentials_json", "customer_id", "login_customer_id", "api_version", "user_list_ids"}
+_SCOPES = {
+    "data_manager": ["https://www.googleapis.com/auth/datamanager"],
+    "google_ads": ["https://www.googleapis.com/auth/adwords"],
+}
+
+
+class GoogleCustomerMatchHook(BaseHook):
+    conn_name_attr = "google_conn_id"
+    default_conn_name = "google_customer_match_default"
+    conn_type = "google_customer_match"
+    hook_name = "Google Customer Match"
+
+    def __init__(self, google_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.google_conn_id = google_conn_id
+        self._destination: Any = None
+
+    def _settings(self) -> tuple[Any, dict[str, Any]]:
+        conn = self.get_connection(self.google_conn_id)
+        extras = read_extras(
+            self.google_conn_id, conn.extra_dejson, allowed=_ALLOWED, required={"customer_id"}
+        )
+        api = str(extras.get("api") or "data_manager")
+        if api not in _SCOPES:
+            raise ConnectionConfigError(
+                f"connection {self.google_conn_id!r}: api must be 'data_manager' or 'google_ads', not {api!r}"
+            )
+        extras["api"] = api
+        return conn, extras
+
+    def _credentials(self, raw: Any, api: str) -> Any:
+        if not raw:
+            raise ConnectionConfigError(f"connection {self.google_conn_id!r} has no credentials_json")
+        info = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        kind = info.get("type")
+        if kind == "anonymous":
+            from google.auth.credentials import AnonymousCredentials
+
+            return AnonymousCredentials()
+        if kind == "service_account":
+            from google.oauth2 import service_account
+
+            return service_account.Credentials.from_service_account_info(info, scopes=_SCOPES[api])
+        if kind == "authorized_user":
+            from google.oauth2.credentials import Credentials
+
+            return Credentials.from_authorized_user_info(info, scopes=_SCOPES[api])
+        raise ConnectionConfigError(
+            f"connection {self.google_conn_id!r}: credentials_json type {kind!r} is not supported "
+            "(service_account, authorized_user)"
+        )
+
+    @property
+    def api(self) -> str:
+        return str(self._settings()[1]["api"])
+
+    def get_destination(self, **options: Any) -> Any:
+        """The ``Destination`` of the configured backend (built once per hook)."""
+        if self._destination is not None:
+            return self._destination
+        conn, extras = self._settings()
+        api = extras["api"]
+        credentials = self._credentials(extras.get("credentials_json"), api)
+        customer_id = str(extras["customer_id"]).replace("-", "")
+        if api == "data_manager":
+            from airflow_provider_cio.destinations.google.datamanager import (
+                DataManagerDestination,
+                build_ingestion_client,
+            )
+
+            client = build_ingestion_client(credentials=credentials, endpoint=conn.host or None)
+            lists = extras.get("user_list_ids") or {}
+            if isinstance(lists, str):
+                lists = json.loads(lists)
+            self._destination = DataManagerDestination(
+                client,
+                operating_account_id=customer_id,
+                user_list_ids={str(k): str(v) for k, v in lists.items()},
+                login_account_id=extras.get("login_customer_id") or None,
+                **options,
+            )
+        else:
+            from airflow_provider_cio.destinations.google.ads import GoogleAdsDestination, build_ads_client
+
+            if not conn.password:
+                raise ConnectionConfigError(
+                    f"connection {self.google_conn_id!r} has no developer token (password), needed by the Google Ads API"
+                )
+            version = str(extras.get("api_version") or "v26")
+            client = build_ads_client(
+                developer_token=conn.password,
+                credentials=credentials,
+                endpoint=conn.host or None,
+                login_customer_id=extras.get("login_customer_id") or None,
+                version=version,
+            )
+            self._destination = GoogleAdsDestination(
+                client, customer_id=customer_id, api_version=version, **options
+            )
+        return self._destination
+
+    def get_conn(self) -> Any:
+        return self.get_destination()
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap real call on the configured backend."""
+        try:
+            self.get_destination().ping()
+        except Exception as exc:
+            return False, str(exc)
+        return True, f"Google {self.api} backend reachable; credentials accepted"

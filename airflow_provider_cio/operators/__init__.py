@@ -1,0 +1,1 @@
+"""Airflow operators: __init__ only assigns; the work happens in execute()."""

@@ -1,0 +1,79 @@
+"""``CioQualityGateOperator``: validate one landing partition against its data contract; block on critical failures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
+from airflow_provider_cio.operators._partition import interval, partition_for
+
+
+class CioQualityGateOperator(BaseOperator):
+    """Runs the contract's checks on the partition of this run's data interval.
+
+    Writes ``_quality/result.json`` and ``_quality/report.html`` next to the partition, returns a small PII-free
+    summary to XCom, and on any critical failure raises ``QualityGateFailed`` whose message is the on-call summary:
+    downstream audience and sync tasks then do not run.
+    """
+
+    template_fields: Sequence[str] = ("dataset", "env", "workspace", "root", "container")
+    ui_color = "#f5e6c8"
+
+    def __init__(
+        self,
+        *,
+        dataset: str,
+        workspace: str,
+        env: str = "dev",
+        root: str = "landing",
+        container: str = "customerio",
+        wasb_conn_id: str = DEFAULT_BLOB_CONN_ID,
+        hourly: bool = False,
+        trailing_n: int = 7,
+        contract_paths: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dataset = dataset
+        self.workspace = workspace
+        self.env = env
+        self.root = root
+        self.container = container
+        self.wasb_conn_id = wasb_conn_id
+        self.hourly = hourly
+        self.trailing_n = trailing_n
+        self.contract_paths = list(contract_paths)
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_cio.hooks.blob import object_store
+        from airflow_provider_cio.quality.errors import QualityGateFailed
+        from airflow_provider_cio.quality.gate import run_gate
+
+        store = object_store(self.wasb_conn_id, self.container)
+        ref = partition_for(
+            context,
+            root=self.root,
+            env=self.env,
+            workspace=self.workspace,
+            dataset=self.dataset,
+            hourly=self.hourly,
+        )
+        start, end = interval(context)
+        result = run_gate(
+            store,
+            ref,
+            trailing_n=self.trailing_n,
+            interval_start=start,
+            interval_end=end,
+            search_paths=self.contract_paths,
+        )
+        summary = result.to_summary()
+        for warning in result.warnings:
+            self.log.warning("quality warning on %s: %s", ref.label, warning.describe())
+        if not result.success:
+            raise QualityGateFailed(result)
+        self.log.info("quality gate passed for %s (%s checks)", ref.label, len(result.checks))
+        return summary

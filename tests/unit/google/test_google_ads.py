@@ -1,0 +1,189 @@
+"""GoogleAdsDestination against the emulator through the real GoogleAdsClient (TLS, self-signed, trusted)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from google_support import CUSTOMER, email_key, emails_in, member
+
+from airflow_provider_cio.destinations.google.ads import GoogleAdsDestination, build_ads_client
+from airflow_provider_cio.destinations.google.ads_jobs import job_status
+from airflow_provider_cio.emulators.google.server import GoogleEmulator
+from airflow_provider_cio.sync.destination import BatchResult, Member, Operation
+from airflow_provider_cio.sync.errors import ConfigurationError, PlatformError
+
+
+def destination(emulator: GoogleEmulator, **kwargs: Any) -> GoogleAdsDestination:
+    from google.auth.credentials import AnonymousCredentials
+
+    client = build_ads_client(
+        developer_token="test-token", credentials=AnonymousCredentials(), endpoint=emulator.target
+    )
+    kwargs.setdefault("sleep", lambda _s: None)
+    return GoogleAdsDestination(client, customer_id=CUSTOMER, **kwargs)
+
+
+def sync(
+    dest: Any, audience: str, operation: Operation, members: Sequence[Member], size: int
+) -> tuple[list[BatchResult], dict[str, Any]]:
+    """The minimal driver loop the sync core will run: open, send chunks, close."""
+    audience_id = dest.ensure_audience(audience)
+    session = dest.open_session(audience_id, operation, total_members=len(members))
+    chunks = [members[i : i + size] for i in range(0, len(members), size)]
+    results = [
+        dest.send_batch(audience_id, session, chunk, seq=n, last=n == len(chunks))
+        for n, chunk in enumerate(chunks, start=1)
+    ]
+    return results, dest.close_session(audience_id, session)
+
+
+def test_ensure_audience_creates_once_then_finds_by_name(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    first = dest.ensure_audience("vip's list", description="x")
+    assert dest.ensure_audience("vip's list") == first
+    assert len(emulator.calls("MutateUserLists")) == 1
+    assert emulator.list_id(CUSTOMER, "vip's list") == int(first)
+    assert dest.ping() is True
+
+
+def test_add_remove_and_describe(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    results, stats = sync(
+        dest, "vip", "add", [member(i, phone=True, address=True) for i in range(25)], size=10
+    )
+    assert [r.received for r in results] == [10, 10, 5]
+    assert stats["status"] == "SUCCESS" and stats["match_rate_range"] == "MATCH_RANGE_61_TO_70"
+    list_id = int(dest.ensure_audience("vip"))
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(25)}
+    sync(dest, "vip", "remove", [member(i) for i in range(20)], size=10)
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(20, 25)}
+    described = dest.describe(str(list_id))
+    assert described["size_for_display"] == 5 and described["match_rate_percentage"] == 70
+    # creates and removes never share a job
+    for call in emulator.calls("AddOfflineUserDataJobOperations"):
+        assert not {"create", "remove"} <= set(call.summary["kinds"])
+
+
+def test_requests_are_split_by_identifier_count(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator, identifiers_per_request=9)
+    assert dest.max_batch_size == 9 and dest.rows_for(member(0, phone=True, address=True)) == 3
+    results, _ = sync(dest, "vip", "add", [member(i, phone=True, address=True) for i in range(10)], size=10)
+    calls = emulator.calls("AddOfflineUserDataJobOperations")
+    assert [c.summary["identifiers"] for c in calls] == [9, 9, 9, 3]
+    assert results[0].received == 10
+
+
+def test_partial_failure_reports_failed_rows_by_batch_index_and_the_rest_land(
+    emulator: GoogleEmulator,
+) -> None:
+    dest = destination(emulator)
+    # Row 1 never reaches the API (consent), so API operation 2 is batch row 3.
+    batch = [member(0), member(1, consent=False), member(2), member(3), member(4)]
+    emulator.inject("partial_failure", method="AddOfflineUserDataJobOperations", indexes=(0, 2))
+    results, _ = sync(dest, "vip", "add", batch, size=10)
+    assert results[0].failed_indexes == (0, 1, 3)
+    assert dict(results[0].failure_reasons) == {"INVALID_SHA256_FORMAT": 2, "CONSENT_NOT_GRANTED": 1}
+    assert results[0].received == 2
+    list_id = int(dest.ensure_audience("vip"))
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(2), email_key(4)}
+
+
+def test_replace_puts_remove_all_first_in_one_job_and_never_empties_the_list(
+    emulator: GoogleEmulator,
+) -> None:
+    dest = destination(emulator)
+    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
+    _, stats = sync(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=4)
+    list_id = int(dest.ensure_audience("vip"))
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(5, 15)}
+    replace_job = stats["resource_name"]
+    adds = [c for c in emulator.calls("AddOfflineUserDataJobOperations") if c.summary["job"] == replace_job]
+    assert adds[0].summary["kinds"] == ["remove_all"]  # the remove_all went first ...
+    assert all(c.summary["kinds"] == ["create"] for c in adds[1:])  # ... then only creates
+    run = next(c for c in emulator.calls("RunOfflineUserDataJob") if c.summary["job"] == replace_job)
+    assert run.seq > adds[-1].seq and run.summary["operations"] == 11
+    assert 0 not in emulator.size_history(CUSTOMER, list_id)
+
+
+def test_crash_mid_replace_then_full_rerun_completes_without_emptying(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
+    list_id = int(dest.ensure_audience("vip"))
+    # Crash after the remove_all and one batch of creates: the job is never run.
+    session = dest.open_session(str(list_id), "replace", total_members=10)
+    dest.send_batch(str(list_id), session, [member(i) for i in range(5, 9)], seq=1, last=False)
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(10)}  # untouched
+    sync(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=4)
+    emulator.settle()  # even if Google ran everything pending, the abandoned job was never run
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(5, 15)}
+    assert emulator.job_status(session.handle["job"]) == "PENDING"
+    assert 0 not in emulator.size_history(CUSTOMER, list_id)
+
+
+def test_resumed_session_closes_a_job_that_was_already_run(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    list_id = dest.ensure_audience("vip")
+    session = dest.open_session(list_id, "add", total_members=2)
+    dest.send_batch(list_id, session, [member(0), member(1)], seq=1, last=True)
+    dest.client.get_service("OfflineUserDataJobService").run_offline_user_data_job(
+        resource_name=session.handle["job"]
+    )
+    # Crash before the ledger recorded the run; the resumed session closes it anyway.
+    stats = dest.close_session(list_id, session)
+    assert stats["status"] == "SUCCESS"
+    assert emails_in(emulator.members(CUSTOMER, int(list_id))) == {email_key(0), email_key(1)}
+
+
+def test_job_failed_is_a_clear_error_naming_the_reason(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    emulator.inject("job_failed", reason="UNKNOWN")
+    with pytest.raises(PlatformError, match=r"ended FAILED \(failure_reason=UNKNOWN\)"):
+        sync(dest, "vip", "add", [member(0)], size=10)
+
+
+def test_not_allowlisted_is_configuration_error_naming_the_fix(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    emulator.inject("not_allowlisted", method="CreateOfflineUserDataJob")
+    with pytest.raises(ConfigurationError, match="use the Data Manager backend") as err:
+        sync(dest, "vip", "add", [member(0)], size=10)
+    assert err.value.error_class == "configuration"
+
+
+def test_terms_not_accepted_is_configuration_error(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    emulator.inject("terms_not_accepted", method="CreateOfflineUserDataJob")
+    with pytest.raises(ConfigurationError, match="customer data terms"):
+        sync(dest, "vip", "add", [member(0)], size=10)
+
+
+def test_resource_exhausted_carries_the_quota_retry_delay(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    emulator.inject("resource_exhausted", method="AddOfflineUserDataJobOperations", retry_delay_seconds=17)
+    with pytest.raises(PlatformError) as err:
+        sync(dest, "vip", "add", [member(0)], size=10)
+    assert err.value.retry_after == 17
+
+
+def test_concurrent_modification_is_retryable_platform_error(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator, concurrent_modification_retry_after=3)
+    list_id = dest.ensure_audience("vip")
+    session = dest.open_session(list_id, "add", total_members=1)
+    emulator.inject("concurrent_modification", method="AddOfflineUserDataJobOperations")
+    with pytest.raises(PlatformError, match="CONCURRENT_MODIFICATION") as err:
+        dest.send_batch(list_id, session, [member(0)], seq=1, last=True)
+    assert err.value.retry_after == 3
+    dest.send_batch(list_id, session, [member(0)], seq=1, last=True)  # the retry of the same batch succeeds
+    assert dest.close_session(list_id, session)["status"] == "SUCCESS"
+
+
+def test_job_status_is_a_json_able_poll(emulator: GoogleEmulator) -> None:
+    import json
+
+    dest = destination(emulator)
+    list_id = dest.ensure_audience("vip")
+    session = dest.open_session(list_id, "add", total_members=1)
+    first = job_status(dest.client, session.handle["job"])
+    assert first["status"] == "PENDING" and first["done"] is False
+    json.dumps(first)
