@@ -29,7 +29,7 @@ DELIVERIES_EXPORT_ALIASES: dict[str, tuple[str, ...]] = {
 
 CUSTOMERS_EXPORT_ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": ("id", "customer_id"),
-    "internal_customer_id": ("internal_customer_id",),
+    "internal_customer_id": ("internal_customer_id", "cio_id"),
     "cio_id": ("cio_id",),
     "email": ("email", "email_addr", "email_address"),
     "phone": ("phone", "phone_number", "mobile"),

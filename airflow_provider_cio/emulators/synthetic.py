@@ -159,25 +159,59 @@ def _fixed_width(prefix: str, numbers: np.ndarray, width: int, *, base: int = 10
     matrix = np.empty((n, row), dtype=np.uint8)
     if head:
         matrix[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
-    alphabet = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
-    rest = numbers.astype(np.uint64, copy=True)
-    for col in range(row - 1, len(head) - 1, -1):
-        matrix[:, col] = alphabet[(rest % base).astype(np.intp)]
-        rest //= base
+    if base == 10:
+        # four digits per division through a 10000 x 4 lookup table: 64-bit division is numpy's slow path
+        chunks = -(-width // 4)
+        digits = np.empty((n, chunks), dtype=np.uint32)
+        rest = numbers.astype(np.int64, copy=True)
+        lookup = _decimal_lookup()
+        for chunk in range(chunks - 1, -1, -1):
+            rest, low = np.divmod(rest, 10000)
+            digits[:, chunk] = lookup[low]
+        matrix[:, len(head) :] = digits.view(np.uint8).reshape(n, chunks * 4)[:, chunks * 4 - width :]
+    elif base == 16:
+        alphabet = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+        value = numbers.astype(np.uint64, copy=False)
+        for col in range(width):
+            shift = np.uint64(4 * (width - 1 - col))
+            matrix[:, len(head) + col] = alphabet[((value >> shift) & np.uint64(15)).astype(np.intp)]
+    else:
+        raise ValueError("base must be 10 or 16")
     offsets = np.arange(0, (n + 1) * row, row, dtype=np.int64)
     if offsets[-1] < 2**31:
         return pa.Array.from_buffers(
             pa.string(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(matrix)]
         )
-    return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(matrix)]).cast(
-        pa.string()
-    )
+    return pa.Array.from_buffers(
+        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(matrix)]
+    ).cast(pa.string())
+
+
+_DECIMAL_LOOKUP: list[np.ndarray] = []
+
+
+def _decimal_lookup() -> np.ndarray:
+    """``lookup[i]`` is the four ASCII digits of ``i`` (0..9999) packed in one uint32, built once."""
+    import numpy as np
+
+    if not _DECIMAL_LOOKUP:
+        text = "".join(f"{i:04d}" for i in range(10000)).encode("ascii")
+        _DECIMAL_LOOKUP.append(np.frombuffer(text, dtype=np.uint32).copy())
+    return _DECIMAL_LOOKUP[0]
 
 
 def _pick(pool: list[str | None], index: np.ndarray) -> pa.Array:
     import pyarrow as pa
 
     return pa.array(pool, type=pa.string()).take(pa.array(index))
+
+
+def _pick_or_null(pool: list[str], index: np.ndarray) -> pa.Array:
+    """``pool[index]``, null where ``index`` is negative."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.array(pool, type=pa.string()).take(pa.array(np.maximum(index, 0), mask=index < 0))
 
 
 def _join(*parts: Any) -> pa.Array:
@@ -252,7 +286,7 @@ def _people(rng: np.random.Generator, n: int, start_us: int, end_us: int) -> pa.
     dshare = np.array([s for _, s in _DOMAINS])
     di = rng.choice(len(_DOMAINS), size=n, p=dshare / dshare.sum())
     domain = _pick([d for d, _ in _DOMAINS], di)
-    suffix = pc.cast(pa.array(idx % 9973 + (idx // 9973) * 10_000), pa.string())
+    suffix = pc.cast(pa.array(idx), pa.string())
     shape = rng.choice(4, size=n, p=[0.45, 0.25, 0.2, 0.1])
     plain_dotted = _join(first_ascii, ".", last_ascii)
     local = pc.choose(
@@ -340,7 +374,9 @@ def _phones(rng: np.random.Generator, n: int, ci: np.ndarray, countries: list[st
         arrays = [arr for arr, _ in formats[country]]
         weights = np.array([w for _, w in formats[country]])
         rows = ci == country_index
-        choice[rows] = len(candidates) + rng.choice(len(arrays), size=int(rows.sum()), p=weights / weights.sum())
+        choice[rows] = len(candidates) + rng.choice(
+            len(arrays), size=int(rows.sum()), p=weights / weights.sum()
+        )
         candidates.extend(arrays)
     phone = pc.choose(pa.array(choice), *candidates)
     kind = rng.random(n)
@@ -478,7 +514,9 @@ def _other_sends(
     k = len(person)
     shares = np.array([s[4] for s in _OTHER_SENDS])
     which = rng.choice(len(_OTHER_SENDS), size=k, p=shares / shares.sum())
-    table = np.array([[c or -1, a or -1, nl or -1, _DELIVERY_TYPES.index(t)] for c, a, nl, t, _ in _OTHER_SENDS])
+    table = np.array(
+        [[c or -1, a or -1, nl or -1, _DELIVERY_TYPES.index(t)] for c, a, nl, t, _ in _OTHER_SENDS]
+    )
     cols.person.append(person)
     cols.campaign.append(table[which, 0])
     cols.action.append(table[which, 1])
@@ -572,45 +610,49 @@ _METRIC_COLUMNS = [
 def _metrics(rng: np.random.Generator, deliveries: pa.Table) -> pa.Table:
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     from airflow_provider_cio.datasets import arrow_schema
 
-    pieces = []
-    for metric, column in _METRIC_COLUMNS:
-        valid = deliveries[column].is_valid()
-        sub = deliveries.filter(valid).select(["delivery_id", "customer_id", column])
-        k = sub.num_rows
-        link = pa.nulls(k, pa.string())
-        reason = pa.nulls(k, pa.string())
-        if metric == "clicked":
-            link = _pick(_LINKS, rng.integers(0, len(_LINKS), k))  # type: ignore[arg-type]
-        if metric == "bounced":
-            reason = _pick(_BOUNCE_REASONS, rng.integers(0, len(_BOUNCE_REASONS), k))  # type: ignore[arg-type]
-        pieces.append(
-            pa.table(
-                {
-                    "delivery_id": sub["delivery_id"],
-                    "customer_id": sub["customer_id"],
-                    "metric": pa.array(np.full(k, metric, dtype=object), pa.string()) if k else pa.array([], pa.string()),
-                    "created_at": sub[column],
-                    "link_url": link,
-                    "reason": reason,
-                }
-            )
-        )
-    table = pa.concat_tables(pieces).combine_chunks()
-    event_id = _fixed_width("met-", np.arange(table.num_rows, dtype=np.int64), max(11, len(str(table.num_rows))))
-    table = table.add_column(0, "event_id", event_id)
-    del pc
+    rows, names, times, links, reasons = [], [], [], [], []
+    for code, (metric, column) in enumerate(_METRIC_COLUMNS):
+        col = deliveries[column].combine_chunks()
+        valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False))
+        sel = np.flatnonzero(valid)
+        k = len(sel)
+        rows.append(sel)
+        names.append(np.full(k, code, dtype=np.int8))
+        times.append(col.cast(pa.int64()).fill_null(0).to_numpy()[sel])
+        links.append(rng.integers(0, len(_LINKS), k) if metric == "clicked" else np.full(k, -1))
+        reasons.append(rng.integers(0, len(_BOUNCE_REASONS), k) if metric == "bounced" else np.full(k, -1))
+    row = pa.array(np.concatenate(rows))
+    link = np.concatenate(links)
+    reason = np.concatenate(reasons)
+    total = len(row)
+    table = pa.table(
+        {
+            "event_id": _fixed_width("met-", np.arange(total, dtype=np.int64), max(11, len(str(total)))),
+            "delivery_id": deliveries["delivery_id"].take(row),
+            "customer_id": deliveries["customer_id"].take(row),
+            "metric": _pick([m for m, _ in _METRIC_COLUMNS], np.concatenate(names).astype(np.int64)),  # type: ignore[arg-type]
+            "created_at": _ts(np.concatenate(times)),
+            "link_url": _pick_or_null(_LINKS, link),
+            "reason": _pick_or_null(_BOUNCE_REASONS, reason),
+        }
+    )
     return table.select([f.name for f in arrow_schema("metrics")]).cast(arrow_schema("metrics"))
 
 
 def _events_and_orders(
-    rng: np.random.Generator, people: pa.Table, carts: dict[str, np.ndarray], views: dict[str, np.ndarray], end_us: int
+    rng: np.random.Generator,
+    people: pa.Table,
+    carts: dict[str, np.ndarray],
+    views: dict[str, np.ndarray],
+    start_us: int,
+    end_us: int,
 ) -> tuple[pa.Table, pa.Table]:
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from airflow_provider_cio.datasets import arrow_schema
 
@@ -624,20 +666,24 @@ def _events_and_orders(
     v = views["cart"]
     names = ["viewed_product", "added_to_cart", "checkout_started", "order_completed"]
     person = np.concatenate([carts["person"][v], carts["person"], carts["person"][c], carts["person"][o]])
-    name_code = np.concatenate(
-        [np.zeros(len(v)), np.ones(m), np.full(len(c), 2), np.full(len(o), 3)]
-    ).astype(np.int64)
+    name_code = np.concatenate([np.zeros(len(v)), np.ones(m), np.full(len(c), 2), np.full(len(o), 3)]).astype(
+        np.int64
+    )
     ts = np.concatenate([views["t"], carts["t"], carts["checkout_at"][c], carts["order_at"][o]])
     product = np.concatenate([views["product"], carts["product"], carts["product"][c], carts["product"][o]])
     cart_index = np.concatenate([np.full(len(v), -1), np.arange(m), c, o])
-    value = np.concatenate([carts["price_cents"][views["product"] * 0 + carts["product"][v]] * 0 + (500 + (views["product"] * 7919) % 19000), carts["price_cents"], (amount[c] * 100).astype(np.int64), (amount[o] * 100).astype(np.int64)]) / 100.0  # fmt: skip
-    keep = ts < end_us
+    view_price_cents = 500 + (views["product"] * 7919) % 19000
+    value_cents = np.concatenate(
+        [view_price_cents, carts["price_cents"], np.round(amount[c] * 100), np.round(amount[o] * 100)]
+    )
+    value = value_cents.astype(np.float64) / 100.0
+    keep = (ts >= start_us) & (ts < end_us)
     order = np.flatnonzero(keep)[np.argsort(ts[keep], kind="stable")]
     person, name_code, ts, product = person[order], name_code[order], ts[order], product[order]
     cart_index, value = cart_index[order], value[order]
     k = len(order)
     cart_col = cart_ids.take(pa.array(np.maximum(cart_index, 0)))
-    cart_col = pa.compute.if_else(pa.array(cart_index < 0), pa.scalar(None, pa.string()), cart_col)
+    cart_col = pc.if_else(pa.array(cart_index < 0), pa.scalar(None, pa.string()), cart_col)
     events = pa.table(
         {
             "event_id": _fixed_width("evt-", np.arange(k, dtype=np.int64), max(11, len(str(k)))),
@@ -690,7 +736,7 @@ def generate_workspace(
     _other_sends(rng, people_table, max(0.0, deliveries_per_person - cart_deliveries), start_us, end_us, cols)
     deliveries = _deliveries(rng, people_table, cols, end_us)
     metrics = _metrics(rng, deliveries)
-    events, orders = _events_and_orders(rng, people_table, carts, views, end_us)
+    events, orders = _events_and_orders(rng, people_table, carts, views, start_us, end_us)
     campaigns = pa.table(
         {
             "id": pa.array([c[0] for c in CAMPAIGNS], pa.int64()),
@@ -786,15 +832,12 @@ def iter_deliveries_csv(
     ``time_format`` is "iso" (``2024-03-01T10:00:00Z``) or "unix" (seconds). ``attributes`` adds customer attribute
     columns looked up in ``people`` by customer id, as Customer.io does for the export's ``attributes`` option.
     """
-    import pyarrow as pa
-
     table = deliveries if deliveries is not None else (ws.deliveries if ws else None)
     if table is None:
         raise ValueError("pass a workspace or a deliveries table")
     columns = {name: _DELIVERY_SOURCE.get(name, name) for name in DELIVERIES_EXPORT_HEADER}
     lookup = people if people is not None else (ws.people if ws else None)
     yield from _iter_csv(table, columns, chunk_rows, time_format, attributes or [], lookup)
-    del pa
 
 
 def iter_customers_csv(
@@ -845,7 +888,5 @@ def _iter_csv(
             for a, name in zip(attrs, header[len(columns) :], strict=True):
                 out[name] = people[a].take(idx)
         buf = io.BytesIO()
-        pacsv.write_csv(
-            pa.table(out), buf, pacsv.WriteOptions(include_header=False, quoting_style="needed")
-        )
+        pacsv.write_csv(pa.table(out), buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
         yield buf.getvalue()

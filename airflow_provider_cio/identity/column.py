@@ -8,6 +8,7 @@ pyarrow.compute has no SHA-256). Dropped values come back as ``None`` in their p
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -42,35 +43,59 @@ def _as_list(values: Iterable[object]) -> list[object]:
     return list(values)
 
 
+def _normalize_any(value: object, normalize: Normalizer) -> str | Dropped:
+    text = as_text(value)
+    return normalize(text) if type(text) is str else text
+
+
+def _finish(result: str | Dropped, hashed: bool) -> str | None:
+    if type(result) is not str:
+        return None
+    return hashlib.sha256(result.encode()).hexdigest() if hashed else result
+
+
+def _run_each(items: list[object], normalize: Normalizer, hashed: bool) -> ColumnResult:
+    """Mostly-unique columns (emails, phones): normalize every value, then hash, in comprehension passes."""
+    results = [normalize(v) if type(v) is str else _normalize_any(v, normalize) for v in items]
+    if hashed:
+        sha256 = hashlib.sha256
+        out = [sha256(r.encode()).hexdigest() if type(r) is str else None for r in results]
+    else:
+        out = [r if type(r) is str else None for r in results]
+    reasons: dict[str, int] = {}
+    if None in out:
+        for r in results:
+            if type(r) is not str:
+                reason = r.reason  # type: ignore[union-attr]
+                reasons[reason] = reasons.get(reason, 0) + 1
+    return ColumnResult(out, reasons)
+
+
+def _run_distinct(items: list[object], normalize: Normalizer, hashed: bool) -> ColumnResult:
+    """Repeating columns (names, places): work once per distinct value, then look every row up."""
+    try:
+        counts = Counter(items)
+    except TypeError:  # something unhashable in the column: no memo, same answers
+        return _run_each(items, normalize, hashed)
+    if any(type(value) is not str and value is not None for value in counts):
+        # numbers as keys would merge (1 == 1.0 == True) though they normalize differently
+        return _run_each(items, normalize, hashed)
+    reasons: dict[str, int] = {}
+    answers: dict[object, str | None] = {}
+    for value, count in counts.items():
+        result = normalize(value) if type(value) is str else _normalize_any(value, normalize)
+        if type(result) is not str:
+            reason = result.reason  # type: ignore[union-attr]
+            reasons[reason] = reasons.get(reason, 0) + count
+        answers[value] = _finish(result, hashed)
+    return ColumnResult([answers[v] for v in items], reasons)
+
+
 def _run(values: Iterable[object], normalize: Normalizer, *, hashed: bool, memoize: bool) -> ColumnResult:
     items = _as_list(values)
-    out: list[str | None] = []
-    keep = out.append
-    reasons: dict[str, int] = {}
-    sha256 = hashlib.sha256
-    memo: dict[str, str | Dropped] = {}
-    recall = memo.get
-    for value in items:
-        if type(value) is str:
-            result = recall(value) if memoize else None
-            if result is None:
-                result = normalize(value)
-                if hashed and type(result) is str:
-                    result = sha256(result.encode()).hexdigest()
-                if memoize:
-                    memo[value] = result
-        else:
-            text = as_text(value)
-            result = normalize(text) if type(text) is str else text
-            if hashed and type(result) is str:
-                result = sha256(result.encode()).hexdigest()
-        if type(result) is str:
-            keep(result)
-        else:
-            keep(None)
-            reason = result.reason  # type: ignore[union-attr]
-            reasons[reason] = reasons.get(reason, 0) + 1
-    return ColumnResult(out, reasons)
+    if memoize:
+        return _run_distinct(items, normalize, hashed)
+    return _run_each(items, normalize, hashed)
 
 
 def normalize_column(

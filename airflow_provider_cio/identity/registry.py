@@ -43,7 +43,9 @@ _FIXED: Final[dict[tuple[str, str], Normalizer]] = {
 
 # Kinds with few distinct values per column: the column path memoizes them (emails and phones are mostly unique,
 # where a memo costs more than it saves).
-REPEATING_KINDS: Final[frozenset[str]] = frozenset({k.FIRST_NAME, k.LAST_NAME, k.CITY, k.STATE, k.ZIP, k.COUNTRY})
+REPEATING_KINDS: Final[frozenset[str]] = frozenset(
+    {k.FIRST_NAME, k.LAST_NAME, k.CITY, k.STATE, k.ZIP, k.COUNTRY}
+)
 
 
 @lru_cache(maxsize=256)

@@ -37,7 +37,9 @@ def normalize(kind: str, value: object, *, platform: str, default_country: str |
     return normalize_with_reason(kind, value, platform=platform, default_country=default_country)[0]
 
 
-def hash_identifier(kind: str, value: object, *, platform: str, default_country: str | None = None) -> str | None:
+def hash_identifier(
+    kind: str, value: object, *, platform: str, default_country: str | None = None
+) -> str | None:
     """SHA-256 hex of the normalized value, or None (never the hash of an empty string)."""
     normalized = normalize(kind, value, platform=platform, default_country=default_country)
     return None if normalized is None else sha256_hex(normalized)

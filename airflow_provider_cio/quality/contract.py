@@ -34,7 +34,9 @@ _COMMON_CHECK_KEYS = {"name", "type", "severity", "description"}
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_NON_PORTABLE_REGEX = re.compile(r"\(\?[=!<]|\\[1-9]")  # lookarounds and backreferences: RE2 (DuckDB) lacks them
+_NON_PORTABLE_REGEX = re.compile(
+    r"\(\?[=!<]|\\[1-9]"
+)  # lookarounds and backreferences: RE2 (DuckDB) lacks them
 _NAME = re.compile(r"^[A-Za-z0-9_:.\-]+$")
 
 
@@ -111,7 +113,9 @@ def parse_contract(data: Any, source: str = "<memory>") -> Contract:
     dataset = _required_str(data, "dataset", source)
     version = _required_str(data, "version", source)
     if not _VERSION.match(version):
-        raise ContractError(source, "version", f"{version!r} is not a semantic version like '1.0.0' (quote it)")
+        raise ContractError(
+            source, "version", f"{version!r} is not a semantic version like '1.0.0' (quote it)"
+        )
     columns = _parse_columns(data.get("columns"), source)
     names = {column.name for column in columns}
     primary_key = data.get("primary_key")
@@ -133,8 +137,11 @@ def parse_contract(data: Any, source: str = "<memory>") -> Contract:
     raw_checks = data.get("checks") or []
     if not isinstance(raw_checks, list):
         raise ContractError(source, "checks", "expected a list of checks")
+    types = {column.name: column.type for column in columns}
     for index, raw in enumerate(raw_checks):
-        checks.append(_parse_check(raw, f"checks[{index}]", names, identity_column, source))
+        check = _parse_check(raw, f"checks[{index}]", names, identity_column, source)
+        _check_column_type(check, types, f"checks[{index}]", source)
+        checks.append(check)
     seen: set[str] = set()
     for check in checks:
         if check.name in seen:
@@ -164,7 +171,9 @@ def _parse_columns(raw: Any, source: str) -> list[ColumnSpec]:
         name = _required_str(item, "name", source, where)
         kind = _required_str(item, "type", source, where)
         if kind not in COLUMN_TYPES:
-            raise ContractError(source, f"{where}.type", f"unknown type {kind!r}; one of {', '.join(COLUMN_TYPES)}")
+            raise ContractError(
+                source, f"{where}.type", f"unknown type {kind!r}; one of {', '.join(COLUMN_TYPES)}"
+            )
         required = item.get("required", False)
         if not isinstance(required, bool):
             raise ContractError(source, f"{where}.required", f"expected true or false, got {required!r}")
@@ -174,12 +183,16 @@ def _parse_columns(raw: Any, source: str) -> list[ColumnSpec]:
     return columns
 
 
-def _parse_check(raw: Any, where: str, columns: set[str], identity_column: str | None, source: str) -> CheckSpec:
+def _parse_check(
+    raw: Any, where: str, columns: set[str], identity_column: str | None, source: str
+) -> CheckSpec:
     if not isinstance(raw, Mapping):
         raise ContractError(source, where, "expected a mapping with at least 'type'")
     kind = _required_str(raw, "type", source, where)
     if kind not in CHECK_PARAMS:
-        raise ContractError(source, f"{where}.type", f"unknown check type {kind!r}; one of {', '.join(CHECK_PARAMS)}")
+        raise ContractError(
+            source, f"{where}.type", f"unknown check type {kind!r}; one of {', '.join(CHECK_PARAMS)}"
+        )
     allowed = CHECK_PARAMS[kind]
     _reject_unknown(raw, set(allowed) | _COMMON_CHECK_KEYS, where, source)
     for key, required in allowed.items():
@@ -187,13 +200,17 @@ def _parse_check(raw: Any, where: str, columns: set[str], identity_column: str |
             raise ContractError(source, f"{where}.{key}", f"a {kind} check needs {key!r}")
     severity = raw.get("severity", "critical")
     if severity not in SEVERITIES:
-        raise ContractError(source, f"{where}.severity", f"{severity!r} is not one of {', '.join(SEVERITIES)}")
+        raise ContractError(
+            source, f"{where}.severity", f"{severity!r} is not one of {', '.join(SEVERITIES)}"
+        )
 
     column = raw.get("column")
     if kind == "identity_coverage" and column is None:
         column = identity_column
         if column is None:
-            raise ContractError(source, f"{where}.column", "no column and the contract has no identity_column")
+            raise ContractError(
+                source, f"{where}.column", "no column and the contract has no identity_column"
+            )
     if column is not None and column not in columns:
         raise ContractError(source, f"{where}.column", f"{column!r} is not a declared column")
 
@@ -205,12 +222,38 @@ def _parse_check(raw: Any, where: str, columns: set[str], identity_column: str |
     return CheckSpec(name, kind, severity, column, params, str(raw.get("description") or ""))
 
 
+_NUMERIC = ("int64", "float64")
+_KIND_COLUMN_TYPES = {"range": _NUMERIC, "regex": ("string",), "freshness": ("timestamp[us, tz=UTC]",)}
+
+
+def _check_column_type(check: CheckSpec, types: dict[str, str], where: str, source: str) -> None:
+    """Reject checks that cannot mean anything on their column's type (e.g. a regex on an integer)."""
+    if check.column is None:
+        return
+    column_type = types[check.column]
+    allowed = _KIND_COLUMN_TYPES.get(check.kind)
+    if allowed is not None and column_type not in allowed:
+        raise ContractError(
+            source,
+            f"{where}.column",
+            f"a {check.kind} check needs a {' or '.join(allowed)} column, not {column_type}",
+        )
+    if check.kind == "in_set":
+        want: type | tuple[type, ...] = str if column_type == "string" else (int, float)
+        if column_type not in ("string", *_NUMERIC) or not all(
+            isinstance(v, want) for v in check.params["values"]
+        ):
+            raise ContractError(source, f"{where}.values", f"values do not match the {column_type} column")
+
+
 def _validate_params(kind: str, params: dict[str, Any], where: str, source: str) -> None:
     for key in ("mostly", "max_null_rate", "min_share"):
         if key in params:
             value = params[key]
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-                raise ContractError(source, f"{where}.{key}", f"expected a fraction between 0 and 1, got {value!r}")
+                raise ContractError(
+                    source, f"{where}.{key}", f"expected a fraction between 0 and 1, got {value!r}"
+                )
             params[key] = float(value)
     if kind == "in_set":
         values = params["values"]
@@ -238,7 +281,9 @@ def _validate_params(kind: str, params: dict[str, Any], where: str, source: str)
             raise ContractError(source, f"{where}.pattern", f"invalid regular expression: {exc}") from None
         if _NON_PORTABLE_REGEX.search(pattern):
             raise ContractError(
-                source, f"{where}.pattern", "lookarounds and backreferences are not supported (RE2 syntax only)"
+                source,
+                f"{where}.pattern",
+                "lookarounds and backreferences are not supported (RE2 syntax only)",
             )
     if kind == "freshness":
         try:
@@ -252,12 +297,16 @@ def _validate_params(kind: str, params: dict[str, Any], where: str, source: str)
         for key in ("min_ratio", "max_ratio"):
             value = params[key]
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ContractError(source, f"{where}.{key}", f"expected a non-negative number, got {value!r}")
+                raise ContractError(
+                    source, f"{where}.{key}", f"expected a non-negative number, got {value!r}"
+                )
         if params["min_ratio"] > params["max_ratio"]:
             raise ContractError(source, where, "min_ratio is greater than max_ratio")
         history = params["min_history"]
         if isinstance(history, bool) or not isinstance(history, int) or history < 1:
-            raise ContractError(source, f"{where}.min_history", f"expected a positive integer, got {history!r}")
+            raise ContractError(
+                source, f"{where}.min_history", f"expected a positive integer, got {history!r}"
+            )
 
 
 def _required_str(data: Mapping[str, Any], key: str, source: str, where: str = "") -> str:

@@ -86,7 +86,9 @@ def evaluate_with_duckdb(
         column = kwargs.get("column")
         aliases: dict[str, str] = {}
         skip: str | None = None
-        if spec.expectation_type == "expect_column_to_exist" or spec.expectation_type.startswith("expect_table"):
+        if spec.expectation_type == "expect_column_to_exist" or spec.expectation_type.startswith(
+            "expect_table"
+        ):
             pass
         elif column not in column_types:
             skip = "column missing: not evaluated"
@@ -141,7 +143,9 @@ def _unexpected_predicate(kind: str, column: str, arrow_type: str, kwargs: dict[
     return None
 
 
-def _aggregates(query: _Query, kind: str, column: str, arrow_type: str, kwargs: dict[str, Any]) -> dict[str, str]:
+def _aggregates(
+    query: _Query, kind: str, column: str, arrow_type: str, kwargs: dict[str, Any]
+) -> dict[str, str]:
     ident = _ident(column)
     present = _present(column, arrow_type)
     aliases = {"nulls": query.add(f"count(*) FILTER (WHERE NOT {present})")}
@@ -164,7 +168,9 @@ def _aggregates(query: _Query, kind: str, column: str, arrow_type: str, kwargs: 
     return aliases
 
 
-def _samples(connection: Any, source: str, kind: str, column: str, arrow_type: str, kwargs: dict[str, Any]) -> list[str]:
+def _samples(
+    connection: Any, source: str, kind: str, column: str, arrow_type: str, kwargs: dict[str, Any]
+) -> list[str]:
     """A few failing values (masked), fetched only for failed checks."""
     ident = _ident(column)
     if kind == NOT_NULL:
@@ -218,7 +224,9 @@ def _result(
     assert column is not None
     if kind in COLUMN_MAP:
         nulls, unexpected = int(values[aliases["nulls"]]), int(values[aliases["unexpected"]])
-        success, percent = map_verdict(kind, rows=rows, nulls=nulls, unexpected=unexpected, mostly=kwargs.get("mostly", 1.0))
+        success, percent = map_verdict(
+            kind, rows=rows, nulls=nulls, unexpected=unexpected, mostly=kwargs.get("mostly", 1.0)
+        )
         result.success = success
         result.unexpected_count, result.unexpected_percent, result.element_count = unexpected, percent, rows
         result.observed = observed_text(kind, rows=rows, nulls=nulls, unexpected=unexpected)

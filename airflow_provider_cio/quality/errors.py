@@ -29,7 +29,9 @@ class ContractNotFound(ContractError):
 
     def __init__(self, dataset: str, searched: list[str], known: list[str]) -> None:
         where = ", ".join(searched) or "(no directories)"
-        problem = f"no contract for dataset {dataset!r} (searched {where}; known datasets: {', '.join(known)})"
+        problem = (
+            f"no contract for dataset {dataset!r} (searched {where}; known datasets: {', '.join(known)})"
+        )
         super().__init__(f"{dataset}.yaml", "dataset", problem)
         self.dataset = dataset
 

@@ -90,17 +90,27 @@ def _spec(check: CheckSpec, contract: Contract) -> ExpectationSpec:
         kwargs = {"column": check.column, "value_set": list(params["values"]), **mostly}
     elif check.kind == "range":
         kind = "expect_column_values_to_be_between"
-        kwargs = {"column": check.column, "min_value": params.get("min"), "max_value": params.get("max"), **mostly}
+        kwargs = {
+            "column": check.column,
+            "min_value": params.get("min"),
+            "max_value": params.get("max"),
+            **mostly,
+        }
         kwargs = {key: value for key, value in kwargs.items() if value is not None}
     elif check.kind == "regex":
         kind = "expect_column_values_to_match_regex"
         kwargs = {"column": check.column, "regex": params["pattern"], **mostly}
     elif check.kind == "freshness":
         kind = "expect_column_max_to_be_between"
-        kwargs = {"column": check.column, "min_value": {"$PARAMETER": parameter_name(check, "min_event_time")}}
+        kwargs = {
+            "column": check.column,
+            "min_value": {"$PARAMETER": parameter_name(check, "min_event_time")},
+        }
     elif check.kind == "row_count":
         kind = "expect_table_row_count_to_be_between"
-        kwargs = {key: params[src] for key, src in (("min_value", "min"), ("max_value", "max")) if src in params}
+        kwargs = {
+            key: params[src] for key, src in (("min_value", "min"), ("max_value", "max")) if src in params
+        }
     elif check.kind == "row_count_trend":
         kind = "expect_table_row_count_to_be_between"
         kwargs = {

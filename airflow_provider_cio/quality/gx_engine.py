@@ -40,7 +40,9 @@ def run_stock_gx(frame: Any, suite: Any, parameters: dict[str, Any]) -> Any:
     return batch.validate(suite, expectation_parameters=parameters)
 
 
-def evaluate_with_gx(files: list[Path], contract: Contract, parameters: dict[str, Any]) -> tuple[int, list[CheckResult]]:
+def evaluate_with_gx(
+    files: list[Path], contract: Contract, parameters: dict[str, Any]
+) -> tuple[int, list[CheckResult]]:
     """Row count and one ``CheckResult`` per contract check, decided by stock GX."""
     frame = read_partition_pandas(files)
     validation = run_stock_gx(frame, compile_suite(contract), parameters)
@@ -64,7 +66,9 @@ def _to_check_result(spec: ExpectationSpec, gx_result: Any, parameters: dict[str
     )
     exception = gx_result.exception_info or {}
     if exception.get("raised_exception"):
-        result.note = "GX could not evaluate: " + str(exception.get("exception_message", "")).splitlines()[0][:200]
+        result.note = (
+            "GX could not evaluate: " + str(exception.get("exception_message", "")).splitlines()[0][:200]
+        )
     if spec.expectation_type == "expect_column_to_exist":
         result.observed = "present" if result.success else "missing"
     elif spec.expectation_type in COLUMN_MAP and "unexpected_count" in detail:

@@ -30,11 +30,15 @@ def load_contract(dataset: str, *, search_paths: Iterable[str | Path] = ()) -> C
                 contract = load_contract_file(candidate)
                 if contract.dataset != dataset:
                     raise ContractError(
-                        str(candidate), "dataset", f"file is named for {dataset!r} but declares {contract.dataset!r}"
+                        str(candidate),
+                        "dataset",
+                        f"file is named for {dataset!r} but declares {contract.dataset!r}",
                     )
                 log.info("using contract %s %s from %s", dataset, contract.version, candidate)
                 return contract
-    known = sorted({path.stem for directory in directories if directory.is_dir() for path in _yaml_files(directory)})
+    known = sorted(
+        {path.stem for directory in directories if directory.is_dir() for path in _yaml_files(directory)}
+    )
     raise ContractNotFound(dataset, [str(directory) for directory in directories], known)
 
 

@@ -40,10 +40,10 @@ class CheckResult:
         column = f" column {self.column}" if self.column else ""
         parts = [f"{self.name} [{self.expectation_type}]{column}: expected {self.threshold}"]
         if self.observed is not None:
-            parts.append(f"observed {self.observed}")
-        if self.unexpected_count is not None:
-            percent = f" ({self.unexpected_percent:.3g}%)" if self.unexpected_percent is not None else ""
-            parts.append(f"{self.unexpected_count:,} unexpected row(s){percent}")
+            percent = (
+                f" = {self.unexpected_percent:.3g}% unexpected" if self.unexpected_percent is not None else ""
+            )
+            parts.append(f"observed {self.observed}{percent}")
         if self.note:
             parts.append(self.note)
         if self.samples:

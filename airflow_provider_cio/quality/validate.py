@@ -64,7 +64,9 @@ def validate_partition(
         )
     drift = schema_drift(contract, schema)
     retyped = {finding.column for finding in drift if finding.kind == "retyped_column"}
-    parameters = runtime_parameters(contract, interval_end=interval_end, trailing_row_counts=trailing_row_counts or [])
+    parameters = runtime_parameters(
+        contract, interval_end=interval_end, trailing_row_counts=trailing_row_counts or []
+    )
     if engine == "duckdb":
         from airflow_provider_cio.quality.duckdb_engine import evaluate_with_duckdb
 

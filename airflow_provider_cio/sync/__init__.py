@@ -1,1 +1,36 @@
-"""Destination-independent audience sync: plan, guardrails, ledger, and the Destination seam."""
+"""Destination-independent audience sync: plan, guardrails, ledger, and the Destination seam.
+
+Entry point: ``run_sync(destination, store, audience_name=..., members=..., mode=...) -> SyncReport``.
+"""
+
+from airflow_provider_cio.sync.destination import BatchResult, Destination, Member, SessionState
+from airflow_provider_cio.sync.errors import (
+    ConfigurationError,
+    DataError,
+    GuardrailBlocked,
+    PlatformError,
+    SyncError,
+)
+from airflow_provider_cio.sync.guards import Guardrails
+from airflow_provider_cio.sync.plan import SyncMode, SyncPlan
+from airflow_provider_cio.sync.report import SyncReport
+from airflow_provider_cio.sync.retry import RetryPolicy
+from airflow_provider_cio.sync.runner import run_sync
+
+__all__ = [
+    "BatchResult",
+    "ConfigurationError",
+    "DataError",
+    "Destination",
+    "Guardrails",
+    "GuardrailBlocked",
+    "Member",
+    "PlatformError",
+    "RetryPolicy",
+    "SessionState",
+    "SyncError",
+    "SyncMode",
+    "SyncPlan",
+    "SyncReport",
+    "run_sync",
+]

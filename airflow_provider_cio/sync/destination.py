@@ -48,7 +48,13 @@ class SessionState:
 
 
 class Destination(Protocol):
-    """One ad platform account, ready to receive batches for one audience."""
+    """One ad platform account, ready to receive batches for one audience.
+
+    Optional (looked up with ``getattr`` by the sync core, so implementations need not define it):
+    ``rows_for(member) -> int`` weighs a member when one member becomes several request rows (Meta: one row per
+    email/phone value); ``max_batch_size`` is then a row budget per request instead of a member count. The session
+    handle must be JSON-serializable: the core stores it in the ledger and hands it back on resume.
+    """
 
     platform: str  # "meta" | "google"
     max_batch_size: int  # members per request

@@ -40,7 +40,12 @@ class GuardVerdict:
     override: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"guard": self.guard, "blocked": self.blocked, "overridden": self.overridden, "message": self.message}
+        return {
+            "guard": self.guard,
+            "blocked": self.blocked,
+            "overridden": self.overridden,
+            "message": self.message,
+        }
 
 
 def evaluate_guards(plan: SyncPlan, guards: Guardrails, *, quality_passed: bool | None) -> list[GuardVerdict]:
@@ -107,7 +112,10 @@ def enforce_guards(verdicts: list[GuardVerdict]) -> list[str]:
         if not verdict.overridden:
             raise GuardrailBlocked(verdict.guard, verdict.message, override=verdict.override)
         log.warning(
-            "guard %r would have blocked the sync (%s); override %s used", verdict.guard, verdict.message, verdict.override
+            "guard %r would have blocked the sync (%s); override %s used",
+            verdict.guard,
+            verdict.message,
+            verdict.override,
         )
         used.append(verdict.guard)
     return used

@@ -60,7 +60,9 @@ class Ledger:
         return self._store.exists(f"{self.prefix}/done.json")
 
     def finish(self, report: dict[str, Any]) -> None:
-        self._store.write_bytes(f"{self.prefix}/done.json", json.dumps(report, indent=1, sort_keys=True).encode())
+        self._store.write_bytes(
+            f"{self.prefix}/done.json", json.dumps(report, indent=1, sort_keys=True).encode()
+        )
 
     def save_session(self, session: SessionState) -> None:
         doc = {"operation": session.operation, "handle": session.handle}

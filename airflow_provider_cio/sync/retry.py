@@ -61,7 +61,12 @@ def call_with_retry(
                 raise
             delay = exc.retry_after if exc.retry_after is not None else policy.backoff(attempt)
             if delay > policy.max_wait:
-                log.error("%s: platform asks to wait %.0fs (> max_wait %.0fs); giving up this attempt", what, delay, policy.max_wait)
+                log.error(
+                    "%s: platform asks to wait %.0fs (> max_wait %.0fs); giving up this attempt",
+                    what,
+                    delay,
+                    policy.max_wait,
+                )
                 raise
             log.warning("%s: %s; retry %s/%s in %.1fs", what, exc, attempt, policy.max_attempts - 1, delay)
             if counter is not None:

@@ -94,7 +94,12 @@ def run_sync(
     )
 
     if previous is not None and previous.snapshot_id == snapshot_id and not dry_run:
-        log.info("audience %s on %s: snapshot %s is already synced; nothing to do", audience_name, platform, snapshot_id)
+        log.info(
+            "audience %s on %s: snapshot %s is already synced; nothing to do",
+            audience_name,
+            platform,
+            snapshot_id,
+        )
         report.status = "already_synced"
         report.audience_id = previous.audience_id
         report.plan = {"snapshot_size": len(snapshot), "expected_size": previous.size}
@@ -134,7 +139,9 @@ def run_sync(
     report.audience_id = audience_id
     sends = RetryCounter()
     for operation, op_members in plan.operations():
-        _run_operation(destination, ledger, report, audience_id, operation, op_members, policy, sleep, sends, after_batch)
+        _run_operation(
+            destination, ledger, report, audience_id, operation, op_members, policy, sleep, sends, after_batch
+        )
     report.requests = sends.attempts
     report.retries = sends.retries
 
@@ -223,7 +230,14 @@ def _run_operation(
                 counter=sends,
             )
             record = BatchRecord(
-                operation, seq, len(batch), result.received, result.invalid, "acknowledged", result.request_id, session.handle
+                operation,
+                seq,
+                len(batch),
+                result.received,
+                result.invalid,
+                "acknowledged",
+                result.request_id,
+                session.handle,
             )
         except DataError as exc:
             log.error("%s batch %s/%s refused as invalid data: %s", operation, seq, len(batches), exc)
@@ -249,7 +263,9 @@ def _run_operation(
     report.sessions[operation] = closed
 
 
-def _resume_session(ledger: Ledger, operation: Operation, acked: dict[int, BatchRecord]) -> SessionState | None:
+def _resume_session(
+    ledger: Ledger, operation: Operation, acked: dict[int, BatchRecord]
+) -> SessionState | None:
     """The session as of the last acknowledged batch (a destination may advance its handle), else as opened."""
     if acked:
         last = acked[max(acked)]
@@ -262,7 +278,9 @@ def _state_lines(plan: SyncPlan, snapshot: Snapshot, previous: Iterator[Any]) ->
     if plan.mode != "upsert":
         for entry in snapshot.entries:
             m = entry.member
-            yield format_line(entry.customer_id, entry.fingerprint, m.consent, identifiers_json(m.identifiers))
+            yield format_line(
+                entry.customer_id, entry.fingerprint, m.consent, identifiers_json(m.identifiers)
+            )
         return
     old = next(previous, None)
     for entry in snapshot.entries:

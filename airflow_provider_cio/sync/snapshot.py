@@ -17,6 +17,11 @@ from airflow_provider_cio.sync.destination import Member
 FINGERPRINT_HEX = 16  # 64 bits: collisions between one customer's old and new identifier sets are negligible
 
 
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False
+)  # one encoder: json.dumps builds one per call
+
+
 def canonical_identifiers(identifiers: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
     """Kinds sorted, values deduplicated and sorted, empty values and empty kinds dropped."""
     out: dict[str, list[str]] = {}
@@ -29,13 +34,23 @@ def canonical_identifiers(identifiers: Mapping[str, Iterable[str]]) -> dict[str,
 
 def identifiers_json(identifiers: Mapping[str, Iterable[str]]) -> str:
     """Compact canonical JSON of a member's identifiers (what the state file keeps to remove it later)."""
-    return json.dumps(canonical_identifiers(identifiers), separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(canonical_identifiers(identifiers))
 
 
 def member_fingerprint(member: Member) -> str:
-    """Short hash of the identifier set and consent: equal fingerprints mean nothing to resend."""
-    text = identifiers_json(member.identifiers) + ("|c1" if member.consent else "|c0")
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:FINGERPRINT_HEX]
+    """Short hash of the canonical identifier set and consent: equal fingerprints mean nothing to resend."""
+    parts = []
+    identifiers = member.identifiers
+    for kind in sorted(identifiers):
+        values = identifiers[kind]
+        if len(values) == 1:  # the common case, without building a set
+            joined = values[0]
+        else:
+            joined = "\x1f".join(sorted({v for v in values if v}))
+        if joined:
+            parts.append(kind + "\x1e" + joined)
+    parts.append("c1" if member.consent else "c0")
+    return hashlib.sha256("\x1d".join(parts).encode("utf-8")).hexdigest()[:FINGERPRINT_HEX]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Built on a private ``FacebookSession`` + ``FacebookAdsApi(session, api_version=...)``: never
 ``FacebookAdsApi.init()``, which installs a process-wide default API and a crash reporter that posts tracebacks to
-Meta. With ``app_secret`` the SDK session adds ``appsecret_proof`` (HMAC-SHA256 of the token) to every request.
+Meta. With ``app_secret`` the SDK session adds ``appsecret_proof`` (HMAC-SHA256 of the token) to every request
+(checked against the emulator, which verifies it).
 
 Wire details that matter:
 * adds ``POST /{id}/users``, full refresh ``POST /{id}/usersreplace``, both with form-encoded ``payload`` and
@@ -12,6 +13,8 @@ Wire details that matter:
   ``requests`` as the body for every method; fields given as ``(None, text)`` encode as plain form fields, exactly
   ``curl -X DELETE -F payload=... -F session=...``. The SDK still builds the URL, signs the request through the
   session and raises ``FacebookRequestError`` as usual.
+* the access token travels as an ``Authorization: Bearer`` header instead of the SDK's default query parameter,
+  so URLs in urllib3 debug logs, proxies and exception texts never carry it;
 * one session per run and operation: ``session_id`` (random 63-bit, stored in the sync ledger so a resumed run
   continues it), ``batch_seq`` from 1, ``last_batch_flag``, ``estimated_num_total``.
 """
@@ -27,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow_provider_cio.destinations.meta.errors import classify_request_error
 from airflow_provider_cio.destinations.meta.schema import MAX_ROWS_PER_REQUEST, build_payload, rows_for
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
-from airflow_provider_cio.sync.errors import ConfigurationError, DataError, PlatformError
+from airflow_provider_cio.sync.errors import ConfigurationError, DataError, PlatformError, SyncError
 
 if TYPE_CHECKING:
     from facebook_business.api import FacebookAdsApi
@@ -87,6 +90,10 @@ class MetaCustomAudienceDestination:
                 app_secret=self._app_secret, access_token=self._access_token, timeout=self._timeout
             )
             session.GRAPH = self.graph_url  # instance attribute: the class default stays graph.facebook.com
+            # The SDK puts the token in every URL's query string, where urllib3's DEBUG log and proxies record it.
+            # Graph also takes it as a bearer header; appsecret_proof (an HMAC, useless without the token) stays.
+            session.requests.params.pop("access_token", None)
+            session.requests.headers["Authorization"] = f"Bearer {self._access_token}"
             self._api = FacebookAdsApi(session, api_version=self.api_version)
         return self._api
 
@@ -118,15 +125,21 @@ class MetaCustomAudienceDestination:
 
         account = self._guarded(
             "read ad account",
-            lambda: AdAccount(self.ad_account_id, api=self.api).api_get(fields=["id", "name", "account_status"]),
+            lambda: AdAccount(self.ad_account_id, api=self.api).api_get(
+                fields=["id", "name", "account_status"]
+            ),
         )
-        return {"id": account.get("id"), "name": account.get("name"), "account_status": account.get("account_status")}
+        return {
+            "id": account.get("id"),
+            "name": account.get("name"),
+            "account_status": account.get("account_status"),
+        }
 
     def test_connection(self) -> tuple[bool, str]:
         """Airflow-style ``(ok, message)`` built on ``ping``."""
         try:
             info = self.ping()
-        except (ConfigurationError, PlatformError) as exc:
+        except SyncError as exc:
             return False, str(exc)
         return True, f"reached Meta ad account {info['id']}"
 
@@ -177,9 +190,13 @@ class MetaCustomAudienceDestination:
     ) -> BatchResult:
         payload, unhashed = build_payload(batch, send_extern_id=self.send_extern_id)
         if unhashed:
-            raise DataError(f"{unhashed} identifier value(s) in batch {seq} are not SHA-256 hex; refusing to send them")
+            raise DataError(
+                f"{unhashed} identifier value(s) in batch {seq} are not SHA-256 hex; refusing to send them"
+            )
         if len(payload["data"]) > MAX_ROWS_PER_REQUEST:
-            raise ValueError(f"batch {seq} has {len(payload['data'])} rows, above Meta's {MAX_ROWS_PER_REQUEST}")
+            raise ValueError(
+                f"batch {seq} has {len(payload['data'])} rows, above Meta's {MAX_ROWS_PER_REQUEST}"
+            )
         session_param = {
             "session_id": session.handle["session_id"],
             "batch_seq": seq,
@@ -204,7 +221,9 @@ class MetaCustomAudienceDestination:
         invalid = int(result.get("num_invalid_entries", 0))
         if invalid:
             log.warning("%s: Meta marked %s of %s rows invalid", what, invalid, received)
-        return BatchResult(received=received, invalid=invalid, request_id=str(result.get("session_id", "")) or None)
+        return BatchResult(
+            received=received, invalid=invalid, request_id=str(result.get("session_id", "")) or None
+        )
 
     def close_session(self, audience_id: str, session: SessionState) -> dict[str, Any]:
         """Meta closes a session on ``last_batch_flag``; report its id and how Meta counted it so far."""

@@ -57,15 +57,28 @@ def classify_request_error(exc: Any, *, what: str) -> SyncError:
     status = exc.http_status()
     body = exc.body() if isinstance(exc.body(), dict) else {}
     trace = (body.get("error") or {}).get("fbtrace_id") if isinstance(body.get("error"), dict) else None
-    where = f"{what}: Graph error code={code} subcode={subcode} http={status}" + (f" fbtrace_id={trace}" if trace else "")
+    where = f"{what}: Graph error code={code} subcode={subcode} http={status}" + (
+        f" fbtrace_id={trace}" if trace else ""
+    )
 
     if code == 190 or subcode in (458, 459, 460, 463, 464, 467):
-        return ConfigurationError(f"{where}: the access token is invalid or expired", who_must_act=TOKEN_OWNER)
+        return ConfigurationError(
+            f"{where}: the access token is invalid or expired", who_must_act=TOKEN_OWNER
+        )
     if code == 100 and subcode == FLAGGED_AUDIENCE_SUBCODE:
         return ConfigurationError(
             f"{where}: the audience is flagged for sensitive categories (operation_status 471) and refuses edits; "
             "review the audience in Ads Manager or create a new one",
             who_must_act="the ad account owner",
+        )
+    if code == 2635:
+        return ConfigurationError(
+            f"{where}: this Graph API version is deprecated; raise the api_version setting",
+            who_must_act="the owner of the Airflow connection (api_version extra)",
+        )
+    if code == 100 and "appsecret_proof" in (exc.api_error_message() or ""):
+        return ConfigurationError(
+            f"{where}: appsecret_proof was refused; check the app secret in the connection"
         )
     if code in PERMISSION_CODES or (code is not None and 200 <= code <= 299):
         return ConfigurationError(

@@ -57,6 +57,9 @@ def build_payload(batch: Sequence[Member], *, send_extern_id: bool = True) -> tu
                 if not fullmatch(value):
                     unhashed += 1
         for i in range(rows_for(member)):
-            row = [column[i] if i < len(column) else (column[0] if len(column) == 1 else "") for column in columns]
+            row = [
+                column[i] if i < len(column) else (column[0] if len(column) == 1 else "")
+                for column in columns
+            ]
             data.append(([member.customer_id] if send_extern_id else []) + row)
     return {"schema": schema, "data": data}, unhashed

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_cio.devstack import Devstack, DevstackError
-from airflow_provider_cio.devstack import processes
+from airflow_provider_cio.devstack import Devstack, DevstackError, processes
 from airflow_provider_cio.devstack.stack import Service
 
 
@@ -16,10 +15,20 @@ def _sleeper_service(fail: bool = False) -> Service:
     """A tiny HTTP server standing in for an emulator: exercises start, reuse, and stop without Node."""
 
     def argv(stack: Devstack, port: int) -> list[str]:
-        code = "import sys; sys.exit(3)" if fail else "import http.server,sys; http.server.test(port=int(sys.argv[1]), bind='127.0.0.1')"
+        code = (
+            "import sys; sys.exit(3)"
+            if fail
+            else "import http.server,sys; http.server.test(port=int(sys.argv[1]), bind='127.0.0.1')"
+        )
         return [sys.executable, "-c", code, str(port), str(stack.state_dir)]
 
-    return Service("sleeper", argv, lambda s, p: {"x": {"conn_type": "http", "port": p}}, lambda p: processes.port_open("127.0.0.1", p), startup_timeout=10)
+    return Service(
+        "sleeper",
+        argv,
+        lambda s, p: {"x": {"conn_type": "http", "port": p}},
+        lambda p: processes.port_open("127.0.0.1", p),
+        startup_timeout=10,
+    )
 
 
 def test_up_reuses_a_running_stack_and_down_stops_only_what_it_started(tmp_path: Path) -> None:

@@ -73,9 +73,10 @@ def test_rewrite_replaces_the_partition_and_equal_content_gives_equal_checksum()
 def test_a_crashed_attempt_leaves_the_previous_partition_intact_and_the_next_commit_cleans_up() -> None:
     store = MemoryObjectStore()
     good = write_table(store, REF, _events(100))
-    with pytest.raises(RuntimeError, match="killed"), PartitionWriter(
-        store, REF, arrow_schema("events"), source="test", part_rows=10
-    ) as writer:
+    with (
+        pytest.raises(RuntimeError, match="killed"),
+        PartitionWriter(store, REF, arrow_schema("events"), source="test", part_rows=10) as writer,
+    ):
         writer.write_batch(_events(50, offset=500))
         raise RuntimeError("killed mid-write")
     assert read_manifest(store, REF).generation == good.generation
