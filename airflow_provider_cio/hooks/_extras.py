@@ -12,8 +12,12 @@ class ConnectionConfigError(ValueError):
 
 
 def read_extras(
-    conn_id: str, extras: dict[str, Any], *, allowed: set[str], required: set[str] = frozenset()
-) -> dict[str, Any]:  # type: ignore[assignment]
+    conn_id: str,
+    extras: dict[str, Any],
+    *,
+    allowed: set[str],
+    required: frozenset[str] | set[str] = frozenset(),
+) -> dict[str, Any]:
     unknown = sorted(set(extras) - allowed)
     if unknown:
         raise ConnectionConfigError(
