@@ -15,7 +15,19 @@ import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+
+def _own_peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM). ``ru_maxrss`` of a spawned child can include the parent's memory."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def _child(fn: Callable[..., dict[str, Any] | None], args: tuple[Any, ...], queue: Any) -> None:
@@ -23,7 +35,7 @@ def _child(fn: Callable[..., dict[str, Any] | None], args: tuple[Any, ...], queu
         start = time.perf_counter()
         extra = fn(*args) or {}
         elapsed = time.perf_counter() - start
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        rss_mb = _own_peak_rss_mb()
         queue.put({"seconds": elapsed, "peak_rss_mb": rss_mb, "extra": extra})
     except BaseException as exc:  # report, do not hang the parent
         queue.put({"error": f"{type(exc).__name__}: {exc}"})
@@ -45,7 +57,9 @@ def run_in_child(fn: Callable[..., dict[str, Any] | None], *args: Any) -> dict[s
     return result
 
 
-def alternate(variants: dict[str, Callable[[], dict[str, Any]]], runs: int) -> dict[str, list[dict[str, Any]]]:
+def alternate(
+    variants: dict[str, Callable[[], dict[str, Any]]], runs: int
+) -> dict[str, list[dict[str, Any]]]:
     """Run each variant ``runs`` times, interleaved (A B A B ...), so machine noise hits all of them alike."""
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     for _ in range(runs):
@@ -61,7 +75,9 @@ def machine() -> str:
 
 def commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

@@ -84,7 +84,9 @@ def read_table(store: ObjectStore, ref: PartitionRef, columns: list[str] | None 
         return pa.concat_tables(tables)
 
 
-def list_partitions(store: ObjectStore, root: str, env: str, workspace: str, dataset: str) -> list[PartitionRef]:
+def list_partitions(
+    store: ObjectStore, root: str, env: str, workspace: str, dataset: str
+) -> list[PartitionRef]:
     """Committed partitions of a dataset (those with a manifest), oldest first."""
     prefix = f"{root}/{env}/{workspace}/{dataset}/"
     refs = [PartitionRef.parse(name) for name in store.list(prefix) if name.endswith("/_manifest.json")]

@@ -129,7 +129,9 @@ class PartitionWriter:
         rows = self._buffer_rows
         self._writer, self._buffer, self._buffer_rows = None, None, 0
         path = f"{self.ref.prefix}/part-{self.generation}-{len(self._parts):05d}.parquet"
-        self._parts.append(PartFile(path=path, rows=rows, bytes=len(data), sha256=hashlib.sha256(data).hexdigest()))
+        self._parts.append(
+            PartFile(path=path, rows=rows, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+        )
         self._submit(path, data)
 
     def _submit(self, path: str, data: bytes) -> None:
@@ -160,7 +162,9 @@ class PartitionWriter:
         seen = self._rows + self.rejected_rows
         if seen and self.rejected_rows / seen > self.max_rejected_rate:
             self.abort()
-            reasons = ", ".join(f"{reason}: {count}" for reason, count in self._rejected_reasons.most_common())
+            reasons = ", ".join(
+                f"{reason}: {count}" for reason, count in self._rejected_reasons.most_common()
+            )
             raise TooManyRejectedRows(
                 f"{self.ref.label}: {self.rejected_rows} of {seen} rows rejected "
                 f"({100 * self.rejected_rows / seen:.2f}% > limit {100 * self.max_rejected_rate:.2f}%): {reasons}. "
@@ -186,12 +190,17 @@ class PartitionWriter:
         self.store.write_bytes(self.ref.manifest_path, manifest.to_json())
         self._closed = True
         self._uploads.shutdown(wait=True)
-        keep = {part.path for part in manifest.parts} | set(manifest.rejected_parts) | {self.ref.manifest_path}
+        keep = (
+            {part.path for part in manifest.parts} | set(manifest.rejected_parts) | {self.ref.manifest_path}
+        )
         for name in self.store.list(self.ref.prefix + "/"):
             if name not in keep and _belongs_to(name, self.ref):
                 self.store.delete(name)
         log.info(
-            "committed %s: %d rows in %d parts, %d rejected", self.ref.label, manifest.rows, len(manifest.parts),
+            "committed %s: %d rows in %d parts, %d rejected",
+            self.ref.label,
+            manifest.rows,
+            len(manifest.parts),
             manifest.rejected_rows,
         )
         return manifest
@@ -236,7 +245,9 @@ def write_table(
     part_rows: int = DEFAULT_PART_ROWS,
 ) -> Manifest:
     """Write a whole in-memory table as one partition (tests, small datasets)."""
-    with PartitionWriter(store, ref, table.schema, source=source, source_ids=source_ids, part_rows=part_rows) as w:
+    with PartitionWriter(
+        store, ref, table.schema, source=source, source_ids=source_ids, part_rows=part_rows
+    ) as w:
         for batch in table.to_batches(max_chunksize=256 * 1024):
             w.write_batch(batch)
         return w.commit()

@@ -1,0 +1,150 @@
+"""``CustomerIoExportOperator``: land one dataset for the run's data interval from the App API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, conf
+
+from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
+from airflow_provider_cio.operators._partition import interval, partition_for
+
+
+class CustomerIoExportError(RuntimeError):
+    """An export ended failed or timed out on Customer.io's side."""
+
+    error_class = "platform"
+
+
+class CustomerIoExportOperator(BaseOperator):
+    """Exports (deliveries, people) or lists (metrics, events) one dataset into its landing partition.
+
+    Export ids are pushed to XCom (key ``export_ids``) as soon as Customer.io accepts them, the wait is deferrable,
+    and the partition is replaced atomically: a retry or a backfill of the same interval rewrites the same paths.
+    Customer.io has no endpoint to cancel an export, so ``on_kill`` only records which exports were left running.
+    Returns a PII-free summary (rows, parts, rejected rows, manifest location).
+    """
+
+    template_fields: Sequence[str] = ("dataset", "env", "workspace", "root", "container")
+    ui_color = "#d6eaf8"
+
+    def __init__(
+        self,
+        *,
+        dataset: str,
+        workspace: str,
+        env: str = "dev",
+        root: str = "landing",
+        container: str = "customerio",
+        customerio_conn_id: str = "customerio_default",
+        wasb_conn_id: str = DEFAULT_BLOB_CONN_ID,
+        hourly: bool = False,
+        campaign_ids: Sequence[int] | None = None,
+        newsletter_ids: Sequence[int] = (),
+        segment_id: int | None = None,
+        max_rejected_rate: float = 0.01,
+        poll_interval: float = 10.0,
+        export_timeout: float = 3 * 3600.0,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dataset = dataset
+        self.workspace = workspace
+        self.env = env
+        self.root = root
+        self.container = container
+        self.customerio_conn_id = customerio_conn_id
+        self.wasb_conn_id = wasb_conn_id
+        self.hourly = hourly
+        self.campaign_ids = list(campaign_ids) if campaign_ids is not None else None
+        self.newsletter_ids = list(newsletter_ids)
+        self.segment_id = segment_id
+        self.max_rejected_rate = max_rejected_rate
+        self.poll_interval = poll_interval
+        self.export_timeout = export_timeout
+        self.deferrable = deferrable
+        self._export_ids: list[int] = []
+
+    def _client(self) -> Any:
+        from airflow_provider_cio.hooks.customerio import CustomerIoHook
+
+        return CustomerIoHook(self.customerio_conn_id).client
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_cio.landing.app_api import EXPORT_DATASETS, create_exports
+
+        start, end = interval(context)
+        if self.dataset not in EXPORT_DATASETS:
+            return self._land(context, [])
+        client = self._client()
+        self._export_ids = create_exports(
+            client,
+            self.dataset,
+            start,
+            end,
+            campaign_ids=self.campaign_ids,
+            newsletter_ids=self.newsletter_ids,
+            segment_id=self.segment_id,
+        )
+        context["ti"].xcom_push(key="export_ids", value=self._export_ids)
+        self.log.info("Customer.io accepted %d %s export(s): %s", len(self._export_ids), self.dataset, self._export_ids)
+        if self.deferrable and self._export_ids:
+            from datetime import timedelta
+
+            from airflow_provider_cio.triggers.customerio_export import CustomerIoExportTrigger
+
+            self.defer(
+                trigger=CustomerIoExportTrigger(
+                    customerio_conn_id=self.customerio_conn_id,
+                    export_ids=self._export_ids,
+                    poll_interval=self.poll_interval,
+                    timeout=self.export_timeout,
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.export_timeout + 600),
+            )
+        for export_id in self._export_ids:
+            client.wait_for_export(export_id, poll_interval=self.poll_interval, timeout=self.export_timeout)
+        return self._land(context, self._export_ids)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        if event.get("status") != "done":
+            raise CustomerIoExportError(
+                f"{self.dataset} exports {event.get('export_ids')} did not finish: {event.get('message')}"
+            )
+        return self._land(context, [int(i) for i in event["export_ids"]])
+
+    def _land(self, context: Any, export_ids: list[int]) -> dict[str, Any]:
+        from airflow_provider_cio.hooks.blob import object_store
+        from airflow_provider_cio.landing.app_api import land_exports, land_listing
+
+        store = object_store(self.wasb_conn_id, self.container)
+        ref = partition_for(
+            context, root=self.root, env=self.env, workspace=self.workspace, dataset=self.dataset, hourly=self.hourly
+        )
+        client = self._client()
+        if export_ids or self.dataset in ("deliveries", "people"):
+            manifest = land_exports(client, store, ref, export_ids, max_rejected_rate=self.max_rejected_rate)
+        else:
+            start, end = interval(context)
+            manifest = land_listing(client, store, ref, start, end, max_rejected_rate=self.max_rejected_rate)
+        return {
+            "dataset": manifest.dataset,
+            "partition": manifest.partition,
+            "rows": manifest.rows,
+            "parts": len(manifest.parts),
+            "rejected_rows": manifest.rejected_rows,
+            "content_sha256": manifest.content_sha256,
+            "manifest": store.url(ref.manifest_path),
+            "source": manifest.source,
+            "source_ids": manifest.source_ids,
+        }
+
+    def on_kill(self) -> None:
+        if self._export_ids:
+            self.log.warning(
+                "killed while exports %s were running; Customer.io has no cancel endpoint, they expire on their own",
+                self._export_ids,
+            )

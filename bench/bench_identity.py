@@ -1,0 +1,445 @@
+"""Benchmark ``identity_hash``: normalize + SHA-256 a mix of real-world identifiers for Meta.
+
+Mix: 40% emails (mixed case, stray spaces, gmail dots, a few malformed), 30% phones in the shapes people type
+(``+CC`` with spaces/dashes/parentheses, ``(0)`` trunk markers, ``00`` prefixes, national numbers under a default
+country, a few placeholders), 30% first/last names with some Unicode.
+
+Variants, each in fresh child processes, alternating:
+- ``ours``: ``hash_column`` per column (the vectorized path);
+- ``sdk_format_params``: facebook-business ``CustomAudience.format_params`` over the same values, as a user of
+  ``add_users`` would call it: one single-key multi-key schema per column (``["EMAIL"]``, ``["PHONE"]``, ``["FN"]``,
+  ``["LN"]``, the form in which the SDK normalizes) with ``is_raw=True``, 10,000 rows per call (Meta's batch size);
+- ``hashlib_ceiling``: bare ``hashlib.sha256(s.encode()).hexdigest()`` over the already-normalized strings.
+
+``extra.wrong_on_labelled`` counts, on a labelled subset whose right answer the generator knows independently of our
+code, how many values a variant gets wrong (for the SDK: a hash that differs from the hash of the right normalized
+value, or any hash where the right answer is "drop").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.common import alternate, record, run_in_child
+
+BENCHMARK = "identity_hash"
+UNIT = "identifiers/s"
+SDK_BATCH = 10_000
+LABELLED_PER_COLUMN = 5_000
+
+_FIRST = [
+    "John",
+    "Mary",
+    "José",
+    "Zoë",
+    "François",
+    "Müller",
+    "Ana",
+    "María",
+    "Søren",
+    "Ólafur",
+    "Łukasz",
+    "Çelik",
+    "Ines",
+    "Noël",
+    "Björn",
+    "Anne-Marie",
+    "Mary",
+    "Ann",
+    "Jean-Luc",
+    "Chloé",
+    "Renée",
+    "André",
+    "Sébastien",
+    "Jürgen",
+    "Åsa",
+    "Ðorđe",
+    "Mateo",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Sophia",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Amelia",
+    "Hiroshi",
+    "Yuki",
+    "Priya",
+    "Arjun",
+    "Fatima",
+    "Omar",
+    "Wei",
+    "Mei",
+    "Dmitri",
+    "Olga",
+]
+_FIRST_NON_LATIN = ("李", "王芳", "さくら", "Дмитрий", "Αλέξανδρος", "محمد", "민준")
+_LAST = [
+    "Smith",
+    "Johnson",
+    "O'Brien",
+    "García",
+    "Martínez",
+    "Müller",
+    "Schmidt",
+    "Dubois",
+    "Lefèvre",
+    "Rossi",
+    "Bianchi",
+    "Jensen",
+    "Nielsen",
+    "Kowalski",
+    "Nowak",
+    "Svensson",
+    "Øberg",
+    "Brown",
+    "Williams",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Martin",
+    "Jackson",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Gómez",
+    "Pérez",
+    "Sánchez",
+    "Ramírez",
+    "Ó'Connor",
+]
+_LAST_NON_LATIN = ("张", "田中", "Иванов", "Παπαδόπουλος", "김")
+_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.co.uk", "example.org", "web.de", "orange.fr")
+
+
+@dataclass
+class Column:
+    """One column to hash: the SDK key, our kind, the default country, raw values and the known right answers."""
+
+    key: str
+    kind: str
+    default_country: str | None
+    values: list[str] = field(default_factory=list)
+    expected: list[str | None] = field(
+        default_factory=list
+    )  # labelled subset: first LABELLED_PER_COLUMN values
+
+
+def _canonical_name(name: str) -> str:
+    """Independent statement of Meta's name rule: NFC, lowercase, letters of any script only."""
+    return "".join(ch for ch in unicodedata.normalize("NFC", name).lower() if ch.isalpha())
+
+
+def _messy_case(rng: random.Random, s: str) -> str:
+    roll = rng.random()
+    if roll < 0.3:
+        return s.upper()
+    if roll < 0.6:
+        return s.title()
+    return s
+
+
+def _pad(rng: random.Random, s: str) -> str:
+    return f"  {s} " if rng.random() < 0.2 else s
+
+
+def _email(rng: random.Random, i: int) -> tuple[str, str | None]:
+    roll = rng.random()
+    if roll < 0.01:
+        return rng.choice(
+            (f"user{i}@", f"user {i}@example.org", f"user{i}.example.org", f"u{i}@@x.com")
+        ), None
+    if roll < 0.02:
+        return "", None
+    first = unicodedata.normalize("NFKD", rng.choice(_FIRST)).encode("ascii", "ignore").decode().lower()
+    last = unicodedata.normalize("NFKD", rng.choice(_LAST)).encode("ascii", "ignore").decode().lower()
+    last = last.replace("'", "")
+    local = f"{first}.{last}{i}" if rng.random() < 0.6 else f"{first}_{last}{i}"
+    domain = rng.choice(_DOMAINS)
+    canonical = f"{local}@{domain}"
+    return _pad(rng, _messy_case(rng, canonical)), canonical
+
+
+def _us_number(rng: random.Random) -> str:
+    return f"{rng.randint(2, 9)}{rng.randint(0, 99):02d}{rng.randint(2, 9)}{rng.randint(0, 99):02d}{rng.randint(0, 9999):04d}"
+
+
+def _phone(rng: random.Random, default_country: str) -> tuple[str, str | None]:
+    roll = rng.random()
+    if roll < 0.01:
+        return rng.choice(("+0000000000", "000-000-0000", "+1 111 111 1111", "1234567890")), None
+    if default_country == "US" and roll < 0.55 or default_country == "GB" and roll < 0.25:
+        n = _us_number(rng)
+        a, e, line = n[:3], n[3:6], n[6:]
+        shape = rng.choice(
+            (
+                f"+1 ({a}) {e}-{line}",
+                f"+1-{a}-{e}-{line}",
+                f"+1{a}{e}{line}",
+                f"001 {a} {e} {line}",
+                *(
+                    (f"({a}) {e}-{line}", f"{a}.{e}.{line}", f"1-{a}-{e}-{line}")
+                    if default_country == "US"
+                    else ()
+                ),
+            )
+        )
+        return shape, "1" + n
+    country = rng.choice(("GB", "DE", "FR"))
+    if country == "GB":
+        area = rng.choice(("20", "161", "131", "117", "7700", "7911"))
+        rest_len = 10 - len(area)
+        rest = "".join(str(rng.randint(0, 9)) for _ in range(rest_len))
+        nsn = area + rest
+        shapes = [f"+44 {area} {rest[:4]} {rest[4:]}", f"+44 (0){area} {rest}", f"0044 {area} {rest}"]
+        if default_country == "GB":
+            shapes += [f"0{area} {rest[:4]} {rest[4:]}", f"(0{area}) {rest}"]
+        return rng.choice(shapes), "44" + nsn
+    if country == "DE":
+        area = rng.choice(("30", "40", "89", "221", "151"))
+        rest = "".join(str(rng.randint(0, 9)) for _ in range(11 - len(area)))
+        return rng.choice(
+            (f"+49 {area} {rest}", f"+49 (0){area} {rest}", f"0049-{area}-{rest}")
+        ), "49" + area + rest
+    digits = f"{rng.randint(1, 9)}" + "".join(str(rng.randint(0, 9)) for _ in range(8))
+    pairs = " ".join(digits[i : i + 2] for i in range(1, 9, 2))
+    return rng.choice((f"+33 {digits[0]} {pairs}", f"+33 (0){digits[0]} {pairs}")), "33" + digits
+
+
+def _name(rng: random.Random, pool: tuple[str, ...], non_latin: tuple[str, ...]) -> tuple[str, str | None]:
+    if rng.random() < 0.01:
+        return rng.choice(("", "  ", "-", ".")), None
+    name = rng.choice(non_latin) if rng.random() < 0.08 else rng.choice(pool)
+    if rng.random() < 0.05:
+        name = unicodedata.normalize("NFD", name)  # the same name typed with combining accents
+    return _pad(rng, _messy_case(rng, name)), _canonical_name(name) or None
+
+
+def make_columns(n: int, seed: int = 20261201) -> list[Column]:
+    """Deterministic data: 40% emails, 30% phones (70% of them in a US-default column, 30% GB), 30% names."""
+    rng = random.Random(seed)
+    n_email, n_phone = int(n * 0.4), int(n * 0.3)
+    n_us = int(n_phone * 0.7)
+    n_first = (n - n_email - n_phone) // 2
+    n_last = n - n_email - n_phone - n_first
+    email = Column("EMAIL", "email", None)
+    phone_us = Column("PHONE", "phone", "US")
+    phone_gb = Column("PHONE", "phone", "GB")
+    first = Column("FN", "first_name", None)
+    last = Column("LN", "last_name", None)
+    plan = [
+        (email, n_email, lambda i: _email(rng, i)),
+        (phone_us, n_us, lambda i: _phone(rng, "US")),
+        (phone_gb, n_phone - n_us, lambda i: _phone(rng, "GB")),
+        (first, n_first, lambda i: _name(rng, tuple(_FIRST), _FIRST_NON_LATIN)),
+        (last, n_last, lambda i: _name(rng, tuple(_LAST), _LAST_NON_LATIN)),
+    ]
+    for column, count, make in plan:
+        for i in range(count):
+            raw, right = make(i)
+            column.values.append(raw)
+            if i < LABELLED_PER_COLUMN:
+                column.expected.append(right)
+    return columns_checked([email, phone_us, phone_gb, first, last], n)
+
+
+def columns_checked(columns: list[Column], n: int) -> list[Column]:
+    assert sum(len(c.values) for c in columns) == n
+    return columns
+
+
+# ---- the timed variants (module level: they run in spawned children) -------------------------------------------
+
+
+def own_peak_rss_mb() -> float | None:
+    """This process's own peak RSS (VmHWM, reset at exec). ``ru_maxrss`` in a spawned child also counts the pages
+    it shared with the parent at fork time, so with a large parent it reports the parent's size instead."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024.0, 1)
+    except OSError:
+        return None
+    return None
+
+
+def run_ours(columns: list[Column]) -> dict[str, Any]:
+    from airflow_provider_cio.identity import hash_column
+
+    kept = 0
+    reasons: dict[str, int] = {}
+    for column in columns:
+        result = hash_column(
+            column.kind, column.values, platform="meta", default_country=column.default_country
+        )
+        kept += result.kept
+        for reason, count in result.reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    return {"hashed": kept, "dropped_by_reason": reasons, "child_vm_hwm_mb": own_peak_rss_mb()}
+
+
+def run_sdk(columns: list[Column]) -> dict[str, Any]:
+    from facebook_business.adobjects.customaudience import CustomAudience
+
+    hashed = 0
+    for column in columns:
+        values = column.values
+        for start in range(0, len(values), SDK_BATCH):
+            rows = [[v] for v in values[start : start + SDK_BATCH]]
+            params = CustomAudience.format_params([column.key], rows, is_raw=True)
+            hashed += len(params["payload"]["data"])
+    return {"hashed": hashed, "child_vm_hwm_mb": own_peak_rss_mb()}
+
+
+def run_ceiling(normalized: list[str]) -> dict[str, Any]:
+    sha256 = hashlib.sha256
+    digests = [sha256(s.encode()).hexdigest() for s in normalized]
+    return {"hashed": len(digests), "child_vm_hwm_mb": own_peak_rss_mb()}
+
+
+# ---- correctness on the labelled subset (untimed, in the parent) ------------------------------------------------
+
+
+def wrong_ours(columns: list[Column]) -> int:
+    from airflow_provider_cio.identity import normalize_column
+
+    wrong = 0
+    for column in columns:
+        subset = column.values[: len(column.expected)]
+        got = normalize_column(
+            column.kind, subset, platform="meta", default_country=column.default_country
+        ).values
+        wrong += sum(1 for g, e in zip(got, column.expected, strict=True) if g != e)
+    return wrong
+
+
+def wrong_sdk(columns: list[Column]) -> int:
+    from facebook_business.adobjects.customaudience import CustomAudience
+
+    wrong = 0
+    for column in columns:
+        subset = column.values[: len(column.expected)]
+        data = CustomAudience.format_params([column.key], [[v] for v in subset], is_raw=True)["payload"][
+            "data"
+        ]
+        for (got,), right in zip(data, column.expected, strict=True):
+            if right is None or got != hashlib.sha256(right.encode()).hexdigest():
+                wrong += 1
+    return wrong
+
+
+def reference_normalized(columns: list[Column]) -> list[str]:
+    from airflow_provider_cio.identity import normalize_column
+
+    out: list[str] = []
+    for column in columns:
+        result = normalize_column(
+            column.kind, column.values, platform="meta", default_country=column.default_country
+        )
+        out.extend(v for v in result.values if v is not None)
+    return out
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    n = 200_000 if quick else 5_000_000
+    runs = 3
+    case = "200k" if quick else "5M"
+    columns = make_columns(n)
+    normalized = reference_normalized(columns)
+    labelled = sum(len(c.expected) for c in columns)
+    wrong = {"ours": wrong_ours(columns), "sdk_format_params": wrong_sdk(columns)}
+
+    samples = alternate(
+        {
+            "ours": lambda: run_in_child(run_ours, columns),
+            "sdk_format_params": lambda: run_in_child(run_sdk, columns),
+            "hashlib_ceiling": lambda: run_in_child(run_ceiling, normalized),
+        },
+        runs,
+    )
+    mix = {"emails": 0.4, "phones": 0.3, "names": 0.3, "platform": "meta"}
+    records = [
+        record(
+            BENCHMARK,
+            case,
+            "ours",
+            baseline=False,
+            unit=UNIT,
+            samples=samples["ours"],
+            work=n,
+            extra={
+                "labelled": labelled,
+                "wrong_on_labelled": wrong["ours"],
+                "mix": mix,
+                "target": ">= 3x sdk",
+            },
+        ),
+        record(
+            BENCHMARK,
+            case,
+            "sdk_format_params",
+            baseline=True,
+            unit=UNIT,
+            samples=samples["sdk_format_params"],
+            work=n,
+            extra={"labelled": labelled, "wrong_on_labelled": wrong["sdk_format_params"], "mix": mix},
+        ),
+        record(
+            BENCHMARK,
+            case,
+            "hashlib_ceiling",
+            baseline=True,
+            unit=UNIT,
+            samples=samples["hashlib_ceiling"],
+            work=len(normalized),
+            extra={"note": "hash only, over already-normalized strings; normalizes nothing"},
+        ),
+    ]
+    ratio = records[0]["value"] / records[1]["value"]
+    records[0]["extra"]["ratio_vs_sdk"] = round(ratio, 2)
+    records[0]["extra"]["target_met"] = ratio >= 3.0
+    return records
+
+
+if __name__ == "__main__":
+    import json
+
+    for rec in run(quick="--quick" in sys.argv):
+        print(json.dumps(rec))
