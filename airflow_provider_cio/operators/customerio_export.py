@@ -89,7 +89,9 @@ class CustomerIoExportOperator(BaseOperator):
             segment_id=self.segment_id,
         )
         context["ti"].xcom_push(key="export_ids", value=self._export_ids)
-        self.log.info("Customer.io accepted %d %s export(s): %s", len(self._export_ids), self.dataset, self._export_ids)
+        self.log.info(
+            "Customer.io accepted %d %s export(s): %s", len(self._export_ids), self.dataset, self._export_ids
+        )
         if self.deferrable and self._export_ids:
             from datetime import timedelta
 
@@ -122,7 +124,12 @@ class CustomerIoExportOperator(BaseOperator):
 
         store = object_store(self.wasb_conn_id, self.container)
         ref = partition_for(
-            context, root=self.root, env=self.env, workspace=self.workspace, dataset=self.dataset, hourly=self.hourly
+            context,
+            root=self.root,
+            env=self.env,
+            workspace=self.workspace,
+            dataset=self.dataset,
+            hourly=self.hourly,
         )
         client = self._client()
         if export_ids or self.dataset in ("deliveries", "people"):

@@ -79,7 +79,10 @@ def validate_partition(
         counted, checks = evaluate_with_gx(files, contract, parameters.values)
     else:
         raise ValueError(f"unknown engine {engine!r}: 'duckdb' or 'gx'")
+    drifted = {finding.column for finding in drift if finding.severity == "critical"}
     for check in checks:
+        if not check.success and check.column in drifted:
+            check.cause = "schema_drift"  # the check failed because its column is gone or retyped
         note = parameters.notes.get(check.name)
         if note:
             check.note = f"{check.note}; {note}" if check.note else note

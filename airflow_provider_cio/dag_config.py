@@ -1,0 +1,83 @@
+"""The reference DAGs' configuration: one YAML file (``CIO_DAG_CONFIG`` or ``dags/config/cio.yaml``).
+
+Parsed at DAG-parse time, so it stays cheap: PyYAML only, no connections, no network.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AudienceConfig:
+    name: str
+    destinations: tuple[str, ...]
+    mode: str = "mirror"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CioDagConfig:
+    env: str
+    workspace: str
+    container: str
+    start_date: str
+    owner: str
+    connections: dict[str, str]
+    export: dict[str, Any]
+    cart_recovery: dict[str, Any]
+    audiences: tuple[AudienceConfig, ...]
+    min_size: int
+    max_shrink: float
+    holdout: dict[str, Any]
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(self.export.get("datasets", []))
+
+
+class DagConfigError(ValueError):
+    error_class = "configuration"
+
+
+def load_dag_config(default: str | Path) -> CioDagConfig:
+    """``CIO_DAG_CONFIG`` when set, else ``default`` (the DAG folder's ``config/cio.yaml``)."""
+    import yaml
+
+    location = Path(os.environ.get("CIO_DAG_CONFIG") or default)
+    try:
+        raw = yaml.safe_load(location.read_text())
+    except OSError as exc:
+        raise DagConfigError(f"DAG config {location} cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise DagConfigError(f"DAG config {location} is not valid YAML: {exc}") from None
+    try:
+        audiences = raw.get("audiences", {})
+        definitions = audiences.get("definitions", {}) or {}
+        return CioDagConfig(
+            env=str(raw["env"]),
+            workspace=str(raw["workspace"]),
+            container=str(raw.get("container", "customerio")),
+            start_date=str(raw["start_date"]),
+            owner=str(raw.get("owner", "retention-data")),
+            connections=dict(raw.get("connections", {})),
+            export=dict(raw.get("export", {})),
+            cart_recovery=dict(raw.get("cart_recovery", {})),
+            audiences=tuple(
+                AudienceConfig(
+                    name=name,
+                    destinations=tuple(spec.get("destinations", [])),
+                    mode=str(spec.get("mode", "mirror")),
+                    params=dict(spec.get("params", {})),
+                )
+                for name, spec in definitions.items()
+            ),
+            min_size=int(audiences.get("min_size", 100)),
+            max_shrink=float(audiences.get("max_shrink", 0.3)),
+            holdout=dict(raw.get("holdout", {})),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise DagConfigError(f"DAG config {location} is missing or mistypes {exc}") from None

@@ -1,0 +1,78 @@
+"""
+### cio_export: land Customer.io data in Blob, gate it, emit one Asset per dataset
+
+Per dataset and day: **land** (App API exports/listings, or Customer.io's native data-out files) into
+`landing/{env}/{workspace}/{dataset}/dt=YYYY-MM-DD/`, then **gate** it against its data contract. The dataset's Asset
+is emitted only when its gate passes, so `cio_audiences` never builds on a bad partition.
+
+**On call**
+- A `land_*` failure: check the error class in the alert. *configuration* = the Customer.io App API key or Blob
+  credentials (fix the connection, then clear the task); *platform* = Customer.io throttling/outage (clear the task
+  later: the partition is replaced atomically, nothing duplicates).
+- A `gate_*` failure: the message lists each failed check with threshold and observed value, and links the HTML
+  report in `_quality/`. Do **not** clear the gate to "get it green": fix upstream, then clear `land_*` + `gate_*`.
+- Backfill: `airflow backfill create --dag-id cio_export --from-date A --to-date B --reprocess-behavior completed`
+  rewrites the same partitions (see docs/backfills.md). Runbook: docs/runbook.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import DAG
+
+from airflow_provider_cio.assets import landing_asset
+from airflow_provider_cio.dag_config import load_dag_config
+from airflow_provider_cio.notifications.notifier import CioFailureNotifier
+from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
+from airflow_provider_cio.operators.dataout import CioDataOutIngestOperator
+from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
+
+cfg = load_dag_config(Path(__file__).parent / "config" / "cio.yaml")
+layout = {"env": cfg.env, "workspace": cfg.workspace, "container": cfg.container, "wasb_conn_id": cfg.connections["blob"]}
+
+with DAG(
+    dag_id="cio_export",
+    schedule="@daily",
+    start_date=pendulum.parse(cfg.start_date),
+    catchup=True,
+    max_active_runs=3,
+    tags=["customerio", "landing", "quality"],
+    doc_md=__doc__,
+    default_args={
+        "owner": cfg.owner,
+        "retries": 2,
+        "retry_delay": timedelta(minutes=5),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": CioFailureNotifier(),
+    },
+) as dag:
+    dataout = None
+    if cfg.export.get("source") == "dataout":
+        dataout = CioDataOutIngestOperator(
+            task_id="land_dataout",
+            source_container=cfg.export.get("dataout_container", "customerio-dataout"),
+            source_prefix=cfg.export.get("dataout_prefix", ""),
+            max_rejected_rate=float(cfg.export.get("max_rejected_rate", 0.01)),
+            **layout,
+        )
+    for dataset in cfg.datasets:
+        gate = CioQualityGateOperator(
+            task_id=f"gate_{dataset}",
+            dataset=dataset,
+            outlets=[landing_asset(dataset, env=cfg.env, workspace=cfg.workspace, container=cfg.container)],
+            **layout,
+        )
+        if dataout is not None:
+            dataout >> gate
+        else:
+            CustomerIoExportOperator(
+                task_id=f"land_{dataset}",
+                dataset=dataset,
+                customerio_conn_id=cfg.connections["customerio"],
+                max_rejected_rate=float(cfg.export.get("max_rejected_rate", 0.01)),
+                deferrable=bool(cfg.export.get("deferrable", False)),
+                **layout,
+            ) >> gate
