@@ -7,7 +7,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test setup tools lint typecheck pytest bench bench-quick chaos devstack-up devstack-down clean ui
+.PHONY: demo test setup tools lint typecheck pytest bench bench-quick chaos devstack-up devstack-down clean ui test-distributed
 
 demo: setup
 	$(PY) -m airflow_provider_cio.demo $(DEMO_ARGS)
@@ -44,6 +44,10 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m bench.run --quick
+
+# The reference DAGs under the CeleryExecutor (Redis, PostgreSQL, two workers); not part of `make test`.
+test-distributed: setup
+	./scripts/test_distributed.sh
 
 chaos: setup
 	$(VENV)/bin/pytest tests/reliability -m "chaos or not chaos" $(PYTEST_ARGS)

@@ -27,12 +27,12 @@ def airflow_env(home: Path, dags_folder: Path, connections: dict[str, str]) -> d
     return env
 
 
-def airflow_cli(env: dict[str, str], *args: str, check: bool = True, capture: bool = False) -> subprocess.CompletedProcess[str]:
+def airflow_cli(
+    env: dict[str, str], *args: str, check: bool = True, capture: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run the ``airflow`` CLI of this interpreter's environment."""
     airflow = str(Path(sys.executable).with_name("airflow"))
-    return subprocess.run(
-        [airflow, *args], env=env, check=check, text=True, capture_output=capture
-    )
+    return subprocess.run([airflow, *args], env=env, check=check, text=True, capture_output=capture)
 
 
 def migrate(env: dict[str, str]) -> None:

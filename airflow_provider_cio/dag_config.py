@@ -26,6 +26,7 @@ class CioDagConfig:
     container: str
     start_date: str
     owner: str
+    retries: int
     connections: dict[str, str]
     export: dict[str, Any]
     cart_recovery: dict[str, Any]
@@ -63,6 +64,7 @@ def load_dag_config(default: str | Path) -> CioDagConfig:
             container=str(raw.get("container", "customerio")),
             start_date=str(raw["start_date"]),
             owner=str(raw.get("owner", "retention-data")),
+            retries=int(raw.get("retries", 2)),
             connections=dict(raw.get("connections", {})),
             export=dict(raw.get("export", {})),
             cart_recovery=dict(raw.get("cart_recovery", {})),

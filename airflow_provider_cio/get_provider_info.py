@@ -12,7 +12,11 @@ from airflow_provider_cio import __version__
 
 
 def _secret(label: str, description: str) -> dict[str, Any]:
-    return {"label": label, "description": description, "schema": {"type": ["string", "null"], "format": "password"}}
+    return {
+        "label": label,
+        "description": description,
+        "schema": {"type": ["string", "null"], "format": "password"},
+    }
 
 
 def _text(label: str, description: str, **schema: Any) -> dict[str, Any]:
@@ -26,14 +30,24 @@ def get_provider_info() -> dict[str, Any]:
         "description": "Customer.io data-out to Azure Blob, quality gates, audiences, Meta and Google Customer Match.",
         "versions": [__version__],
         "integrations": [
-            {"integration-name": "Customer.io", "external-doc-url": "https://customer.io/docs/api/app/", "tags": ["service"]},
+            {
+                "integration-name": "Customer.io",
+                "external-doc-url": "https://customer.io/docs/api/app/",
+                "tags": ["service"],
+            },
             {"integration-name": "Meta Custom Audiences", "tags": ["service"]},
             {"integration-name": "Google Customer Match", "tags": ["service"]},
         ],
         "hooks": [
             {"integration-name": "Customer.io", "python-modules": ["airflow_provider_cio.hooks.customerio"]},
-            {"integration-name": "Meta Custom Audiences", "python-modules": ["airflow_provider_cio.hooks.meta"]},
-            {"integration-name": "Google Customer Match", "python-modules": ["airflow_provider_cio.hooks.google"]},
+            {
+                "integration-name": "Meta Custom Audiences",
+                "python-modules": ["airflow_provider_cio.hooks.meta"],
+            },
+            {
+                "integration-name": "Google Customer Match",
+                "python-modules": ["airflow_provider_cio.hooks.google"],
+            },
         ],
         "connection-types": [
             {
@@ -42,7 +56,10 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Customer.io",
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "login", "extra"],
-                    "relabeling": {"password": "App API key", "host": "API base URL (optional, overrides region)"},
+                    "relabeling": {
+                        "password": "App API key",
+                        "host": "API base URL (optional, overrides region)",
+                    },
                     "placeholders": {"host": "leave empty for api.customer.io / api-eu.customer.io"},
                 },
                 "conn-fields": {
@@ -72,19 +89,26 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Google Customer Match",
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "login", "extra"],
-                    "relabeling": {"password": "Developer token (Google Ads API)", "host": "API endpoint (optional)"},
+                    "relabeling": {
+                        "password": "Developer token (Google Ads API)",
+                        "host": "API endpoint (optional)",
+                    },
                     "placeholders": {"host": "datamanager.googleapis.com / googleads.googleapis.com"},
                 },
                 "conn-fields": {
                     "api": _text(
-                        "API", "Which Google API to use", enum=["data_manager", "google_ads"], default="data_manager"
+                        "API",
+                        "Which Google API to use",
+                        enum=["data_manager", "google_ads"],
+                        default="data_manager",
                     ),
                     "credentials_json": _secret("Credentials JSON", "Service account or OAuth client JSON"),
                     "customer_id": _text("Customer id", "Google Ads operating customer id (digits)"),
                     "login_customer_id": _text("Login customer id", "Manager account id (optional)"),
                     "api_version": _text("Google Ads API version", "e.g. v26", default="v26"),
                     "user_list_ids": _text(
-                        "User list ids (Data Manager)", 'JSON: audience name -> user list id, e.g. {"winback": "123"}'
+                        "User list ids (Data Manager)",
+                        'JSON: audience name -> user list id, e.g. {"winback": "123"}',
                     ),
                 },
             },

@@ -8,7 +8,11 @@ from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID, object_store
 
 
 def land_smoke_object(
-    *, partition_date: str, run_id: str, wasb_conn_id: str = DEFAULT_BLOB_CONN_ID, container: str = "customerio"
+    *,
+    partition_date: str,
+    run_id: str,
+    wasb_conn_id: str = DEFAULT_BLOB_CONN_ID,
+    container: str = "customerio",
 ) -> str:
     """Write ``smoke/dt=<date>/hello.json`` and read it back; return its location."""
     store = object_store(wasb_conn_id, container)

@@ -41,7 +41,9 @@ def _throughput_target(benchmark: str, baseline: str, factor: float) -> Callable
             if ratio is None:
                 continue
             verdict = "met" if ratio >= factor else "NOT met"
-            lines.append(f"{benchmark} {case}: ours / {baseline} = {ratio:.2f}x (target >= {factor}x): **{verdict}**")
+            lines.append(
+                f"{benchmark} {case}: ours / {baseline} = {ratio:.2f}x (target >= {factor}x): **{verdict}**"
+            )
         return lines
 
     return check
@@ -58,7 +60,9 @@ def _churn_target(benchmark: str) -> Callable[[list[Record]], list[str]]:
                 continue
             ratio = sent / churn
             verdict = "met" if ratio <= 1.1 else "NOT met"
-            lines.append(f"{benchmark} {r['case']}: rows sent / true churn = {ratio:.3f} (target <= 1.1): **{verdict}**")
+            lines.append(
+                f"{benchmark} {r['case']}: rows sent / true churn = {ratio:.3f} (target <= 1.1): **{verdict}**"
+            )
         return lines
 
     return check
@@ -84,20 +88,35 @@ TARGETS: list[Callable[[list[Record]], list[str]]] = [
 
 
 def render_markdown(records: list[Record]) -> str:
-    lines = ["# Benchmark results", "", f"Machine: {machine()}. Medians of several alternating runs; "
-             "ratios are the figures that count on this shared, noisy machine.", "", "## Targets", ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {machine()}. Medians of several alternating runs; "
+        "ratios are the figures that count on this shared, noisy machine.",
+        "",
+        "## Targets",
+        "",
+    ]
     target_lines = [line for check in TARGETS for line in check(records)]
     lines += [f"- {line}" for line in target_lines] or ["- (no target measured yet)"]
-    lines += ["", "## All measurements", "",
-              "| benchmark | case | variant | baseline | value | unit | min-max | runs | peak RSS MB | extra |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## All measurements",
+        "",
+        "| benchmark | case | variant | baseline | value | unit | min-max | runs | peak RSS MB | extra |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in sorted(records, key=lambda r: (r["benchmark"], r["case"], r["baseline"], r["variant"])):
         extra = ", ".join(f"{k}={v}" for k, v in sorted(r.get("extra", {}).items()))
         lines.append(
             f"| {r['benchmark']} | {r['case']} | {r['variant']} | {r['baseline']} | {r['value']:,.1f} | {r['unit']} "
             f"| {r['min']:,.1f}-{r['max']:,.1f} | {r['runs']} | {r['peak_rss_mb']:.0f} | {extra} |"
         )
-    lines += ["", f"Commit of each record and time of measurement are in `results.json`. Chart: `{CHART.name}`.", ""]
+    lines += [
+        "",
+        f"Commit of each record and time of measurement are in `results.json`. Chart: `{CHART.name}`.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -116,8 +135,11 @@ def render_chart(records: list[Record]) -> None:
     fig, axes = plt.subplots(len(groups), 1, figsize=(8, 1.6 * len(groups) + 1), squeeze=False)
     for ax, (title, recs) in zip(axes[:, 0], sorted(groups.items()), strict=True):
         recs = sorted(recs, key=lambda r: r["value"])
-        ax.barh([r["variant"] for r in recs], [r["value"] for r in recs],
-                color=["#999999" if r["baseline"] else "#1f77b4" for r in recs])
+        ax.barh(
+            [r["variant"] for r in recs],
+            [r["value"] for r in recs],
+            color=["#999999" if r["baseline"] else "#1f77b4" for r in recs],
+        )
         ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=8)
     fig.tight_layout()
@@ -145,8 +167,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for r in records:
             r.setdefault("extra", {})["quick"] = args.quick
-            print(f"   {r['benchmark']} {r['case']} {r['variant']}: {r['value']:,.1f} {r['unit']} "
-                  f"(peak {r['peak_rss_mb']:.0f} MB)", flush=True)
+            print(
+                f"   {r['benchmark']} {r['case']} {r['variant']}: {r['value']:,.1f} {r['unit']} "
+                f"(peak {r['peak_rss_mb']:.0f} MB)",
+                flush=True,
+            )
         fresh.extend(records)
     ran = {(r["benchmark"], r["case"]) for r in fresh}
     merged = [r for r in old if (r["benchmark"], r["case"]) not in ran] + fresh

@@ -31,7 +31,12 @@ from airflow_provider_cio.operators.dataout import CioDataOutIngestOperator
 from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
 
 cfg = load_dag_config(Path(__file__).parent / "config" / "cio.yaml")
-layout = {"env": cfg.env, "workspace": cfg.workspace, "container": cfg.container, "wasb_conn_id": cfg.connections["blob"]}
+layout = {
+    "env": cfg.env,
+    "workspace": cfg.workspace,
+    "container": cfg.container,
+    "wasb_conn_id": cfg.connections["blob"],
+}
 
 with DAG(
     dag_id="cio_export",
@@ -43,7 +48,7 @@ with DAG(
     doc_md=__doc__,
     default_args={
         "owner": cfg.owner,
-        "retries": 2,
+        "retries": cfg.retries,
         "retry_delay": timedelta(minutes=5),
         "retry_exponential_backoff": True,
         "on_failure_callback": CioFailureNotifier(),
@@ -68,11 +73,14 @@ with DAG(
         if dataout is not None:
             dataout >> gate
         else:
-            CustomerIoExportOperator(
-                task_id=f"land_{dataset}",
-                dataset=dataset,
-                customerio_conn_id=cfg.connections["customerio"],
-                max_rejected_rate=float(cfg.export.get("max_rejected_rate", 0.01)),
-                deferrable=bool(cfg.export.get("deferrable", False)),
-                **layout,
-            ) >> gate
+            (
+                CustomerIoExportOperator(
+                    task_id=f"land_{dataset}",
+                    dataset=dataset,
+                    customerio_conn_id=cfg.connections["customerio"],
+                    max_rejected_rate=float(cfg.export.get("max_rejected_rate", 0.01)),
+                    deferrable=bool(cfg.export.get("deferrable", False)),
+                    **layout,
+                )
+                >> gate
+            )

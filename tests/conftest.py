@@ -29,7 +29,7 @@ def _services(names: set[str] | None) -> list[Service]:
 def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devstack]:
     """The same devstack code users run, in a private state folder; connections exported as AIRFLOW_CONN_*."""
     stack = Devstack(tmp_path_factory.mktemp("devstack"), _services(None))
-    connections = stack.up()
+    stack.up()
     env = stack.environment()
     os.environ.update(env)
     try:

@@ -70,6 +70,32 @@ def _unix_seconds(value: int | float | datetime | date | None) -> int | None:
     return int(value)
 
 
+_SIGNED_QUERY_RE = re.compile(
+    r"([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|sig|GoogleAccessId|token)=)[^&\s\"']*",
+    re.IGNORECASE,
+)
+
+
+class _SignedUrlRedactor(logging.Filter):
+    """urllib3 logs request URLs at DEBUG; a pre-signed download URL carries its credential in the query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SIGNED_QUERY_RE.sub(r"\1REDACTED", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+def _install_signed_url_redaction() -> None:
+    target = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _SignedUrlRedactor) for f in target.filters):
+        target.addFilter(_SignedUrlRedactor())
+
+
+_install_signed_url_redaction()
+
+
 def _url_for_humans(url: str) -> str:
     """Scheme, host and path of a URL: signed URLs carry their credential in the query string."""
     parts = urlsplit(url)
@@ -322,7 +348,9 @@ class CustomerIoClient:
             "end_ts": _unix_seconds(end_ts),
             **extra_filters,
         }
-        return self._paginate("/v1/messages", "messages", endpoint="GET /v1/messages", params=params, limit=limit)
+        return self._paginate(
+            "/v1/messages", "messages", endpoint="GET /v1/messages", params=params, limit=limit
+        )
 
     def iter_segment_membership(
         self, segment_id: int, *, limit: int = MEMBERSHIP_PAGE_LIMIT
@@ -555,7 +583,7 @@ class CustomerIoClient:
                     sink.write(inflater.feed(chunk) if inflater else chunk)
             except zlib.error:
                 raise _DownloadAttemptFailed("corrupt gzip stream") from None
-            except Exception as exc:  # requests, urllib3 (ProtocolError, IncompleteRead) and socket errors alike
+            except Exception as exc:  # requests, urllib3 (ProtocolError, IncompleteRead), socket errors
                 raise _DownloadAttemptFailed(f"{type(exc).__name__} after {received} bytes") from None
             if expected is not None and received != expected:
                 raise _DownloadAttemptFailed(f"truncated: {received} of {expected} bytes")

@@ -60,6 +60,71 @@ def _google_env(stack: Devstack, port: int) -> dict[str, str]:
     return {"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": str(stack.state_dir / "google" / "trust-bundle.pem")}
 
 
-STARTERS: dict[str, Starter] = {"google": _start_google}
-CONNECTIONS: dict[str, ConnectionFactory] = {"google": _google_connections}
+# -- Customer.io App API over a deterministic synthetic workspace ------------------------------------------------
+CUSTOMERIO_API_KEY = "devstack-app-api-key"
+WORKSPACE: dict[str, Any] = {"people": 2000, "seed": 7, "start": "2026-10-01", "days": 35}
+
+
+def _start_customerio(port: int, state_dir: Path) -> Callable[[], None]:
+    from datetime import date
+
+    from airflow_provider_cio.emulators.customerio.server import CustomerIoEmulator
+    from airflow_provider_cio.emulators.synthetic import generate_workspace
+
+    workspace = generate_workspace(
+        people=int(WORKSPACE["people"]),
+        seed=int(WORKSPACE["seed"]),
+        start=date.fromisoformat(str(WORKSPACE["start"])),
+        days=int(WORKSPACE["days"]),
+    )
+    return CustomerIoEmulator(workspace, CUSTOMERIO_API_KEY, port=port).start().stop
+
+
+def _customerio_connections(stack: Devstack, port: int) -> dict[str, dict[str, Any]]:
+    return {
+        "cio_api": {
+            "conn_type": "customerio",
+            "host": f"http://127.0.0.1:{port}",
+            "password": CUSTOMERIO_API_KEY,
+            "extra": {"region": "us"},
+        }
+    }
+
+
+# -- Meta Graph API (custom audiences) ------------------------------------------------------------------------------
+META_TOKEN = "devstack-meta-access-token"
+META_APP_SECRET = "devstack-meta-app-secret"
+META_AD_ACCOUNT = "act_1000001"
+
+
+def _start_meta(port: int, state_dir: Path) -> Callable[[], None]:
+    from airflow_provider_cio.emulators.meta import MetaGraphEmulator
+
+    emulator = MetaGraphEmulator(
+        access_token=META_TOKEN, app_secret=META_APP_SECRET, ad_account_id=META_AD_ACCOUNT, port=port
+    )
+    return emulator.start().stop
+
+
+def _meta_connections(stack: Devstack, port: int) -> dict[str, dict[str, Any]]:
+    return {
+        "cio_meta": {
+            "conn_type": "meta_custom_audience",
+            "host": f"http://127.0.0.1:{port}",
+            "password": META_TOKEN,
+            "extra": {
+                "app_secret": META_APP_SECRET,
+                "ad_account_id": META_AD_ACCOUNT,
+                "api_version": "v26.0",
+            },
+        }
+    }
+
+
+STARTERS: dict[str, Starter] = {"google": _start_google, "customerio": _start_customerio, "meta": _start_meta}
+CONNECTIONS: dict[str, ConnectionFactory] = {
+    "google": _google_connections,
+    "customerio": _customerio_connections,
+    "meta": _meta_connections,
+}
 ENVIRONMENT: dict[str, Callable[[Devstack, int], dict[str, str]]] = {"google": _google_env}

@@ -12,7 +12,7 @@ cart email (some carts recovered after an email), and realistic open/click/conve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -187,6 +187,39 @@ def _fixed_width(prefix: str, numbers: np.ndarray, width: int, *, base: int = 10
     ).cast(pa.string())
 
 
+def _sequential_ids(prefix: str, n: int, width: int = 12) -> pa.Array:
+    """``prefix`` + zero-padded 0..n-1 without any division: rows as uint32 words, digit words by repetition.
+
+    The hot path for the tens of millions of delivery, metric and event ids; needs ``len(prefix)`` and ``width``
+    to be multiples of 4 (else it falls back to ``_fixed_width``).
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    head = prefix.encode("ascii")
+    if len(head) % 4 or width % 4 or n == 0 or n > 10**width:
+        return _fixed_width(prefix, np.arange(n, dtype=np.int64), width)
+    lookup = _decimal_lookup()
+    head_words, chunks = len(head) // 4, width // 4
+    matrix = np.empty((n, head_words + chunks), dtype=np.uint32)
+    if head_words:
+        matrix[:, :head_words] = np.frombuffer(head, dtype=np.uint32)
+    for chunk in range(chunks):
+        place = 10000 ** (chunks - 1 - chunk)
+        if place >= n:
+            matrix[:, head_words + chunk] = lookup[0]
+            continue
+        cycle = np.repeat(lookup[: min(10000, -(-n // place))], place)
+        matrix[:, head_words + chunk] = np.resize(cycle, n)
+    row = 4 * (head_words + chunks)
+    offsets = np.arange(0, (n + 1) * row, row, dtype=np.int64)
+    if offsets[-1] >= 2**31:
+        return _fixed_width(prefix, np.arange(n, dtype=np.int64), width)
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(matrix)]
+    )
+
+
 _DECIMAL_LOOKUP: list[np.ndarray] = []
 
 
@@ -200,18 +233,10 @@ def _decimal_lookup() -> np.ndarray:
     return _DECIMAL_LOOKUP[0]
 
 
-def _pick(pool: list[str | None], index: np.ndarray) -> pa.Array:
+def _pick(pool: Sequence[str | None], index: np.ndarray) -> pa.Array:
     import pyarrow as pa
 
     return pa.array(pool, type=pa.string()).take(pa.array(index))
-
-
-def _pick_or_null(pool: list[str], index: np.ndarray) -> pa.Array:
-    """``pool[index]``, null where ``index`` is negative."""
-    import numpy as np
-    import pyarrow as pa
-
-    return pa.array(pool, type=pa.string()).take(pa.array(np.maximum(index, 0), mask=index < 0))
 
 
 def _join(*parts: Any) -> pa.Array:
@@ -270,7 +295,7 @@ def _people(rng: np.random.Generator, n: int, start_us: int, end_us: int) -> pa.
     loc_start = np.cumsum([0] + [len(_LOCATIONS[c]) for c in countries])[:-1]
     loc_len = np.array([len(_LOCATIONS[c]) for c in countries])
     loc = loc_start[ci] + (rng.random(n) * loc_len[ci]).astype(np.int64)
-    country = _pick(countries, ci)  # type: ignore[arg-type]
+    country = _pick(countries, ci)
     city = _pick([f[1] for f in flat], loc)
     state = _pick([f[2] for f in flat], loc)
     zip_prefix = _pick([f[3] for f in flat], loc)
@@ -380,7 +405,7 @@ def _phones(rng: np.random.Generator, n: int, ci: np.ndarray, countries: list[st
         candidates.extend(arrays)
     phone = pc.choose(pa.array(choice), *candidates)
     kind = rng.random(n)
-    placeholder = _pick(_PLACEHOLDER_PHONES, rng.integers(0, len(_PLACEHOLDER_PHONES), n))  # type: ignore[arg-type]
+    placeholder = _pick(_PLACEHOLDER_PHONES, rng.integers(0, len(_PLACEHOLDER_PHONES), n))
     phone = pc.if_else(pa.array(kind < 0.015), placeholder, phone)
     phone = pc.if_else(pa.array((kind >= 0.015) & (kind < 0.035)), pa.scalar("", pa.string()), phone)
     return pc.if_else(pa.array(kind > 0.85), pa.scalar(None, pa.string()), phone)
@@ -434,11 +459,9 @@ def _funnel(
     order_at = checkout_at + (US_PER_MIN + rng.random(m) * 9 * US_PER_MIN).astype(np.int64)
 
     person_ok = np.asarray(
-        (
-            ~people["deleted"].to_numpy(zero_copy_only=False)
-            & ~people["suppressed"].to_numpy(zero_copy_only=False)
-            & people["email"].is_valid().to_numpy(zero_copy_only=False)
-        )
+        ~people["deleted"].to_numpy(zero_copy_only=False)
+        & ~people["suppressed"].to_numpy(zero_copy_only=False)
+        & people["email"].is_valid().to_numpy(zero_copy_only=False)
     )
     eligible = ~direct_order & person_ok[cart_person]
     first_sent = eligible & (rng.random(m) < 0.9)
@@ -538,7 +561,7 @@ def _deliveries(rng: np.random.Generator, people: pa.Table, cols: _Cols, end_us:
 
     created = cat(cols.created)
     keep = created < end_us
-    order = np.flatnonzero(keep)[np.argsort(created[keep], kind="stable")]
+    order = np.flatnonzero(keep)[np.argsort(created[keep], kind="quicksort")]
     person = cat(cols.person)[order]
     campaign = cat(cols.campaign)[order]
     action = cat(cols.action)[order]
@@ -578,13 +601,13 @@ def _deliveries(rng: np.random.Generator, people: pa.Table, cols: _Cols, end_us:
     internal = people["internal_customer_id"].take(pa.array(person))
     table = pa.table(
         {
-            "delivery_id": _fixed_width("dlv-", np.arange(k, dtype=np.int64), max(10, len(str(k)))),
+            "delivery_id": _sequential_ids("dlv-", k),
             "customer_id": customer_id,
             "internal_customer_id": internal,
             "campaign_id": _opt_int(campaign, campaign < 0),
             "action_id": _opt_int(action, action < 0),
             "newsletter_id": _opt_int(newsletter, newsletter < 0),
-            "delivery_type": _pick(_DELIVERY_TYPES, dtype_code.astype(np.int64)),  # type: ignore[arg-type]
+            "delivery_type": _pick(_DELIVERY_TYPES, dtype_code.astype(np.int64)),
             "created_at": _ts(created),
             "sent_at": _ts(sent, ~sent_ok),
             "delivered_at": _ts(delivered, ~delivered_ok),
@@ -608,38 +631,52 @@ _METRIC_COLUMNS = [
 
 
 def _metrics(rng: np.random.Generator, deliveries: pa.Table) -> pa.Table:
+    """One row per metric event, one record batch per metric (no 20M-row concatenations)."""
     import numpy as np
     import pyarrow as pa
 
     from airflow_provider_cio.datasets import arrow_schema
 
-    rows, names, times, links, reasons = [], [], [], [], []
-    for code, (metric, column) in enumerate(_METRIC_COLUMNS):
+    schema = arrow_schema("metrics")
+    selections = []
+    for metric, column in _METRIC_COLUMNS:
         col = deliveries[column].combine_chunks()
-        valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False))
-        sel = np.flatnonzero(valid)
+        sel = np.flatnonzero(np.asarray(col.is_valid().to_numpy(zero_copy_only=False)))
+        selections.append((metric, col, sel))
+    total = sum(len(sel) for _, _, sel in selections)
+    event_ids = _sequential_ids("met-", total)
+    delivery_ids = deliveries["delivery_id"].combine_chunks()
+    customer_ids = deliveries["customer_id"].combine_chunks()
+    batches = []
+    offset = 0
+    for metric, col, sel in selections:
         k = len(sel)
-        rows.append(sel)
-        names.append(np.full(k, code, dtype=np.int8))
-        times.append(col.cast(pa.int64()).fill_null(0).to_numpy()[sel])
-        links.append(rng.integers(0, len(_LINKS), k) if metric == "clicked" else np.full(k, -1))
-        reasons.append(rng.integers(0, len(_BOUNCE_REASONS), k) if metric == "bounced" else np.full(k, -1))
-    row = pa.array(np.concatenate(rows))
-    link = np.concatenate(links)
-    reason = np.concatenate(reasons)
-    total = len(row)
-    table = pa.table(
-        {
-            "event_id": _fixed_width("met-", np.arange(total, dtype=np.int64), max(11, len(str(total)))),
-            "delivery_id": deliveries["delivery_id"].take(row),
-            "customer_id": deliveries["customer_id"].take(row),
-            "metric": _pick([m for m, _ in _METRIC_COLUMNS], np.concatenate(names).astype(np.int64)),  # type: ignore[arg-type]
-            "created_at": _ts(np.concatenate(times)),
-            "link_url": _pick_or_null(_LINKS, link),
-            "reason": _pick_or_null(_BOUNCE_REASONS, reason),
-        }
-    )
-    return table.select([f.name for f in arrow_schema("metrics")]).cast(arrow_schema("metrics"))
+        rows = pa.array(sel)
+        link = (
+            _pick(_LINKS, rng.integers(0, len(_LINKS), k))
+            if metric == "clicked"
+            else pa.nulls(k, pa.string())
+        )
+        reason = (
+            _pick(_BOUNCE_REASONS, rng.integers(0, len(_BOUNCE_REASONS), k))
+            if metric == "bounced"
+            else pa.nulls(k, pa.string())
+        )
+        batch = pa.record_batch(
+            [
+                event_ids.slice(offset, k),
+                delivery_ids.take(rows),
+                customer_ids.take(rows),
+                pa.repeat(pa.scalar(metric, pa.string()), k),
+                col.take(rows),
+                link,
+                reason,
+            ],
+            schema=schema,
+        )
+        batches.append(batch)
+        offset += k
+    return pa.Table.from_batches(batches, schema=schema)
 
 
 def _events_and_orders(
@@ -678,7 +715,7 @@ def _events_and_orders(
     )
     value = value_cents.astype(np.float64) / 100.0
     keep = (ts >= start_us) & (ts < end_us)
-    order = np.flatnonzero(keep)[np.argsort(ts[keep], kind="stable")]
+    order = np.flatnonzero(keep)[np.argsort(ts[keep], kind="quicksort")]
     person, name_code, ts, product = person[order], name_code[order], ts[order], product[order]
     cart_index, value = cart_index[order], value[order]
     k = len(order)
@@ -686,9 +723,9 @@ def _events_and_orders(
     cart_col = pc.if_else(pa.array(cart_index < 0), pa.scalar(None, pa.string()), cart_col)
     events = pa.table(
         {
-            "event_id": _fixed_width("evt-", np.arange(k, dtype=np.int64), max(11, len(str(k)))),
+            "event_id": _sequential_ids("evt-", k),
             "customer_id": people["customer_id"].take(pa.array(person)),
-            "name": _pick(names, name_code),  # type: ignore[arg-type]
+            "name": _pick(names, name_code),
             "product_id": _fixed_width("prod-", product.astype(np.int64), 4),
             "cart_id": cart_col,
             "value": pa.array(value, pa.float64()),
@@ -696,12 +733,12 @@ def _events_and_orders(
         }
     ).cast(arrow_schema("events"))
 
-    o_sorted = o[np.argsort(carts["order_at"][o], kind="stable")]
+    o_sorted = o[np.argsort(carts["order_at"][o], kind="quicksort")]
     margin_rate = 0.15 + rng.random(len(o_sorted)) * 0.4
     orders = pa.table(
         {
             "customer_id": people["customer_id"].take(pa.array(carts["person"][o_sorted])),
-            "order_id": _fixed_width("ord-", np.arange(len(o_sorted), dtype=np.int64), max(9, len(str(m)))),
+            "order_id": _sequential_ids("ord-", len(o_sorted)),
             "amount": pa.array(amount[o_sorted], pa.float64()),
             "margin": pa.array(np.round(amount[o_sorted] * margin_rate, 2), pa.float64()),
             "ordered_at": _ts(carts["order_at"][o_sorted]),
@@ -765,6 +802,23 @@ def generate_workspace(
         campaigns=campaigns,
         actions=actions,
     )
+
+
+# --------------------------------------------------------------------------- native files Customer.io writes
+
+
+def write_dataout_files(ws: SyntheticWorkspace, store: Any, prefix: str, **options: Any) -> list[str]:
+    """Journeys data-out Parquet files for ``ws`` (see ``emulators.customerio.dataout.write_dataout_files``)."""
+    from airflow_provider_cio.emulators.customerio.dataout import write_dataout_files as write
+
+    return write(ws, store, prefix, **options)
+
+
+def write_pipelines_files(ws: SyntheticWorkspace, store: Any, prefix: str, **options: Any) -> list[str]:
+    """Data Pipelines storage files of track calls (see ``emulators.customerio.dataout``)."""
+    from airflow_provider_cio.emulators.customerio.dataout import write_pipelines_files as write
+
+    return write(ws, store, prefix, **options)
 
 
 # --------------------------------------------------------------------------- segments

@@ -54,6 +54,18 @@ def scrub(text: str) -> str:
     return _SECRETISH.sub(lambda m: f"{m.group(1)}=<redacted>", text)
 
 
+def declared(exc: BaseException | None) -> BaseException | None:
+    """The exception in the chain that says what it is (has an ``error_class``), else the outermost one."""
+    seen: set[int] = set()
+    current = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "error_class", None) in ERROR_CLASSES:
+            return current
+        current = current.__cause__ or current.__context__
+    return exc
+
+
 def classify(exc: BaseException | None) -> str:
     """The error class of a failure: the exception's own ``error_class``, else by type, else ``bug``."""
     seen: set[int] = set()
@@ -120,6 +132,7 @@ def triage(
 ) -> Triage:
     """Build the on-call triage of one failure. Gate and guard failures carry their full summary as the message."""
     error_class = classify(exc)
+    exc = declared(exc)
     guard = getattr(exc, "guard", None)
     anchor = (
         GUARD_SECTIONS.get(str(guard), RUNBOOK_SECTIONS[error_class])

@@ -11,15 +11,24 @@ def partition_for(
     context: Any, *, root: str, env: str, workspace: str, dataset: str, hourly: bool
 ) -> PartitionRef:
     """The partition a run writes or reads: keyed by the run's data interval start (backfills hit the same paths)."""
-    start = context["data_interval_start"]
-    if start is None:  # manual runs without an interval: the logical date
-        start = context["logical_date"]
+    start, _ = interval(context, hourly=hourly)
     return PartitionRef.for_interval(
         root=root, env=env, workspace=workspace, dataset=dataset, start=start, hourly=hourly
     )
 
 
-def interval(context: Any) -> tuple[Any, Any]:
+def interval(context: Any, *, hourly: bool = False) -> tuple[Any, Any]:
+    """The run's data interval. A manual run (``dags test``, a UI trigger) has an empty interval: it then covers
+    the partition its logical date falls in (that day, or that hour), like the scheduled run would."""
+    from datetime import timedelta
+
     start = context["data_interval_start"] or context["logical_date"]
     end = context["data_interval_end"] or start
+    if end <= start:
+        if hourly:
+            start = start.replace(minute=0, second=0, microsecond=0)
+            end = start + timedelta(hours=1)
+        else:
+            start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+            end = start + timedelta(days=1)
     return start, end

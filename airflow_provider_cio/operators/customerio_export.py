@@ -73,9 +73,15 @@ class CustomerIoExportOperator(BaseOperator):
         return CustomerIoHook(self.customerio_conn_id).client
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_cio.operators._failfast import fail_fast
+
+        with fail_fast():
+            return self._export(context)
+
+    def _export(self, context: Any) -> dict[str, Any]:
         from airflow_provider_cio.landing.app_api import EXPORT_DATASETS, create_exports
 
-        start, end = interval(context)
+        start, end = interval(context, hourly=self.hourly)
         if self.dataset not in EXPORT_DATASETS:
             return self._land(context, [])
         client = self._client()
@@ -112,11 +118,14 @@ class CustomerIoExportOperator(BaseOperator):
         return self._land(context, self._export_ids)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_cio.operators._failfast import fail_fast
+
         if event.get("status") != "done":
             raise CustomerIoExportError(
                 f"{self.dataset} exports {event.get('export_ids')} did not finish: {event.get('message')}"
             )
-        return self._land(context, [int(i) for i in event["export_ids"]])
+        with fail_fast():
+            return self._land(context, [int(i) for i in event["export_ids"]])
 
     def _land(self, context: Any, export_ids: list[int]) -> dict[str, Any]:
         from airflow_provider_cio.hooks.blob import object_store
@@ -135,7 +144,7 @@ class CustomerIoExportOperator(BaseOperator):
         if export_ids or self.dataset in ("deliveries", "people"):
             manifest = land_exports(client, store, ref, export_ids, max_rejected_rate=self.max_rejected_rate)
         else:
-            start, end = interval(context)
+            start, end = interval(context, hourly=self.hourly)
             manifest = land_listing(client, store, ref, start, end, max_rejected_rate=self.max_rejected_rate)
         return {
             "dataset": manifest.dataset,

@@ -48,6 +48,12 @@ class CioQualityGateOperator(BaseOperator):
         self.contract_paths = list(contract_paths)
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_cio.operators._failfast import fail_fast
+
+        with fail_fast():
+            return self._validate(context)
+
+    def _validate(self, context: Any) -> dict[str, Any]:
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.quality.errors import QualityGateFailed
         from airflow_provider_cio.quality.gate import run_gate
@@ -61,7 +67,7 @@ class CioQualityGateOperator(BaseOperator):
             dataset=self.dataset,
             hourly=self.hourly,
         )
-        start, end = interval(context)
+        start, end = interval(context, hourly=self.hourly)
         result = run_gate(
             store,
             ref,

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 DAGS = sorted((Path(__file__).resolve().parents[2] / "dags").glob("*.py"))
-HEAVY = ["great_expectations", "pandas", "duckdb", "pyarrow", "facebook_business", "google.ads", "azure.storage.blob"]
+HEAVY = [
+    "great_expectations",
+    "pandas",
+    "duckdb",
+    "pyarrow",
+    "facebook_business",
+    "google.ads",
+    "azure.storage.blob",
+]
 
 _PROBE = r"""
 import importlib.util, json, sys, time
@@ -43,7 +51,9 @@ print(json.dumps({"seconds": elapsed, "dags": dags, "touched": touched, "modules
 
 @pytest.mark.parametrize("dag_file", DAGS, ids=lambda p: p.name)
 def test_dag_file_parses_fast_and_cleanly(dag_file: Path) -> None:
-    result = subprocess.run([sys.executable, "-c", _PROBE, str(dag_file)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(dag_file)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["dags"], f"{dag_file.name} defines no DAG"

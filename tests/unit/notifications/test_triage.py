@@ -18,10 +18,16 @@ class _GateFailed(Exception):
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
-        (ConfigurationError("Meta token expired (code 190)", who_must_act="the token owner"), "configuration"),
+        (
+            ConfigurationError("Meta token expired (code 190)", who_must_act="the token owner"),
+            "configuration",
+        ),
         (PlatformError("throttled", retry_after=60), "platform"),
         (_GateFailed("deliveries dt=2026-11-01 failed 2 critical checks"), "upstream_data"),
-        (GuardrailBlocked("max_shrink", "audience would shrink 90%", override="allow_shrink=True"), "upstream_data"),
+        (
+            GuardrailBlocked("max_shrink", "audience would shrink 90%", override="allow_shrink=True"),
+            "upstream_data",
+        ),
         (ZeroDivisionError("division by zero"), "bug"),
         (TimeoutError("read timed out"), "platform"),
     ],
@@ -48,7 +54,9 @@ def test_scrub_masks_emails_phones_and_secrets() -> None:
 
 
 def test_guard_failure_links_the_guard_section_and_carries_the_summary() -> None:
-    exc = GuardrailBlocked("max_shrink", "audience would shrink from 1000 to 100 (90%)", override="allow_shrink=True")
+    exc = GuardrailBlocked(
+        "max_shrink", "audience would shrink from 1000 to 100 (90%)", override="allow_shrink=True"
+    )
     result = triage(exc, dag_id="cio_audiences", task_id="sync_meta", run_id="r1", partition="2026-11-01")
     message = result.message()
     assert message.startswith("[UPSTREAM_DATA] cio_audiences.sync_meta failed for partition 2026-11-01")
@@ -73,7 +81,9 @@ def test_notifier_sends_one_message_and_forwards_it() -> None:
     ti = SimpleNamespace(dag_id="cio_export", task_id="land_people", log_url="http://af/log")
     context = {
         "ti": ti,
-        "exception": ConfigurationError("Customer.io rejected the App API key (401)", who_must_act="workspace admin"),
+        "exception": ConfigurationError(
+            "Customer.io rejected the App API key (401)", who_must_act="workspace admin"
+        ),
         "run_id": "scheduled__2026-11-01",
         "data_interval_start": datetime(2026, 11, 1, tzinfo=UTC),
     }

@@ -1,0 +1,179 @@
+"""Per-platform identifiers of audience members, hashed with ``airflow_provider_cio.identity``.
+
+Identity is keyed on ``customer_id``: every usable email, phone and name a customer has across their people rows is
+kept, one member per customer. Each (customer, raw value) pair is normalized and hashed once per platform (Meta and
+Google differ for phones and gmail addresses) through the identity module's column API and stored in the engine's
+``identity_rows`` table as either a value or a drop reason, so several audiences built in one run hash a customer
+only once and every audience can count its own drop reasons. Only customer ids, hashes and plain zip/country (where
+the platform wants them plain) leave this module; raw values stay inside DuckDB and this function's locals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+
+from airflow_provider_cio.identity import kinds_for, normalize, normalize_with_reason, prepare_column
+
+if TYPE_CHECKING:
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+# identifier kind -> people column
+PEOPLE_COLUMNS: Final[dict[str, str]] = {
+    "email": "email",
+    "phone": "phone",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "city": "city",
+    "state": "state",
+    "zip": "zip",
+    "country": "country",
+}
+# A member needs at least one of these on some platform to be matchable at all.
+MATCH_KINDS: Final[tuple[str, ...]] = ("email", "phone")
+
+IDENTITY_TABLES_SQL: Final = """
+CREATE TEMP TABLE IF NOT EXISTS identity_rows (
+    customer_id VARCHAR, platform VARCHAR, kind VARCHAR, value VARCHAR, reason VARCHAR
+);
+CREATE TEMP TABLE IF NOT EXISTS identity_done (customer_id VARCHAR);
+"""
+
+
+def platform_kinds(platforms: Sequence[str]) -> list[tuple[str, str]]:
+    """(platform, kind) pairs the snapshot carries, in a fixed order: Meta's and Google's people-derived kinds."""
+    return [(p, k) for p in platforms for k in kinds_for(p) if k in PEOPLE_COLUMNS]
+
+
+def column_name(platform: str, kind: str) -> str:
+    return f"{platform}_{kind}"
+
+
+def _phone_default(raw_country: object, fallback: str | None) -> str | None:
+    """The person's own country decides how a national number is read; else the run's default (may be None)."""
+    from airflow_provider_cio.identity.registry import normalizer_for
+
+    iso = normalize("country", raw_country, platform="google") if isinstance(raw_country, str) else None
+    for candidate in (iso, fallback):
+        if candidate:
+            try:
+                normalizer_for("phone", "meta", candidate)
+            except ValueError:
+                continue
+            return candidate
+    return None
+
+
+def _prepare(
+    kind: str,
+    values: list[object],
+    countries: list[object] | None,
+    *,
+    platform: str,
+    default_country: str | None,
+) -> tuple[list[str | None], list[str | None]]:
+    """(value or None, reason or None) per input position."""
+    out: list[str | None] = [None] * len(values)
+    if kind == "phone" and countries is not None:
+        groups: dict[str | None, list[int]] = {}
+        memo: dict[object, str | None] = {}
+        for i, raw_country in enumerate(countries):
+            if raw_country not in memo:
+                memo[raw_country] = _phone_default(raw_country, default_country)
+            groups.setdefault(memo[raw_country], []).append(i)
+        defaults_by_row: list[str | None] = [None] * len(values)
+        for default, rows in groups.items():
+            result = prepare_column(
+                kind, [values[i] for i in rows], platform=platform, default_country=default
+            )
+            for i, value in zip(rows, result.values, strict=True):
+                out[i] = value
+                defaults_by_row[i] = default
+    else:
+        defaults_by_row = [default_country] * len(values)
+        out = prepare_column(kind, values, platform=platform, default_country=default_country).values
+    reasons: list[str | None] = [None] * len(values)
+    for i, value in enumerate(out):
+        if value is None:
+            # The column API counts reasons per column; the per-row reason comes from the scalar API (same
+            # normalizers, so the same answer), only for the few dropped values.
+            reasons[i] = normalize_with_reason(
+                kind, values[i], platform=platform, default_country=defaults_by_row[i]
+            )[1]
+    return out, reasons
+
+
+def hash_new_customers(
+    con: duckdb.DuckDBPyConnection,
+    customers_table: str,
+    *,
+    platforms: Sequence[str],
+    default_country: str | None,
+) -> int:
+    """Hash the identifiers of customers in ``customers_table`` not hashed yet in this engine; returns how many."""
+    import pyarrow as pa
+
+    con.execute(IDENTITY_TABLES_SQL)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE identity_todo AS "
+        f"SELECT DISTINCT customer_id FROM {customers_table} "
+        "WHERE customer_id NOT IN (SELECT customer_id FROM identity_done)"
+    )
+    todo = next(iter(con.execute("SELECT count(*) FROM identity_todo").fetchall()), None)
+    count = int(todo[0]) if todo else 0
+    if count == 0:
+        return 0
+    available = {row[0] for row in con.execute("DESCRIBE person_rows").fetchall()}
+    pairs = platform_kinds(platforms)
+    for kind in dict.fromkeys(k for _, k in pairs):
+        column = PEOPLE_COLUMNS[kind]
+        if column not in available:
+            continue
+        country_sql = ", p.country AS raw_country" if kind == "phone" and "country" in available else ""
+        rows = con.sql(
+            f'SELECT DISTINCT p.customer_id, CAST(p."{column}" AS VARCHAR) AS raw{country_sql} '
+            f"FROM person_rows p SEMI JOIN identity_todo t ON t.customer_id = p.customer_id "
+            f'WHERE p."{column}" IS NOT NULL'
+        ).to_arrow_table()
+        if rows.num_rows == 0:
+            continue
+        values = rows.column("raw").to_pylist()
+        countries = rows.column("raw_country").to_pylist() if country_sql else None
+        for platform in (p for p, k in pairs if k == kind):
+            hashed, reasons = _prepare(
+                kind, values, countries, platform=platform, default_country=default_country
+            )
+            batch = pa.table(
+                {
+                    "customer_id": rows.column("customer_id"),
+                    "platform": pa.array([platform] * rows.num_rows, pa.string()),
+                    "kind": pa.array([kind] * rows.num_rows, pa.string()),
+                    "value": pa.array(hashed, pa.string()),
+                    "reason": pa.array(reasons, pa.string()),
+                }
+            )
+            con.register("identity_batch", batch)
+            con.execute("INSERT INTO identity_rows SELECT * FROM identity_batch")
+            con.unregister("identity_batch")
+        del values, countries, rows
+    con.execute("INSERT INTO identity_done SELECT customer_id FROM identity_todo")
+    log.info("hashed identifiers of %d customers for %s", count, ", ".join(platforms))
+    return count
+
+
+def members_select_sql(kept_table: str, platforms: Sequence[str], extra_columns: Sequence[str]) -> str:
+    """SQL of the member rows: one per customer, a sorted list of distinct values per platform/kind column."""
+    lists = ",\n  ".join(
+        f"coalesce(list_sort(list_distinct(list(r.value) FILTER (WHERE r.platform = '{p}' AND r.kind = '{k}'))), "
+        f"[]::VARCHAR[]) AS {column_name(p, k)}"
+        for p, k in platform_kinds(platforms)
+    )
+    extras = "".join(f", any_value(m.{c}) AS {c}" for c in extra_columns)
+    return (
+        f"SELECT m.customer_id{extras},\n  {lists}\n"
+        f"FROM {kept_table} m LEFT JOIN identity_rows r ON r.customer_id = m.customer_id AND r.value IS NOT NULL\n"
+        "GROUP BY m.customer_id"
+    )

@@ -1,0 +1,70 @@
+"""One scheduled run: build several audiences over one set of inputs and snapshot each to Blob.
+
+This is what an operator calls: it returns pointers and counts only (XCom-sized, PII-free), never members.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_cio.audiences.builder import AudienceEngine
+from airflow_provider_cio.audiences.definitions import AudienceDefinition, load_definition
+from airflow_provider_cio.audiences.holdout import HoldoutPolicy
+from airflow_provider_cio.audiences.inputs import AudienceInputs
+from airflow_provider_cio.audiences.snapshot import snapshot_ref, write_snapshot
+from airflow_provider_cio.identity import PLATFORMS
+from airflow_provider_cio.storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+def partition_date(as_of: datetime) -> date:
+    """The day a daily interval ending (exclusively) at ``as_of`` belongs to."""
+    return (as_of - timedelta(microseconds=1)).date()
+
+
+def snapshot_audiences(
+    store: ObjectStore,
+    *,
+    env: str,
+    workspace: str,
+    inputs: AudienceInputs,
+    audiences: Sequence[str | AudienceDefinition],
+    as_of: datetime,
+    dt: date | None = None,
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    holdout: HoldoutPolicy | None = None,
+    platforms: Sequence[str] = PLATFORMS,
+    default_country: str | None = None,
+    search_dirs: Sequence[str | Path] = (),
+    memory_limit: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Build each audience and write its snapshot; audience name -> {prefix, size, exclusions, generation}."""
+    day = dt or partition_date(as_of)
+    results: dict[str, dict[str, Any]] = {}
+    with AudienceEngine(
+        inputs, platforms=platforms, default_country=default_country, memory_limit=memory_limit
+    ) as engine:
+        for item in audiences:
+            definition = (
+                item
+                if isinstance(item, AudienceDefinition)
+                else load_definition(item, search_dirs=search_dirs)
+            )
+            build = engine.build(
+                definition, as_of=as_of, parameters=(parameters or {}).get(definition.name), holdout=holdout
+            )
+            ref = snapshot_ref(env, workspace, definition.name, day)
+            manifest = write_snapshot(store, ref, build)
+            results[definition.name] = {
+                "prefix": ref.prefix,
+                "size": build.size,
+                "candidates": build.stats["candidates"],
+                "exclusions": build.stats["exclusions"],
+                "generation": manifest.generation,
+            }
+    return results

@@ -1,0 +1,305 @@
+"""Stream an App API export CSV into Arrow record batches in a landed dataset's schema, with bounded memory.
+
+The CSV is read by ``pyarrow.csv.open_csv`` block by block (``block_size``, 4 MB by default), every column as a
+string, then typed here so that one bad value quarantines its row instead of failing the whole export. Rows the CSV
+parser cannot split (wrong column count) and rows whose values do not convert are counted in a ``Quarantine`` with
+their row number and a reason, never their text (it may hold emails or phones).
+
+Timestamps are accepted as unix seconds (or milliseconds), or ISO 8601 (``Z``, an offset, `` UTC`` or naive = UTC).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_cio.customerio.errors import ExportFormatError
+from airflow_provider_cio.customerio.export_format import EXPORT_ALIASES, resolve_columns
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
+# Values filled in when an export lacks a column the landed schema requires (customers exports carry no flags).
+DEFAULT_FILLS: dict[str, dict[str, Any]] = {
+    "people": {"deleted": False, "suppressed": False, "ad_consent": False},
+    "deliveries": {"delivery_type": "email"},
+}
+_TRUE = {"true", "t", "1", "yes", "y"}
+_FALSE = {"false", "f", "0", "no", "n"}
+_ISO_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+_NUM_RE = r"^\d{1,16}(\.\d+)?$"
+
+
+@dataclass(frozen=True)
+class QuarantinedRow:
+    """Where a bad row was (CSV line when the parser knows it, else the data record index) and why."""
+
+    line: int | None
+    record: int | None
+    reason: str
+
+
+@dataclass
+class Quarantine:
+    """Counts rows left out of the output and keeps the first ``max_examples`` locations and reasons."""
+
+    max_examples: int = 100
+    count: int = 0
+    examples: list[QuarantinedRow] = field(default_factory=list)
+
+    def add(self, reason: str, *, line: int | None = None, record: int | None = None) -> None:
+        self.count += 1
+        if len(self.examples) < self.max_examples:
+            self.examples.append(QuarantinedRow(line=line, record=record, reason=reason))
+
+    def summary(self) -> str:
+        if not self.count:
+            return "no rows quarantined"
+        shown = "; ".join(
+            f"{'line ' + str(e.line) if e.line is not None else 'record ' + str(e.record)}: {e.reason}"
+            for e in self.examples[:5]
+        )
+        return f"{self.count} rows quarantined (first: {shown})"
+
+
+class _ChunkStream(io.RawIOBase):
+    """A readable file over an iterator of byte chunks, so pyarrow can pull the CSV as it arrives."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not len(self._pending):
+            try:
+                self._pending = memoryview(next(self._chunks))
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def _split_header(chunks: Iterable[bytes]) -> tuple[list[str], Iterator[bytes]]:
+    """Read up to the first newline to learn the column names; give back a stream that still starts there."""
+    iterator = iter(chunks)
+    head = b""
+    for chunk in iterator:
+        head += chunk
+        if b"\n" in head or len(head) > 1024 * 1024:
+            break
+    line = head.split(b"\n", 1)[0]
+    text = line.decode("utf-8-sig", errors="replace").rstrip("\r")
+    if not text.strip():
+        return [], iter(())
+    header = next(csv.reader([text]))
+    return header, itertools.chain([head], iterator)
+
+
+def iter_export_batches(
+    chunks: Iterable[bytes],
+    dataset: str,
+    *,
+    quarantine: Quarantine | None = None,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    aliases: Mapping[str, tuple[str, ...]] | None = None,
+    fills: Mapping[str, Any] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Yield record batches in ``arrow_schema(dataset)`` from an export CSV byte stream.
+
+    ``fills`` gives values for required columns the export lacks (e.g. ``{"created_at": export_time}`` for a
+    customers export); ``DEFAULT_FILLS`` covers the flags. Raises ``ExportFormatError`` when a required column is
+    neither in the header nor fillable.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from airflow_provider_cio.datasets import arrow_schema
+
+    schema = arrow_schema(dataset)
+    column_aliases = dict(aliases or EXPORT_ALIASES[dataset])
+    fill_values = {**DEFAULT_FILLS.get(dataset, {}), **(fills or {})}
+    quarantine = quarantine if quarantine is not None else Quarantine()
+    header, stream_chunks = _split_header(chunks)
+    if not header:
+        return
+    resolved = resolve_columns(header, column_aliases)
+    missing = [
+        f.name for f in schema if not f.nullable and f.name not in resolved and f.name not in fill_values
+    ]
+    if missing:
+        wanted = ", ".join(f"{m} (one of {'/'.join(column_aliases.get(m, (m,)))})" for m in missing)
+        raise ExportFormatError(
+            f"{dataset} export CSV lacks required columns: {wanted}; header has {len(header)} columns: "
+            f"{', '.join(header[:40])}"
+        )
+
+    def on_invalid(row: Any) -> str:
+        quarantine.add(
+            f"expected {row.expected_columns} columns, got {row.actual_columns}",
+            line=row.number if row.number is not None and row.number >= 0 else None,
+        )
+        return "skip"
+
+    reader = pacsv.open_csv(
+        io.BufferedReader(_ChunkStream(stream_chunks), buffer_size=1024 * 1024),
+        read_options=pacsv.ReadOptions(block_size=block_size, use_threads=False),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
+    records = 0
+    for batch in reader:
+        converted = _convert_batch(batch, schema, resolved, fill_values, quarantine, records)
+        records += batch.num_rows
+        if converted.num_rows:
+            yield converted
+    if quarantine.count:
+        log.warning("%s export: %s", dataset, quarantine.summary())
+
+
+def _convert_batch(
+    batch: pa.RecordBatch,
+    schema: pa.Schema,
+    resolved: dict[str, str],
+    fills: Mapping[str, Any],
+    quarantine: Quarantine,
+    first_record: int,
+) -> pa.RecordBatch:
+    import numpy as np
+    import pyarrow as pa
+
+    n = batch.num_rows
+    bad = np.zeros(n, dtype=bool)
+    reasons: dict[int, str] = {}
+    arrays: list[pa.Array] = []
+    for target in schema:
+        source = resolved.get(target.name)
+        if source is None:
+            fill = fills.get(target.name)
+            arrays.append(
+                pa.nulls(n, target.type) if fill is None else pa.repeat(pa.scalar(fill, target.type), n)
+            )
+            continue
+        raw = batch.column(batch.schema.get_field_index(source))
+        values, invalid = _typed(raw, target.type)
+        if target.name in fills:
+            values = values.fill_null(pa.scalar(fills[target.name], target.type))
+        if not target.nullable:
+            invalid = invalid | np.asarray(values.is_null().to_numpy(zero_copy_only=False))
+        for i in np.flatnonzero(invalid & ~bad)[:20]:
+            reasons[int(i)] = f"column {target.name}: missing or not a valid {target.type}"
+        bad |= invalid
+        arrays.append(values)
+    if bad.any():
+        for i in np.flatnonzero(bad):
+            quarantine.add(reasons.get(int(i), "invalid value"), record=first_record + int(i) + 1)
+    out = pa.RecordBatch.from_arrays(arrays, schema=schema.with_metadata(None)) if arrays else None
+    assert out is not None
+    return out.filter(pa.array(~bad)) if bad.any() else out
+
+
+def _mask(condition: Any) -> Any:
+    """A boolean Arrow array as a numpy mask, null counting as False."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    return np.asarray(pc.fill_null(condition, False).to_numpy(zero_copy_only=False))
+
+
+def _typed(raw: pa.Array, target: pa.DataType) -> tuple[pa.Array, Any]:
+    """Convert a string column to ``target``; returns (values with nulls where invalid, invalid mask)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(target):
+        return raw, np.zeros(len(raw), dtype=bool)
+    text = pc.utf8_trim_whitespace(raw)
+    present = _mask(pc.not_equal(text, ""))
+    if pa.types.is_integer(target):
+        ok = _mask(pc.match_substring_regex(text, r"^-?\d{1,18}$"))
+        values = pc.cast(pc.if_else(pa.array(ok), text, pa.scalar(None, pa.string())), target)
+        return values, present & ~ok
+    if pa.types.is_floating(target):
+        ok = _mask(pc.match_substring_regex(text, r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$"))
+        values = pc.cast(pc.if_else(pa.array(ok), text, pa.scalar(None, pa.string())), target)
+        return values, present & ~ok
+    if pa.types.is_boolean(target):
+        lower = pc.utf8_lower(text)
+        is_true = _mask(pc.is_in(lower, pa.array(sorted(_TRUE))))
+        is_false = _mask(pc.is_in(lower, pa.array(sorted(_FALSE))))
+        ok = is_true | is_false
+        return pa.array(is_true, mask=~ok), present & ~ok
+    if pa.types.is_timestamp(target):
+        return _timestamps(text, present, target)
+    raise TypeError(f"unsupported target type {target}")
+
+
+def _timestamps(text: pa.Array, present: Any, target: pa.DataType) -> tuple[pa.Array, Any]:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(text)
+    is_num = _mask(pc.match_substring_regex(text, _NUM_RE))
+    iso_text = pc.replace_substring_regex(text, r"\s*UTC$", "Z")
+    is_iso = _mask(pc.match_substring_regex(iso_text, _ISO_RE))
+    micros = np.zeros(n, dtype=np.int64)
+    valid = np.zeros(n, dtype=bool)
+    if is_num.any():
+        seconds = pc.cast(pc.if_else(pa.array(is_num), text, "0"), pa.float64()).to_numpy()
+        seconds = np.where(seconds > 1e11, seconds / 1000.0, seconds)  # milliseconds slipped in
+        micros = np.where(is_num, np.round(seconds * 1e6).astype(np.int64), micros)
+        valid |= is_num
+    if is_iso.any():
+        has_zone = _mask(pc.match_substring_regex(iso_text, r"(Z|[+-]\d{2}:?\d{2})$"))
+        zoned = pc.if_else(pa.array(has_zone), iso_text, pc.binary_join_element_wise(iso_text, "Z", ""))
+        candidates = pc.if_else(pa.array(is_iso), zoned, pa.scalar(None, pa.string()))
+        try:
+            parsed = pc.cast(candidates, pa.timestamp("us", tz="UTC"))
+            parsed_us = pc.cast(parsed, pa.int64()).fill_null(0).to_numpy()
+            parsed_ok = is_iso
+        except pa.ArrowInvalid:
+            parsed_us, parsed_ok = _parse_slowly(candidates.to_pylist())
+            parsed_ok = parsed_ok & is_iso
+        micros = np.where(parsed_ok, parsed_us, micros)
+        valid |= parsed_ok
+    values = pa.array(micros, type=target, mask=~valid)
+    return values, present & ~valid
+
+
+def _parse_slowly(values: list[str | None]) -> tuple[Any, Any]:
+    """Per-value fallback for a block where a regex-valid string is still not a date (e.g. month 13)."""
+    import numpy as np
+
+    micros = np.zeros(len(values), dtype=np.int64)
+    ok = np.zeros(len(values), dtype=bool)
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            continue
+        micros[i] = int(moment.timestamp()) * 1_000_000 + moment.microsecond
+        ok[i] = True
+    return micros, ok

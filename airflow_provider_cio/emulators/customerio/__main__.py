@@ -1,0 +1,83 @@
+"""Run the Customer.io emulator in the foreground.
+
+``python -m airflow_provider_cio.emulators.customerio --port 8091 --api-key K --people 2000 --seed 7
+--start 2024-03-01 --days 30 [--url-file PATH]``. The API key defaults to ``CIO_EMULATOR_API_KEY`` so the devstack
+can hand the same value to the Airflow connection. SIGTERM/SIGINT stop it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from airflow_provider_cio.emulators.customerio.server import CustomerIoEmulator
+from airflow_provider_cio.emulators.synthetic import generate_workspace
+
+DEFAULT_API_KEY = "emulator-app-api-key"
+DEFAULT_START = date(2024, 3, 1)
+
+
+def start_for_devstack(port: int, state_dir: Path | None = None) -> Callable[[], None]:
+    """Start with the environment's (or default) settings; return ``stop`` (a devstack ``Starter``)."""
+    workspace = generate_workspace(
+        people=int(os.environ.get("CIO_EMULATOR_PEOPLE", "2000")),
+        seed=int(os.environ.get("CIO_EMULATOR_SEED", "7")),
+        start=date.fromisoformat(os.environ.get("CIO_EMULATOR_START", DEFAULT_START.isoformat())),
+        days=int(os.environ.get("CIO_EMULATOR_DAYS", "30")),
+    )
+    emulator = CustomerIoEmulator(
+        workspace, os.environ.get("CIO_EMULATOR_API_KEY", DEFAULT_API_KEY), port=port
+    ).start()
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / "customerio.url").write_text(emulator.url + "\n")
+    return emulator.stop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Customer.io App API emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8091)
+    parser.add_argument("--api-key", default=os.environ.get("CIO_EMULATOR_API_KEY", DEFAULT_API_KEY))
+    parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--pending-polls", type=int, default=1)
+    parser.add_argument("--gzip", action="store_true", help="serve export downloads gzip-compressed")
+    parser.add_argument("--url-file", type=Path, help="write the emulator's base URL to this file")
+    args = parser.parse_args(argv)
+
+    workspace = generate_workspace(people=args.people, seed=args.seed, start=args.start, days=args.days)
+    emulator = CustomerIoEmulator(
+        workspace,
+        args.api_key,
+        host=args.host,
+        port=args.port,
+        pending_polls=args.pending_polls,
+        gzip_downloads=args.gzip,
+    ).start()
+    if args.url_file:
+        args.url_file.write_text(emulator.url + "\n")
+    print(
+        f"Customer.io emulator on {emulator.url} ({workspace.people.num_rows} people, "
+        f"{workspace.deliveries.num_rows} deliveries, workspace {workspace.workspace_id})",
+        flush=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Run the Meta Graph emulator in the foreground: ``python -m airflow_provider_cio.emulators.meta --port 8093``.
+
+The access token, app secret and ad account come from flags or ``META_EMULATOR_*`` environment variables, so the
+devstack can hand the same values to Airflow connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from airflow_provider_cio.emulators.meta.server import MetaGraphEmulator
+
+DEFAULT_TOKEN = "emulator-token"
+DEFAULT_ACCOUNT = "act_1000"
+
+
+def start_for_devstack(port: int, state_dir: Path | None = None) -> Callable[[], None]:
+    """Start with the environment's (or default) credentials; return ``stop`` (a devstack ``Starter``)."""
+    emulator = MetaGraphEmulator(
+        access_token=os.environ.get("META_EMULATOR_ACCESS_TOKEN", DEFAULT_TOKEN),
+        app_secret=os.environ.get("META_EMULATOR_APP_SECRET") or None,
+        ad_account_id=os.environ.get("META_EMULATOR_AD_ACCOUNT_ID", DEFAULT_ACCOUNT),
+        port=port,
+    ).start()
+    return emulator.stop
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=8093)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--access-token", default=os.environ.get("META_EMULATOR_ACCESS_TOKEN", DEFAULT_TOKEN))
+    parser.add_argument("--app-secret", default=os.environ.get("META_EMULATOR_APP_SECRET"))
+    parser.add_argument(
+        "--ad-account-id", default=os.environ.get("META_EMULATOR_AD_ACCOUNT_ID", DEFAULT_ACCOUNT)
+    )
+    args = parser.parse_args(argv)
+    emulator = MetaGraphEmulator(
+        access_token=args.access_token,
+        app_secret=args.app_secret or None,
+        ad_account_id=args.ad_account_id,
+        host=args.host,
+        port=args.port,
+    ).start()
+    print(f"Meta Graph emulator on {emulator.url} (ad account {emulator.ad_account_id})", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

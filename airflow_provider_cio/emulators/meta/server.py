@@ -1,0 +1,382 @@
+"""A local Meta Graph API for Custom Audiences, so facebook-business runs unchanged against it.
+
+Enforces what the real endpoint enforces for this flow: a valid access token (else error 190), ``appsecret_proof``
+when an app secret is configured, existing ad account and audiences, payload shape and SHA-256 hex values, at most
+10,000 rows per request, session ordering, and ``usersreplace`` semantics. Request bodies are read from the query
+string, form-encoded bodies and multipart bodies alike (the SDK sends DELETE params in the query; our destination
+sends removals as a multipart body). The request log never holds tokens or identifier values.
+
+Admin API (no token): ``POST /_admin/faults`` (JSON ``{"kind", "times", "on", "code", "minutes", "status"}`` or
+``{"kind": "flag_audience", "audience_id"}``), ``DELETE /_admin/faults``, ``GET /_admin/requests``,
+``GET /_admin/audiences``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import threading
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from airflow_provider_cio.emulators.meta.state import (
+    FAULT_KINDS,
+    FLAGGED_STATUS,
+    Fault,
+    GraphError,
+    GraphState,
+    not_found,
+    payload_digest,
+)
+
+log = logging.getLogger(__name__)
+
+_VERSION = re.compile(r"^v(\d+)\.(\d+)$")
+_EDGE_OPERATION = {
+    ("POST", "users"): "add",
+    ("DELETE", "users"): "remove",
+    ("POST", "usersreplace"): "replace",
+}
+
+
+class MetaGraphEmulator:
+    """Start/stop a Graph emulator on 127.0.0.1; inspect ``requests`` and ``audience_members`` from tests."""
+
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        app_secret: str | None = None,
+        ad_account_id: str = "act_1000",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        min_api_version: int = 22,
+    ) -> None:
+        self.state = GraphState(ad_account_id)
+        self._token = access_token
+        self._app_secret = app_secret
+        self._host = host
+        self._port = port
+        self.min_api_version = min_api_version
+        self.requests: list[dict[str, Any]] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def ad_account_id(self) -> str:
+        return self.state.account_id
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        host, port = str(self._server.server_address[0]), int(self._server.server_address[1])
+        return f"http://{host}:{port}"
+
+    def start(self) -> MetaGraphEmulator:
+        handler = type("Handler", (_Handler,), {"emulator": self})
+        self._server = ThreadingHTTPServer((self._host, self._port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="meta-graph-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> MetaGraphEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- test helpers ---------------------------------------------------------------------------------------
+
+    def inject(self, kind: str, *, times: int = 1, on: str = "edits", **options: Any) -> None:
+        """Arm a fault (``throttle``, ``transient``, ``invalid_token``, ``permission``) for the next requests."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        with self.state.lock:
+            self.state.faults.append(Fault(kind=kind, times=times, on=on, **options))
+
+    def flag_audience(self, audience_id: str) -> None:
+        """Mark an audience as flagged for sensitive categories: edits are then refused (100 / 1713230)."""
+        with self.state.lock:
+            self.state.audience(audience_id).operation_status = FLAGGED_STATUS
+
+    def clear_faults(self) -> None:
+        with self.state.lock:
+            self.state.faults.clear()
+
+    def audience_ids(self) -> dict[str, str]:
+        with self.state.lock:
+            return {a.name: a.id for a in self.state.audiences.values()}
+
+    def audience_members(self, audience_id: str) -> dict[str, dict[str, set[str]]]:
+        """Members keyed ``x:<EXTERN_ID>`` (or ``h:<hash>``), each with its hashed values per schema key."""
+        with self.state.lock:
+            members = self.state.audience(audience_id).members
+            return {k: {key: set(v) for key, v in person.items()} for k, person in members.items()}
+
+    def edit_requests(self, *, ok_only: bool = True) -> list[dict[str, Any]]:
+        """Logged users / usersreplace requests (successful ones unless ``ok_only=False``)."""
+        return [r for r in self.requests if r.get("operation") and (r["status"] == 200 or not ok_only)]
+
+    # -- request handling -----------------------------------------------------------------------------------
+
+    def handle(
+        self, method: str, path: str, params: dict[str, str], *, query_keys: tuple[str, ...] = ()
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Route one Graph request; return (status, body, headers). The log keeps query parameter NAMES only."""
+        entry: dict[str, Any] = {"method": method, "path": path, "query_keys": sorted(query_keys)}
+        trace = secrets.token_urlsafe(9)
+        try:
+            with self.state.lock:
+                body = self._route(method, path, params, entry)
+            status, headers = 200, {}
+        except GraphError as err:
+            status, body, headers = err.status, err.body(trace), err.headers
+            entry["error_code"] = err.code
+            entry["error_subcode"] = err.subcode
+        entry["status"] = status
+        with self.state.lock:
+            self.requests.append(entry)
+        return status, body, headers
+
+    def _route(self, method: str, path: str, params: dict[str, str], entry: dict[str, Any]) -> dict[str, Any]:
+        if method == "POST" and params.get("method", "").upper() == "DELETE":
+            method = "DELETE"  # Graph's method override for clients that cannot send DELETE
+            entry["method"] = "DELETE"
+        parts = [p for p in path.split("/") if p]
+        if not parts or not _VERSION.match(parts[0]):
+            raise GraphError(2500, "Unknown path components", type_="OAuthException")
+        major = int(_VERSION.match(parts[0]).group(1))  # type: ignore[union-attr]
+        if major < self.min_api_version:
+            raise GraphError(
+                2635, f"(#2635) You are calling a deprecated version of the Ads API ({parts[0]})"
+            )
+        self._authenticate(params)
+        node, edge = parts[1] if len(parts) > 1 else "", "/".join(parts[2:])
+        entry["node"], entry["edge"] = node, edge
+        operation = _EDGE_OPERATION.get((method, edge))
+        if operation is not None:
+            entry["operation"] = operation
+        fault = self.state.take_fault(is_edit=operation is not None)
+        if fault is not None:
+            entry["fault"] = fault.kind
+            raise fault.error(self.state.account_id)
+
+        if node == self.state.account_id:
+            return self._account(method, edge, params)
+        if node.startswith("act_"):
+            raise not_found(node)
+        audience = self.state.audience(node)
+        if operation is not None:
+            _log_session(entry, params)
+            return self.state.upload(audience, operation, params)
+        if method == "GET" and edge == "":
+            return audience.fields(_fields(params))
+        if method == "GET" and edge == "sessions":
+            return {"data": [_session_view(s) for s in audience.sessions.values()]}
+        raise GraphError(
+            100, f"(#100) Unsupported {method} request on edge '{edge}'", type_="GraphMethodException"
+        )
+
+    def _authenticate(self, params: dict[str, str]) -> None:
+        token = params.get(
+            "access_token"
+        )  # the handler folds an ``Authorization: Bearer|OAuth`` header in here
+        if not token:
+            raise GraphError(104, "An access token is required to request this resource.")
+        if not hmac.compare_digest(token, self._token):
+            raise GraphError(190, "Invalid OAuth access token - Cannot parse access token")
+        if self._app_secret:
+            expected = hmac.new(self._app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+            proof = params.get("appsecret_proof")
+            if not proof:
+                raise GraphError(
+                    100,
+                    "API calls from the server require an appsecret_proof argument",
+                    type_="GraphMethodException",
+                )
+            if not hmac.compare_digest(proof, expected):
+                raise GraphError(
+                    100, "Invalid appsecret_proof provided in the API argument", type_="GraphMethodException"
+                )
+
+    def _account(self, method: str, edge: str, params: dict[str, str]) -> dict[str, Any]:
+        account = self.state.account_id
+        if method == "GET" and edge == "":
+            everything = {
+                "id": account,
+                "account_id": account.removeprefix("act_"),
+                "name": "Emulated ad account",
+                "account_status": 1,
+                "currency": "EUR",
+            }
+            wanted = _fields(params) or ["id"]
+            return {k: everything[k] for k in wanted if k in everything}
+        if edge == "customaudiences" and method == "GET":
+            audiences = sorted(
+                (a for a in self.state.audiences.values() if a.account_id == account), key=lambda a: a.id
+            )
+            start = int(params.get("after") or 0)
+            limit = max(1, min(int(params.get("limit") or 25), 500))
+            page = audiences[start : start + limit]
+            body: dict[str, Any] = {"data": [a.fields(_fields(params)) for a in page]}
+            if page:
+                body["paging"] = {"cursors": {"before": str(start), "after": str(start + len(page))}}
+                if start + len(page) < len(audiences):
+                    body["paging"]["next"] = f"{account}/customaudiences?after={start + len(page)}"
+            return body
+        if edge == "customaudiences" and method == "POST":
+            return {"id": self.state.create_audience(account, params).id}
+        raise GraphError(
+            100, f"(#100) Unsupported {method} request on edge '{edge}'", type_="GraphMethodException"
+        )
+
+    def admin(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        """The ``/_admin`` API for the devstack and for tests in other processes."""
+        if path == "/_admin/faults" and method == "POST":
+            spec = json.loads(body or b"{}")
+            kind = spec.pop("kind", "")
+            if kind == "flag_audience":
+                self.flag_audience(str(spec["audience_id"]))
+            else:
+                self.inject(kind, **spec)
+            return 200, {"ok": True}
+        if path == "/_admin/faults" and method == "DELETE":
+            self.clear_faults()
+            return 200, {"ok": True}
+        if path == "/_admin/requests" and method == "GET":
+            with self.state.lock:
+                return 200, list(self.requests)
+        if path == "/_admin/audiences" and method == "GET":
+            with self.state.lock:
+                return 200, [
+                    {
+                        "id": a.id,
+                        "name": a.name,
+                        "size": len(a.members),
+                        "operation_status": a.operation_status,
+                    }
+                    for a in self.state.audiences.values()
+                ]
+        return 404, {"error": "unknown admin path"}
+
+
+def _fields(params: dict[str, str]) -> list[str]:
+    return [f for f in params.get("fields", "").split(",") if f]
+
+
+def _session_view(session: Any) -> dict[str, Any]:
+    return {
+        "session_id": session.session_id,
+        "num_received": session.num_received,
+        "num_matched": session.num_received - session.num_invalid,
+        "num_invalid_entries": session.num_invalid,
+        "stage": "finished" if session.finished else "uploading",
+    }
+
+
+def _log_session(entry: dict[str, Any], params: dict[str, str]) -> None:
+    """Counts and ordering only: never the rows themselves."""
+    entry["payload_digest"] = payload_digest(params.get("payload"))
+    try:
+        session = json.loads(params.get("session") or "{}")
+        payload = json.loads(params.get("payload") or "{}")
+    except ValueError:
+        return
+    if isinstance(session, dict):
+        entry["session_id"] = str(session.get("session_id"))
+        entry["batch_seq"] = session.get("batch_seq")
+        entry["last_batch_flag"] = session.get("last_batch_flag")
+    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
+        entry["rows"] = len(payload["data"])
+        entry["schema"] = payload.get("schema")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    emulator: MetaGraphEmulator
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = (
+        True  # headers and body go out in two writes; Nagle would add ~40 ms per request
+    )
+
+    def log_message(self, format: str, *args: Any) -> None:  # the default logs full URLs, tokens included
+        return
+
+    def _dispatch(self, method: str) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if split.path.startswith("/_admin/"):
+            status, body = self.emulator.admin(method, split.path, raw)
+            self._reply(status, body, {})
+            return
+        params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        query_keys = tuple(params)
+        params.update(_body_params(self.headers.get("Content-Type", ""), raw))
+        scheme, _, credential = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() in ("bearer", "oauth") and credential and "access_token" not in params:
+            params["access_token"] = credential.strip()
+        status, body, headers = self.emulator.handle(method, split.path, params, query_keys=query_keys)
+        self._reply(status, body, headers)
+
+    def _reply(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+
+def _body_params(content_type: str, raw: bytes) -> dict[str, str]:
+    if not raw:
+        return {}
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
+    if content_type.startswith("multipart/form-data"):
+        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+        out: dict[str, str] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                out[name] = payload.decode("utf-8")
+        return out
+    if content_type.startswith("application/json"):
+        doc = json.loads(raw)
+        return (
+            {k: v if isinstance(v, str) else json.dumps(v) for k, v in doc.items()}
+            if isinstance(doc, dict)
+            else {}
+        )
+    return {}

@@ -1,0 +1,292 @@
+"""Benchmark ``audience_build``: the five reference audiences over Parquet (DuckDB engine) vs a plain pandas merge.
+
+Data (seeded numpy, written to Parquet in a temp dir before any timing): full 1M people (+5% second profiles),
+5M deliveries, 1M orders, ~2M events; quick 100k / 500k / 100k / ~200k. Variants, each in a fresh child process,
+alternating:
+- case ``reference_5``: ``ours`` builds all five reference audiences (exclusions, holdout, hashing for Meta and
+  Google) in one engine. No pandas counterpart (the tier and cart queries are where SQL earns its keep).
+- case ``clickers_viewers``: ``engaged_clickers_14d`` + ``viewed_twice_no_purchase`` with the same exclusions and
+  the same identity hashing (emails and phones, both platforms): ``ours`` vs ``pandas_merge`` (baseline).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
+SIZES = {True: (100_000, 500_000, 100_000, 200_000), False: (1_000_000, 5_000_000, 1_000_000, 2_000_000)}
+SALT = "bench-salt"
+
+
+def generate(directory: Path, people: int, deliveries: int, orders: int, events: int, seed: int = 11) -> None:
+    """Write people/deliveries/events/orders Parquet files with the landed schemas (orders: the warehouse's)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from airflow_provider_cio.datasets import arrow_schema
+
+    rng = np.random.default_rng(seed)
+    end_us = int(AS_OF.timestamp() * 1_000_000)
+    day = 86_400 * 1_000_000
+
+    def ts(values: Any, mask: Any = None) -> pa.Array:
+        return pa.array(values.astype("int64"), pa.int64(), mask=mask).cast(pa.timestamp("us", tz="UTC"))
+
+    def ids(prefix: str, numbers: Any) -> pa.Array:
+        return pc.binary_join_element_wise(prefix, pa.array(numbers).cast(pa.string()), "")
+
+    # people: a second profile row (another email and phone) for 5% of customers
+    extra = people // 20
+    person = np.concatenate([np.arange(people), rng.choice(people, extra, replace=False)])
+    n = len(person)
+    row = np.arange(n)
+    customer = ids("cus-", person)
+    local = ids("user", row)
+    domains = pa.array(["example.com", "gmail.com", "Example.org", "mail.de"])
+    email = pc.binary_join_element_wise(local, domains.take(pa.array(rng.integers(0, 4, n))), "@")
+    email = pc.if_else(pa.array(rng.random(n) < 0.03), pa.scalar("not-an-email"), email)
+    digits = pa.array(rng.integers(2_000_000, 9_999_999, n)).cast(pa.string())
+    phone_e164 = pc.binary_join_element_wise("+1650", digits, "")
+    phone_national = pc.binary_join_element_wise("(415) ", digits, "")
+    shape = rng.random(n)
+    phone = pc.if_else(pa.array(shape < 0.6), phone_e164, phone_national)
+    phone = pc.if_else(pa.array((shape > 0.9) & (shape < 0.93)), pa.scalar("0000000000"), phone)
+    phone = pc.if_else(pa.array(shape >= 0.93), pa.scalar(None, pa.string()), phone)
+    country = pa.array(["US", "US", "US", "GB", "DE", None]).take(pa.array(rng.integers(0, 6, n)))
+    first = pa.array(["Ann", "José", "Zoë", "李", "Bob", " "]).take(pa.array(rng.integers(0, 6, n)))
+    last = pa.array(["Smith", "Müller", "O'Brien", "Ng", ""]).take(pa.array(rng.integers(0, 5, n)))
+    created = rng.integers(end_us - 700 * day, end_us - 200 * day, n)
+    people_t = pa.table(
+        {
+            "customer_id": customer,
+            "internal_customer_id": pa.nulls(n, pa.string()),
+            "cio_id": ids("cio-", row),
+            "email": email,
+            "phone": phone,
+            "first_name": first,
+            "last_name": last,
+            "city": pa.array(["Springfield"] * n),
+            "state": pa.array(["CA"] * n),
+            "zip": pa.array(rng.integers(10_000, 99_999, n)).cast(pa.string()),
+            "country": country,
+            "deleted": pa.array(rng.random(n) < 0.01),
+            "suppressed": pa.array(rng.random(n) < 0.02),
+            "ad_consent": pa.array(rng.random(n) < 0.9),
+            "created_at": ts(created),
+            "updated_at": ts(created + day),
+        }
+    ).cast(arrow_schema("people"))
+    pq.write_table(people_t, directory / "people.parquet")
+
+    m = deliveries
+    who = rng.integers(0, people, m)
+    created_d = rng.integers(end_us - 120 * day, end_us, m)
+    cart = rng.random(m) < 0.1
+    first_email = rng.random(m) < 0.6
+    created_d = np.where(cart, end_us - rng.integers(0, 2 * day, m), created_d)  # cart emails are recent
+    opened = rng.random(m) < 0.25
+    clicked = opened & (rng.random(m) < 0.2)
+    lag = rng.integers(60_000_000, 2 * day, m)
+    deliveries_t = pa.table(
+        {
+            "delivery_id": ids("dlv-", np.arange(m)),
+            "customer_id": ids("cus-", who),
+            "internal_customer_id": pa.nulls(m, pa.string()),
+            "campaign_id": pa.array(np.where(cart, 2, 1)),
+            "action_id": pa.array(np.where(cart, np.where(first_email, 21, 22), 11)),
+            "newsletter_id": pa.nulls(m, pa.int64()),
+            "delivery_type": pa.array(["email"] * m),
+            "created_at": ts(created_d),
+            "sent_at": ts(created_d),
+            "delivered_at": ts(created_d + 1_000_000),
+            "opened_at": ts(created_d + lag, ~opened),
+            "clicked_at": ts(created_d + lag + 1_000_000, ~clicked),
+            "converted_at": pa.nulls(m, pa.timestamp("us", tz="UTC")),
+            "bounced_at": pa.nulls(m, pa.timestamp("us", tz="UTC")),
+        }
+    ).cast(arrow_schema("deliveries"))
+    pq.write_table(deliveries_t, directory / "deliveries.parquet")
+
+    e = events
+    who_e = rng.integers(0, people // 3 + 1, e)  # a third of people browse
+    is_cart = rng.random(e) < 0.2
+    events_t = pa.table(
+        {
+            "event_id": ids("evt-", np.arange(e)),
+            "customer_id": ids("cus-", who_e),
+            "name": pa.array(np.where(is_cart, "added_to_cart", "viewed_product")),
+            "product_id": ids("prod-", rng.integers(0, 500, e)),
+            "cart_id": pa.nulls(e, pa.string()),
+            "value": pa.array(rng.uniform(5, 300, e)),
+            "timestamp": ts(rng.integers(end_us - 10 * day, end_us, e)),
+        }
+    ).cast(arrow_schema("events"))
+    pq.write_table(events_t, directory / "events.parquet")
+
+    o = orders
+    amount = np.round(rng.lognormal(4.2, 0.6, o), 2)
+    orders_t = pa.table(
+        {
+            "customer_id": ids("cus-", rng.integers(0, people, o)),
+            "order_id": ids("ord-", np.arange(o)),
+            "amount": pa.array(amount),
+            "margin": pa.array(np.round(amount * rng.uniform(0.1, 0.5, o), 2)),
+            "ordered_at": ts(rng.integers(end_us - 400 * day, end_us, o)),
+        }
+    )
+    pq.write_table(orders_t, directory / "orders.parquet")
+
+
+def _inputs(directory: str) -> Any:
+    from airflow_provider_cio.audiences.inputs import AudienceInputs
+
+    d = Path(directory)
+    return AudienceInputs(
+        people=d / "people.parquet",
+        deliveries=d / "deliveries.parquet",
+        events=d / "events.parquet",
+        warehouse={"orders": d / "orders.parquet"},
+    )
+
+
+def ours(directory: str, names: list[str]) -> dict[str, Any]:
+    """Build ``names`` with the DuckDB engine (holdout 10%, both platforms)."""
+    from airflow_provider_cio.audiences.builder import AudienceEngine
+    from airflow_provider_cio.audiences.definitions import load_definition
+    from airflow_provider_cio.audiences.holdout import HoldoutPolicy
+
+    sizes: dict[str, int] = {}
+    with AudienceEngine(_inputs(directory), work_dir=directory) as engine:
+        for name in names:
+            build = engine.build(
+                load_definition(name), as_of=AS_OF, holdout=HoldoutPolicy("bench", SALT, 0.1)
+            )
+            sizes[name] = build.size
+    return {"sizes": sizes}
+
+
+def pandas_merge(directory: str, names: list[str]) -> dict[str, Any]:
+    """The same two audiences written the obvious pandas way: read, filter, merge, group, hash row by row groups."""
+    import pandas as pd
+
+    from airflow_provider_cio.audiences.holdout import holdout_mask
+    from airflow_provider_cio.identity import prepare_column
+
+    d = Path(directory)
+    as_of = pd.Timestamp(AS_OF)
+    people = pd.read_parquet(d / "people.parquet")
+    status = people.groupby("customer_id").agg(
+        deleted=("deleted", "any"), suppressed=("suppressed", "any"), ad_consent=("ad_consent", "all")
+    )
+    orders = pd.read_parquet(d / "orders.parquet", columns=["customer_id", "ordered_at"])
+    candidates: dict[str, pd.Index] = {}
+    if "engaged_clickers_14d" in names:
+        dl = pd.read_parquet(d / "deliveries.parquet", columns=["customer_id", "delivery_type", "clicked_at"])
+        window = (dl.clicked_at >= as_of - pd.Timedelta(days=14)) & (dl.clicked_at < as_of)
+        candidates["engaged_clickers_14d"] = pd.Index(
+            dl.loc[window & (dl.delivery_type == "email"), "customer_id"].unique()
+        )
+        del dl
+    if "viewed_twice_no_purchase" in names:
+        ev = pd.read_parquet(d / "events.parquet", columns=["event_id", "customer_id", "name", "timestamp"])
+        ev = ev[
+            (ev.name == "viewed_product")
+            & (ev.timestamp >= as_of - pd.Timedelta(days=3))
+            & (ev.timestamp < as_of)
+        ]
+        views = ev.groupby("customer_id").event_id.nunique()
+        recent = orders[(orders.ordered_at >= as_of - pd.Timedelta(days=30)) & (orders.ordered_at < as_of)]
+        candidates["viewed_twice_no_purchase"] = views[views >= 2].index.difference(
+            pd.Index(recent.customer_id.unique())
+        )
+    sizes: dict[str, int] = {}
+    for name, ids in candidates.items():
+        frame = status.reindex(ids)
+        ok = frame.deleted.eq(False) & frame.suppressed.eq(False) & frame.ad_consent.eq(True)
+        kept = frame.index[ok.to_numpy()]
+        kept = kept[~pd.Series(holdout_mask(kept.tolist(), salt=SALT, share=0.1)).to_numpy()]
+        rows = people[people.customer_id.isin(kept)][["customer_id", "email", "phone", "country"]]
+        hashed = {}
+        for platform in ("meta", "google"):
+            hashed[f"{platform}_email"] = prepare_column(
+                "email", rows.email.tolist(), platform=platform
+            ).values
+            phones: list[str | None] = [None] * len(rows)
+            for country, idx in (
+                rows.reset_index(drop=True).groupby(rows.country.fillna("").to_numpy()).groups.items()
+            ):
+                default = country if country in ("US", "GB", "DE") else None
+                values = prepare_column(
+                    "phone", rows.phone.iloc[idx].tolist(), platform=platform, default_country=default
+                )
+                for i, v in zip(idx, values.values, strict=True):
+                    phones[i] = v
+            hashed[f"{platform}_phone"] = phones
+        out = pd.DataFrame({"customer_id": rows.customer_id.to_numpy(), **hashed})
+        usable = out.drop(columns="customer_id").notna().any(axis=1)
+        grouped = out[usable].groupby("customer_id").agg(lambda s: sorted(set(s.dropna())))
+        sizes[name] = len(grouped)
+    return {"sizes": sizes}
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    from airflow_provider_cio.audiences.definitions import REFERENCE_AUDIENCES
+    from bench.common import alternate, record, run_in_child
+
+    people, deliveries, orders, events = SIZES[quick]
+    label = f"{people // 1000}k_people_{deliveries // 1000}k_deliveries_{orders // 1000}k_orders"
+    runs = 2 if quick else 3
+    records: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-audience-") as tmp:
+        generate(Path(tmp), people, deliveries, orders, events)
+        all5 = list(REFERENCE_AUDIENCES)
+        samples = alternate({"ours": lambda: run_in_child(ours, tmp, all5)}, runs)
+        records.append(
+            record(
+                "audience_build",
+                f"reference_5/{label}",
+                "ours",
+                baseline=False,
+                unit="s",
+                samples=samples["ours"],
+                work=float(deliveries),
+            )
+        )
+        two = ["engaged_clickers_14d", "viewed_twice_no_purchase"]
+        samples = alternate(
+            {
+                "ours": lambda: run_in_child(ours, tmp, two),
+                "pandas_merge": lambda: run_in_child(pandas_merge, tmp, two),
+            },
+            runs,
+        )
+        for variant, baseline in (("ours", False), ("pandas_merge", True)):
+            records.append(
+                record(
+                    "audience_build",
+                    f"clickers_viewers/{label}",
+                    variant,
+                    baseline=baseline,
+                    unit="s",
+                    samples=samples[variant],
+                    work=float(deliveries),
+                )
+            )
+    return records
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    for item in run(quick="--full" not in sys.argv):
+        print(
+            json.dumps(
+                {k: item[k] for k in ("case", "variant", "value", "min", "max", "peak_rss_mb", "extra")}
+            )
+        )

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# `make test-distributed`: the reference DAGs end to end under the CeleryExecutor, every component its own process.
+#
+# Throwaway PostgreSQL (metadata DB) and Redis (broker) on free loopback ports in a temp folder, the devstack
+# (Azurite + emulators) in a private state folder, then scheduler, dag-processor, triggerer, api-server and two Celery
+# workers, each in its own process group. Triggers one run per (DAG, date), waits for them, checks the state they
+# left in Blob and that every task ran on a Celery worker, and always tears everything down.
+#
+# Knobs (environment):
+#   DISTRIBUTED_DAGS     DAG ids to run                      (default: cio_smoke)
+#   DISTRIBUTED_DATES    logical dates, one run each per DAG (default: 2026-11-01 .. 2026-11-04)
+#   DISTRIBUTED_TIMEOUT  seconds for all runs to finish      (default: 300)
+#   DISTRIBUTED_KEEP=1   keep the temp folder (logs, DB) even on success
+# Every DAG listed needs a state check in scripts/distributed/check_state.py (CHECKS).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PY="$ROOT/.venv/bin/python"
+AIRFLOW="$ROOT/.venv/bin/airflow"
+HELPERS="$ROOT/scripts/distributed"
+DAGS=${DISTRIBUTED_DAGS:-cio_smoke}
+DATES=${DISTRIBUTED_DATES:-2026-11-01 2026-11-02 2026-11-03 2026-11-04}
+TIMEOUT=${DISTRIBUTED_TIMEOUT:-300}
+WORKERS=(cio-worker-1 cio-worker-2)
+STARTED=$(date +%s)
+
+say() { printf '== [%3ds] %s\n' "$(($(date +%s) - STARTED))" "$*"; }
+
+# -- prerequisites: Debian packages and the `distributed` extra (both installed only when missing) ---------------
+pg_bindir() {
+  local dir
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [[ -x $dir/initdb && -x $dir/pg_ctl ]] && { echo "$dir"; return 0; }
+  done
+  command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return 0; }
+  return 1
+}
+
+missing=()
+command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
+pg_bindir >/dev/null || missing+=(postgresql)
+if ((${#missing[@]})); then
+  if [[ $EUID -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "missing: ${missing[*]}: install them (Debian/Ubuntu: sudo apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+  say "apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+PG_BIN=$(pg_bindir)
+
+if ! "$PY" -c 'import airflow.providers.celery, asyncpg, psycopg2, redis' >/dev/null 2>&1; then
+  say "installing the distributed extra into .venv"
+  "$ROOT/.venv/bin/uv" pip install --quiet --python "$PY" -c constraints-3.11.txt -e ".[dev,distributed]"
+fi
+
+# -- the throwaway folder and ports --------------------------------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cio-distributed.XXXXXX")
+chmod 755 "$WORK"
+mkdir -p "$WORK/logs" "$WORK/airflow"
+read -r PG_PORT REDIS_PORT API_PORT < <("$PY" "$HELPERS/free_ports.py" 3)
+
+PGIDS=()
+PGNAMES=()
+PG_STARTED=0
+REDIS_STARTED=0
+DEVSTACK_STARTED=0
+export CIO_DEVSTACK_DIR="$WORK/devstack"
+
+# Postgres refuses to run as root: as root we run it as the `postgres` user, otherwise as ourselves.
+as_pg() {
+  if [[ $EUID -eq 0 ]]; then (cd "$WORK" && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+stop_groups() {  # SIGTERM every process group at once, wait up to $1 s for all of them, then SIGKILL the rest
+  local wait_s=$1 pgid i alive
+  for pgid in "${PGIDS[@]}"; do kill -TERM -- "-$pgid" 2>/dev/null || true; done
+  for ((i = 0; i < wait_s * 5; i++)); do
+    alive=0
+    for pgid in "${PGIDS[@]}"; do kill -0 -- "-$pgid" 2>/dev/null && alive=1; done
+    ((alive)) || return 0
+    sleep 0.2
+  done
+  for pgid in "${PGIDS[@]}"; do kill -KILL -- "-$pgid" 2>/dev/null || true; done
+}
+
+teardown() {
+  local rc=$? name
+  trap - EXIT INT TERM
+  set +e
+  say "teardown"
+  ((${#PGIDS[@]})) && stop_groups 30 && say "airflow components stopped"
+  ((REDIS_STARTED)) && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
+  ((PG_STARTED)) && as_pg "$PG_BIN/pg_ctl" -D "$WORK/pgdata" -m fast -w stop >/dev/null 2>&1
+  ((DEVSTACK_STARTED)) && "$PY" -m airflow_provider_cio.devstack down >/dev/null 2>&1
+  if [[ $rc -ne 0 ]]; then
+    echo "test-distributed: FAILED (exit $rc); logs kept in $WORK/logs" >&2
+    for name in "${PGNAMES[@]}"; do
+      echo "--- tail of $WORK/logs/$name.log" >&2
+      tail -n 15 "$WORK/logs/$name.log" >&2 2>/dev/null
+    done
+  elif [[ ${DISTRIBUTED_KEEP:-0} == 1 ]]; then
+    echo "kept $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  say "done (exit $rc)"
+  exit "$rc"
+}
+trap teardown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# -- PostgreSQL (metadata DB) and Redis (broker) -------------------------------------------------------------------
+say "postgres on 127.0.0.1:$PG_PORT, redis on 127.0.0.1:$REDIS_PORT (in $WORK)"
+mkdir -p "$WORK/pgdata" "$WORK/pgsock"
+[[ $EUID -eq 0 ]] && chown postgres: "$WORK/pgdata" "$WORK/pgsock" "$WORK/logs"
+as_pg "$PG_BIN/initdb" -D "$WORK/pgdata" -U airflow --auth=trust -E UTF8 --no-instructions >"$WORK/logs/initdb.log" 2>&1
+PG_STARTED=1
+# fsync off: a throwaway instance whose data nobody needs after the run.
+as_pg "$PG_BIN/pg_ctl" -D "$WORK/pgdata" -l "$WORK/logs/postgres.log" -w -t 60 \
+  -o "-p $PG_PORT -k $WORK/pgsock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" \
+  start >/dev/null
+as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U airflow airflow
+
+REDIS_STARTED=1
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+  --dir "$WORK" --pidfile "$WORK/redis.pid" --logfile "$WORK/logs/redis.log"
+for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.2; done
+redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null
+
+# -- the devstack (Azurite + emulators) in a private state folder ---------------------------------------------------
+say "devstack up ($CIO_DEVSTACK_DIR)"
+DEVSTACK_STARTED=1
+"$PY" -m airflow_provider_cio.devstack up | sed 's/^/   /'
+eval "$("$PY" -m airflow_provider_cio.devstack env)"
+
+# -- the Airflow deployment ---------------------------------------------------------------------------------------
+export AIRFLOW_HOME="$WORK/airflow"
+export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__EXECUTOR=CeleryExecutor
+export AIRFLOW__CORE__PARALLELISM=4
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$API_PORT/execution/"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://airflow@127.0.0.1:$PG_PORT/airflow"
+export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql+psycopg2://airflow@127.0.0.1:$PG_PORT/airflow"
+export AIRFLOW__API__HOST=127.0.0.1
+export AIRFLOW__API__PORT=$API_PORT
+export AIRFLOW__API__BASE_URL="http://127.0.0.1:$API_PORT"
+export AIRFLOW__API__WORKERS=1
+# One secret for every process: the scheduler signs the workload tokens that the api-server verifies.
+AIRFLOW__API_AUTH__JWT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')
+AIRFLOW__API__SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')
+export AIRFLOW__API_AUTH__JWT_SECRET AIRFLOW__API__SECRET_KEY
+export AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC=2
+export AIRFLOW__LOGGING__LOGGING_LEVEL=INFO
+export GX_ANALYTICS_ENABLED=False
+export NO_PROXY='*'
+
+say "airflow db migrate (postgres)"
+"$AIRFLOW" db migrate >"$WORK/logs/db-migrate.log" 2>&1
+
+start() {  # start NAME CMD...: its own session and process group (pid == pgid), logs to logs/NAME.log
+  local name=$1
+  shift
+  setsid "$@" >"$WORK/logs/$name.log" 2>&1 </dev/null &
+  PGIDS+=("$!")
+  PGNAMES+=("$name")
+}
+
+say "starting api-server :$API_PORT, scheduler, dag-processor, triggerer, ${WORKERS[*]}"
+start api-server "$AIRFLOW" api-server --port "$API_PORT"
+start scheduler "$AIRFLOW" scheduler
+start dag-processor "$AIRFLOW" dag-processor
+start triggerer "$AIRFLOW" triggerer --skip-serve-logs
+for name in "${WORKERS[@]}"; do
+  # Both workers share this machine: give each its own task-instance hostname, pid file and no log server port.
+  start "$name" env CIO_WORKER_NAME="$name" PYTHONPATH="$HELPERS${PYTHONPATH:+:$PYTHONPATH}" \
+    AIRFLOW__CORE__HOSTNAME_CALLABLE=worker_hostname.hostname \
+    "$AIRFLOW" celery worker --celery-hostname "$name@%h" --concurrency 2 --skip-serve-logs \
+    --pid "$WORK/$name.pid"
+done
+
+say "triggering: dags [$DAGS] x dates [$DATES]"
+"$PY" "$HELPERS/run_dags.py" --api "http://127.0.0.1:$API_PORT" --dags "$DAGS" --dates "$DATES" \
+  --workers "$(IFS=,; echo "${WORKERS[*]}")" --timeout "$TIMEOUT" --out "$WORK/runs.json" \
+  --watch "$(for i in "${!PGIDS[@]}"; do printf '%s:%s ' "${PGNAMES[$i]}" "${PGIDS[$i]}"; done)"
+
+say "checking the state in Blob"
+"$PY" "$HELPERS/check_state.py" --runs "$WORK/runs.json"
+
+say "PASS: $(wc -w <<<"$DAGS") DAG(s) x $(wc -w <<<"$DATES") date(s) on CeleryExecutor (redis broker, postgres DB, ${#WORKERS[@]} workers)"
