@@ -1,46 +1,100 @@
 """``make demo``: the main job on the embedded default stack, ending with a printed summary.
 
-Starts the devstack (reusing a running one), prepares a private Airflow home under ``.devstack/airflow``, runs the
-reference DAG with ``airflow dags test`` and prints what landed where.
+1. the devstack (Azurite + Customer.io, Meta and Google emulators; reused when running);
+2. ``airflow dags test cio_export <date>``: land people, deliveries, metrics, events from the Customer.io App API
+   emulator into Azurite and gate each partition;
+3. ``airflow dags test cio_audiences <date>``: build the reference audiences, gate them, sync to Meta and Google;
+4. unless ``--no-blocked``: a seeded bad upstream (the Customer.io export drops ``customer_id``) in an hourly
+   ``cio_cart_recovery`` run: its gate fails and the cart audience build and syncs do not run;
+5. a summary: partitions, gate verdicts, audience sizes, rows sent per destination, where the reports are.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from airflow_provider_cio.airflow_env import airflow_cli, airflow_env, migrate
 from airflow_provider_cio.devstack import Devstack, DevstackError
 from airflow_provider_cio.devstack.stack import project_root
 
+BLOCKED_HOUR = "T10:00:00+00:00"
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--date", default="2026-11-01", help="logical date of the run (YYYY-MM-DD)")
+    parser.add_argument("--no-blocked", action="store_true", help="skip the blocked (bad upstream) case")
     args = parser.parse_args(argv)
 
     stack = Devstack.default()
     try:
-        connections = stack.up()
+        stack.up()
     except DevstackError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     root = project_root()
     env = airflow_env(stack.state_dir / "airflow", root / "dags", stack.environment())
-    print("== airflow db migrate")
+    env["CIO_DAG_CONFIG"] = str(root / "dags" / "config" / "devstack.yaml")
+    print("== airflow db migrate", flush=True)
     migrate(env)
-    print(f"== airflow dags test cio_smoke {args.date}")
-    result = airflow_cli(env, "dags", "test", "cio_smoke", args.date, check=False, capture=True)
-    if result.returncode != 0:
-        print(result.stdout[-4000:], result.stderr[-4000:], sep="\n", file=sys.stderr)
-        print("demo: the smoke DAG failed (see above)", file=sys.stderr)
-        return 1
-    _summary(stack, connections, args.date)
+    for dag_id in ("cio_export", "cio_audiences"):
+        if not _dags_test(env, dag_id, args.date):
+            return 1
+    blocked: dict[str, str] | None = None
+    if not args.no_blocked:
+        blocked = _blocked_case(stack, env, args.date + BLOCKED_HOUR)
+        if blocked is None:
+            return 1
+    _summary(stack, args.date, blocked)
     return 0
 
 
-def _summary(stack: Devstack, connections: dict[str, dict[str, object]], date: str) -> None:
+def _dags_test(env: dict[str, str], dag_id: str, date: str, *, expect_failure: bool = False) -> bool:
+    print(f"== airflow dags test {dag_id} {date}", flush=True)
+    result = airflow_cli(env, "dags", "test", dag_id, date, check=False, capture=True)
+    if (result.returncode == 0) == (not expect_failure):
+        return True
+    print(result.stdout[-6000:], result.stderr[-3000:], sep="\n", file=sys.stderr)
+    print(
+        f"demo: {dag_id} {'succeeded but was expected to fail' if expect_failure else 'failed'}",
+        file=sys.stderr,
+    )
+    return False
+
+
+def _blocked_case(stack: Devstack, env: dict[str, str], hour: str) -> dict[str, str] | None:
+    """Customer.io's deliveries export loses ``customer_id``: the hourly gate must stop the cart audience sync."""
+    port = stack.read_state()["services"]["customerio"]["port"]
+    fault = json.dumps({"kind": "drop_column", "column": "customer_id", "count": 1000}).encode()
+    clear = urllib.request.Request(f"http://127.0.0.1:{port}/_admin/faults", method="DELETE")
+    arm = urllib.request.Request(f"http://127.0.0.1:{port}/_admin/faults", data=fault, method="POST")
+    urllib.request.urlopen(arm, timeout=10).close()
+    try:
+        if not _dags_test(env, "cio_cart_recovery", hour, expect_failure=True):
+            return None
+    finally:
+        urllib.request.urlopen(clear, timeout=10).close()
+    runs = _cli_json(env, "dags", "list-runs", "cio_cart_recovery", "-o", "json")
+    run_id = sorted(runs, key=lambda r: r.get("run_after") or "")[-1]["run_id"]
+    states = _cli_json(env, "tasks", "states-for-dag-run", "cio_cart_recovery", run_id, "-o", "json")
+    return {t["task_id"]: t["state"] for t in states}
+
+
+def _cli_json(env: dict[str, str], *args: str) -> Any:
+    """JSON output of an ``airflow`` CLI call (warnings printed before it are skipped)."""
+    lines = airflow_cli(env, *args, capture=True).stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith(("[{", "[]", "{")))
+    return json.loads("\n".join(lines[first:]))
+
+
+def _store(stack: Devstack) -> Any:
     from azure.storage.blob import BlobServiceClient
 
     from airflow_provider_cio.devstack.stack import blob_connection_string
@@ -48,15 +102,67 @@ def _summary(stack: Devstack, connections: dict[str, dict[str, object]], date: s
 
     port = stack.read_state()["services"]["azurite"]["port"]
     service = BlobServiceClient.from_connection_string(blob_connection_string(port))
-    store = AzureObjectStore(service.get_container_client("customerio"), create_container=False)
-    blobs = store.list(f"smoke/dt={date}/")
+    return AzureObjectStore(service.get_container_client("customerio"), create_container=False)
+
+
+def _json(store: Any, path: str) -> dict[str, Any]:
+    from airflow_provider_cio.storage.base import BlobNotFound
+
+    try:
+        return dict(json.loads(store.read_bytes(path)))
+    except BlobNotFound:
+        return {}
+
+
+def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None:
+    from airflow_provider_cio.dag_config import load_dag_config
+    from airflow_provider_cio.sync.runner import audience_slug
+
+    store = _store(stack)
+    cfg = load_dag_config(project_root() / "dags" / "config" / "devstack.yaml")
+    base = f"{cfg.env}/{cfg.workspace}"
     print("\n== demo summary")
     services = ", ".join(f"{name} :{info.get('port')}" for name, info in stack.status().items())
-    print(f"devstack      : {services}")
-    print(f"landed blobs  : {len(blobs)}")
-    for name in blobs:
-        print(f"  {store.url(name)}")
-    print(f"stop the stack: {Path(sys.executable).parent / 'python'} -m airflow_provider_cio.devstack down")
+    print(f"devstack        : {services}")
+    print(f"landed ({date}):")
+    for dataset in cfg.datasets:
+        prefix = f"landing/{base}/{dataset}/dt={date}"
+        manifest = _json(store, f"{prefix}/_manifest.json")
+        verdict = _json(store, f"{prefix}/_quality/result.json")
+        gate = "passed" if verdict.get("success") else ("FAILED" if verdict else "not gated")
+        print(
+            f"  {dataset:<11} {manifest.get('rows', 0):>7,} rows  {len(manifest.get('parts', []))} part(s)"
+            f"  {manifest.get('rejected_rows', 0)} rejected  gate {gate}"
+        )
+    print("audiences (members after exclusions; rows sent per destination):")
+    for audience in cfg.audiences:
+        prefix = f"audiences/{base}/{audience.name}/dt={date}"
+        stats = _json(store, f"{prefix}/_stats.json")
+        verdict = _json(store, f"{prefix}/_quality/result.json")
+        sent = []
+        for platform in audience.destinations:
+            ledger = f"ledger/{base}/{platform}/{audience_slug(audience.name)}"
+            state = _json(store, f"{ledger}/state.json")
+            done = _json(store, f"{ledger}/runs/{state.get('run_id')}/done.json") if state else {}
+            sent.append(f"{platform} {done.get('rows_sent', 0):,} sent/{state.get('size', 0):,} in audience")
+        gate = "passed" if verdict.get("success") else ("FAILED" if verdict else "not gated")
+        print(f"  {audience.name:<31} {stats.get('size', 0):>6,}  gate {gate:<7} " + "; ".join(sent))
+    print("reports:")
+    print(f"  gate report    {store.url(f'landing/{base}/deliveries/dt={date}/_quality/report.html')}")
+    print(f"  audience stats {store.url(f'audiences/{base}/<audience>/dt={date}/_stats.json')}")
+    print(f"  sync ledgers   {store.url(f'ledger/{base}/<platform>/<audience>/')}")
+    if blocked is not None:
+        print("blocked case (Customer.io export lost customer_id; cio_cart_recovery for one hour):")
+        for task, state in sorted(blocked.items()):
+            print(f"  {task:<48} {state}")
+        hour = BLOCKED_HOUR[1:3]
+        gate = _json(store, f"landing/{base}/deliveries/dt={date}/hr={hour}/_quality/result.json")
+        for check in gate.get("checks", []):
+            if not check.get("success") and check.get("severity") == "critical":
+                print(
+                    f"  blocked by: {check.get('name')} on {check.get('column')} (observed {check.get('observed')})"
+                )
+    print(f"stop the stack  : {Path(sys.executable).parent / 'python'} -m airflow_provider_cio.devstack down")
 
 
 if __name__ == "__main__":

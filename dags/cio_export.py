@@ -78,6 +78,8 @@ with DAG(
                     task_id=f"land_{dataset}",
                     dataset=dataset,
                     customerio_conn_id=cfg.connections["customerio"],
+                    poll_interval=float(cfg.export.get("poll_interval", 10)),
+                    listing_page_limit=int(cfg.export.get("listing_page_limit", 100)),
                     max_rejected_rate=float(cfg.export.get("max_rejected_rate", 0.01)),
                     deferrable=bool(cfg.export.get("deferrable", False)),
                     **layout,

@@ -36,6 +36,7 @@ def snapshot_audiences(
     audiences: Sequence[str | AudienceDefinition],
     as_of: datetime,
     dt: date | None = None,
+    hour: int | None = None,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
     holdout: HoldoutPolicy | None = None,
     platforms: Sequence[str] = PLATFORMS,
@@ -58,7 +59,7 @@ def snapshot_audiences(
             build = engine.build(
                 definition, as_of=as_of, parameters=(parameters or {}).get(definition.name), holdout=holdout
             )
-            ref = snapshot_ref(env, workspace, definition.name, day)
+            ref = snapshot_ref(env, workspace, definition.name, day, hour)
             manifest = write_snapshot(store, ref, build)
             results[definition.name] = {
                 "prefix": ref.prefix,

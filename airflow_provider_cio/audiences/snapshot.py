@@ -48,8 +48,9 @@ class SnapshotCorrupt(RuntimeError):
     error_class = "upstream_data"
 
 
-def snapshot_ref(env: str, workspace: str, audience: str, dt: date) -> PartitionRef:
-    return PartitionRef(root=SNAPSHOT_ROOT, env=env, workspace=workspace, dataset=audience, dt=dt)
+def snapshot_ref(env: str, workspace: str, audience: str, dt: date, hour: int | None = None) -> PartitionRef:
+    """Daily snapshots at ``dt=...``; hourly ones (cart recovery) at ``dt=.../hr=HH``."""
+    return PartitionRef(root=SNAPSHOT_ROOT, env=env, workspace=workspace, dataset=audience, dt=dt, hr=hour)
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:

@@ -62,7 +62,7 @@ def _google_env(stack: Devstack, port: int) -> dict[str, str]:
 
 # -- Customer.io App API over a deterministic synthetic workspace ------------------------------------------------
 CUSTOMERIO_API_KEY = "devstack-app-api-key"
-WORKSPACE: dict[str, Any] = {"people": 2000, "seed": 7, "start": "2026-10-01", "days": 35}
+WORKSPACE: dict[str, Any] = {"people": 20_000, "seed": 7, "start": "2026-06-01", "days": 155}
 
 
 def _start_customerio(port: int, state_dir: Path) -> Callable[[], None]:

@@ -132,10 +132,17 @@ def default_services() -> list[Service]:
     return services
 
 
+def default_seeders() -> list[Callable[[Devstack], None]]:
+    from airflow_provider_cio.devstack.seed import seed_workspace
+
+    return [seed_workspace]
+
+
 @dataclass
 class Devstack:
     state_dir: Path
     services: list[Service] = field(default_factory=default_services)
+    seeders: list[Callable[[Devstack], None]] = field(default_factory=default_seeders)
 
     @classmethod
     def default(cls) -> Devstack:
@@ -200,6 +207,8 @@ class Devstack:
         state["environment"] = environment
         self._write_state(state)
         self.env_file.write_text(self.render_env())
+        for seed in self.seeders:
+            seed(self)
         return connections
 
     def _start(self, service: Service, attempts: int = 3) -> dict[str, Any]:

@@ -66,6 +66,41 @@ def create_exports(
     return ids
 
 
+def wait_for_exports(
+    client: CustomerIoClient,
+    export_ids: list[int],
+    *,
+    poll_interval: float,
+    timeout: float,
+    sleep: Any = None,
+) -> None:
+    """Poll every export each round (one sleep per round, not per export) until all are done.
+
+    Raises the client's ``CustomerIoExportFailed`` / ``CustomerIoExportTimeout`` naming the export.
+    """
+    import time
+
+    from airflow_provider_cio.customerio.errors import CustomerIoExportFailed, CustomerIoExportTimeout
+
+    pause = sleep or time.sleep
+    deadline = time.monotonic() + timeout
+    pending = list(export_ids)
+    while pending:
+        still = []
+        for export_id in pending:
+            export = client.get_export(export_id)
+            status = str(export.get("status", "")).lower()
+            if status == "failed" or export.get("failed") is True:
+                raise CustomerIoExportFailed(f"Customer.io export {export_id} failed on Customer.io's side")
+            if status != "done":
+                still.append(export_id)
+        pending = still
+        if pending:
+            if time.monotonic() + poll_interval > deadline:
+                raise CustomerIoExportTimeout(f"Customer.io exports {pending} not done within {timeout:.0f}s")
+            pause(poll_interval)
+
+
 def land_exports(
     client: CustomerIoClient,
     store: ObjectStore,
@@ -110,15 +145,20 @@ def land_listing(
     end: datetime,
     *,
     max_rejected_rate: float = 0.01,
+    page_limit: int = 100,
 ) -> Manifest:
-    """Page through the listing that feeds ``ref.dataset`` for [start, end) and land it."""
+    """Page through the listing that feeds ``ref.dataset`` for [start, end) and land it.
+
+    ``/v1/activities`` has no time filter: every page of the retained history (about 30 days) is read and rows
+    outside the interval are skipped, so ``page_limit`` decides the request count (10 requests/s).
+    """
     import pyarrow as pa
 
     schema = arrow_schema(ref.dataset)
     if ref.dataset == "metrics":
-        rows = _metric_rows(client.iter_messages(start_ts=start, end_ts=end))
+        rows = _metric_rows(client.iter_messages(start_ts=start, end_ts=end, limit=max(page_limit, 1000)))
     elif ref.dataset == "events":
-        rows = _event_rows(client.iter_activities(type="event"), start, end)
+        rows = _event_rows(client.iter_activities(type="event", limit=page_limit), start, end)
     else:
         raise ValueError(
             f"dataset {ref.dataset!r} is not landed from a listing; listings cover {LISTING_DATASETS}"

@@ -41,7 +41,19 @@ _BY_TYPE_NAME = {
 }
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
-_PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().\-]{7,}\d(?![\w])")
+_PHONE_CANDIDATE = re.compile(r"(?<![\w.:/=-])\+?\(?\d[\d\s().\-]{6,}\d(?![\w.:/-])")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    """A run of 10-15 digits (optionally +, spaces, dashes, parentheses) reads as a phone; dates do not."""
+    text = match.group(0)
+    digits = sum(ch.isdigit() for ch in text)
+    if 10 <= digits <= 15 and not _DATE.match(text.strip()):
+        return "<phone>"
+    return text
+
+
 _SECRETISH = re.compile(
     r"(?i)\b(bearer|token|key|secret|password|sig)=?\s*[:=]?\s*([A-Za-z0-9._~+/\-]{12,}=*)"
 )
@@ -50,7 +62,7 @@ _SECRETISH = re.compile(
 def scrub(text: str) -> str:
     """Mask anything shaped like an email, a phone number or a secret (defense in depth: our messages carry none)."""
     text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
-    text = _PHONE.sub("<phone>", text)
+    text = _PHONE_CANDIDATE.sub(_mask_phone, text)
     return _SECRETISH.sub(lambda m: f"{m.group(1)}=<redacted>", text)
 
 

@@ -22,8 +22,13 @@ def interval(context: Any, *, hourly: bool = False) -> tuple[Any, Any]:
     the partition its logical date falls in (that day, or that hour), like the scheduled run would."""
     from datetime import timedelta
 
-    start = context["data_interval_start"] or context["logical_date"]
-    end = context["data_interval_end"] or start
+    start = context.get("data_interval_start") or context.get("logical_date")
+    end = context.get("data_interval_end") or start
+    triggered = _triggering_interval_end(context)
+    if triggered is not None and (start is None or end <= start):
+        return triggered - (timedelta(hours=1) if hourly else timedelta(days=1)), triggered
+    if start is None:
+        start = end = context["dag_run"].run_after
     if end <= start:
         if hourly:
             start = start.replace(minute=0, second=0, microsecond=0)
@@ -32,3 +37,17 @@ def interval(context: Any, *, hourly: bool = False) -> tuple[Any, Any]:
             start = start.replace(hour=0, minute=0, second=0, microsecond=0)
             end = start + timedelta(days=1)
     return start, end
+
+
+def _triggering_interval_end(context: Any) -> Any:
+    """For an asset-triggered run: the latest ``interval_end`` the producing gates put in their events' extra."""
+    from datetime import datetime
+
+    events = context.get("triggering_asset_events") or {}
+    ends = [
+        datetime.fromisoformat(event.extra["interval_end"])
+        for asset_events in events.values()
+        for event in asset_events
+        if (event.extra or {}).get("interval_end")
+    ]
+    return max(ends) if ends else None

@@ -45,6 +45,7 @@ class CustomerIoExportOperator(BaseOperator):
         segment_id: int | None = None,
         max_rejected_rate: float = 0.01,
         poll_interval: float = 10.0,
+        listing_page_limit: int = 100,
         export_timeout: float = 3 * 3600.0,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
@@ -63,6 +64,7 @@ class CustomerIoExportOperator(BaseOperator):
         self.segment_id = segment_id
         self.max_rejected_rate = max_rejected_rate
         self.poll_interval = poll_interval
+        self.listing_page_limit = listing_page_limit
         self.export_timeout = export_timeout
         self.deferrable = deferrable
         self._export_ids: list[int] = []
@@ -79,7 +81,7 @@ class CustomerIoExportOperator(BaseOperator):
             return self._export(context)
 
     def _export(self, context: Any) -> dict[str, Any]:
-        from airflow_provider_cio.landing.app_api import EXPORT_DATASETS, create_exports
+        from airflow_provider_cio.landing.app_api import EXPORT_DATASETS, create_exports, wait_for_exports
 
         start, end = interval(context, hourly=self.hourly)
         if self.dataset not in EXPORT_DATASETS:
@@ -113,8 +115,9 @@ class CustomerIoExportOperator(BaseOperator):
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.export_timeout + 600),
             )
-        for export_id in self._export_ids:
-            client.wait_for_export(export_id, poll_interval=self.poll_interval, timeout=self.export_timeout)
+        wait_for_exports(
+            client, self._export_ids, poll_interval=self.poll_interval, timeout=self.export_timeout
+        )
         return self._land(context, self._export_ids)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +148,15 @@ class CustomerIoExportOperator(BaseOperator):
             manifest = land_exports(client, store, ref, export_ids, max_rejected_rate=self.max_rejected_rate)
         else:
             start, end = interval(context, hourly=self.hourly)
-            manifest = land_listing(client, store, ref, start, end, max_rejected_rate=self.max_rejected_rate)
+            manifest = land_listing(
+                client,
+                store,
+                ref,
+                start,
+                end,
+                max_rejected_rate=self.max_rejected_rate,
+                page_limit=self.listing_page_limit,
+            )
         return {
             "dataset": manifest.dataset,
             "partition": manifest.partition,

@@ -14,6 +14,8 @@ from airflow_provider_cio.operators._partition import interval, partition_for
 class CioQualityGateOperator(BaseOperator):
     """Runs the contract's checks on the partition of this run's data interval.
 
+    ``root="audiences", dataset=<audience>, contract="audience_snapshot"`` gates an audience snapshot instead.
+
     Writes ``_quality/result.json`` and ``_quality/report.html`` next to the partition, returns a small PII-free
     summary to XCom, and on any critical failure raises ``QualityGateFailed`` whose message is the on-call summary:
     downstream audience and sync tasks then do not run.
@@ -34,6 +36,7 @@ class CioQualityGateOperator(BaseOperator):
         hourly: bool = False,
         trailing_n: int = 7,
         contract_paths: Sequence[str] = (),
+        contract: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -46,6 +49,7 @@ class CioQualityGateOperator(BaseOperator):
         self.hourly = hourly
         self.trailing_n = trailing_n
         self.contract_paths = list(contract_paths)
+        self.contract = contract
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airflow_provider_cio.operators._failfast import fail_fast
@@ -57,6 +61,7 @@ class CioQualityGateOperator(BaseOperator):
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.quality.errors import QualityGateFailed
         from airflow_provider_cio.quality.gate import run_gate
+        from airflow_provider_cio.quality.loader import load_contract
 
         store = object_store(self.wasb_conn_id, self.container)
         ref = partition_for(
@@ -71,6 +76,9 @@ class CioQualityGateOperator(BaseOperator):
         result = run_gate(
             store,
             ref,
+            contract=load_contract(self.contract, search_paths=self.contract_paths)
+            if self.contract
+            else None,
             trailing_n=self.trailing_n,
             interval_start=start,
             interval_end=end,
@@ -82,4 +90,11 @@ class CioQualityGateOperator(BaseOperator):
         if not result.success:
             raise QualityGateFailed(result)
         self.log.info("quality gate passed for %s (%s checks)", ref.label, len(result.checks))
+        for outlet in self.outlets:
+            context["outlet_events"][outlet].extra = {
+                "partition": ref.prefix,
+                "dt": ref.dt.isoformat(),
+                "interval_end": end.isoformat(),
+                "rows": result.rows,
+            }
         return summary

@@ -16,7 +16,7 @@ from typing import Any
 from airflow_provider_cio.quality.errors import ContractError
 
 SEVERITIES = ("critical", "warning")
-COLUMN_TYPES = ("string", "int64", "float64", "bool", "date32[day]", "timestamp[us, tz=UTC]")
+COLUMN_TYPES = ("string", "int64", "float64", "bool", "date32[day]", "timestamp[us, tz=UTC]", "list<string>")
 CHECK_PARAMS: dict[str, dict[str, bool]] = {
     # kind -> {parameter: required}
     "not_null": {"column": True, "mostly": False},

@@ -50,6 +50,8 @@ def type_family(arrow_type: str) -> str:
         return f"timestamp:{'UTC' if tz in ('UTC', '+00:00', 'Etc/UTC') else tz}"
     if text.startswith("date"):
         return "date"
+    if text.startswith(("list<", "large_list<")):
+        return "list:" + type_family(text.split("<", 1)[1].rsplit(">", 1)[0].split(":")[-1])
     return text
 
 

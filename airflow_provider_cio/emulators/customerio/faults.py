@@ -9,6 +9,7 @@ Each fault is armed for a number of occurrences and consumed as requests arrive.
 - ``truncate_download``: announce the full Content-Length, send ``fraction`` of the bytes, close the connection
 - ``malformed_rows``: the next export's CSV gets ``rows`` rows with the wrong number of columns
 - ``export_failed``: the next export ends in status ``failed``
+- ``drop_column``: the next ``count`` exports' CSVs lack ``column`` (schema drift upstream)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ FAULT_KINDS = (
     "truncate_download",
     "malformed_rows",
     "export_failed",
+    "drop_column",
 )
 # Faults that hit API requests (matched by path prefix); the others are consumed at their own moment.
 REQUEST_FAULTS = ("rate_limit", "server_error", "slow")
@@ -74,6 +76,9 @@ class FaultInjector:
 
     def malformed_rows(self, rows: int) -> None:
         self.inject("malformed_rows", 1, rows=rows)
+
+    def drop_column(self, column: str, count: int = 1) -> None:
+        self.inject("drop_column", count, column=column)
 
     def fail_exports(self, count: int = 1) -> None:
         self.inject("export_failed", count)

@@ -672,6 +672,9 @@ class CustomerIoEmulator:
         malformed = self.faults.take(("malformed_rows",))
         if malformed is not None:
             payload = _with_malformed_rows(payload, int(malformed.params.get("rows", 1)))
+        dropped = self.faults.take(("drop_column",))
+        if dropped is not None:
+            payload = _without_column(payload, str(dropped.params["column"]))
         failed = self.faults.take(("export_failed",)) is not None
         with self._lock:
             export_id = len(self._exports) + 1
@@ -760,6 +763,22 @@ def _send_xml_error(handler: BaseHTTPRequestHandler, status: int, code: str, mes
     handler.send_header("Content-Length", str(len(body)))
     handler.end_headers()
     handler.wfile.write(body)
+
+
+def _without_column(payload: bytes, column: str) -> bytes:
+    """The CSV without one column (as if Customer.io stopped exporting it)."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(payload.decode())))
+    if not rows or column not in rows[0]:
+        return payload
+    index = rows[0].index(column)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        writer.writerow(row[:index] + row[index + 1 :])
+    return out.getvalue().encode()
 
 
 def _with_malformed_rows(payload: bytes, rows: int) -> bytes:

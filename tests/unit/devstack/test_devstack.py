@@ -32,7 +32,7 @@ def _sleeper_service(fail: bool = False) -> Service:
 
 
 def test_up_reuses_a_running_stack_and_down_stops_only_what_it_started(tmp_path: Path) -> None:
-    stack = Devstack(tmp_path / "stack", [_sleeper_service()])
+    stack = Devstack(tmp_path / "stack", [_sleeper_service()], [])
     first = stack.up()
     pid = stack.read_state()["services"]["sleeper"]["pid"]
     second = stack.up()
@@ -60,7 +60,7 @@ def test_a_taken_port_is_never_attached_to(tmp_path: Path) -> None:
         busy.listen()
         taken = busy.getsockname()[1]
         assert processes.free_port() != taken
-        stack = Devstack(tmp_path / "stack", [_sleeper_service()])
+        stack = Devstack(tmp_path / "stack", [_sleeper_service()], [])
         stack.up()
         try:
             assert stack.read_state()["services"]["sleeper"]["port"] != taken
@@ -69,7 +69,7 @@ def test_a_taken_port_is_never_attached_to(tmp_path: Path) -> None:
 
 
 def test_a_service_that_never_gets_healthy_is_a_clear_error(tmp_path: Path) -> None:
-    stack = Devstack(tmp_path / "stack", [_sleeper_service(fail=True)])
+    stack = Devstack(tmp_path / "stack", [_sleeper_service(fail=True)], [])
     with pytest.raises(DevstackError, match="sleeper did not become healthy"):
         stack._start(stack.services[0], attempts=1)
 

@@ -1,0 +1,104 @@
+"""
+### cio_cart_recovery: hourly high-intent cart audiences
+
+Every hour: land the hour's `events` and `deliveries` (App API) into `dt=.../hr=HH/` partitions, gate them with
+their contracts (tight freshness), build the cart audiences over the day so far, gate the snapshot, sync to Meta and
+Google. Paid retargeting of hot carts loses value by the hour; a failed gate stops the sync for that hour only.
+
+**On call**: a gate failure here usually means Customer.io data is late (`upstream_late`) or an export changed
+shape (`schema_drift`): the hour's sync did not run and the live audience keeps its last good state. The next
+hour retries naturally; clear the failed hour only if it still matters. Runbook: docs/runbook.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import DAG, Param
+
+from airflow_provider_cio.dag_config import load_dag_config
+from airflow_provider_cio.notifications.notifier import CioFailureNotifier
+from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
+from airflow_provider_cio.operators.audiences import CioAudienceBuildOperator
+from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
+from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
+
+cfg = load_dag_config(Path(__file__).parent / "config" / "cio.yaml")
+common = {
+    "env": cfg.env,
+    "workspace": cfg.workspace,
+    "container": cfg.container,
+    "wasb_conn_id": cfg.connections["blob"],
+}
+CONNECTIONS = {"meta": cfg.connections["meta"], "google": cfg.connections["google"]}
+audiences = [a for a in cfg.audiences if a.name in cfg.cart_recovery.get("audiences", [])]
+
+with DAG(
+    dag_id="cio_cart_recovery",
+    schedule="@hourly",
+    start_date=pendulum.parse(cfg.start_date),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=50),
+    tags=["customerio", "audiences", "carts", "hourly"],
+    doc_md=__doc__,
+    params={
+        "dry_run": Param(False, type="boolean", description="compute and report sync plans, send nothing")
+    },
+    default_args={
+        "owner": cfg.owner,
+        "retries": min(cfg.retries, 1),
+        "retry_delay": timedelta(minutes=2),
+        "on_failure_callback": CioFailureNotifier(),
+    },
+) as dag:
+    build = CioAudienceBuildOperator(
+        task_id="build_cart_audiences",
+        audiences=[a.name for a in audiences],
+        parameters={a.name: a.params for a in audiences if a.params},
+        holdout=cfg.holdout or None,
+        hourly=True,
+        **common,
+    )
+    for dataset in cfg.cart_recovery.get("datasets", ["events", "deliveries"]):
+        land = CustomerIoExportOperator(
+            task_id=f"land_{dataset}_hourly",
+            dataset=dataset,
+            hourly=True,
+            customerio_conn_id=cfg.connections["customerio"],
+            poll_interval=float(cfg.export.get("poll_interval", 10)),
+            listing_page_limit=int(cfg.export.get("listing_page_limit", 100)),
+            **common,
+        )
+        (
+            land
+            >> CioQualityGateOperator(
+                task_id=f"gate_{dataset}_hourly", dataset=dataset, hourly=True, **common
+            )
+            >> build
+        )
+    for audience in audiences:
+        gate = CioQualityGateOperator(
+            task_id=f"gate_{audience.name}",
+            dataset=audience.name,
+            root="audiences",
+            contract="audience_snapshot",
+            hourly=True,
+            **common,
+        )
+        build >> gate
+        for platform in audience.destinations:
+            gate >> CioAudienceSyncOperator(
+                task_id=f"sync_{platform}_{audience.name}",
+                audience=audience.name,
+                platform=platform,
+                conn_id=CONNECTIONS[platform],
+                mode=audience.mode,
+                min_size=cfg.min_size,
+                max_shrink=cfg.max_shrink,
+                plan_only="{{ params.dry_run }}",
+                hourly=True,
+                **common,
+            )
