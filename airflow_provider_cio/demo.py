@@ -156,8 +156,8 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
         for task, state in sorted(blocked.items()):
             print(f"  {task:<48} {state}")
         hour = BLOCKED_HOUR[1:3]
-        gate = _json(store, f"landing/{base}/deliveries/dt={date}/hr={hour}/_quality/result.json")
-        for check in gate.get("checks", []):
+        blocked_gate = _json(store, f"landing/{base}/deliveries/dt={date}/hr={hour}/_quality/result.json")
+        for check in blocked_gate.get("checks", []):
             if not check.get("success") and check.get("severity") == "critical":
                 print(
                     f"  blocked by: {check.get('name')} on {check.get('column')} (observed {check.get('observed')})"
