@@ -153,8 +153,8 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
     print(f"  sync ledgers   {store.url(f'ledger/{base}/<platform>/<audience>/')}")
     if blocked is not None:
         print("blocked case (Customer.io export lost customer_id; cio_cart_recovery for one hour):")
-        for task, state in sorted(blocked.items()):
-            print(f"  {task:<48} {state}")
+        for task, task_state in sorted(blocked.items()):
+            print(f"  {task:<48} {task_state}")
         hour = BLOCKED_HOUR[1:3]
         blocked_gate = _json(store, f"landing/{base}/deliveries/dt={date}/hr={hour}/_quality/result.json")
         for check in blocked_gate.get("checks", []):
