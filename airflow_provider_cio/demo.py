@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     env["CIO_DAG_CONFIG"] = str(root / "dags" / "config" / "devstack.yaml")
     print("== airflow db migrate", flush=True)
     migrate(env)
-    for dag_id in ("cio_export", "cio_audiences"):
+    for dag_id in ("cio_export", "cio_audiences", "cio_incrementality"):
         if not _dags_test(env, dag_id, args.date):
             return 1
     blocked: dict[str, str] | None = None
@@ -114,6 +114,22 @@ def _json(store: Any, path: str) -> dict[str, Any]:
         return {}
 
 
+def _latest_lift(store: Any, base: str, program: str) -> dict[str, Any]:
+    prefix = f"reports/{base}/incrementality/{program}/"
+    summaries = [name for name in store.list(prefix) if name.endswith("/summary.json")]
+    if not summaries:
+        return {}
+    latest = summaries[-1]
+    raw = _json(store, latest)
+    return {
+        "url": store.url(latest.replace("summary.json", "report.html")),
+        "conversion_lift": raw["conversion_lift"]["estimate"],
+        "p_value": raw["conversion_p_value"],
+        "treatment": raw["treatment"]["users"],
+        "holdout": raw["holdout"]["users"],
+    }
+
+
 def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None:
     from airflow_provider_cio.dag_config import load_dag_config
     from airflow_provider_cio.sync.runner import audience_slug
@@ -151,6 +167,12 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
     print(f"  gate report    {store.url(f'landing/{base}/deliveries/dt={date}/_quality/report.html')}")
     print(f"  audience stats {store.url(f'audiences/{base}/<audience>/dt={date}/_stats.json')}")
     print(f"  sync ledgers   {store.url(f'ledger/{base}/<platform>/<audience>/')}")
+    lift = _latest_lift(store, base, str(cfg.holdout.get("program", "paid_retention")))
+    if lift:
+        print(
+            f"  holdout lift   {lift['url']} (conversion lift {lift['conversion_lift']:+.4f}, "
+            f"p={lift['p_value']:.3f}, {lift['treatment']:,} treated / {lift['holdout']:,} holdout)"
+        )
     if blocked is not None:
         print("blocked case (Customer.io export lost customer_id; cio_cart_recovery for one hour):")
         for task, task_state in sorted(blocked.items()):

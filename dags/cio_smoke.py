@@ -14,6 +14,7 @@ from airflow.sdk import dag, task
     schedule=None,
     start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
     catchup=False,
+    max_active_runs=3,
     tags=["customerio", "smoke"],
     default_args={"owner": "retention-data", "retries": 0},
     doc_md=__doc__,
