@@ -42,10 +42,14 @@ def create_exports(
     end: datetime,
     *,
     campaign_ids: Iterable[int] | None = None,
-    newsletter_ids: Iterable[int] = (),
+    newsletter_ids: Iterable[int] | None = None,
     segment_id: int | None = None,
 ) -> list[int]:
-    """Start the exports that together cover ``dataset`` for [start, end); return their ids (pushed to XCom early)."""
+    """Start the exports that together cover ``dataset`` for [start, end); return their ids (pushed to XCom early).
+
+    Deliveries exports take exactly one parent, so one export per campaign and per newsletter (all of them unless
+    ``campaign_ids`` / ``newsletter_ids`` narrow it).
+    """
     if dataset == "people":
         filters = {"segment": {"id": int(segment_id)}} if segment_id is not None else EVERYONE
         from airflow_provider_cio.customerio.export_format import PEOPLE_EXPORT_ATTRIBUTES
@@ -58,10 +62,14 @@ def create_exports(
     campaigns = (
         list(campaign_ids) if campaign_ids is not None else [int(c["id"]) for c in client.list_campaigns()]
     )
+    newsletters = (
+        list(newsletter_ids)
+        if newsletter_ids is not None
+        else [int(n["id"]) for n in client.list_newsletters()]
+    )
     ids = [int(client.create_deliveries_export(campaign_id=c, start=start, end=end)["id"]) for c in campaigns]
     ids += [
-        int(client.create_deliveries_export(newsletter_id=n, start=start, end=end)["id"])
-        for n in newsletter_ids
+        int(client.create_deliveries_export(newsletter_id=n, start=start, end=end)["id"]) for n in newsletters
     ]
     return ids
 

@@ -41,7 +41,7 @@ class CustomerIoExportOperator(BaseOperator):
         wasb_conn_id: str = DEFAULT_BLOB_CONN_ID,
         hourly: bool = False,
         campaign_ids: Sequence[int] | None = None,
-        newsletter_ids: Sequence[int] = (),
+        newsletter_ids: Sequence[int] | None = None,
         segment_id: int | None = None,
         max_rejected_rate: float = 0.01,
         poll_interval: float = 10.0,
@@ -60,7 +60,7 @@ class CustomerIoExportOperator(BaseOperator):
         self.wasb_conn_id = wasb_conn_id
         self.hourly = hourly
         self.campaign_ids = list(campaign_ids) if campaign_ids is not None else None
-        self.newsletter_ids = list(newsletter_ids)
+        self.newsletter_ids = list(newsletter_ids) if newsletter_ids is not None else None
         self.segment_id = segment_id
         self.max_rejected_rate = max_rejected_rate
         self.poll_interval = poll_interval

@@ -1,0 +1,157 @@
+"""App API exports into the landing layout, the operator's deferral, and the trigger, against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow.compute as pc
+import pytest
+
+from airflow_provider_cio.emulators.customerio import CustomerIoEmulator
+from airflow_provider_cio.emulators.synthetic import SyntheticWorkspace
+from airflow_provider_cio.landing.app_api import create_exports, land_exports, land_listing, wait_for_exports
+from airflow_provider_cio.landing.layout import PartitionRef
+from airflow_provider_cio.landing.reader import read_manifest, read_table
+from airflow_provider_cio.landing.writer import TooManyRejectedRows
+from airflow_provider_cio.storage import MemoryObjectStore
+
+START = datetime(2024, 3, 5, tzinfo=UTC)
+END = datetime(2024, 3, 6, tzinfo=UTC)
+
+
+def _ref(dataset: str) -> PartitionRef:
+    return PartitionRef("landing", "dev", "ws", dataset, START.date())
+
+
+def _expected_deliveries(ws: SyntheticWorkspace) -> set[str]:
+    created = ws.deliveries["created_at"]
+    mask = pc.and_(pc.greater_equal(created, START), pc.less(created, END))
+    return set(ws.deliveries.filter(mask)["delivery_id"].to_pylist())
+
+
+def test_deliveries_exports_for_the_interval_land_exactly_its_rows(
+    make_client: Any, cio_workspace: SyntheticWorkspace
+) -> None:
+    client = make_client()
+    store = MemoryObjectStore()
+    ids = create_exports(client, "deliveries", START, END)
+    wait_for_exports(client, ids, poll_interval=0.01, timeout=30, sleep=lambda _: None)
+    manifest = land_exports(client, store, _ref("deliveries"), ids)
+    landed = read_table(store, _ref("deliveries"))
+    assert set(landed["delivery_id"].to_pylist()) == _expected_deliveries(cio_workspace)
+    assert manifest.source_ids == [f"export:{i}" for i in ids]
+    assert manifest.rejected_rows == 0
+
+
+def test_malformed_rows_are_quarantined_and_counted_and_too_many_fail_without_commit(
+    make_client: Any, emulator: CustomerIoEmulator
+) -> None:
+    client = make_client()
+    store = MemoryObjectStore()
+    emulator.faults.malformed_rows(3)
+    ids = create_exports(client, "people", START, END)
+    wait_for_exports(client, ids, poll_interval=0.01, timeout=30, sleep=lambda _: None)
+    manifest = land_exports(client, store, _ref("people"), ids, max_rejected_rate=0.05)
+    assert manifest.rejected_rows == 3
+    quarantined = b"".join(store.read_bytes(p) for p in manifest.rejected_parts)
+    assert quarantined.count(b"\n") == 3 and b"columns" in quarantined
+
+    emulator.faults.malformed_rows(50)
+    ids = create_exports(client, "people", START, END)
+    wait_for_exports(client, ids, poll_interval=0.01, timeout=30, sleep=lambda _: None)
+    with pytest.raises(TooManyRejectedRows, match="rows rejected"):
+        land_exports(client, store, _ref("people"), ids, max_rejected_rate=0.01)
+    assert read_manifest(store, _ref("people")).generation == manifest.generation
+
+
+def test_listings_land_metrics_and_events_of_the_interval(
+    make_client: Any, cio_workspace: SyntheticWorkspace
+) -> None:
+    client = make_client()
+    store = MemoryObjectStore()
+    land_listing(client, store, _ref("events"), START, END, page_limit=1000)
+    events = read_table(store, _ref("events"))
+    ts = cio_workspace.events["timestamp"]
+    expected = cio_workspace.events.filter(pc.and_(pc.greater_equal(ts, START), pc.less(ts, END)))
+    assert sorted(events["event_id"].to_pylist()) == sorted(expected["event_id"].to_pylist())
+    land_listing(client, store, _ref("metrics"), START, END)
+    metrics = read_table(store, _ref("metrics"))
+    assert set(metrics["delivery_id"].to_pylist()) <= _expected_deliveries(cio_workspace)
+    assert metrics.num_rows > 0
+
+
+def _conn_env(monkeypatch: pytest.MonkeyPatch, emulator: CustomerIoEmulator, api_key: str) -> None:
+    conn = {"conn_type": "customerio", "host": emulator.url, "password": api_key, "extra": {"region": "us"}}
+    monkeypatch.setenv("AIRFLOW_CONN_CIO_TEST", json.dumps(conn))
+
+
+class _TI:
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def test_deferrable_operator_pushes_export_ids_early_and_defers(
+    monkeypatch: pytest.MonkeyPatch, emulator: CustomerIoEmulator, api_key: str
+) -> None:
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
+    from airflow_provider_cio.triggers.customerio_export import CustomerIoExportTrigger
+
+    _conn_env(monkeypatch, emulator, api_key)
+    operator = CustomerIoExportOperator(
+        task_id="land", dataset="deliveries", workspace="ws", customerio_conn_id="cio_test", deferrable=True
+    )
+    ti = _TI()
+    context = {"data_interval_start": START, "data_interval_end": END, "logical_date": START, "ti": ti}
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(context)
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, CustomerIoExportTrigger)
+    assert ti.pushed["export_ids"] == trigger.export_ids and trigger.export_ids
+    classpath, kwargs = trigger.serialize()
+    assert classpath.endswith("CustomerIoExportTrigger") and json.dumps(kwargs)
+
+
+def test_trigger_yields_exactly_one_done_event(
+    monkeypatch: pytest.MonkeyPatch, make_client: Any, emulator: CustomerIoEmulator, api_key: str
+) -> None:
+    from airflow_provider_cio.triggers.customerio_export import CustomerIoExportTrigger
+
+    _conn_env(monkeypatch, emulator, api_key)
+    ids = create_exports(make_client(), "deliveries", START, END)
+    trigger = CustomerIoExportTrigger(
+        customerio_conn_id="cio_test", export_ids=ids, poll_interval=0.05, timeout=30
+    )
+
+    async def collect() -> list[Any]:
+        return [event async for event in trigger.run()]
+
+    events = asyncio.run(collect())
+    assert len(events) == 1
+    assert events[0].payload == {"status": "done", "export_ids": ids}
+
+
+def test_trigger_reports_a_failed_export(
+    monkeypatch: pytest.MonkeyPatch, make_client: Any, emulator: CustomerIoEmulator, api_key: str
+) -> None:
+    from airflow_provider_cio.triggers.customerio_export import CustomerIoExportTrigger
+
+    _conn_env(monkeypatch, emulator, api_key)
+    emulator.faults.fail_exports(1)
+    ids = create_exports(make_client(), "people", START, END)
+    trigger = CustomerIoExportTrigger(
+        customerio_conn_id="cio_test", export_ids=ids, poll_interval=0.05, timeout=30
+    )
+
+    async def collect() -> list[Any]:
+        return [event async for event in trigger.run()]
+
+    events = asyncio.run(collect())
+    assert [e.payload["status"] for e in events] == ["failed"]
