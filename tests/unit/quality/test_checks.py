@@ -158,10 +158,11 @@ def test_absolute_row_count_and_short_history(tmp_path: Path) -> None:
 def test_email_regex_fails_with_masked_samples_only(tmp_path: Path) -> None:
     columns = people()
     columns["email"][0:5] = ["jane.doe.example.com", "bob@", "@nohost.io", "x y@z.com", "ok@fine.org"]
+    columns["email"][10:20] = [f"broken{i}.example.com" for i in range(10)]  # 14 of 200 = 7% > the 5% allowed
     result = run(tmp_path, "people", columns)
     check = next(c for c in result.checks if c.name == "email_shape")
-    assert not check.success and check.unexpected_count == 4
-    assert check.unexpected_percent == pytest.approx(2.0)
+    assert not check.success and check.unexpected_count == 14
+    assert check.unexpected_percent == pytest.approx(7.0)
     assert check.samples and all(s.startswith("sha256:") or "***@" in s for s in check.samples)
     published = result.on_call_message() + json.dumps(result.to_dict(), default=str)
     for raw in ("jane.doe.example.com", "bob@", "@nohost.io", "x y@z.com"):

@@ -64,6 +64,7 @@ def _dropped_column() -> dict[str, list[object]]:
 def _dirty_people() -> dict[str, list[object]]:
     c = people(300)
     c["email"][0:8] = ["no-at-sign", "a@b", "two@@x.io", " sp@ce.io", "ok@x.io", None, "", "q@q.q"]
+    c["email"][10:20] = [f"broken{i}.example.com" for i in range(10)]  # past the 5% malformed allowance
     c["email"][100:280] = [None] * 180  # 60% null: the warning null-rate check fails too
     return c
 
