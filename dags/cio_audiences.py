@@ -28,19 +28,12 @@ from airflow.sdk import DAG, Param
 
 from airflow_provider_cio.assets import landing_asset
 from airflow_provider_cio.dag_config import load_dag_config
+from airflow_provider_cio.dag_wiring import gate_and_sync, layout
 from airflow_provider_cio.notifications.notifier import CioFailureNotifier
-from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
 from airflow_provider_cio.operators.audiences import CioAudienceBuildOperator
-from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
 
 cfg = load_dag_config(Path(__file__).parent / "config" / "cio.yaml")
-common = {
-    "env": cfg.env,
-    "workspace": cfg.workspace,
-    "container": cfg.container,
-    "wasb_conn_id": cfg.connections["blob"],
-}
-CONNECTIONS = {"meta": cfg.connections["meta"], "google": cfg.connections["google"]}
+common = layout(cfg)
 
 with DAG(
     dag_id="cio_audiences",
@@ -72,23 +65,4 @@ with DAG(
         **common,
     )
     for audience in cfg.audiences:
-        gate = CioQualityGateOperator(
-            task_id=f"gate_{audience.name}",
-            dataset=audience.name,
-            root="audiences",
-            contract="audience_snapshot",
-            **common,
-        )
-        build >> gate
-        for platform in audience.destinations:
-            gate >> CioAudienceSyncOperator(
-                task_id=f"sync_{platform}_{audience.name}",
-                audience=audience.name,
-                platform=platform,
-                conn_id=CONNECTIONS[platform],
-                mode=audience.mode,
-                min_size=cfg.min_size,
-                max_shrink=cfg.max_shrink,
-                plan_only="{{ params.dry_run }}",
-                **common,
-            )
+        gate_and_sync(build, audience, cfg)

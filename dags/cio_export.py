@@ -21,22 +21,36 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
 
 from airflow_provider_cio.assets import landing_asset
 from airflow_provider_cio.dag_config import load_dag_config
+from airflow_provider_cio.dag_wiring import layout
 from airflow_provider_cio.notifications.notifier import CioFailureNotifier
 from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
 from airflow_provider_cio.operators.dataout import CioDataOutIngestOperator
 from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
 
 cfg = load_dag_config(Path(__file__).parent / "config" / "cio.yaml")
-layout = {
-    "env": cfg.env,
-    "workspace": cfg.workspace,
-    "container": cfg.container,
-    "wasb_conn_id": cfg.connections["blob"],
-}
+common = layout(cfg)
+# Freshness deadline (config `export.deadline_hours`, off in the devstack): Airflow 3.3.2's `dags test` exits 1
+# after a successful run of a DAG that has a deadline (Airflow bug #73428); see docs/backfills.md.
+deadline_hours = cfg.export.get("deadline_hours")
+deadline = (
+    DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=timedelta(hours=float(deadline_hours)),
+        callback=AsyncCallback(
+            "airflow_provider_cio.notifications.deadline.export_late",
+            kwargs={
+                "waiting_for": "cio_audiences' morning sync",
+                "webhook_url_env": str(cfg.export.get("deadline_webhook_env", "")),
+            },
+        ),
+    )
+    if deadline_hours
+    else None
+)
 
 with DAG(
     dag_id="cio_export",
@@ -44,6 +58,7 @@ with DAG(
     start_date=pendulum.parse(cfg.start_date),
     catchup=True,
     max_active_runs=3,
+    deadline=deadline,
     tags=["customerio", "landing", "quality"],
     doc_md=__doc__,
     default_args={
@@ -61,14 +76,14 @@ with DAG(
             source_container=cfg.export.get("dataout_container", "customerio-dataout"),
             source_prefix=cfg.export.get("dataout_prefix", ""),
             max_rejected_rate=float(cfg.export.get("max_rejected_rate", 0.01)),
-            **layout,
+            **common,
         )
     for dataset in cfg.datasets:
         gate = CioQualityGateOperator(
             task_id=f"gate_{dataset}",
             dataset=dataset,
             outlets=[landing_asset(dataset, env=cfg.env, workspace=cfg.workspace, container=cfg.container)],
-            **layout,
+            **common,
         )
         if dataout is not None:
             dataout >> gate
@@ -82,7 +97,7 @@ with DAG(
                     listing_page_limit=int(cfg.export.get("listing_page_limit", 100)),
                     max_rejected_rate=float(cfg.export.get("max_rejected_rate", 0.01)),
                     deferrable=bool(cfg.export.get("deferrable", False)),
-                    **layout,
+                    **common,
                 )
                 >> gate
             )

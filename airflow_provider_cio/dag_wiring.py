@@ -1,0 +1,46 @@
+"""Wiring shared by the reference DAGs (no logic: which operators, with which settings, in which order)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_cio.dag_config import AudienceConfig, CioDagConfig
+
+
+def layout(cfg: CioDagConfig) -> dict[str, Any]:
+    """The settings every landing/audience operator takes from the config."""
+    return {
+        "env": cfg.env,
+        "workspace": cfg.workspace,
+        "container": cfg.container,
+        "wasb_conn_id": cfg.connections["blob"],
+    }
+
+
+def gate_and_sync(build: Any, audience: AudienceConfig, cfg: CioDagConfig, *, hourly: bool = False) -> None:
+    """``build >> gate_<audience> >> sync_<platform>_<audience>`` for each destination: no sync without its gate."""
+    from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
+    from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
+
+    gate = CioQualityGateOperator(
+        task_id=f"gate_{audience.name}",
+        dataset=audience.name,
+        root="audiences",
+        contract="audience_snapshot",
+        hourly=hourly,
+        **layout(cfg),
+    )
+    build >> gate
+    for platform in audience.destinations:
+        gate >> CioAudienceSyncOperator(
+            task_id=f"sync_{platform}_{audience.name}",
+            audience=audience.name,
+            platform=platform,
+            conn_id=cfg.connections[platform],
+            mode=audience.mode,
+            min_size=cfg.min_size,
+            max_shrink=cfg.max_shrink,
+            plan_only="{{ params.dry_run }}",
+            hourly=hourly,
+            **layout(cfg),
+        )
