@@ -87,6 +87,36 @@ TARGETS: list[Callable[[list[Record]], list[str]]] = [
 ]
 
 
+def _fmt(value: float) -> str:
+    """Thousands separators for big numbers, three significant digits for small ones (parse times in ms)."""
+    return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def side_by_side(records: list[Record]) -> list[str]:
+    """Every case measured both ways: how ours compares with each baseline (speed; lower-is-better for seconds)."""
+    lines = []
+    cases = sorted({(r["benchmark"], r["case"]) for r in records if r["variant"] == "ours"})
+    for benchmark, case in cases:
+        here = [r for r in records if r["benchmark"] == benchmark and r["case"] == case]
+        ours = next(r for r in here if r["variant"] == "ours")
+        for base in (r for r in here if r["baseline"]):
+            if not ours["value"] or not base["value"]:
+                continue
+            if ours["unit"] == "s":
+                ratio, how = (
+                    base["value"] / ours["value"],
+                    "the baseline takes that many times the time of ours",
+                )
+            else:
+                ratio, how = ours["value"] / base["value"], f"ours' {ours['unit']} over the baseline's"
+            memory = base["peak_rss_mb"] / ours["peak_rss_mb"] if ours["peak_rss_mb"] else 0.0
+            lines.append(
+                f"{benchmark} {case}: {base['variant']} vs ours: {ratio:.2f}x ({how}); "
+                f"baseline peak RSS {memory:.2f}x ours"
+            )
+    return lines
+
+
 def render_markdown(records: list[Record]) -> str:
     lines = [
         "# Benchmark results",
@@ -99,6 +129,8 @@ def render_markdown(records: list[Record]) -> str:
     ]
     target_lines = [line for check in TARGETS for line in check(records)]
     lines += [f"- {line}" for line in target_lines] or ["- (no target measured yet)"]
+    lines += ["", "## Side by side (every case measured with a baseline)", ""]
+    lines += [f"- {line}" for line in side_by_side(records)] or ["- (none)"]
     lines += [
         "",
         "## All measurements",
@@ -109,8 +141,8 @@ def render_markdown(records: list[Record]) -> str:
     for r in sorted(records, key=lambda r: (r["benchmark"], r["case"], r["baseline"], r["variant"])):
         extra = ", ".join(f"{k}={v}" for k, v in sorted(r.get("extra", {}).items()))
         lines.append(
-            f"| {r['benchmark']} | {r['case']} | {r['variant']} | {r['baseline']} | {r['value']:,.1f} | {r['unit']} "
-            f"| {r['min']:,.1f}-{r['max']:,.1f} | {r['runs']} | {r['peak_rss_mb']:.0f} | {extra} |"
+            f"| {r['benchmark']} | {r['case']} | {r['variant']} | {r['baseline']} | {_fmt(r['value'])} | {r['unit']} "
+            f"| {_fmt(r['min'])}-{_fmt(r['max'])} | {r['runs']} | {r['peak_rss_mb']:.0f} | {extra} |"
         )
     lines += [
         "",

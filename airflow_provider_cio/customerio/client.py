@@ -319,7 +319,9 @@ class CustomerIoClient:
 
     def list_newsletters(self) -> list[dict[str, Any]]:
         """``GET /v1/newsletters`` (broadcast-style sends: their deliveries are exported per newsletter)."""
-        return list(self._paginate("/v1/newsletters", "newsletters", endpoint="GET /v1/newsletters", params={}))
+        return list(
+            self._paginate("/v1/newsletters", "newsletters", endpoint="GET /v1/newsletters", params={})
+        )
 
     def list_segments(self) -> list[dict[str, Any]]:
         return list(self._request("GET", "/v1/segments").get("segments") or [])

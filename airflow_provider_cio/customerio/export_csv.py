@@ -37,6 +37,8 @@ _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
 _ISO_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 _NUM_RE = r"^\d{1,16}(\.\d+)?$"
+# The common spelling (every value ISO 8601 with a zone): one regex pass and a direct cast decide the block.
+_ZONED_ISO_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$"
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,34 @@ def _mask(condition: Any) -> Any:
     return np.asarray(pc.fill_null(condition, False).to_numpy(zero_copy_only=False))
 
 
+def _typed_fast(raw: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """The common case in one cast, or None to take the general path.
+
+    Taken only when the block cannot hold a value the general path would treat differently: integers without a
+    ``+`` sign and at most 18 characters; timestamps all ending in ``Z`` and at least ``YYYY-MM-DDThh:mm:ssZ`` long
+    (what Customer.io writes). Any value Arrow cannot parse (spaces, month 13, ...) makes the cast fail and the
+    block goes the general way, so the result is the same, only cheaper (no regex passes, no trimming).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if raw.null_count == len(raw):
+        return None
+    lengths = pc.binary_length(raw)
+    if pa.types.is_integer(target):
+        if pc.max(lengths).as_py() > 18 or pc.any(pc.starts_with(raw, "+")).as_py():
+            return None
+    elif pa.types.is_timestamp(target):
+        if pc.min(lengths).as_py() < 20 or not pc.all(pc.ends_with(raw, "Z")).as_py():
+            return None
+    else:
+        return None
+    try:
+        return pc.cast(raw, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def _typed(raw: pa.Array, target: pa.DataType) -> tuple[pa.Array, Any]:
     """Convert a string column to ``target``; returns (values with nulls where invalid, invalid mask)."""
     import numpy as np
@@ -231,6 +261,9 @@ def _typed(raw: pa.Array, target: pa.DataType) -> tuple[pa.Array, Any]:
 
     if pa.types.is_string(target):
         return raw, np.zeros(len(raw), dtype=bool)
+    fast = _typed_fast(raw, target)
+    if fast is not None:
+        return fast, np.zeros(len(raw), dtype=bool)
     text = pc.utf8_trim_whitespace(raw)
     present = _mask(pc.not_equal(text, ""))
     if pa.types.is_integer(target):
@@ -258,6 +291,13 @@ def _timestamps(text: pa.Array, present: Any, target: pa.DataType) -> tuple[pa.A
     import pyarrow.compute as pc
 
     n = len(text)
+    zoned_iso = _mask(pc.match_substring_regex(text, _ZONED_ISO_RE))
+    if np.array_equal(zoned_iso, present):
+        try:
+            values = pc.cast(pc.if_else(pa.array(present), text, pa.scalar(None, pa.string())), target)
+            return values, np.zeros(n, dtype=bool)
+        except pa.ArrowInvalid:  # regex-valid but not a date (e.g. month 13): the general path sorts it out
+            pass
     is_num = _mask(pc.match_substring_regex(text, _NUM_RE))
     iso_text = pc.replace_substring_regex(text, r"\s*UTC$", "Z")
     is_iso = _mask(pc.match_substring_regex(iso_text, _ISO_RE))

@@ -196,6 +196,8 @@ def _run_operation(
     report.batches_total += len(batches)
     acked = ledger.acknowledged(operation)
     session = _resume_session(ledger, operation, acked)
+    if session is not None:
+        _adopt_batch_in_flight(destination, ledger, audience_id, session, acked, batches, policy, sleep)
     if session is None:
         session = call_with_retry(
             f"open {operation} session",
@@ -261,6 +263,54 @@ def _run_operation(
         )
         ledger.save_closed(operation, closed)
     report.sessions[operation] = closed
+
+
+def _adopt_batch_in_flight(
+    destination: Destination,
+    ledger: Ledger,
+    audience_id: str,
+    session: SessionState,
+    acked: dict[int, BatchRecord],
+    batches: list[list[Member]],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+) -> None:
+    """A worker lost between the platform's answer and the ledger write leaves one batch that landed unrecorded.
+
+    Re-sending it would repeat it, and a platform that orders batches in a session (Meta) refuses the repeat, which
+    would fail every retry. A destination that can count what its session received (optional
+    ``session_received(audience_id, session) -> int | None``, counted like ``BatchResult.received``) lets the resume
+    record that batch instead.
+    """
+    probe = getattr(destination, "session_received", None)
+    seq = max(acked, default=0) + 1
+    if probe is None or seq > len(batches):
+        return
+    counted = call_with_retry(
+        f"count {session.operation} session", lambda: probe(audience_id, session), policy=policy, sleep=sleep
+    )
+    recorded = sum(record.received for record in acked.values() if record.status != "rejected")
+    if counted is None or counted <= recorded:
+        return
+    log.warning(
+        "%s batch %s/%s reached %s before the last attempt was lost; recorded now, not sent again",
+        session.operation,
+        seq,
+        len(batches),
+        destination.platform,
+    )
+    record = BatchRecord(
+        session.operation,
+        seq,
+        len(batches[seq - 1]),
+        counted - recorded,
+        0,
+        "acknowledged",
+        None,
+        session.handle,
+    )
+    ledger.record_batch(record)
+    acked[seq] = record
 
 
 def _resume_session(

@@ -225,6 +225,19 @@ class MetaCustomAudienceDestination:
             received=received, invalid=invalid, request_id=str(result.get("session_id", "")) or None
         )
 
+    def session_received(self, audience_id: str, session: SessionState) -> int | None:
+        """Rows Meta counted in this session so far (None if Meta does not list it): a resume uses it to tell
+        whether the batch in flight when a worker died landed (Meta refuses a repeated ``batch_seq``)."""
+        sid = session.handle.get("session_id")
+        response = self._guarded(
+            "read upload sessions",
+            lambda: self.api.call("GET", (audience_id, "sessions"), params={"session_id": sid}),
+        )
+        for entry in (response.json() or {}).get("data", []):
+            if str(entry.get("session_id")) == str(sid):
+                return int(entry.get("num_received", 0))
+        return None
+
     def close_session(self, audience_id: str, session: SessionState) -> dict[str, Any]:
         """Meta closes a session on ``last_batch_flag``; report its id and how Meta counted it so far."""
         sid = session.handle.get("session_id")

@@ -1,0 +1,193 @@
+"""``landing``: land a deliveries export CSV into Azurite, our streaming path vs the obvious pandas + WasbHook way.
+
+Set-up outside the timed part (parent): a private devstack running only Azurite, and for each case a seeded
+deliveries export CSV (App API shape, from ``emulators.synthetic``) written to a temp file. Variants, each in a
+fresh child process, alternating:
+- ``ours``: the production path. The CSV bytes are read from the file in 1 MB chunks (standing in for the download
+  stream) through ``customerio.export_csv.iter_export_batches`` into ``landing.writer.PartitionWriter`` on an
+  ``AzureObjectStore`` (typed columns, bounded Parquet parts uploaded in the background, manifest committed last).
+- ``naive_pandas_wasbhook`` (baseline): ``pandas.read_csv`` of the whole file, ``to_parquet`` to a local file,
+  ``WasbHook.load_file`` (connection ``cio_blob`` from ``AIRFLOW_CONN_CIO_BLOB``).
+The value is rows/s of the landing itself, from the first byte read to the last upload (each child's imports are
+left out of the time and reported as ``import_seconds``: a worker pays them once); peak RSS per child. Cases: 1M and 5M rows (quick: 200k and 1M).
+Targets: ours >= 2x naive throughput; peak RSS of ours at 5M <= 1.2x its peak at 1M.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bench.common import alternate, record, run_in_child
+
+BENCHMARK = "landing"
+CONTAINER = "bench-landing"
+SEED = 20260601
+CHUNK_BYTES = 1024 * 1024
+PART_DT = date(2026, 6, 1)
+
+
+def write_deliveries_csv(path: Path, rows: int, seed: int = SEED) -> int:
+    """A seeded App API deliveries export CSV of exactly ``rows`` rows (about ten deliveries per person)."""
+    from airflow_provider_cio.emulators.synthetic import generate_workspace, iter_deliveries_csv
+
+    people = rows // 9 + 1000
+    ws = generate_workspace(people=people, seed=seed, start=date(2026, 1, 1), days=150)
+    if ws.deliveries.num_rows < rows:
+        raise RuntimeError(f"generator gave {ws.deliveries.num_rows} deliveries, need {rows}")
+    size = 0
+    with path.open("wb") as fh:
+        for chunk in iter_deliveries_csv(deliveries=ws.deliveries.slice(0, rows), chunk_rows=250_000):
+            fh.write(chunk)
+            size += len(chunk)
+    return size
+
+
+def _file_chunks(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK_BYTES):
+            yield chunk
+
+
+def ours_child(csv_path: str, connection_string: str, container: str) -> dict[str, Any]:
+    """The production landing path (as ``landing.app_api.land_exports`` runs it) from a local byte stream."""
+    import pandas  # noqa: F401  pyarrow imports it on its first array conversion: an import, left out of the time
+    from azure.storage.blob import ContainerClient
+
+    from airflow_provider_cio.customerio.export_csv import Quarantine, iter_export_batches
+    from airflow_provider_cio.datasets import arrow_schema
+    from airflow_provider_cio.landing.layout import PartitionRef
+    from airflow_provider_cio.landing.writer import PartitionWriter
+    from airflow_provider_cio.storage.azure import AzureObjectStore
+
+    start = time.perf_counter()
+    store = AzureObjectStore(ContainerClient.from_connection_string(connection_string, container))
+    ref = PartitionRef(root="landing", env="bench", workspace="ws1", dataset="deliveries", dt=PART_DT)
+    quarantine = Quarantine()
+    with PartitionWriter(store, ref, arrow_schema("deliveries"), source="bench") as writer:
+        for batch in iter_export_batches(_file_chunks(csv_path), "deliveries", quarantine=quarantine):
+            writer.write_batch(batch)
+        manifest = writer.commit()
+    return {
+        "land_seconds": time.perf_counter() - start,
+        "rows_landed": manifest.rows,
+        "parts": len(manifest.parts),
+        "bytes_uploaded": manifest.bytes,
+        "quarantined": quarantine.count,
+    }
+
+
+def naive_child(csv_path: str, blob_conn_json: str, container: str) -> dict[str, Any]:
+    """The obvious way: read the whole CSV with pandas, write one Parquet file, upload it with WasbHook."""
+    os.environ["AIRFLOW_CONN_CIO_BLOB"] = blob_conn_json
+    import pandas as pd
+    from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+
+    start = time.perf_counter()
+    frame = pd.read_csv(csv_path)
+    rows = len(frame)
+    with tempfile.TemporaryDirectory(prefix="bench_landing_naive_") as tmp:
+        local = Path(tmp) / "deliveries.parquet"
+        frame.to_parquet(local)
+        del frame
+        size = local.stat().st_size
+        WasbHook(wasb_conn_id="cio_blob").load_file(
+            str(local), container, "naive/deliveries/dt=2026-06-01/deliveries.parquet", overwrite=True
+        )
+    return {
+        "land_seconds": time.perf_counter() - start,
+        "rows_landed": rows,
+        "parts": 1,
+        "bytes_uploaded": size,
+    }
+
+
+def _timed(sample: dict[str, Any]) -> dict[str, Any]:
+    """Time the landing itself: the child's imports (seconds, once per worker process) go to ``extra``."""
+    land = sample["extra"].pop("land_seconds")
+    sample["extra"]["import_seconds"] = round(sample["seconds"] - land, 2)
+    sample["seconds"] = land
+    return sample
+
+
+def _clear(connection_string: str, container: str) -> None:
+    """Empty the container between runs (not timed) so every run lands into the same state."""
+    from azure.storage.blob import ContainerClient
+
+    client = ContainerClient.from_connection_string(connection_string, container)
+    if not client.exists():
+        client.create_container()
+        return
+    for blob in client.list_blobs():
+        client.delete_blob(blob.name)
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    from airflow_provider_cio.devstack.stack import BLOB_CONN_ID, Devstack, default_services
+
+    cases = [("200k", 200_000), ("1M", 1_000_000)] if quick else [("1M", 1_000_000), ("5M", 5_000_000)]
+    runs = 2 if quick else 3
+    records: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench_landing_") as tmp:
+        root = Path(tmp)
+        stack = Devstack(root / "devstack", [s for s in default_services() if s.name == "azurite"], [])
+        try:
+            connections = stack.up()
+            blob_conn = connections[BLOB_CONN_ID]
+            connection_string = blob_conn["extra"]["connection_string"]
+            blob_conn_json = json.dumps(blob_conn)
+            for case, rows in cases:
+                csv_path = root / f"deliveries-{case}.csv"
+                csv_bytes = write_deliveries_csv(csv_path, rows)
+
+                def ours(path: str = str(csv_path)) -> dict[str, Any]:
+                    _clear(connection_string, CONTAINER)
+                    return _timed(run_in_child(ours_child, path, connection_string, CONTAINER))
+
+                def naive(path: str = str(csv_path)) -> dict[str, Any]:
+                    _clear(connection_string, CONTAINER)
+                    return _timed(run_in_child(naive_child, path, blob_conn_json, CONTAINER))
+
+                samples = alternate({"ours": ours, "naive_pandas_wasbhook": naive}, runs)
+                shared = {"csv_bytes": csv_bytes, "rows": rows}
+                records.append(
+                    record(
+                        BENCHMARK,
+                        case,
+                        "ours",
+                        baseline=False,
+                        unit="rows/s",
+                        samples=samples["ours"],
+                        work=rows,
+                        extra=shared,
+                    )
+                )
+                records.append(
+                    record(
+                        BENCHMARK,
+                        case,
+                        "naive_pandas_wasbhook",
+                        baseline=True,
+                        unit="rows/s",
+                        samples=samples["naive_pandas_wasbhook"],
+                        work=rows,
+                        extra=shared,
+                    )
+                )
+                csv_path.unlink()
+        finally:
+            stack.down()
+    return records
+
+
+if __name__ == "__main__":
+    import sys
+
+    for rec in run(quick="--full" not in sys.argv):
+        print(json.dumps(rec))
