@@ -7,7 +7,7 @@
 # left in Blob and that every task ran on a Celery worker, and always tears everything down.
 #
 # Knobs (environment):
-#   DISTRIBUTED_DAGS     DAG ids to run                      (default: cio_smoke)
+#   DISTRIBUTED_DAGS     DAG ids to run                      (default: cio_smoke; cio_export has a check too)
 #   DISTRIBUTED_DATES    logical dates, one run each per DAG (default: 2026-11-01 .. 2026-11-04)
 #   DISTRIBUTED_TIMEOUT  seconds for all runs to finish      (default: 300)
 #   DISTRIBUTED_KEEP=1   keep the temp folder (logs, DB) even on success
@@ -160,6 +160,7 @@ export AIRFLOW__API_AUTH__JWT_SECRET AIRFLOW__API__SECRET_KEY
 export AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC=2
 export AIRFLOW__LOGGING__LOGGING_LEVEL=INFO
 export GX_ANALYTICS_ENABLED=False
+export CIO_DAG_CONFIG="$ROOT/dags/config/devstack.yaml"
 export NO_PROXY='*'
 
 say "airflow db migrate (postgres)"

@@ -32,8 +32,36 @@ def check_cio_smoke(store: ObjectStore, run: dict[str, Any]) -> tuple[list[str],
     return [], [path]
 
 
+def check_cio_export(store: ObjectStore, run: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Every dataset of the run's date landed (manifest, rows) and passed its gate, as in the demo."""
+    problems: list[str] = []
+    verified: list[str] = []
+    for dataset in ("people", "deliveries", "metrics", "events"):
+        prefix = f"landing/dev/demo/{dataset}/dt={run['logical_date']}"
+        if not store.exists(f"{prefix}/_manifest.json"):
+            problems.append(f"{prefix} has no manifest")
+            continue
+        manifest = json.loads(store.read_bytes(f"{prefix}/_manifest.json"))
+        parts = [name for name in store.list(prefix + "/") if name.endswith(".parquet")]
+        if manifest["rows"] <= 0 or sorted(parts) != sorted(p["path"] for p in manifest["parts"]):
+            problems.append(
+                f"{prefix}: {manifest['rows']} rows, parts {len(parts)} vs manifest {len(manifest['parts'])}"
+            )
+        verdict = (
+            json.loads(store.read_bytes(f"{prefix}/_quality/result.json"))
+            if store.exists(f"{prefix}/_quality/result.json")
+            else {}
+        )
+        if verdict.get("success") is not True:
+            problems.append(f"{prefix}: gate verdict {verdict.get('success')}")
+        else:
+            verified.append(f"{prefix}/_manifest.json")
+    return problems, verified
+
+
 CHECKS: dict[str, Check] = {
     "cio_smoke": check_cio_smoke,
+    "cio_export": check_cio_export,
 }
 
 
