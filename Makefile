@@ -49,8 +49,14 @@ bench-quick: setup
 test-distributed: setup
 	./scripts/test_distributed.sh
 
+# Fault injection on the devstack, full form (bigger data, more rounds, the whole demo flow scanned for leaks);
+# `make test` runs the fast form of the same tests. See docs/reliability.md.
 chaos: setup
-	$(VENV)/bin/pytest tests/reliability -m "chaos or not chaos" $(PYTEST_ARGS)
+	CIO_CHAOS=full $(VENV)/bin/pytest tests/reliability tests/security $(PYTEST_ARGS)
+
+# Airflow's UI (scheduler, triggerer, api-server) on the reference DAGs and the devstack, until Ctrl-C.
+ui: setup
+	$(PY) -m airflow_provider_cio.standalone $(UI_ARGS)
 
 devstack-up: setup
 	$(PY) -m airflow_provider_cio.devstack up

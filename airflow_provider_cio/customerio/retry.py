@@ -19,7 +19,7 @@ def is_retryable_status(status: int) -> bool:
 class RetryPolicy:
     """How hard to try: ``max_attempts`` calls in all, never sleeping more than ``max_total_wait`` seconds."""
 
-    max_attempts: int = 6
+    max_attempts: int = 10  # parallel land tasks share 10 req/s per workspace: bursts of 429s are normal
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_total_wait: float = 120.0

@@ -1,0 +1,167 @@
+"""Helpers for the scheduler tests (the fixtures are in conftest.py): the DAG config they run, the webhook that
+records deadline alerts, and backfill-and-wait."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from airflow_provider_cio.devstack.stack import project_root
+from airflow_provider_cio.standalone import Standalone, StandaloneError
+from airflow_provider_cio.storage.base import BlobNotFound
+
+DATES = ("2026-10-29", "2026-10-30", "2026-10-31")
+REFERENCE_DATE = "2026-10-30"
+AUDIENCE = "suppress_recent_purchasers"
+WEBHOOK_ENV = "CIO_TEST_DEADLINE_WEBHOOK"
+CUSTOMERIO_POOL = "customerio_api"
+# a backfill of three days takes about two minutes here: this bounds a hang, it does not time a run
+RUN_TIMEOUT = 420.0
+
+
+class Webhook:
+    """A local on-call webhook: records each JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        received = self.bodies
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                length = int(self.headers.get("Content-Length", 0))
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Webhook:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def write_dag_config(
+    path: Path, *, workspace: str, deadline_hours: float, webhook_env: str = "", start_date: str = ""
+) -> Path:
+    """The devstack config with our workspace, one audience, the deadline setting and a start_date (default: a
+    year ahead, so a scheduler creates no catch-up runs that do work)."""
+    config = yaml.safe_load((project_root() / "dags" / "config" / "devstack.yaml").read_text())
+    config["workspace"] = workspace
+    config["start_date"] = start_date or (datetime.now(UTC) + timedelta(days=365)).strftime("%Y-%m-%d")
+    config["export"]["deadline_hours"] = deadline_hours
+    config["export"]["deadline_webhook_env"] = webhook_env
+    definitions = config["audiences"]["definitions"]
+    config["audiences"]["definitions"] = {AUDIENCE: definitions[AUDIENCE]}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def write_pool_policy(home: Path) -> None:
+    """A cluster policy that puts every ``land_*`` task in a one-slot pool.
+
+    The Customer.io App API allows 10 req/s per workspace and ``/v1/activities`` pages as fast as the budget allows:
+    with four land tasks in parallel, a sibling's export download was answered 429 six times in a row and the task
+    failed (seen here). ``dags test`` runs one task at a time, so it never shows; a scheduler needs the pool.
+    """
+    config = home / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "airflow_local_settings.py").write_text(
+        "def task_policy(task):\n"
+        "    if task.dag_id == 'cio_export' and task.task_id.startswith('land_'):\n"
+        f"        task.pool = {CUSTOMERIO_POOL!r}\n"
+    )
+
+
+@dataclass
+class Backfill:
+    """What one ``airflow backfill create`` did: its id, its runs (by date) and how long it took."""
+
+    backfill_id: int
+    runs: dict[str, dict[str, Any]]
+    seconds: float
+    workspace: str
+    manifests: dict[str, dict[str, Any]] = field(default_factory=dict)  # "dataset/date" -> manifest JSON
+    listings: dict[str, list[str]] = field(default_factory=dict)  # "dataset/date" -> blob names under it
+
+
+@dataclass
+class Reference:
+    workspace: str
+    seconds: float
+    returncode: int
+    output: str
+
+
+def backfill(airflow: Standalone, *args: str) -> Backfill:
+    """``airflow backfill create`` over DATES, then wait until the scheduler marks it completed."""
+    known = {b["id"] for b in airflow.api("GET", "/api/v2/backfills?dag_id=cio_export")["backfills"]}
+    started = time.monotonic()
+    airflow.cli(
+        "backfill",
+        "create",
+        "--dag-id",
+        "cio_export",
+        "--from-date",
+        DATES[0],
+        "--to-date",
+        DATES[-1],
+        "--max-active-runs",
+        "3",
+        *args,
+    )
+
+    def completed() -> dict[str, Any] | None:
+        for item in airflow.api("GET", "/api/v2/backfills?dag_id=cio_export")["backfills"]:
+            if item["id"] not in known and item["completed_at"]:
+                return dict(item)
+        return None
+
+    done = airflow.wait_until(completed, timeout=RUN_TIMEOUT, what="backfill completed", interval=2)
+    seconds = time.monotonic() - started
+    runs = {
+        run["logical_date"][:10]: run
+        for run in airflow.dag_runs("cio_export")
+        if run["run_type"] == "backfill" and run["logical_date"][:10] in DATES
+    }
+    return Backfill(backfill_id=int(done["id"]), runs=runs, seconds=seconds, workspace="")
+
+
+def snapshot(result: Backfill, store: Any, workspace: str, datasets: list[str]) -> Backfill:
+    """Record each partition's manifest and the names of every blob under it."""
+    result.workspace = workspace
+    for dataset in datasets:
+        for date in DATES:
+            prefix = f"landing/dev/{workspace}/{dataset}/dt={date}"
+            try:
+                manifest = json.loads(store.read_bytes(f"{prefix}/_manifest.json"))
+            except BlobNotFound:
+                manifest = {}  # the run failed: the tests report its task states
+            result.manifests[f"{dataset}/{date}"] = manifest
+            result.listings[f"{dataset}/{date}"] = sorted(store.list(prefix + "/"))
+    return result
+
+
+def failed_tasks(airflow: Standalone, dag_id: str, run: dict[str, Any]) -> str:
+    """For assertion messages: the task states of a run that did not succeed, and the log tail."""
+    try:
+        states = airflow.task_states(dag_id, run["dag_run_id"])
+    except StandaloneError as exc:
+        states = {"?": str(exc)}
+    return f"{run['dag_run_id']}: {run['state']} {states}\n{airflow.log_tail(1500)}"
