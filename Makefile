@@ -12,7 +12,7 @@ NODE_STAMP := node_modules/.installed
 demo: setup
 	$(PY) -m airflow_provider_cio.demo $(DEMO_ARGS)
 
-test: setup lint typecheck pytest
+test: setup lint typecheck pytest test-distributed
 
 setup: tools $(STAMP) $(NODE_STAMP)
 
