@@ -27,6 +27,7 @@ class CioDagConfig:
     start_date: str
     owner: str
     retries: int
+    catchup: bool
     connections: dict[str, str]
     export: dict[str, Any]
     cart_recovery: dict[str, Any]
@@ -65,6 +66,7 @@ def load_dag_config(default: str | Path) -> CioDagConfig:
             start_date=str(raw["start_date"]),
             owner=str(raw.get("owner", "retention-data")),
             retries=int(raw.get("retries", 2)),
+            catchup=bool(raw.get("catchup", True)),
             connections=dict(raw.get("connections", {})),
             export=dict(raw.get("export", {})),
             cart_recovery=dict(raw.get("cart_recovery", {})),

@@ -56,7 +56,7 @@ with DAG(
     dag_id="cio_export",
     schedule="@daily",
     start_date=pendulum.parse(cfg.start_date),
-    catchup=True,
+    catchup=cfg.catchup,
     max_active_runs=3,
     deadline=deadline,
     tags=["customerio", "landing", "quality"],
