@@ -9,6 +9,7 @@ import io
 import sqlite3
 
 import pytest
+from conftest import FULL
 from pii_scan import SECRETS, Leak, PiiScanner
 
 from airflow_provider_cio.devstack.stack import blob_connection_string
@@ -105,6 +106,9 @@ def test_the_scanner_finds_what_it_looks_for(scanner) -> None:
     assert scanner.scan("masked", f"{email[0]}***@{email.split('@')[1]} sha256:{'ab' * 8}") == []
 
 
+@pytest.mark.skipif(
+    not FULL, reason="runs in the full form (make chaos): its supervised worker hung once in CI"
+)
 def test_airflow_masker_hides_connection_secrets_a_task_prints(flow) -> None:
     assert flow.returncodes["mask_probe"] == 0, flow.outputs["mask_probe"][-4000:]
     logs = list((flow.home / "logs").glob("dag_id=cio_mask_probe/**/*.log"))
