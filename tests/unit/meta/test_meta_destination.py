@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from meta_support import ACCOUNT, SECRET, TOKEN, make_members, raw_email, sha
+from meta_sync_support import ACCOUNT, SECRET, TOKEN, make_members, raw_email, sha
 
 from airflow_provider_cio.destinations.meta import MetaCustomAudienceDestination
 from airflow_provider_cio.destinations.meta.schema import build_payload, rows_for

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import requests
-from meta_support import ACCOUNT, TOKEN, raw_email, sha
+from meta_sync_support import ACCOUNT, TOKEN, raw_email, sha
 
 from airflow_provider_cio.emulators.meta import MetaGraphEmulator
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from sync_support import make_members
+from meta_sync_support import make_members
 
 from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, run_sync
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync_support import make_members, sha
+from meta_sync_support import make_members, sha
 
 from airflow_provider_cio.sync import Guardrails, run_sync
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sync_support import make_members
+from meta_sync_support import make_members
 
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import Member

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from sync_support import TOKEN, make_members, raw_email, raw_phone
+from meta_sync_support import TOKEN, make_members, raw_email, raw_phone
 
 from airflow_provider_cio.sync import ConfigurationError, Guardrails, PlatformError, RetryPolicy, run_sync
 

@@ -1,4 +1,5 @@
-"""Test data helpers shared by this directory's tests (raw values exist only to prove they never leak)."""
+"""Test data shared by tests/unit/meta and tests/unit/sync: the Meta emulator's credentials and members (raw values
+exist only to prove they never leak)."""
 
 from __future__ import annotations
 

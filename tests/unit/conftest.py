@@ -1,11 +1,13 @@
-"""Fixtures: a Meta Graph emulator on a free loopback port and the real SDK-based destination pointed at it."""
+"""Fixtures for tests/unit/meta and tests/unit/sync: a Meta Graph emulator on a free loopback port and the real
+SDK-based destination pointed at it. Directories with another ``emulator`` or ``sleeps`` define their own, which
+take precedence over these."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
 import pytest
-from meta_support import ACCOUNT, SECRET, TOKEN
+from meta_sync_support import ACCOUNT, SECRET, TOKEN
 
 from airflow_provider_cio.destinations.meta import MetaCustomAudienceDestination
 from airflow_provider_cio.emulators.meta import MetaGraphEmulator
