@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from airflow_provider_cio.landing.layout import PartitionRef
@@ -41,13 +43,12 @@ def interval(context: Any, *, hourly: bool = False) -> tuple[Any, Any]:
 
 def _triggering_interval_end(context: Any) -> Any:
     """For an asset-triggered run: the latest ``interval_end`` the producing gates put in their events' extra."""
-    from datetime import datetime
-
     events = context.get("triggering_asset_events") or {}
-    ends = [
-        datetime.fromisoformat(event.extra["interval_end"])
-        for asset_events in events.values()
-        for event in asset_events
-        if (event.extra or {}).get("interval_end")
-    ]
+    return latest_interval_end(event.extra for asset_events in events.values() for event in asset_events)
+
+
+def latest_interval_end(extras: Iterable[dict[str, Any] | None]) -> datetime | None:
+    """The latest ``interval_end`` among Asset events' extras (``None`` when no event carries one). Also read by the
+    distributed test to tell which day an asset-triggered run built."""
+    ends = [datetime.fromisoformat(end) for extra in extras if (end := (extra or {}).get("interval_end"))]
     return max(ends) if ends else None

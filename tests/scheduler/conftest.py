@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 import yaml
 from scheduler_support import (
-    CUSTOMERIO_POOL,
     REFERENCE_DATE,
     RUN_TIMEOUT,
     WEBHOOK_ENV,
@@ -34,10 +33,15 @@ from scheduler_support import (
     backfill,
     snapshot,
     write_dag_config,
-    write_pool_policy,
 )
 
-from airflow_provider_cio.airflow_env import airflow_env, migrate
+from airflow_provider_cio.airflow_env import (
+    CUSTOMERIO_POOL,
+    CUSTOMERIO_POOL_DESCRIPTION,
+    airflow_env,
+    migrate,
+    write_pool_policy,
+)
 from airflow_provider_cio.devstack import Devstack
 from airflow_provider_cio.devstack.stack import project_root
 from airflow_provider_cio.standalone import Standalone
@@ -71,7 +75,7 @@ def scheduler(
     home = folder / "airflow"
     write_pool_policy(home)
     with Standalone(home, env, dag_config=config, parallelism=4) as airflow:
-        airflow.cli("pools", "set", CUSTOMERIO_POOL, "1", "Customer.io App API: 10 req/s per workspace")
+        airflow.cli("pools", "set", CUSTOMERIO_POOL, "1", CUSTOMERIO_POOL_DESCRIPTION)
         airflow.wait_for_dag("cio_export")
         airflow.wait_for_dag("cio_audiences")
         yield airflow

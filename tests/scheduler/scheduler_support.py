@@ -22,7 +22,6 @@ DATES = ("2026-10-29", "2026-10-30", "2026-10-31")
 REFERENCE_DATE = "2026-10-30"
 AUDIENCE = "suppress_recent_purchasers"
 WEBHOOK_ENV = "CIO_TEST_DEADLINE_WEBHOOK"
-CUSTOMERIO_POOL = "customerio_api"
 # a backfill of three days takes about two minutes here: this bounds a hang, it does not time a run
 RUN_TIMEOUT = 420.0
 
@@ -71,22 +70,6 @@ def write_dag_config(
     config["audiences"]["definitions"] = {AUDIENCE: definitions[AUDIENCE]}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
-
-
-def write_pool_policy(home: Path) -> None:
-    """A cluster policy that puts every ``land_*`` task in a one-slot pool.
-
-    The Customer.io App API allows 10 req/s per workspace and ``/v1/activities`` pages as fast as the budget allows:
-    with four land tasks in parallel, a sibling's export download was answered 429 six times in a row and the task
-    failed (seen here). ``dags test`` runs one task at a time, so it never shows; a scheduler needs the pool.
-    """
-    config = home / "config"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "airflow_local_settings.py").write_text(
-        "def task_policy(task):\n"
-        "    if task.dag_id == 'cio_export' and task.task_id.startswith('land_'):\n"
-        f"        task.pool = {CUSTOMERIO_POOL!r}\n"
-    )
 
 
 @dataclass
