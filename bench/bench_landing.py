@@ -3,13 +3,16 @@
 Set-up outside the timed part (parent): a private devstack running only Azurite, and for each case a seeded
 deliveries export CSV (App API shape, from ``emulators.synthetic``) written to a temp file. Variants, each in a
 fresh child process, alternating:
-- ``ours``: the production path. The CSV bytes are read from the file in 1 MB chunks (standing in for the download
-  stream) through ``customerio.export_csv.iter_export_batches`` into ``landing.writer.PartitionWriter`` on an
+- ``ours``: the production path. The CSV file stands in for the finished download's spool (``SpooledBytes`` over
+  the file, 1 MB chunks, as ``CustomerIoClient.download_export`` hands it over) through
+  ``customerio.export_csv.iter_export_batches`` into ``landing.writer.PartitionWriter`` on an
   ``AzureObjectStore`` (typed columns, bounded Parquet parts uploaded in the background, manifest committed last).
 - ``naive_pandas_wasbhook`` (baseline): ``pandas.read_csv`` of the whole file, ``to_parquet`` to a local file,
   ``WasbHook.load_file`` (connection ``cio_blob`` from ``AIRFLOW_CONN_CIO_BLOB``).
 The value is rows/s of the landing itself, from the first byte read to the last upload (each child's imports are
-left out of the time and reported as ``import_seconds``: a worker pays them once); peak RSS per child. Cases: 1M and 5M rows (quick: 200k and 1M).
+left out of the time and reported as ``import_seconds``: a worker pays them once; that includes the modules each way
+imports lazily on first use, pyarrow's csv/compute/parquet for ours and pyarrow.parquet for pandas' ``to_parquet``);
+peak RSS per child. Cases: 1M and 5M rows (quick: 200k and 1M).
 Targets: ours >= 2x naive throughput; peak RSS of ours at 5M <= 1.2x its peak at 1M.
 """
 
@@ -19,7 +22,6 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -49,18 +51,16 @@ def write_deliveries_csv(path: Path, rows: int, seed: int = SEED) -> int:
     return size
 
 
-def _file_chunks(path: str) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK_BYTES):
-            yield chunk
-
-
 def ours_child(csv_path: str, connection_string: str, container: str) -> dict[str, Any]:
     """The production landing path (as ``landing.app_api.land_exports`` runs it) from a local byte stream."""
     import pandas  # noqa: F401  pyarrow imports it on its first array conversion: an import, left out of the time
+    import pyarrow.compute
+    import pyarrow.csv
+    import pyarrow.parquet  # noqa: F401  the modules the landing imports lazily: imports, left out of the time
     from azure.storage.blob import ContainerClient
 
     from airflow_provider_cio.customerio.export_csv import Quarantine, iter_export_batches
+    from airflow_provider_cio.customerio.spool import SpooledBytes
     from airflow_provider_cio.datasets import arrow_schema
     from airflow_provider_cio.landing.layout import PartitionRef
     from airflow_provider_cio.landing.writer import PartitionWriter
@@ -70,8 +70,11 @@ def ours_child(csv_path: str, connection_string: str, container: str) -> dict[st
     store = AzureObjectStore(ContainerClient.from_connection_string(connection_string, container))
     ref = PartitionRef(root="landing", env="bench", workspace="ws1", dataset="deliveries", dt=PART_DT)
     quarantine = Quarantine()
-    with PartitionWriter(store, ref, arrow_schema("deliveries"), source="bench") as writer:
-        for batch in iter_export_batches(_file_chunks(csv_path), "deliveries", quarantine=quarantine):
+    with (
+        SpooledBytes(open(csv_path, "rb"), CHUNK_BYTES) as download,  # noqa: SIM115 - closed by SpooledBytes
+        PartitionWriter(store, ref, arrow_schema("deliveries"), source="bench") as writer,
+    ):
+        for batch in iter_export_batches(download, "deliveries", quarantine=quarantine):
             writer.write_batch(batch)
         manifest = writer.commit()
     return {
@@ -87,6 +90,7 @@ def naive_child(csv_path: str, blob_conn_json: str, container: str) -> dict[str,
     """The obvious way: read the whole CSV with pandas, write one Parquet file, upload it with WasbHook."""
     os.environ["AIRFLOW_CONN_CIO_BLOB"] = blob_conn_json
     import pandas as pd
+    import pyarrow.parquet  # noqa: F401  what to_parquet imports lazily: an import, left out of the time
     from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
     start = time.perf_counter()

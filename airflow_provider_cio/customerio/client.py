@@ -36,6 +36,7 @@ from airflow_provider_cio.customerio.errors import (
 )
 from airflow_provider_cio.customerio.ratelimit import TokenBucket, key_fingerprint, shared_limiter
 from airflow_provider_cio.customerio.retry import RetryPolicy, is_retryable_status, parse_retry_after
+from airflow_provider_cio.customerio.spool import SpooledBytes
 
 log = logging.getLogger(__name__)
 
@@ -515,12 +516,14 @@ class CustomerIoClient:
         *,
         chunk_size: int = 1024 * 1024,
         spool_in_memory: int = 16 * 1024 * 1024,
-    ) -> Iterator[bytes]:
+    ) -> SpooledBytes:
         """The export's CSV, decompressed, as chunks: only after a complete, verified download.
 
         Each attempt fetches a fresh signed URL and restarts from byte zero. The content goes through a spool
         (memory up to ``spool_in_memory`` bytes, then a temporary file) so memory stays bounded and a download that
-        breaks half-way never hands out partial output. Raises ``CustomerIoDownloadError`` when attempts run out.
+        breaks half-way never hands out partial output. The result can be iterated more than once (the parser may
+        replay it); close it, or use it as a context manager, to free the spool. Raises ``CustomerIoDownloadError``
+        when attempts run out.
         """
         endpoint = "GET /v1/exports/{id}/download"
         reasons: list[str] = []
@@ -546,8 +549,7 @@ class CustomerIoClient:
             except BaseException:
                 spool.close()
                 raise
-            spool.seek(0)
-            return _iter_spool(spool, chunk_size)
+            return SpooledBytes(spool, chunk_size)
         raise CustomerIoDownloadError(
             f"Customer.io export {export_id} could not be downloaded completely after "
             f"{self.download_attempts} attempts (each with a fresh URL); reasons: {'; '.join(reasons)}",
@@ -617,14 +619,3 @@ class _GzipInflater:
             else:
                 data = b""
         return b"".join(out)
-
-
-def _iter_spool(spool: IO[bytes], chunk_size: int) -> Iterator[bytes]:
-    try:
-        while True:
-            chunk = spool.read(chunk_size)
-            if not chunk:
-                return
-            yield chunk
-    finally:
-        spool.close()

@@ -1,9 +1,12 @@
 """Stream an App API export CSV into Arrow record batches in a landed dataset's schema, with bounded memory.
 
-The CSV is read by ``pyarrow.csv.open_csv`` block by block (``block_size``, 4 MB by default), every column as a
-string, then typed here so that one bad value quarantines its row instead of failing the whole export. Rows the CSV
-parser cannot split (wrong column count) and rows whose values do not convert are counted in a ``Quarantine`` with
-their row number and a reason, never their text (it may hold emails or phones).
+The CSV is read by ``pyarrow.csv.open_csv`` block by block (``block_size``, 4 MB by default). When the byte stream
+can be replayed (a finished download, ``SpooledBytes``), a fast pass lets Arrow type the timestamp columns as it
+parses: that is the common case (ISO 8601 with a zone) and half the cost of typing strings afterwards. At the first
+value Arrow refuses, the stream is replayed the tolerant way from that batch on: every column read as a string, then
+typed here, so that one bad value quarantines its row instead of failing the whole export. Rows the CSV parser
+cannot split (wrong column count) and rows whose values do not convert are counted in a ``Quarantine`` with their
+row number and a reason, never their text (it may hold emails or phones).
 
 Timestamps are accepted as unix seconds (or milliseconds), or ISO 8601 (``Z``, an offset, `` UTC`` or naive = UTC).
 """
@@ -14,7 +17,7 @@ import csv
 import io
 import itertools
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -62,6 +65,10 @@ class Quarantine:
         self.count += 1
         if len(self.examples) < self.max_examples:
             self.examples.append(QuarantinedRow(line=line, record=record, reason=reason))
+
+    def merge(self, other: Quarantine) -> None:
+        self.count += other.count
+        self.examples.extend(other.examples[: max(0, self.max_examples - len(self.examples))])
 
     def summary(self) -> str:
         if not self.count:
@@ -127,7 +134,6 @@ def iter_export_batches(
     neither in the header nor fillable.
     """
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     from airflow_provider_cio.datasets import arrow_schema
 
@@ -149,29 +155,89 @@ def iter_export_batches(
             f"{', '.join(header[:40])}"
         )
 
+    native = {
+        resolved[f.name]: f.type for f in schema if pa.types.is_timestamp(f.type) and f.name in resolved
+    }
+    progress = _Progress()
+    landed: list[int] = []  # rows per batch the fast pass converted
+    if native and iter(chunks) is not chunks:
+        # Fast pass: Arrow types the timestamp columns while it splits the CSV (no string copies, no second cast).
+        # Its row-shape findings wait in ``shapes`` until the pass completes: a tolerant replay reports them again.
+        shapes = Quarantine(max_examples=quarantine.max_examples)
+        fast = _open(stream_chunks, header, block_size, native, shapes)
+        try:
+            for batch in fast:
+                converted = _convert_batch(batch, schema, resolved, fill_values, quarantine, progress)
+                landed.append(batch.num_rows)
+                if converted.num_rows:
+                    yield converted
+        except pa.ArrowInvalid:  # a value Arrow's parser does not take (unix seconds, " UTC", month 13, ...)
+            log.info(
+                "%s export: batch %d needs the tolerant parser; replaying from there",
+                dataset,
+                len(landed) + 1,
+            )
+            fast.close()
+            _, stream_chunks = _split_header(chunks)
+        else:
+            quarantine.merge(shapes)
+            _finish(dataset, quarantine)
+            return
+    tolerant = _open(stream_chunks, header, block_size, {}, quarantine)
+    for index, batch in enumerate(tolerant):
+        if index < len(landed):  # the same bytes in the same block size split the same way
+            if batch.num_rows != landed[index]:
+                raise RuntimeError(
+                    f"{dataset} export: replayed batch {index + 1} differs from the first pass"
+                )
+            continue
+        converted = _convert_batch(batch, schema, resolved, fill_values, quarantine, progress)
+        if converted.num_rows:
+            yield converted
+    _finish(dataset, quarantine)
+
+
+@dataclass
+class _Progress:
+    """Data records converted so far: a quarantined value is reported by its record number."""
+
+    records: int = 0
+
+
+def _open(
+    chunks: Iterable[bytes],
+    header: list[str],
+    block_size: int,
+    native: Mapping[str, pa.DataType],
+    shapes: Quarantine,
+) -> Generator[pa.RecordBatch, None, None]:
+    """Arrow's streaming CSV reader: ``native`` columns typed by Arrow, all others read as strings.
+
+    Rows with the wrong number of fields are skipped and counted in ``shapes``, by line number, never by text.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     def on_invalid(row: Any) -> str:
-        quarantine.add(
+        shapes.add(
             f"expected {row.expected_columns} columns, got {row.actual_columns}",
             line=row.number if row.number is not None and row.number >= 0 else None,
         )
         return "skip"
 
-    reader = pacsv.open_csv(
-        io.BufferedReader(_ChunkStream(stream_chunks), buffer_size=1024 * 1024),
+    yield from pacsv.open_csv(
+        io.BufferedReader(_ChunkStream(chunks), buffer_size=1024 * 1024),
         read_options=pacsv.ReadOptions(block_size=block_size, use_threads=False),
         parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in header},
+            column_types={name: native.get(name, pa.string()) for name in header},
             strings_can_be_null=True,
             null_values=[""],
         ),
     )
-    records = 0
-    for batch in reader:
-        converted = _convert_batch(batch, schema, resolved, fill_values, quarantine, records)
-        records += batch.num_rows
-        if converted.num_rows:
-            yield converted
+
+
+def _finish(dataset: str, quarantine: Quarantine) -> None:
     if quarantine.count:
         log.warning("%s export: %s", dataset, quarantine.summary())
 
@@ -182,7 +248,7 @@ def _convert_batch(
     resolved: dict[str, str],
     fills: Mapping[str, Any],
     quarantine: Quarantine,
-    first_record: int,
+    progress: _Progress,
 ) -> pa.RecordBatch:
     import numpy as np
     import pyarrow as pa
@@ -211,7 +277,8 @@ def _convert_batch(
         arrays.append(values)
     if bad.any():
         for i in np.flatnonzero(bad):
-            quarantine.add(reasons.get(int(i), "invalid value"), record=first_record + int(i) + 1)
+            quarantine.add(reasons.get(int(i), "invalid value"), record=progress.records + int(i) + 1)
+    progress.records += n
     out = pa.RecordBatch.from_arrays(arrays, schema=schema.with_metadata(None)) if arrays else None
     assert out is not None
     return out.filter(pa.array(~bad)) if bad.any() else out
@@ -228,9 +295,9 @@ def _mask(condition: Any) -> Any:
 def _typed_fast(raw: pa.Array, target: pa.DataType) -> pa.Array | None:
     """The common case in one cast, or None to take the general path.
 
-    Taken only when the block cannot hold a value the general path would treat differently: integers without a
-    ``+`` sign and at most 18 characters; timestamps all ending in ``Z`` and at least ``YYYY-MM-DDThh:mm:ssZ`` long
-    (what Customer.io writes). Any value Arrow cannot parse (spaces, month 13, ...) makes the cast fail and the
+    Taken only when the block cannot hold a value the general path would treat differently: integers of at most
+    18 digits and nothing else (no sign, no ``0x``); timestamps all ending in ``Z`` and at least
+    ``YYYY-MM-DDThh:mm:ssZ`` long (what Customer.io writes). Any value Arrow cannot parse (spaces, month 13, ...) makes the cast fail and the
     block goes the general way, so the result is the same, only cheaper (no regex passes, no trimming).
     """
     import pyarrow as pa
@@ -239,8 +306,8 @@ def _typed_fast(raw: pa.Array, target: pa.DataType) -> pa.Array | None:
     if raw.null_count == len(raw):
         return None
     lengths = pc.binary_length(raw)
-    if pa.types.is_integer(target):
-        if pc.max(lengths).as_py() > 18 or pc.any(pc.starts_with(raw, "+")).as_py():
+    if pa.types.is_integer(target):  # digits only: Arrow's cast would also take "0x10" (as 16)
+        if pc.max(lengths).as_py() > 18 or not pc.all(pc.ascii_is_decimal(raw)).as_py():
             return None
     elif pa.types.is_timestamp(target):
         if pc.min(lengths).as_py() < 20 or not pc.all(pc.ends_with(raw, "Z")).as_py():
@@ -259,7 +326,7 @@ def _typed(raw: pa.Array, target: pa.DataType) -> tuple[pa.Array, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if pa.types.is_string(target):
+    if pa.types.is_string(target) or raw.type == target:  # as landed, or already typed by Arrow's parser
         return raw, np.zeros(len(raw), dtype=bool)
     fast = _typed_fast(raw, target)
     if fast is not None:

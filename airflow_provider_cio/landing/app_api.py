@@ -135,10 +135,9 @@ def land_exports(
     ) as writer:
         for export_id in export_ids:
             quarantine = Quarantine(max_examples=1_000_000)
-            for batch in iter_export_batches(
-                client.download_export(export_id), ref.dataset, quarantine=quarantine, fills=fills
-            ):
-                writer.write_batch(batch)
+            with client.download_export(export_id) as download:
+                for batch in iter_export_batches(download, ref.dataset, quarantine=quarantine, fills=fills):
+                    writer.write_batch(batch)
             for row in quarantine.examples:
                 where = f"line {row.line}" if row.line is not None else f"record {row.record}"
                 writer.reject(row.reason, detail=f"export {export_id} {where}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
@@ -9,6 +10,7 @@ import pytest
 
 from airflow_provider_cio.customerio.errors import ExportFormatError
 from airflow_provider_cio.customerio.export_csv import Quarantine, iter_export_batches
+from airflow_provider_cio.customerio.spool import SpooledBytes
 from airflow_provider_cio.datasets import arrow_schema
 from airflow_provider_cio.emulators.synthetic import (
     SyntheticWorkspace,
@@ -130,3 +132,65 @@ def test_people_without_timestamps_need_a_fill() -> None:
 def test_empty_stream_yields_nothing() -> None:
     assert list(iter_export_batches([], "deliveries")) == []
     assert list(iter_export_batches([b""], "deliveries")) == []
+
+
+def _spoiled_export(workspace: SyntheticWorkspace) -> bytes:
+    """A clean export with, late in the stream, a row of the wrong shape and a value Arrow's parser refuses."""
+    lines = b"".join(iter_deliveries_csv(workspace, chunk_rows=500)).split(b"\n")
+    cut = len(lines) * 3 // 4
+    lines.insert(cut, b"d-short,c1,x")  # wrong column count: skipped by the parser, counted by line
+    lines.insert(
+        cut + 40, b'"d-late","c2","x",2,21,,"email","2024-03-01 10:00:00 UTC",,,,,,'
+    )  # tolerant only
+    lines.insert(cut + 80, b'"d-bad","c3","x",2,21,,"email","2024-13-45T99:00:00Z",,,,,,')  # quarantined
+    return b"\n".join(lines)
+
+
+def test_fast_pass_and_tolerant_replay_land_what_the_tolerant_parser_alone_lands(
+    workspace: SyntheticWorkspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A replayable stream (a finished download) is parsed fast until a value needs the tolerant parser; the
+    result, quarantine included, is exactly that of a one-shot stream parsed the tolerant way from the start."""
+    data = _spoiled_export(workspace)
+    chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)]
+
+    def land(source: object) -> tuple[pa.Table, Quarantine]:
+        quarantine = Quarantine()
+        batches = iter_export_batches(source, "deliveries", quarantine=quarantine, block_size=16 * 1024)  # type: ignore[arg-type]
+        return pa.Table.from_batches(list(batches), schema=arrow_schema("deliveries")), quarantine
+
+    with caplog.at_level("INFO", logger="airflow_provider_cio.customerio.export_csv"):
+        replayed, fast_quarantine = land(chunks)  # a list can be iterated again
+    switch = re.search(r"batch (\d+) needs the tolerant parser", caplog.text)
+    assert switch is not None and int(switch.group(1)) > 10  # the fast pass landed batches before the replay
+    tolerant, tolerant_quarantine = land(iter(chunks))  # a one-shot iterator cannot
+
+    assert replayed.equals(tolerant)
+    assert replayed.num_rows == workspace.deliveries.num_rows + 1  # every clean row, and the " UTC" one
+    assert (
+        "d-late" in replayed["delivery_id"].to_pylist() and "d-bad" not in replayed["delivery_id"].to_pylist()
+    )
+    assert fast_quarantine.count == tolerant_quarantine.count == 2  # each bad row once, never twice
+    assert sorted(map(repr, fast_quarantine.examples)) == sorted(map(repr, tolerant_quarantine.examples))
+
+
+def test_clean_replayable_export_never_needs_the_tolerant_parser(
+    workspace: SyntheticWorkspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = b"".join(iter_deliveries_csv(workspace, chunk_rows=500))
+    with caplog.at_level("INFO", logger="airflow_provider_cio.customerio.export_csv"):
+        landed, quarantine = _land(
+            [data[i : i + 4096] for i in range(0, len(data), 4096)], block_size=16 * 1024
+        )
+    assert landed.equals(workspace.deliveries) and quarantine.count == 0
+    assert "tolerant" not in caplog.text
+
+
+def test_spooled_bytes_replay_from_the_start_each_pass(tmp_path: pytest.TempPathFactory) -> None:
+    path = tmp_path / "export.csv"  # type: ignore[operator]
+    path.write_bytes(bytes(range(256)) * 100)
+    with SpooledBytes(path.open("rb"), chunk_size=1000) as spool:
+        first = iter(spool)
+        head = next(first)
+        assert b"".join(spool) == path.read_bytes()  # a second pass, while the first is half-way
+        assert head + b"".join(first) == path.read_bytes()  # the first pass goes on where it was
