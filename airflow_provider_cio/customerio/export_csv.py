@@ -118,6 +118,28 @@ def _split_header(chunks: Iterable[bytes]) -> tuple[list[str], Iterator[bytes]]:
     return header, itertools.chain([head], iterator)
 
 
+def absent_columns(
+    chunks: Iterable[bytes],
+    dataset: str,
+    *,
+    aliases: Mapping[str, tuple[str, ...]] | None = None,
+    fills: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Landed columns this export's header does not carry and no fill provides: they land as nulls.
+
+    The gate reports them as schema drift at the source (a column Customer.io stopped sending), which is what
+    happened, rather than as the null-rate failures they would otherwise look like. Reads the header only.
+    """
+    from airflow_provider_cio.datasets import arrow_schema
+
+    header, _ = _split_header(chunks)
+    if not header:
+        return []
+    resolved = resolve_columns(header, dict(aliases or EXPORT_ALIASES[dataset]))
+    filled = {**DEFAULT_FILLS.get(dataset, {}), **(fills or {})}
+    return [f.name for f in arrow_schema(dataset) if f.name not in resolved and f.name not in filled]
+
+
 def iter_export_batches(
     chunks: Iterable[bytes],
     dataset: str,

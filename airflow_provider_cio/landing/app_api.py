@@ -119,7 +119,7 @@ def land_exports(
     export_time: datetime | None = None,
 ) -> Manifest:
     """Download finished exports (fresh signed URL per attempt) and land them as one partition."""
-    from airflow_provider_cio.customerio.export_csv import Quarantine, iter_export_batches
+    from airflow_provider_cio.customerio.export_csv import Quarantine, absent_columns, iter_export_batches
 
     fills: dict[str, Any] = {}
     if ref.dataset == "people":
@@ -136,6 +136,7 @@ def land_exports(
         for export_id in export_ids:
             quarantine = Quarantine(max_examples=1_000_000)
             with client.download_export(export_id) as download:
+                writer.note_absent_columns(absent_columns(download, ref.dataset, fills=fills))
                 for batch in iter_export_batches(download, ref.dataset, quarantine=quarantine, fills=fills):
                     writer.write_batch(batch)
             for row in quarantine.examples:

@@ -37,6 +37,8 @@ class Manifest:
     rejected_rows: int = 0
     rejected_parts: list[str] = field(default_factory=list)
     rejected_reasons: dict[str, int] = field(default_factory=dict)
+    # Columns of the landed schema the source did not carry (landed as nulls): the gate reports them as drift.
+    absent_columns: list[str] = field(default_factory=list)
     content_sha256: str = ""
     generation: str = ""
     format: int = MANIFEST_FORMAT

@@ -78,6 +78,7 @@ class PartitionWriter:
         self._rejected: list[dict[str, Any]] = []
         self._rejected_parts: list[str] = []
         self._rejected_reasons: Counter[str] = Counter()
+        self._absent_columns: set[str] = set()
         # Parquet encoding and part cutting run in one ordered worker (pyarrow releases the GIL while encoding), so
         # they overlap with the caller's parsing; every state change of the current part happens on that thread.
         self._encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="landing-encode")
@@ -141,6 +142,10 @@ class PartitionWriter:
         self._rejected.append({"reason": reason, "detail": detail, "row": row})
         if len(self._rejected) >= 10_000:
             self._flush_rejected()
+
+    def note_absent_columns(self, columns: list[str]) -> None:
+        """Record landed columns a source did not carry (they land as nulls); the manifest lists them."""
+        self._absent_columns.update(columns)
 
     @property
     def rows(self) -> int:
@@ -216,6 +221,7 @@ class PartitionWriter:
             rejected_rows=self.rejected_rows,
             rejected_parts=list(self._rejected_parts),
             rejected_reasons=dict(self._rejected_reasons),
+            absent_columns=[f.name for f in self.schema if f.name in self._absent_columns],
             generation=self.generation,
         )
         self.store.write_bytes(self.ref.manifest_path, manifest.to_json())

@@ -1,12 +1,15 @@
 """Schema drift: the partition's Arrow schema against the contract's columns.
 
-Policy: a new column is a warning (recorded, the gate passes); a missing or retyped column is critical. Types are
+Policy: a new column is a warning (recorded, the gate passes); a missing or retyped column is critical; a column
+the source did not send (landed as nulls, named in the manifest) is a warning that becomes the cause of any check
+failing on it. Types are
 compared by family (any string flavour, any integer width, any float width, timestamps by time zone), so writer
 details such as ``large_string`` or a microsecond/nanosecond unit do not count as drift.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +24,7 @@ class DriftFinding:
     """One difference between the contract and the landed schema."""
 
     column: str
-    kind: str  # new_column | missing_column | retyped_column
+    kind: str  # new_column | missing_column | missing_at_source | retyped_column
     severity: str
     expected_type: str | None
     actual_type: str | None
@@ -31,6 +34,8 @@ class DriftFinding:
             return f"new column {self.column!r} ({self.actual_type}) not in the contract"
         if self.kind == "missing_column":
             return f"column {self.column!r} ({self.expected_type}) is missing"
+        if self.kind == "missing_at_source":
+            return f"column {self.column!r} ({self.expected_type}) was not in the source export (landed as nulls)"
         return f"column {self.column!r} changed type: contract {self.expected_type}, found {self.actual_type}"
 
 
@@ -55,14 +60,24 @@ def type_family(arrow_type: str) -> str:
     return text
 
 
-def schema_drift(contract: Contract, schema: pa.Schema) -> list[DriftFinding]:
-    """Findings in contract column order, then new columns in file order."""
+def schema_drift(
+    contract: Contract, schema: pa.Schema, absent_at_source: Iterable[str] = ()
+) -> list[DriftFinding]:
+    """Findings in contract column order, then new columns in file order.
+
+    ``absent_at_source`` (from the manifest) names columns the landing filled with nulls because the source did
+    not carry them. That is a warning by itself (a customers export leaves out an attribute nobody has); a check
+    that then fails on such a column blocks as usual, with schema drift as its cause.
+    """
     actual = {field.name: str(field.type) for field in schema}
+    absent = set(absent_at_source)
     findings: list[DriftFinding] = []
     for column in contract.columns:
         found = actual.get(column.name)
         if found is None:
             findings.append(DriftFinding(column.name, "missing_column", "critical", column.type, None))
+        elif column.name in absent:
+            findings.append(DriftFinding(column.name, "missing_at_source", "warning", column.type, None))
         elif type_family(found) != type_family(column.type):
             findings.append(DriftFinding(column.name, "retyped_column", "critical", column.type, found))
     declared = set(contract.column_names)

@@ -111,6 +111,7 @@ def run_gate(
             manifest_rows=manifest.rows,
             partition=ref.label.split(" ", 1)[-1],
             engine=engine,
+            absent_at_source=manifest.absent_columns,
         )
     result_path = f"{ref.quality_prefix}/{RESULT_NAME}"
     report_path = f"{ref.quality_prefix}/{REPORT_NAME}"

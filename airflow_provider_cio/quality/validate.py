@@ -47,6 +47,7 @@ def validate_partition(
     manifest_rows: int | None = None,
     partition: str = "",
     engine: Engine = "duckdb",
+    absent_at_source: list[str] | None = None,
 ) -> GateResult:
     """Judge one partition. Raises ``EmptyPartition`` for zero rows and ``PartitionInconsistent`` when the files'
     row count disagrees with ``manifest_rows``; a failed check is a result, not an exception."""
@@ -62,7 +63,7 @@ def validate_partition(
             f"partition {contract.dataset} {label} holds zero rows: nothing to validate "
             f"(was the export empty, or did landing filter everything out?)"
         )
-    drift = schema_drift(contract, schema)
+    drift = schema_drift(contract, schema, absent_at_source or [])
     retyped = {finding.column for finding in drift if finding.kind == "retyped_column"}
     parameters = runtime_parameters(
         contract, interval_end=interval_end, trailing_row_counts=trailing_row_counts or []
@@ -79,7 +80,7 @@ def validate_partition(
         counted, checks = evaluate_with_gx(files, contract, parameters.values)
     else:
         raise ValueError(f"unknown engine {engine!r}: 'duckdb' or 'gx'")
-    drifted = {finding.column for finding in drift if finding.severity == "critical"}
+    drifted = {f.column for f in drift if f.severity == "critical" or f.kind == "missing_at_source"}
     for check in checks:
         if not check.success and check.column in drifted:
             check.cause = "schema_drift"  # the check failed because its column is gone or retyped

@@ -101,6 +101,9 @@ def test_export_that_lost_a_column_is_blocked_by_the_gate_naming_it(devstack, co
     assert not bad.success
     blocking = bad.blocking_failures
     assert any(check.column == "customer_id" for check in blocking), [c.describe() for c in blocking]
+    # named as what it is: Customer.io stopped sending the column (not people without ids)
+    assert any(f.kind == "missing_at_source" and f.column == "customer_id" for f in bad.drift)
+    assert "schema_drift" in bad.likely_causes
     message = bad.on_call_message()
     assert "customer_id" in message
     print(message)

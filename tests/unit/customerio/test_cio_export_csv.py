@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from airflow_provider_cio.customerio.errors import ExportFormatError
-from airflow_provider_cio.customerio.export_csv import Quarantine, iter_export_batches
+from airflow_provider_cio.customerio.export_csv import Quarantine, absent_columns, iter_export_batches
 from airflow_provider_cio.customerio.spool import SpooledBytes
 from airflow_provider_cio.datasets import arrow_schema
 from airflow_provider_cio.emulators.synthetic import (
@@ -194,3 +194,24 @@ def test_spooled_bytes_replay_from_the_start_each_pass(tmp_path: pytest.TempPath
         head = next(first)
         assert b"".join(spool) == path.read_bytes()  # a second pass, while the first is half-way
         assert head + b"".join(first) == path.read_bytes()  # the first pass goes on where it was
+
+
+def test_absent_columns_are_those_neither_exported_nor_filled() -> None:
+    # the deliveries export lost customer_id (and never had the metric timestamps); delivery_type has a default
+    data = [b"id,cio_id,created_at,sent_at\nd1,x,1709287200,\n"]
+    assert absent_columns(data, "deliveries") == [
+        "customer_id",
+        "campaign_id",
+        "action_id",
+        "newsletter_id",
+        "delivered_at",
+        "opened_at",
+        "clicked_at",
+        "converted_at",
+        "bounced_at",
+    ]
+    people = [b"id,email,cio_id\nc1,a@example.com,abc\n"]  # flags and fills are expected to be absent
+    stamp = datetime(2024, 3, 1, tzinfo=UTC)
+    absent = absent_columns(people, "people", fills={"created_at": stamp, "updated_at": stamp})
+    assert "deleted" not in absent and "created_at" not in absent and "email" not in absent
+    assert absent_columns([b""], "deliveries") == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+import pyarrow as pa
 import pytest
 from quality_factories import INTERVAL_END, INTERVAL_START, deliveries, people, to_table
 
@@ -120,3 +121,30 @@ def test_unknown_dataset_has_no_contract() -> None:
     orders = PartitionRef("landing", "test", "ws1", "orders", DAY)
     with pytest.raises(ContractNotFound, match="no contract for dataset 'orders'"):
         run_gate(store, orders, interval_end=INTERVAL_END)
+
+
+def test_column_the_source_stopped_sending_is_drift_not_an_identity_gap() -> None:
+    """The landing fills a column the export lacked with nulls and says so in the manifest; the gate names it."""
+    from airflow_provider_cio.landing.writer import PartitionWriter
+
+    store = MemoryObjectStore()
+    table = to_table("deliveries", deliveries(200))
+    table = table.set_column(
+        table.schema.get_field_index("customer_id"), "customer_id", pa.nulls(200, pa.string())
+    )
+    with PartitionWriter(store, ref(), arrow_schema("deliveries"), source="test") as writer:
+        writer.write_batch(table.select(arrow_schema("deliveries").names).cast(arrow_schema("deliveries")))
+        writer.note_absent_columns(["customer_id"])
+        writer.commit()
+    assert read_manifest(store, ref()).absent_columns == ["customer_id"]
+
+    result = run_gate(store, ref(), interval_start=INTERVAL_START, interval_end=INTERVAL_END)
+
+    assert not result.success
+    assert [(f.kind, f.column, f.severity) for f in result.drift] == [
+        ("missing_at_source", "customer_id", "warning")
+    ]
+    coverage = next(c for c in result.checks if c.name == "identity_coverage:customer_id")
+    assert not coverage.success and coverage.cause == "schema_drift"
+    assert result.likely_causes == ["schema_drift"]
+    assert "column 'customer_id' (string) was not in the source export" in result.on_call_message()
