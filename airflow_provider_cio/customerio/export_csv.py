@@ -323,9 +323,9 @@ def _mask(condition: Any) -> Any:
 def _typed_fast(raw: pa.Array, target: pa.DataType) -> pa.Array | None:
     """The common case in one cast, or None to take the general path.
 
-    Taken only when the block cannot hold a value the general path would treat differently: integers of at most
-    18 digits and nothing else (no sign, no ``0x``); timestamps all ending in ``Z`` and at least
-    ``YYYY-MM-DDThh:mm:ssZ`` long (what Customer.io writes). Any value Arrow cannot parse (spaces, month 13, ...) makes the cast fail and the
+    Taken only when the block cannot hold a value the general path would treat differently: integers Arrow's cast
+    takes, of at most 18 digits and not hexadecimal (the cast refuses a ``+`` sign or spaces itself); timestamps all ending in ``Z``
+    and at least ``YYYY-MM-DDThh:mm:ssZ`` long (what Customer.io writes). Any value Arrow cannot parse (spaces, month 13, ...) makes the cast fail and the
     block goes the general way, so the result is the same, only cheaper (no regex passes, no trimming).
     """
     import pyarrow as pa
@@ -333,19 +333,22 @@ def _typed_fast(raw: pa.Array, target: pa.DataType) -> pa.Array | None:
 
     if raw.null_count == len(raw):
         return None
-    lengths = pc.binary_length(raw)
-    if pa.types.is_integer(target):  # digits only: Arrow's cast would also take "0x10" (as 16)
-        if pc.max(lengths).as_py() > 18 or not pc.all(pc.ascii_is_decimal(raw)).as_py():
+    if pa.types.is_timestamp(target):
+        if pc.min(pc.binary_length(raw)).as_py() < 20 or not pc.all(pc.ends_with(raw, "Z")).as_py():
             return None
-    elif pa.types.is_timestamp(target):
-        if pc.min(lengths).as_py() < 20 or not pc.all(pc.ends_with(raw, "Z")).as_py():
-            return None
-    else:
+    elif not pa.types.is_integer(target):
         return None
     try:
-        return pc.cast(raw, target)
+        values = pc.cast(raw, target)  # refuses signs, spaces, decimals and anything past 64 bits
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+    if pa.types.is_integer(target):
+        if pc.any(pc.match_substring(raw, "x", ignore_case=True)).as_py():
+            return None  # the cast takes "0x10" (as 16), which the general path refuses
+        low, high = pc.min_max(values).values()
+        if high.as_py() >= 10**18 or low.as_py() <= -(10**18):
+            return None  # the general path takes at most 18 digits
+    return values
 
 
 def _typed(raw: pa.Array, target: pa.DataType) -> tuple[pa.Array, Any]:

@@ -215,3 +215,27 @@ def test_absent_columns_are_those_neither_exported_nor_filled() -> None:
     absent = absent_columns(people, "people", fills={"created_at": stamp, "updated_at": stamp})
     assert "deleted" not in absent and "created_at" not in absent and "email" not in absent
     assert absent_columns([b""], "deliveries") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("21", 21),
+        ("-3", -3),
+        ("007", 7),
+        ("+21", None),
+        (" 21", 21),
+        ("0x15", None),
+        ("1" * 19, None),
+        ("2.0", None),
+    ],
+)
+def test_integer_spellings_agree_on_the_fast_and_general_paths(text: str, expected: int | None) -> None:
+    """Alone in its column a value takes the fast path; beside a bad value its block goes the general way."""
+    for values in ([text], [text, "not a number"]):
+        body = b"".join(
+            f"d{i},c1,x,{value},21,,email,1709287200,\n".encode() for i, value in enumerate(values)
+        )
+        landed, _ = _land(HEADER + body)
+        first = [row["campaign_id"] for row in landed.to_pylist() if row["delivery_id"] == "d0"]
+        assert first == ([] if expected is None else [expected]), values
