@@ -17,6 +17,9 @@ class AudienceConfig:
     destinations: tuple[str, ...]
     mode: str = "mirror"
     params: dict[str, Any] = field(default_factory=dict)
+    # platform -> existing platform audience name (YAML ``platform_name``: one name for every destination, or a
+    # mapping per platform); unset platforms get the env/workspace-qualified default
+    platform_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,14 @@ class CioDagConfig:
     @property
     def datasets(self) -> list[str]:
         return list(self.export.get("datasets", []))
+
+    def platform_audience_name(self, audience: AudienceConfig, platform: str) -> str:
+        """The audience's name on ``platform``: its ``platform_name`` override, else ``cio/{env}/{workspace}/{name}``."""
+        from airflow_provider_cio.sync.naming import platform_audience_name
+
+        return platform_audience_name(
+            self.env, self.workspace, audience.name, override=audience.platform_names.get(platform)
+        )
 
 
 class DagConfigError(ValueError):
@@ -76,6 +87,7 @@ def load_dag_config(default: str | Path) -> CioDagConfig:
                     destinations=tuple(spec.get("destinations", [])),
                     mode=str(spec.get("mode", "mirror")),
                     params=dict(spec.get("params", {})),
+                    platform_names=_platform_names(name, spec),
                 )
                 for name, spec in definitions.items()
             ),
@@ -85,3 +97,23 @@ def load_dag_config(default: str | Path) -> CioDagConfig:
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise DagConfigError(f"DAG config {location} is missing or mistypes {exc}") from None
+
+
+def _platform_names(audience: str, spec: dict[str, Any]) -> dict[str, str]:
+    """``platform_name: x`` names the audience x on every destination; ``{meta: x}`` on the ones listed only."""
+    raw = spec.get("platform_name")
+    destinations = [str(d) for d in spec.get("destinations", [])]
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        return dict.fromkeys(destinations, raw)
+    if not isinstance(raw, dict):
+        raise DagConfigError(
+            f"audience {audience}: platform_name must be a name or a mapping platform -> name"
+        )
+    unknown = sorted(set(raw) - set(destinations))
+    if unknown:
+        raise DagConfigError(
+            f"audience {audience}: platform_name names {unknown}, not among its destinations"
+        )
+    return {str(platform): str(name) for platform, name in raw.items()}

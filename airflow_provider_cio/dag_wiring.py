@@ -18,7 +18,10 @@ def layout(cfg: CioDagConfig) -> dict[str, Any]:
 
 
 def gate_and_sync(build: Any, audience: AudienceConfig, cfg: CioDagConfig, *, hourly: bool = False) -> None:
-    """``build >> gate_<audience> >> sync_<platform>_<audience>`` for each destination: no sync without its gate."""
+    """``build >> gate_<audience> >> sync_<platform>_<audience>`` for each destination: no sync without its gate.
+
+    The platform audience name is resolved here, at parse time: an invalid one is a DAG import error, and the task's
+    rendered fields show on-call which platform audience it writes."""
     from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
     from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
 
@@ -38,6 +41,7 @@ def gate_and_sync(build: Any, audience: AudienceConfig, cfg: CioDagConfig, *, ho
             platform=platform,
             conn_id=cfg.connections[platform],
             mode=audience.mode,
+            platform_audience_name=cfg.platform_audience_name(audience, platform),
             min_size=cfg.min_size,
             max_shrink=cfg.max_shrink,
             plan_only="{{ params.dry_run }}",

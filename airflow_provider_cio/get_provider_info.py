@@ -108,7 +108,7 @@ def get_provider_info() -> dict[str, Any]:
                     "api_version": _text("Google Ads API version", "e.g. v26", default="v26"),
                     "user_list_ids": _text(
                         "User list ids (Data Manager)",
-                        'JSON: audience name -> user list id, e.g. {"winback": "123"}',
+                        'JSON: platform audience name -> user list id, e.g. {"cio/prod/acme/winback": "123"}',
                     ),
                 },
             },

@@ -46,15 +46,3 @@ def blob_store(devstack: Devstack):  # type: ignore[no-untyped-def]
     from airflow_provider_cio.hooks.blob import object_store
 
     return object_store("cio_blob", f"t{uuid.uuid4().hex[:16]}")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Scheduler tests first: they assert the Meta emulator's live membership of an audience, which the other
-    suites' syncs of the same audience name (another workspace, same ad account) would add to."""
-    items.sort(
-        key=lambda item: (
-            0
-            if "tests/scheduler/" in item.nodeid.replace("\\", "/") or "scheduler/" in str(item.fspath)
-            else 1
-        )
-    )

@@ -18,13 +18,23 @@ ConnectionFactory = Callable[["Devstack", int], dict[str, dict[str, Any]]]
 Starter = Callable[[int, Path], Callable[[], None]]
 
 GOOGLE_CUSTOMER_ID = "1234567890"
-REFERENCE_AUDIENCES = (
-    "suppress_recent_purchasers",
-    "engaged_clickers_14d",
-    "viewed_twice_no_purchase",
-    "high_intent_unresponsive_carts",
-    "reactivation_tiers",
-)
+# the env and workspace of dags/config/devstack.yaml: the Google lists below are made for its audiences
+DEVSTACK_ENV = "dev"
+DEVSTACK_WORKSPACE = "demo"
+
+
+def devstack_user_lists() -> dict[str, str]:
+    """Platform name -> owner description of each reference audience in the devstack's workspace: Data Manager
+    cannot create lists, so the emulator starts with them, made as the Google Ads backend would make them."""
+    from airflow_provider_cio.audiences.definitions import REFERENCE_AUDIENCES
+    from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
+
+    return {
+        platform_audience_name(DEVSTACK_ENV, DEVSTACK_WORKSPACE, audience): AudienceOwner(
+            DEVSTACK_ENV, DEVSTACK_WORKSPACE, audience
+        ).description()
+        for audience in REFERENCE_AUDIENCES
+    }
 
 
 # -- Google (Data Manager + Google Ads, one gRPC server with TLS) -------------------------------------------------
@@ -32,7 +42,10 @@ def _start_google(port: int, state_dir: Path) -> Callable[[], None]:
     from airflow_provider_cio.emulators.google import GoogleEmulator
 
     emulator = GoogleEmulator(port=port, cert_dir=state_dir / "google").start()
-    lists = {name: str(emulator.create_user_list(GOOGLE_CUSTOMER_ID, name)) for name in REFERENCE_AUDIENCES}
+    lists = {
+        name: str(emulator.create_user_list(GOOGLE_CUSTOMER_ID, name, description=description))
+        for name, description in devstack_user_lists().items()
+    }
     (state_dir / "google" / "lists.json").write_text(json.dumps(lists))
     return emulator.stop
 

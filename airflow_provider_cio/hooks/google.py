@@ -2,9 +2,10 @@
 
 Connection: ``api`` (data_manager | google_ads), ``credentials_json`` (secret: a service-account or authorized-user
 JSON; ``{"type": "anonymous"}`` only for emulators), ``customer_id``, optional ``login_customer_id``,
-``api_version``, ``user_list_ids`` (Data Manager: audience name -> user list id, because Data Manager cannot create
-lists); password = developer token (Google Ads API only); host = endpoint override (``127.0.0.1:PORT`` for the
-devstack, whose certificate the worker trusts through ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``).
+``api_version``, ``user_list_ids`` (Data Manager: platform audience name, e.g. ``cio/prod/acme/winback``, -> user
+list id, because Data Manager cannot create lists); password = developer token (Google Ads API only); host =
+endpoint override (``127.0.0.1:PORT`` for the devstack, whose certificate the worker trusts through
+``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``).
 """
 
 from __future__ import annotations

@@ -19,11 +19,21 @@ class CioAudienceSyncOperator(BaseOperator):
     and re-running a finished sync of the same snapshot is a no-op.
 
     ``platform`` is ``meta`` (``meta_custom_audience`` connection) or ``google`` (``google_customer_match``: Data
-    Manager or Google Ads API, chosen by the connection). Overrides of guards are explicit and logged. With
-    ``plan_only`` (a dry run) the plan is computed and reported and nothing is sent. Returns the PII-free sync report.
+    Manager or Google Ads API, chosen by the connection). The platform audience is ``cio/{env}/{workspace}/{audience}``
+    unless ``platform_audience_name`` names an existing one, so two deployments never mirror into one audience.
+    Overrides of guards are explicit and logged. With ``plan_only`` (a dry run) the plan is computed and reported and
+    nothing is sent. Returns the PII-free sync report.
     """
 
-    template_fields: Sequence[str] = ("audience", "env", "workspace", "container", "mode", "plan_only")
+    template_fields: Sequence[str] = (
+        "audience",
+        "env",
+        "workspace",
+        "container",
+        "mode",
+        "plan_only",
+        "platform_audience_name",
+    )
     ui_color = "#d5f5e3"
 
     def __init__(
@@ -89,6 +99,7 @@ class CioAudienceSyncOperator(BaseOperator):
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.quality.verdicts import read_verdict
         from airflow_provider_cio.sync import Guardrails, run_sync
+        from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
 
         store = object_store(self.wasb_conn_id, self.container)
         start, _ = interval(context, hourly=self.hourly)
@@ -99,10 +110,13 @@ class CioAudienceSyncOperator(BaseOperator):
         dry_run = (
             self.plan_only if isinstance(self.plan_only, bool) else str(self.plan_only).lower() == "true"
         )
+        name = platform_audience_name(
+            self.env, self.workspace, self.audience, override=self.platform_audience_name
+        )
         report = run_sync(
             self._destination(),
             store,
-            audience_name=self.platform_audience_name or self.audience,
+            audience_name=name,
             members=snapshot_members(store, ref, self.platform),
             mode=self.mode,  # type: ignore[arg-type]
             guards=Guardrails(
@@ -116,13 +130,14 @@ class CioAudienceSyncOperator(BaseOperator):
             quality_passed=verdict,
             dry_run=dry_run,
             ledger_root=f"ledger/{self.env}/{self.workspace}",
-            description=f"Customer.io audience {self.audience} ({self.env}/{self.workspace}), synced by Airflow",
+            description=AudienceOwner(self.env, self.workspace, self.audience).description(),
         )
         summary = report.to_dict()
         self.log.info(
-            "%s %s: %s, %d rows sent in %d requests (plan %s)",
+            "%s %s (%s): %s, %d rows sent in %d requests (plan %s)",
             self.platform,
             self.audience,
+            name,
             report.status,
             report.rows_sent,
             report.requests,

@@ -40,6 +40,12 @@ def audience_slug(name: str) -> str:
     return slug
 
 
+def ledger_prefix(ledger_root: str, platform: str, audience_name: str) -> str:
+    """Where one platform audience's ledger and synced state live: keyed by the platform audience name, so a
+    different platform audience (a new name) starts from an empty state instead of diffing against another's."""
+    return f"{ledger_root.rstrip('/')}/{platform}/{audience_slug(audience_name)}"
+
+
 def snapshot_id_for(snapshot: Snapshot, mode: SyncMode) -> str:
     return hashlib.sha256(f"{snapshot.content_id}|{mode}".encode()).hexdigest()[:24]
 
@@ -76,7 +82,7 @@ def run_sync(
     guards = guards or Guardrails()
     policy = retry or RetryPolicy()
     platform = destination.platform
-    base = f"{ledger_root.rstrip('/')}/{platform}/{audience_slug(audience_name)}"
+    base = ledger_prefix(ledger_root, platform, audience_name)
     states = StateStore(store, base)
 
     snapshot = Snapshot.from_members(members)

@@ -41,6 +41,16 @@ def test_every_sync_task_has_its_audience_gate_upstream(dagbag) -> None:  # type
     assert syncs > 0
 
 
+def test_every_sync_task_writes_its_deployments_own_platform_audience(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """Two envs or workspaces on one ad account must never share an audience: the name carries both."""
+    from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
+
+    syncs = [t for dag in dagbag.dags.values() for t in dag.tasks if isinstance(t, CioAudienceSyncOperator)]
+    assert syncs
+    for task in syncs:
+        assert task.platform_audience_name == f"cio/{task.env}/{task.workspace}/{task.audience}", task.task_id
+
+
 def test_audiences_run_only_on_gated_landing_assets(dagbag) -> None:  # type: ignore[no-untyped-def]
     from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
 

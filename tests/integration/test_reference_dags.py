@@ -9,6 +9,7 @@ import pytest
 
 from airflow_provider_cio.devstack import Devstack
 from airflow_provider_cio.hooks.blob import object_store
+from airflow_provider_cio.sync.runner import ledger_prefix
 
 DATE = "2026-11-01"
 
@@ -44,18 +45,25 @@ def test_rerunning_the_same_date_gives_the_same_rows_and_no_extra_files(exported
     assert sorted(parts) == sorted(p["path"] for p in after["parts"])
 
 
-def test_audiences_build_gate_and_sync_to_both_platforms(exported) -> None:  # type: ignore[no-untyped-def]
+def test_audiences_build_gate_and_sync_to_both_platforms(exported, devstack: Devstack) -> None:  # type: ignore[no-untyped-def]
     code, output = exported.dags_test("cio_audiences", DATE)
     assert code == 0, output[-4000:]
     states = exported.latest_run_states("cio_audiences")
     syncs = {task: state for task, state in states.items() if task.startswith("sync_")}
     assert syncs and set(syncs.values()) == {"success"}
     store = object_store("cio_blob", "customerio")
-    state = json.loads(store.read_bytes("ledger/dev/demo/meta/suppress_recent_purchasers/state.json"))
+    ledger = ledger_prefix("ledger/dev/demo", "meta", "cio/dev/demo/suppress_recent_purchasers")
+    state = json.loads(store.read_bytes(f"{ledger}/state.json"))
     stats = json.loads(
         store.read_bytes(f"audiences/dev/demo/suppress_recent_purchasers/dt={DATE}/_stats.json")
     )
     assert state["size"] == stats["size"] > 0
+    # the workspace's own Meta audience holds exactly its ledger's members, whatever other suites synced
+    port = devstack.read_state()["services"]["meta"]["port"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_admin/audiences", timeout=10) as response:
+        live = {a["name"]: a for a in json.loads(response.read())}
+    assert live["cio/dev/demo/suppress_recent_purchasers"]["id"] == state["audience_id"]
+    assert live["cio/dev/demo/suppress_recent_purchasers"]["size"] == state["size"]
 
 
 def test_incrementality_writes_a_lift_report(exported) -> None:  # type: ignore[no-untyped-def]

@@ -5,10 +5,11 @@ another workspace (the reference), while Airflow starts on our DAGs (about a min
 ``cio_export`` over three days -> unpause ``cio_audiences`` and reprocess the same three days (the gates' Asset
 events now trigger the audiences). Tests assert on what those left behind.
 
-The DAG config is a copy of ``dags/config/devstack.yaml`` with: its own workspace (paths no other test touches), a
-``start_date`` a year ahead (so the scheduler creates no catch-up runs with tasks of its own: only the backfill
-runs do work), one audience synced to Meta and Google (enough to prove the Asset trigger and the syncs), and the
-freshness deadline switched on with its alert forwarded to a webhook served here.
+The DAG config is a copy of ``dags/config/devstack.yaml`` with: its own workspace (paths and platform audiences no
+other test touches; its Google list is mapped on the Data Manager connection), a ``start_date`` a year ahead (so the
+scheduler creates no catch-up runs with tasks of its own: only the backfill runs do work), one audience synced to
+Meta and Google (enough to prove the Asset trigger and the syncs), and the freshness deadline switched on with its
+alert forwarded to a webhook served here.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from scheduler_support import (
     Reference,
     Webhook,
     backfill,
+    google_list_for,
     snapshot,
     write_dag_config,
 )
@@ -72,6 +74,7 @@ def scheduler(
         folder / "dag_config.yaml", workspace=workspace, deadline_hours=30, webhook_env=WEBHOOK_ENV
     )
     env = {**devstack.environment(), WEBHOOK_ENV: webhook.url}
+    env.update(google_list_for(env, workspace))
     home = folder / "airflow"
     write_pool_policy(home)
     with Standalone(home, env, dag_config=config, parallelism=4) as airflow:

@@ -72,6 +72,26 @@ def write_dag_config(
     return path
 
 
+def google_list_for(devstack_env: dict[str, str], workspace: str) -> dict[str, str]:
+    """The devstack's Data Manager connection with a Customer Match list for this workspace's audience.
+
+    The devstack's lists are the demo workspace's; Data Manager cannot create one, so it is created as a user would
+    (in Google Ads: here through the Google Ads backend on the same emulator) and mapped by its platform name.
+    """
+    from airflow_provider_cio.hooks.google import GoogleCustomerMatchHook
+    from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
+
+    name = platform_audience_name("dev", workspace, AUDIENCE)
+    owner = AudienceOwner("dev", workspace, AUDIENCE).description()
+    list_id = (
+        GoogleCustomerMatchHook("cio_google_ads").get_destination().ensure_audience(name, description=owner)
+    )
+    key = "AIRFLOW_CONN_CIO_GOOGLE_DM"
+    connection = json.loads(devstack_env[key])
+    connection["extra"]["user_list_ids"] = {**connection["extra"]["user_list_ids"], name: list_id}
+    return {key: json.dumps(connection)}
+
+
 @dataclass
 class Backfill:
     """What one ``airflow backfill create`` did: its id, its runs (by date) and how long it took."""

@@ -12,7 +12,8 @@ from scheduler_support import AUDIENCE, DATES, RUN_TIMEOUT, Backfill, failed_tas
 
 from airflow_provider_cio.devstack import Devstack
 from airflow_provider_cio.standalone import Standalone
-from airflow_provider_cio.sync.runner import audience_slug
+from airflow_provider_cio.sync.naming import platform_audience_name
+from airflow_provider_cio.sync.runner import ledger_prefix
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]  # the fixtures run whole backfills
 
@@ -46,15 +47,19 @@ def test_gate_assets_trigger_cio_audiences_and_its_syncs_land(
     built = {name.split("/dt=")[1][:10] for name in snapshots if name.endswith("/_stats.json")}
     assert built and built <= set(DATES), built
 
-    ledger = f"ledger/dev/{workspace}"
-    google = json.loads(landing_store.read_bytes(f"{ledger}/google/{audience_slug(AUDIENCE)}/state.json"))
+    # this workspace's own platform audiences: the other suites' syncs of the same definition never reach them
+    name = platform_audience_name("dev", workspace, AUDIENCE)
+    google_ledger, meta_ledger = (
+        ledger_prefix(f"ledger/dev/{workspace}", p, name) for p in ("google", "meta")
+    )
+    google = json.loads(landing_store.read_bytes(f"{google_ledger}/state.json"))
     assert google["size"] > 0
 
     meta_port = devstack.read_state()["services"]["meta"]["port"]
 
     def meta_matches_ledger() -> tuple[dict[str, Any], dict[str, Any]] | None:
         # a later triggered run may be mid-sync: wait until Meta and the ledger agree (bounded)
-        state = json.loads(landing_store.read_bytes(f"{ledger}/meta/{audience_slug(AUDIENCE)}/state.json"))
+        state = json.loads(landing_store.read_bytes(f"{meta_ledger}/state.json"))
         with urllib.request.urlopen(f"http://127.0.0.1:{meta_port}/_admin/audiences", timeout=10) as response:
             audiences = {a["id"]: a for a in json.loads(response.read())}
         live = audiences.get(state["audience_id"])
@@ -64,4 +69,4 @@ def test_gate_assets_trigger_cio_audiences_and_its_syncs_land(
         meta_matches_ledger, timeout=120, what="Meta membership == ledger state"
     )
     assert state["size"] >= 20, state  # the devstack config's min_size guard
-    assert live["size"] == state["size"]
+    assert live["size"] == state["size"] and live["name"] == name

@@ -21,13 +21,14 @@ from airflow_provider_cio.destinations.google.errors import ads_error_codes, cla
 from airflow_provider_cio.destinations.google.identifiers import CONSENT_NOT_GRANTED, extract
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import ConfigurationError, GuardrailBlocked, PlatformError
+from airflow_provider_cio.sync.naming import refuse_foreign_audience, validate_platform_name
 
 log = logging.getLogger(__name__)
 
 MAX_IDENTIFIERS_PER_MEMBER = 20
 _LIST_FIELDS = (
     "user_list.id, user_list.resource_name, user_list.name, user_list.size_for_display, "
-    "user_list.size_for_search, user_list.match_rate_percentage"
+    "user_list.size_for_search, user_list.match_rate_percentage, user_list.description"
 )
 
 
@@ -128,14 +129,16 @@ class GoogleAdsDestination:
 
     # -- Destination ------------------------------------------------------------------------------------------
     def ensure_audience(self, name: str, *, description: str = "") -> str:
-        """Find the Customer Match list by exact name, or create a CONTACT_INFO list; returns its numeric id."""
-        if not name or len(name) > 255:
-            raise ConfigurationError("google ads: user list name must be 1..255 characters")
+        """Find the Customer Match list by exact name (refusing one whose description names another owner), or create
+        a CONTACT_INFO list; returns its numeric id."""
+        validate_platform_name(name)
         rows = self._search(
             f"SELECT {_LIST_FIELDS} FROM user_list WHERE user_list.name = {_gaql_string(name)}", "find list"
         )
         if rows:
-            return str(rows[0].user_list.id)
+            found = rows[0].user_list
+            refuse_foreign_audience("google", name, found.description, description)
+            return str(found.id)
         operation = self._type("UserListOperation")
         user_list = operation.create
         user_list.name = name

@@ -1,7 +1,9 @@
 """Google Customer Match through the Data Manager API (``google-ads-datamanager``): Google's path for new callers.
 
 Data Manager cannot create or look up user lists: the Customer Match list is created in Google Ads and its id
-(``product_destination_id``) comes from configuration (``user_list_ids`` by audience name, or one ``user_list_id``).
+(``product_destination_id``) comes from configuration: ``user_list_ids``, keyed by the platform audience name (the
+name the Google Ads backend would give the list, ``cio/{env}/{workspace}/{audience}`` unless overridden). One list id
+mapped from two names is refused: two audiences mirroring into one list remove each other's members.
 
 Replace has two modes:
 
@@ -66,7 +68,6 @@ class DataManagerDestination:
         *,
         operating_account_id: str,
         user_list_ids: Mapping[str, str] | None = None,
-        user_list_id: str | None = None,
         login_account_id: str | None = None,
         replace_mode: ReplaceMode = "clear_first",
         sweep_margin_seconds: float = 300.0,
@@ -85,8 +86,7 @@ class DataManagerDestination:
         self.client = client
         self.operating_account_id = operating_account_id.replace("-", "")
         self.login_account_id = login_account_id.replace("-", "") if login_account_id else None
-        self.user_list_ids = dict(user_list_ids or {})
-        self.user_list_id = user_list_id
+        self.user_list_ids = {str(name): str(list_id) for name, list_id in (user_list_ids or {}).items()}
         self.replace_mode = replace_mode
         self.sweep_margin_seconds = sweep_margin_seconds
         self.poll_interval_seconds = poll_interval_seconds
@@ -98,17 +98,26 @@ class DataManagerDestination:
     # -- Destination ------------------------------------------------------------------------------------------
     def ensure_audience(self, name: str, *, description: str = "") -> str:
         """The configured user list id for ``name``: Data Manager has no list creation or lookup by name."""
-        list_id = self.user_list_ids.get(name) or self.user_list_id
+        list_id = self.user_list_ids.get(name)
         if not list_id:
             raise ConfigurationError(
-                f"data manager: no user list id configured for audience {name!r}; Data Manager cannot create "
-                "Customer Match lists - create it in Google Ads (or with the Google Ads backend) and set "
-                "user_list_ids[name] on the connection",
+                f"data manager: no user list id configured for platform audience {name!r}; Data Manager cannot "
+                "create Customer Match lists - create it in Google Ads (or with the Google Ads backend) and add "
+                f'"{name}": "<list id>" to user_list_ids on the connection',
                 who_must_act="the owner of the Google connection",
             )
-        if not str(list_id).isdigit():
+        if not list_id.isdigit():
             raise ConfigurationError(f"data manager: user list id for {name!r} must be numeric")
-        return str(list_id)
+        shared = sorted(
+            other for other, other_id in self.user_list_ids.items() if other_id == list_id and other != name
+        )
+        if shared:
+            raise ConfigurationError(
+                f"data manager: user list {list_id} is mapped from {name!r} and from {shared} in user_list_ids; "
+                "audiences mirroring into one list remove each other's members - give each its own list",
+                who_must_act="the owner of the Google connection",
+            )
+        return list_id
 
     def open_session(self, audience_id: str, operation: Operation, *, total_members: int) -> SessionState:
         handle: dict[str, Any] = {"backend": "data_manager", "request_ids": []}

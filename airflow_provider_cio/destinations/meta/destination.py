@@ -31,6 +31,7 @@ from airflow_provider_cio.destinations.meta.errors import classify_request_error
 from airflow_provider_cio.destinations.meta.schema import MAX_ROWS_PER_REQUEST, build_payload, rows_for
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import ConfigurationError, DataError, PlatformError, SyncError
+from airflow_provider_cio.sync.naming import refuse_foreign_audience, validate_platform_name
 
 if TYPE_CHECKING:
     from facebook_business.api import FacebookAdsApi
@@ -144,21 +145,24 @@ class MetaCustomAudienceDestination:
         return True, f"reached Meta ad account {info['id']}"
 
     def ensure_audience(self, name: str, *, description: str = "") -> str:
+        """Find the audience by exact name (refusing one whose description names another owner), or create it."""
         from facebook_business.adobjects.adaccount import AdAccount
         from facebook_business.adobjects.customaudience import CustomAudience
 
+        validate_platform_name(name)
         account = AdAccount(self.ad_account_id, api=self.api)
 
-        def find() -> str | None:
-            cursor = account.get_custom_audiences(fields=["id", "name"], params={"limit": 200})
+        def find() -> dict[str, Any] | None:
+            cursor = account.get_custom_audiences(fields=["id", "name", "description"], params={"limit": 200})
             for audience in cursor:
                 if audience.get("name") == name:
-                    return str(audience["id"])
+                    return {"id": str(audience["id"]), "description": audience.get("description")}
             return None
 
         found = self._guarded("list custom audiences", find)
         if found:
-            return found
+            refuse_foreign_audience("meta", name, found["description"], description)
+            return str(found["id"])
         created = self._guarded(
             "create custom audience",
             lambda: account.create_custom_audience(

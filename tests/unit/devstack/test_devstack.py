@@ -78,3 +78,19 @@ def test_devstack_with_azurite_serves_blob_through_wasbhook(blob_store) -> None:
     blob_store.write_bytes("x/y.txt", b"payload")
     assert blob_store.read_bytes("x/y.txt") == b"payload"
     assert blob_store.list("x/") == ["x/y.txt"]
+
+
+def test_the_google_lists_the_devstack_creates_are_the_devstack_configs_platform_names() -> None:
+    """Data Manager cannot create lists: the emulator must start with exactly the names the DAGs will look up."""
+    from airflow_provider_cio.dag_config import load_dag_config
+    from airflow_provider_cio.devstack.emulator_services import devstack_user_lists
+    from airflow_provider_cio.sync.naming import AudienceOwner
+
+    cfg = load_dag_config(Path(__file__).resolve().parents[3] / "dags" / "config" / "devstack.yaml")
+    expected = {
+        cfg.platform_audience_name(a, "google"): AudienceOwner(cfg.env, cfg.workspace, a.name).description()
+        for a in cfg.audiences
+        if "google" in a.destinations
+    }
+    lists = devstack_user_lists()
+    assert expected.items() <= lists.items()

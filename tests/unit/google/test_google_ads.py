@@ -13,6 +13,7 @@ from airflow_provider_cio.destinations.google.ads_jobs import job_status
 from airflow_provider_cio.emulators.google.server import GoogleEmulator
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation
 from airflow_provider_cio.sync.errors import ConfigurationError, PlatformError
+from airflow_provider_cio.sync.naming import AudienceOwner
 
 
 def destination(emulator: GoogleEmulator, **kwargs: Any) -> GoogleAdsDestination:
@@ -46,6 +47,16 @@ def test_ensure_audience_creates_once_then_finds_by_name(emulator: GoogleEmulato
     assert len(emulator.calls("MutateUserLists")) == 1
     assert emulator.list_id(CUSTOMER, "vip's list") == int(first)
     assert dest.ping() is True
+
+
+def test_ensure_audience_refuses_a_list_another_workspace_owns(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    theirs = AudienceOwner("prod", "acme", "vip").description()
+    first = dest.ensure_audience("vip", description=theirs)
+    assert dest.ensure_audience("vip", description=theirs) == first
+    with pytest.raises(ConfigurationError, match="belongs to prod/acme/vip, not to dev/acme/vip"):
+        dest.ensure_audience("vip", description=AudienceOwner("dev", "acme", "vip").description())
+    assert len(emulator.calls("MutateUserLists")) == 1
 
 
 def test_add_remove_and_describe(emulator: GoogleEmulator) -> None:

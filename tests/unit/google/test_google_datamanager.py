@@ -25,10 +25,10 @@ def destination(emulator: GoogleEmulator, list_id: int, **kwargs: Any) -> DataMa
     )
     sleeps: list[float] = []
     kwargs.setdefault("sleep", sleeps.append)
+    kwargs.setdefault("user_list_ids", {"vip": str(list_id)})
     return DataManagerDestination(
         build_ingestion_client(channel=channel),
         operating_account_id=CUSTOMER,
-        user_list_ids={"vip": str(list_id)},
         **kwargs,
     )
 
@@ -147,8 +147,23 @@ def test_unknown_list_id_is_configuration_and_missing_id_names_the_fix(emulator:
     dest = destination(emulator, 999999)
     with pytest.raises(ConfigurationError, match="INVALID_USER_LIST_ID"):
         sync(dest, "vip", "add", [member(0)], size=10)
-    with pytest.raises(ConfigurationError, match="cannot create"):
-        dest.ensure_audience("not-configured")
+    with pytest.raises(ConfigurationError, match="cannot create") as info:
+        dest.ensure_audience("cio/prod/acme/not-configured")
+    assert '"cio/prod/acme/not-configured": "<list id>"' in str(info.value)
+
+
+def test_lists_are_keyed_by_platform_name_and_one_list_for_two_names_is_refused(
+    emulator: GoogleEmulator,
+) -> None:
+    acme = emulator.create_user_list(CUSTOMER, "cio/prod/acme/vip")
+    dest = destination(
+        emulator, acme, user_list_ids={"cio/prod/acme/vip": str(acme), "cio/prod/eu/vip": "77"}
+    )
+    assert dest.ensure_audience("cio/prod/acme/vip") == str(acme)
+    shared = destination(emulator, acme, user_list_ids={"cio/prod/acme/vip": str(acme), "vip": str(acme)})
+    with pytest.raises(ConfigurationError, match=f"user list {acme} is mapped from 'vip' and from") as info:
+        shared.ensure_audience("vip")
+    assert "cio/prod/acme/vip" in str(info.value) and "give each its own list" in str(info.value)
 
 
 def test_server_side_format_rejection_is_data_error(emulator: GoogleEmulator) -> None:
