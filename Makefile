@@ -45,7 +45,7 @@ bench: setup
 bench-quick: setup
 	$(PY) -m bench.run --quick
 
-# The reference DAGs under the CeleryExecutor (Redis, PostgreSQL, two workers); not part of `make test`.
+# The reference pipeline under the CeleryExecutor (Redis, PostgreSQL, two workers); see docs/distributed.md.
 test-distributed: setup
 	./scripts/test_distributed.sh
 

@@ -105,69 +105,38 @@ def _store(stack: Devstack) -> Any:
     return AzureObjectStore(service.get_container_client("customerio"), create_container=False)
 
 
-def _json(store: Any, path: str) -> dict[str, Any]:
-    from airflow_provider_cio.storage.base import BlobNotFound
-
-    try:
-        return dict(json.loads(store.read_bytes(path)))
-    except BlobNotFound:
-        return {}
-
-
-def _latest_lift(store: Any, base: str, program: str) -> dict[str, Any]:
-    prefix = f"reports/{base}/incrementality/{program}/"
-    summaries = [name for name in store.list(prefix) if name.endswith("/summary.json")]
-    if not summaries:
-        return {}
-    latest = summaries[-1]
-    raw = _json(store, latest)
-    return {
-        "url": store.url(latest.replace("summary.json", "report.html")),
-        "conversion_lift": raw["conversion_lift"]["estimate"],
-        "p_value": raw["conversion_p_value"],
-        "treatment": raw["treatment"]["users"],
-        "holdout": raw["holdout"]["users"],
-    }
-
-
 def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None:
+    from airflow_provider_cio import pipeline_state
     from airflow_provider_cio.dag_config import load_dag_config
-    from airflow_provider_cio.sync.runner import audience_slug
 
     store = _store(stack)
     cfg = load_dag_config(project_root() / "dags" / "config" / "devstack.yaml")
-    base = f"{cfg.env}/{cfg.workspace}"
+    base = pipeline_state.base_path(cfg)
     print("\n== demo summary")
     services = ", ".join(f"{name} :{info.get('port')}" for name, info in stack.status().items())
     print(f"devstack        : {services}")
     print(f"landed ({date}):")
-    for dataset in cfg.datasets:
-        prefix = f"landing/{base}/{dataset}/dt={date}"
-        manifest = _json(store, f"{prefix}/_manifest.json")
-        verdict = _json(store, f"{prefix}/_quality/result.json")
-        gate = "passed" if verdict.get("success") else ("FAILED" if verdict else "not gated")
+    for part in pipeline_state.landed(store, cfg, date):
+        manifest = part.manifest
         print(
-            f"  {dataset:<11} {manifest.get('rows', 0):>7,} rows  {len(manifest.get('parts', []))} part(s)"
-            f"  {manifest.get('rejected_rows', 0)} rejected  gate {gate}"
+            f"  {part.dataset:<11} {manifest.get('rows', 0):>7,} rows  {len(manifest.get('parts', []))} part(s)"
+            f"  {manifest.get('rejected_rows', 0)} rejected  gate {part.gate}"
         )
     print("audiences (members after exclusions; rows sent per destination):")
-    for audience in cfg.audiences:
-        prefix = f"audiences/{base}/{audience.name}/dt={date}"
-        stats = _json(store, f"{prefix}/_stats.json")
-        verdict = _json(store, f"{prefix}/_quality/result.json")
-        sent = []
-        for platform in audience.destinations:
-            ledger = f"ledger/{base}/{platform}/{audience_slug(audience.name)}"
-            state = _json(store, f"{ledger}/state.json")
-            done = _json(store, f"{ledger}/runs/{state.get('run_id')}/done.json") if state else {}
-            sent.append(f"{platform} {done.get('rows_sent', 0):,} sent/{state.get('size', 0):,} in audience")
-        gate = "passed" if verdict.get("success") else ("FAILED" if verdict else "not gated")
-        print(f"  {audience.name:<31} {stats.get('size', 0):>6,}  gate {gate:<7} " + "; ".join(sent))
+    for audience in pipeline_state.audiences(store, cfg, date):
+        sent = [
+            f"{sync.platform} {sync.done.get('rows_sent', 0):,} sent/{sync.state.get('size', 0):,} in audience"
+            for sync in audience.syncs
+        ]
+        print(
+            f"  {audience.name:<31} {audience.stats.get('size', 0):>6,}  gate {audience.gate:<7} "
+            + "; ".join(sent)
+        )
     print("reports:")
     print(f"  gate report    {store.url(f'landing/{base}/deliveries/dt={date}/_quality/report.html')}")
     print(f"  audience stats {store.url(f'audiences/{base}/<audience>/dt={date}/_stats.json')}")
     print(f"  sync ledgers   {store.url(f'ledger/{base}/<platform>/<audience>/')}")
-    lift = _latest_lift(store, base, str(cfg.holdout.get("program", "paid_retention")))
+    lift = pipeline_state.latest_lift(store, cfg)
     if lift:
         print(
             f"  holdout lift   {lift['url']} (conversion lift {lift['conversion_lift']:+.4f}, "
@@ -178,7 +147,9 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
         for task, task_state in sorted(blocked.items()):
             print(f"  {task:<48} {task_state}")
         hour = BLOCKED_HOUR[1:3]
-        blocked_gate = _json(store, f"landing/{base}/deliveries/dt={date}/hr={hour}/_quality/result.json")
+        blocked_gate = pipeline_state.read_json(
+            store, f"landing/{base}/deliveries/dt={date}/hr={hour}/_quality/result.json"
+        )
         for check in blocked_gate.get("checks", []):
             if not check.get("success") and check.get("severity") == "critical":
                 print(

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# `make test-distributed`: the reference DAGs end to end under the CeleryExecutor, every component its own process.
+# `make test-distributed`: the reference pipeline end to end under the CeleryExecutor, every component its own process.
 #
 # Throwaway PostgreSQL (metadata DB) and Redis (broker) on free loopback ports in a temp folder, the devstack
 # (Azurite + emulators) in a private state folder, then scheduler, dag-processor, triggerer, api-server and two Celery
-# workers, each in its own process group. Triggers one run per (DAG, date), waits for them, checks the state they
-# left in Blob and that every task ran on a Celery worker, and always tears everything down.
+# workers, each in its own process group. Runs cio_smoke for four dates and the pipeline the demo runs: a backfill of
+# cio_export for one day, whose gates' Asset events must start cio_audiences (build, gate, sync to the Meta and Google
+# emulators), then the cio_incrementality lift report. Checks the state they left in Blob and on the emulators, that
+# every task ran on one of the Celery workers and that both workers ran some, and always tears everything down.
 #
 # Knobs (environment):
-#   DISTRIBUTED_DAGS     DAG ids to run                      (default: cio_smoke; cio_export has a check too)
-#   DISTRIBUTED_DATES    logical dates, one run each per DAG (default: 2026-11-01 .. 2026-11-04)
-#   DISTRIBUTED_TIMEOUT  seconds for all runs to finish      (default: 300)
-#   DISTRIBUTED_KEEP=1   keep the temp folder (logs, DB) even on success
-# Every DAG listed needs a state check in scripts/distributed/check_state.py (CHECKS).
+#   DISTRIBUTED_RUNS        DAG:DATE[,DATE...] words: unscheduled DAGs are triggered per date, scheduled ones
+#                           backfilled from the first to the last date
+#                           (default: cio_smoke:2026-11-01,2026-11-02,2026-11-03,2026-11-04 cio_export:2026-11-01)
+#   DISTRIBUTED_ASSET_DAGS  Asset-scheduled DAGs the runs must start, waited for and checked (default: cio_audiences)
+#   DISTRIBUTED_THEN        like DISTRIBUTED_RUNS, created once all those succeeded (default: the weekly lift report,
+#                           cio_incrementality:2026-11-01, which reads the audience snapshots)
+#   DISTRIBUTED_TIMEOUT     seconds for all runs, asset-triggered ones included, to finish (default: 420)
+#   DISTRIBUTED_KEEP=1      keep the temp folder (logs, DB) even on success
+# Every DAG run needs a state check in scripts/distributed/check_state.py (CHECKS).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,9 +25,14 @@ cd "$ROOT"
 PY="$ROOT/.venv/bin/python"
 AIRFLOW="$ROOT/.venv/bin/airflow"
 HELPERS="$ROOT/scripts/distributed"
-DAGS=${DISTRIBUTED_DAGS:-cio_smoke}
-DATES=${DISTRIBUTED_DATES:-2026-11-01 2026-11-02 2026-11-03 2026-11-04}
-TIMEOUT=${DISTRIBUTED_TIMEOUT:-300}
+RUNS=${DISTRIBUTED_RUNS:-cio_smoke:2026-11-01,2026-11-02,2026-11-03,2026-11-04 cio_export:2026-11-01}
+ASSET_DAGS=${DISTRIBUTED_ASSET_DAGS-cio_audiences}
+THEN=${DISTRIBUTED_THEN-cio_incrementality:2026-11-01}
+TIMEOUT=${DISTRIBUTED_TIMEOUT:-420}
+if [[ -n ${DISTRIBUTED_DAGS:-}${DISTRIBUTED_DATES:-} ]]; then
+  echo "DISTRIBUTED_DAGS/DISTRIBUTED_DATES are replaced by DISTRIBUTED_RUNS=\"DAG:DATE[,DATE...] ...\"" >&2
+  exit 2
+fi
 WORKERS=(cio-worker-1 cio-worker-2)
 STARTED=$(date +%s)
 
@@ -160,14 +171,20 @@ export AIRFLOW__API_AUTH__JWT_SECRET AIRFLOW__API__SECRET_KEY
 export AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC=2
 export AIRFLOW__LOGGING__LOGGING_LEVEL=INFO
 export GX_ANALYTICS_ENABLED=False
-# The devstack settings, without catchup: unpausing cio_export must not schedule every day since start_date.
-sed 's/^retries: .*/retries: 1/' "$ROOT/dags/config/devstack.yaml" > "$WORK/cio.yaml"
-echo "catchup: false" >> "$WORK/cio.yaml"
+# The devstack settings with start_date a year ahead, so the scheduler creates no runs of its own: with the shipped
+# start_date, unpausing cio_export starts a run for the latest 00:00 tick at once (even without catchup), competing
+# with ours for the Customer.io emulator's 10 req/s. Our cio_export runs are backfills, which run days before
+# start_date (docs/backfills.md).
+sed "s/^start_date: .*/start_date: \"$(date -u -d '+1 year' +%F)\"/" "$ROOT/dags/config/devstack.yaml" >"$WORK/cio.yaml"
+echo "catchup: false" >>"$WORK/cio.yaml"
 export CIO_DAG_CONFIG="$WORK/cio.yaml"
 export NO_PROXY='*'
 
 say "airflow db migrate (postgres)"
 "$AIRFLOW" db migrate >"$WORK/logs/db-migrate.log" 2>&1
+# cio_export's land tasks share the Customer.io App API's 10 req/s: one at a time, through a pool (created below).
+POOL=$("$PY" -c 'import sys, pathlib; from airflow_provider_cio.airflow_env import CUSTOMERIO_POOL, write_pool_policy
+write_pool_policy(pathlib.Path(sys.argv[1])); print(CUSTOMERIO_POOL)' "$AIRFLOW_HOME")
 
 start() {  # start NAME CMD...: its own session and process group (pid == pgid), logs to logs/NAME.log
   local name=$1
@@ -190,12 +207,14 @@ for name in "${WORKERS[@]}"; do
     --pid "$WORK/$name.pid"
 done
 
-say "triggering: dags [$DAGS] x dates [$DATES]"
-"$PY" "$HELPERS/run_dags.py" --api "http://127.0.0.1:$API_PORT" --dags "$DAGS" --dates "$DATES" \
-  --workers "$(IFS=,; echo "${WORKERS[*]}")" --timeout "$TIMEOUT" --out "$WORK/runs.json" \
+say "runs: [$RUNS], the Asset-scheduled [$ASSET_DAGS], then [$THEN] (timeout ${TIMEOUT}s)"
+"$PY" "$HELPERS/run_dags.py" --api "http://127.0.0.1:$API_PORT" --runs "$RUNS" --asset-dags "$ASSET_DAGS" \
+  --then "$THEN" \
+  --pool "$POOL:1" --workers "$(IFS=,; echo "${WORKERS[*]}")" --timeout "$TIMEOUT" --out "$WORK/runs.json" \
+  --task-logs "$AIRFLOW_HOME/logs" \
   --watch "$(for i in "${!PGIDS[@]}"; do printf '%s:%s ' "${PGNAMES[$i]}" "${PGIDS[$i]}"; done)"
 
-say "checking the state in Blob"
+say "checking the state in Blob and on the emulators"
 "$PY" "$HELPERS/check_state.py" --runs "$WORK/runs.json"
 
-say "PASS: $(wc -w <<<"$DAGS") DAG(s) x $(wc -w <<<"$DATES") date(s) on CeleryExecutor (redis broker, postgres DB, ${#WORKERS[@]} workers)"
+say "PASS: [$RUNS] + [$ASSET_DAGS] + [$THEN] on CeleryExecutor (redis broker, postgres DB, ${#WORKERS[@]} workers)"

@@ -1,9 +1,21 @@
 """Drive DAG runs on a running Airflow through its REST API and check where their tasks ran.
 
-Used by ``scripts/test_distributed.sh``: wait for the API server and for the DAGs to be parsed, unpause them,
-trigger one run per (DAG, logical date), wait (bounded) until every run has finished, then require that every
-task instance that ran did so on one of the expected Celery workers (its ``hostname``). Writes the runs to a JSON
-file for ``check_state.py``. Talks to the public REST API (``/api/v2``) only, never to the metadata DB.
+Used by ``scripts/test_distributed.sh``: wait for the API server and for the DAGs to be parsed, create the pool the
+DAGs need, unpause every DAG involved, create the runs asked for, then wait (one bounded deadline for everything)
+until they have finished **and** the Asset-scheduled DAGs they feed have run and finished too; then create the
+``--then`` runs (they read what those built) and wait for them. Then require every run to be ``success``, every task
+instance that ran to name one of the expected Celery workers as its ``hostname``, and every worker to have run
+something. Writes the runs to a JSON file for ``check_state.py``.
+
+How a run is created depends on the DAG's schedule:
+- a DAG without a schedule (``cio_smoke``) is triggered once per date;
+- a time-scheduled DAG (``cio_export``) gets one backfill from the first to the last date: its runs have the data
+  interval a scheduled run of that day has, and a backfill works for days before the DAG's ``start_date`` (the
+  script moves ``start_date`` a year ahead so the scheduler creates no runs of its own);
+- an Asset-scheduled DAG (``cio_audiences``) is never triggered: it is unpaused and must be started by the Asset
+  events of the runs above (``--asset-dags``).
+
+Talks to the public REST API (``/api/v2``) only, never to the metadata DB.
 """
 
 from __future__ import annotations
@@ -14,13 +26,17 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from airflow_provider_cio.operators._partition import latest_interval_end
+
 FINISHED = {"success", "failed"}
 RAN = {"success", "failed", "up_for_retry", "running"}
+OK = {"success", "skipped"}
 
 
 class DriveError(RuntimeError):
@@ -31,9 +47,14 @@ class DriveError(RuntimeError):
 class Run:
     dag_id: str
     run_id: str
-    logical_date: str
+    partition_date: (
+        str  # the day the run works on: its logical date, or for an asset-triggered run the day built
+    )
+    run_type: str = "manual"
     state: str = "queued"
     task_instances: list[dict[str, Any]] = field(default_factory=list)
+    triggered_by: list[str] = field(default_factory=list)  # asset-triggered: "dag_id.task_id" of each event
+    seconds: float | None = None  # the run's duration once finished
 
 
 class Watch:
@@ -69,11 +90,20 @@ class Api:
     def get(self, path: str) -> requests.Response:
         return self.session.get(f"{self.base}{path}", timeout=self.timeout)
 
+    def json(self, path: str) -> dict[str, Any]:
+        response = self.get(path)
+        if not response.ok:
+            raise DriveError(f"GET {path} -> HTTP {response.status_code}: {response.text[:300]}")
+        return dict(response.json())
+
     def send(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.session.request(method, f"{self.base}{path}", json=body, timeout=self.timeout)
         if response.status_code >= 300:
             raise DriveError(f"{method} {path} -> HTTP {response.status_code}: {response.text[:300]}")
         return dict(response.json())
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        return list(self.json(f"/api/v2/dags/{dag_id}/dagRuns?limit=100")["dag_runs"])
 
 
 def wait_for(what: str, ready: Any, timeout: float, watch: Watch, interval: float = 1.0) -> None:
@@ -90,37 +120,106 @@ def wait_for(what: str, ready: Any, timeout: float, watch: Watch, interval: floa
     raise DriveError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def trigger_all(api: Api, dag_ids: list[str], dates: list[str], timeout: float, watch: Watch) -> list[Run]:
+def prepare(
+    api: Api, dag_ids: list[str], pools: dict[str, int], timeout: float, watch: Watch
+) -> dict[str, Any]:
+    """API up, pools created, every DAG parsed and unpaused; returns each DAG's details (its schedule)."""
     wait_for("the API server health endpoint", lambda: api.get("/api/v2/monitor/health").ok, timeout, watch)
+    for name, slots in pools.items():
+        api.send(
+            "POST", "/api/v2/pools", {"name": name, "slots": slots, "description": "make test-distributed"}
+        )
+    details = {}
     for dag_id in dag_ids:
         parsed = lambda d=dag_id: api.get(f"/api/v2/dags/{d}").ok  # noqa: E731
         wait_for(f"DAG {dag_id} to be parsed", parsed, timeout, watch)
-        api.send("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+        details[dag_id] = api.send("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+    return details
+
+
+def create_runs(api: Api, plan: dict[str, list[str]], details: dict[str, Any]) -> list[Run]:
+    """Trigger the unscheduled DAGs once per date; backfill the scheduled ones over their dates."""
     runs = []
-    for dag_id in dag_ids:
-        for date in dates:
-            body = {
-                "dag_run_id": f"distributed__{date}",
-                "logical_date": f"{date}T00:00:00Z",
-                "conf": {},
-            }
-            created = api.send("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)
-            runs.append(Run(dag_id, created["dag_run_id"], date, created.get("state", "queued")))
+    for dag_id, dates in plan.items():
+        if details[dag_id].get("timetable_summary") is None:
+            for day in dates:
+                body = {"dag_run_id": f"distributed__{day}", "logical_date": f"{day}T00:00:00Z", "conf": {}}
+                created = api.send("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)
+                runs.append(Run(dag_id, created["dag_run_id"], day, "manual", created.get("state", "queued")))
+            continue
+        first, last = min(dates), max(dates)
+        body = {"dag_id": dag_id, "from_date": f"{first}T00:00:00Z", "to_date": f"{last}T00:00:00Z"}
+        backfill = api.send("POST", "/api/v2/backfills", body)
+        for run in api.dag_runs(dag_id):
+            day = (run.get("logical_date") or "")[:10]
+            if run["run_type"] == "backfill" and first <= day <= last:
+                runs.append(Run(dag_id, run["dag_run_id"], day, "backfill", run["state"]))
+        if not runs or runs[-1].dag_id != dag_id:
+            raise DriveError(
+                f"backfill {backfill.get('id')} of {dag_id} over {first}..{last} created no runs"
+            )
     return runs
 
 
-def wait_finished(api: Api, runs: list[Run], timeout: float, watch: Watch, interval: float = 2.0) -> None:
+def asset_runs(api: Api, dag_id: str) -> tuple[list[Run], int]:
+    """The DAG's asset-triggered runs so far and how many Asset events are queued for it (a run still to come)."""
+    runs = [
+        Run(dag_id, run["dag_run_id"], "", "asset_triggered", run["state"], seconds=run.get("duration"))
+        for run in api.dag_runs(dag_id)
+        if run["run_type"] == "asset_triggered"
+    ]
+    response = api.get(f"/api/v2/dags/{dag_id}/assets/queuedEvents")
+    queued = int(response.json().get("total_entries", 0)) if response.ok else 0
+    return runs, queued
+
+
+def wait_finished(
+    api: Api, runs: list[Run], asset_dags: list[str], timeout: float, watch: Watch, interval: float = 2.0
+) -> list[Run]:
+    """Until every run has finished, then until each Asset-scheduled DAG has run and finished with nothing queued.
+
+    Returns the asset-triggered runs. If a created run failed, its downstream never comes: stop waiting then.
+    """
     deadline = time.monotonic() + timeout
-    pending = list(runs)
-    while pending and time.monotonic() < deadline:
+    followers: list[Run] = []
+    waiting_for: list[str] = []
+    while time.monotonic() < deadline:
         time.sleep(interval)
         watch.check()
-        for run in list(pending):
-            response = api.get(f"/api/v2/dags/{run.dag_id}/dagRuns/{run.run_id}")
-            if response.ok:
-                run.state = response.json()["state"]
-            if run.state in FINISHED:
-                pending.remove(run)
+        for run in runs:
+            if run.state not in FINISHED:
+                response = api.get(f"/api/v2/dags/{run.dag_id}/dagRuns/{run.run_id}")
+                if response.ok:
+                    run.state, run.seconds = response.json()["state"], response.json().get("duration")
+        waiting_for = [
+            f"{run.dag_id}/{run.run_id} ({run.state})" for run in runs if run.state not in FINISHED
+        ]
+        if waiting_for:
+            continue
+        if any(run.state != "success" for run in runs):
+            return followers
+        followers = []
+        for dag_id in asset_dags:
+            found, queued = asset_runs(api, dag_id)
+            followers += found
+            if not found:
+                waiting_for.append(f"{dag_id}: no asset-triggered run yet ({queued} Asset event(s) queued)")
+            elif queued:
+                waiting_for.append(f"{dag_id}: {queued} Asset event(s) queued for another run")
+            waiting_for += [f"{r.dag_id}/{r.run_id} ({r.state})" for r in found if r.state not in FINISHED]
+        if not waiting_for:
+            return followers
+    unfinished = [run for run in runs + followers if run.state not in FINISHED]
+    collect_task_instances(api, unfinished)
+    details = [
+        f"  {run.dag_id}/{run.run_id}: "
+        + ", ".join(f"{ti['task_id']}={ti['state']}" for ti in run.task_instances if ti["state"] not in OK)
+        for run in unfinished
+    ]
+    raise DriveError(f"not finished after {timeout:.0f} s: {'; '.join(waiting_for)}\n" + "\n".join(details))
+
+
+def collect_task_instances(api: Api, runs: list[Run]) -> None:
     for run in runs:
         response = api.get(f"/api/v2/dags/{run.dag_id}/dagRuns/{run.run_id}/taskInstances?limit=1000")
         if response.ok:
@@ -128,13 +227,23 @@ def wait_finished(api: Api, runs: list[Run], timeout: float, watch: Watch, inter
                 {key: ti.get(key) for key in ("task_id", "map_index", "state", "hostname", "try_number")}
                 for ti in response.json()["task_instances"]
             ]
-    if pending:
-        names = ", ".join(f"{run.dag_id}/{run.run_id} ({run.state})" for run in pending)
-        raise DriveError(f"runs still not finished after {timeout:.0f} s: {names}")
+
+
+def collect_triggers(api: Api, runs: list[Run]) -> None:
+    """For asset-triggered runs: which tasks emitted the events, and the day they built (the gates' interval end)."""
+    for run in runs:
+        if run.run_type != "asset_triggered":
+            continue
+        events = api.json(f"/api/v2/dags/{run.dag_id}/dagRuns/{run.run_id}/upstreamAssetEvents")[
+            "asset_events"
+        ]
+        run.triggered_by = sorted({f"{e.get('source_dag_id')}.{e.get('source_task_id')}" for e in events})
+        end = latest_interval_end(e.get("extra") for e in events)
+        run.partition_date = str((end - timedelta(days=1)).date()) if end else ""
 
 
 def placement_problems(runs: list[Run], workers: set[str]) -> list[str]:
-    """Every task instance that ran must name one of our Celery workers; at least one must have run."""
+    """Every task instance that ran must name one of our Celery workers, and every worker must have run one."""
     problems = []
     ran = [ti for run in runs for ti in run.task_instances if ti["state"] in RAN]
     if not ran:
@@ -145,49 +254,95 @@ def placement_problems(runs: list[Run], workers: set[str]) -> list[str]:
                 problems.append(
                     f"{run.dag_id}/{run.run_id}/{ti['task_id']} ran on {ti['hostname']!r}, not a Celery worker"
                 )
+    idle = workers - {ti["hostname"] for ti in ran}
+    if ran and idle:
+        problems.append(f"worker(s) {', '.join(sorted(idle))} ran no task instance")
     return problems
 
 
+def parse_plan(spec: str) -> dict[str, list[str]]:
+    """``"cio_smoke:2026-11-01,2026-11-02 cio_export:2026-11-01"`` -> {dag_id: [dates]} (dates validated)."""
+    plan: dict[str, list[str]] = {}
+    for item in spec.split():
+        dag_id, _, dates = item.partition(":")
+        if not dates:
+            raise DriveError(f"run spec {item!r} has no dates: use DAG:YYYY-MM-DD[,YYYY-MM-DD...]")
+        plan.setdefault(dag_id, []).extend(str(date.fromisoformat(d)) for d in dates.split(",") if d)
+    return plan
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--api", required=True, help="base URL of the API server, e.g. http://127.0.0.1:8080")
-    parser.add_argument("--dags", required=True, help="space- or comma-separated DAG ids")
-    parser.add_argument("--dates", required=True, help="space- or comma-separated logical dates (YYYY-MM-DD)")
+    parser.add_argument(
+        "--runs", required=True, help="space-separated DAG:DATE[,DATE...] (see the module doc)"
+    )
+    parser.add_argument(
+        "--asset-dags", default="", help="space-separated Asset-scheduled DAGs the runs must start"
+    )
+    parser.add_argument("--then", default="", help="like --runs, created once those have succeeded")
+    parser.add_argument("--pool", action="append", default=[], metavar="NAME:SLOTS", help="create this pool")
     parser.add_argument("--workers", required=True, help="comma-separated expected worker hostnames")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds for the runs to finish")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds for all runs to finish")
     parser.add_argument("--startup-timeout", type=float, default=120.0, help="seconds for API and parsing")
     parser.add_argument("--out", type=Path, required=True, help="write the runs here (JSON)")
     parser.add_argument("--watch", default="", help="space-separated name:pid of the deployment's processes")
+    parser.add_argument("--task-logs", default="", help="the task log folder, named when a run fails")
     args = parser.parse_args(argv)
-
-    def split(value: str) -> list[str]:
-        return [item for item in value.replace(",", " ").split() if item]
 
     api = Api(args.api)
     watch = Watch(args.watch)
-    workers = set(split(args.workers))
+    workers = {w for w in args.workers.split(",") if w}
+    asset_dags = args.asset_dags.split()
+    pools = {name: int(slots) for name, _, slots in (p.partition(":") for p in args.pool)}
     runs: list[Run] = []
+    started = time.monotonic()
     try:
-        runs = trigger_all(api, split(args.dags), split(args.dates), args.startup_timeout, watch)
-        print(f"triggered {len(runs)} run(s): " + ", ".join(f"{r.dag_id}/{r.logical_date}" for r in runs))
-        wait_finished(api, runs, args.timeout, watch)
+        plan, later = parse_plan(args.runs), parse_plan(args.then)
+        details = prepare(api, [*asset_dags, *plan, *later], pools, args.startup_timeout, watch)
+        deadline = time.monotonic() + args.timeout
+        runs = create_runs(api, plan, details)
+        print(f"created {len(runs)} run(s): " + ", ".join(f"{r.dag_id}/{r.run_id}" for r in runs), flush=True)
+        runs += wait_finished(api, runs, asset_dags, max(deadline - time.monotonic(), 1.0), watch)
+        if later and all(run.state == "success" for run in runs):
+            # they read what the runs above built (the lift report reads the audience snapshots)
+            then = create_runs(api, later, details)
+            print("then created: " + ", ".join(f"{r.dag_id}/{r.run_id}" for r in then), flush=True)
+            runs += then
+            wait_finished(api, then, [], max(deadline - time.monotonic(), 1.0), watch)
+        collect_task_instances(api, runs)
+        collect_triggers(api, runs)
     except (DriveError, requests.RequestException) as exc:
         print(f"run_dags: {exc}", file=sys.stderr)
+        if args.task_logs:
+            print(f"run_dags: task logs: {args.task_logs}/dag_id=<dag>/run_id=<run>/", file=sys.stderr)
         args.out.write_text(json.dumps([asdict(run) for run in runs], indent=2))
         return 1
     args.out.write_text(json.dumps([asdict(run) for run in runs], indent=2))
+    print(f"all runs finished {time.monotonic() - started:.0f} s after the API answered")
 
     placement: Counter[str] = Counter()
     for run in runs:
-        tis = ", ".join(f"{ti['task_id']}={ti['state']}@{ti['hostname']}" for ti in run.task_instances)
-        print(f"  {run.dag_id:<24} {run.logical_date}  {run.state:<8} {tis}")
-        placement.update(ti["hostname"] for ti in run.task_instances if ti["state"] in RAN)
+        hosts = Counter(ti["hostname"] for ti in run.task_instances if ti["state"] in RAN)
+        source = f" <- {', '.join(run.triggered_by)}" if run.triggered_by else ""
+        print(
+            f"  {run.dag_id:<18} {run.run_type:<15} {run.partition_date:<10} {run.state:<7} {run.seconds or 0:4.0f} s "
+            f"{len(run.task_instances)} task(s) on {dict(sorted(hosts.items()))}{source}"
+        )
+        placement.update(hosts)
     print("task instances per worker: " + ", ".join(f"{host}={n}" for host, n in sorted(placement.items())))
-    failed = [run for run in runs if run.state != "success"]
-    problems = [f"{run.dag_id}/{run.run_id} finished {run.state}" for run in failed]
+    problems = []
+    for run in runs:
+        if run.state != "success":
+            bad = [f"{ti['task_id']}={ti['state']}" for ti in run.task_instances if ti["state"] not in OK]
+            problems.append(f"{run.dag_id}/{run.run_id} finished {run.state}: {', '.join(bad) or 'no tasks'}")
     problems += placement_problems(runs, workers)
     for problem in problems:
         print(f"FAIL: {problem}", file=sys.stderr)
+    if problems and args.task_logs:
+        print(f"task logs: {args.task_logs}/dag_id=<dag>/run_id=<run>/", file=sys.stderr)
     return 1 if problems else 0
 
 

@@ -1,0 +1,138 @@
+"""What the reference pipeline left in Blob for one day: landed partitions and their gates, audience snapshots and
+their gates, where each audience's sync ledger stands, and the latest holdout lift report.
+
+One reader of the final state, so ``make demo`` (prints it) and ``make test-distributed`` (asserts on it, in
+``scripts/distributed/check_state.py``) can never disagree about where things live. Plain Python: no Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_cio.dag_config import CioDagConfig
+from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
+
+
+def read_json(store: ObjectStore, path: str) -> dict[str, Any]:
+    """The JSON object at ``path``, or ``{}`` when it is not there (not landed, not gated, never synced)."""
+    try:
+        return dict(json.loads(store.read_bytes(path)))
+    except BlobNotFound:
+        return {}
+
+
+def gate_status(verdict: dict[str, Any]) -> str:
+    """``passed``, ``FAILED`` or ``not gated`` for a gate's ``_quality/result.json``."""
+    return "passed" if verdict.get("success") else ("FAILED" if verdict else "not gated")
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One dataset's day in the landing zone: its manifest and its gate's verdict (``{}`` when missing)."""
+
+    dataset: str
+    prefix: str
+    manifest: dict[str, Any]
+    verdict: dict[str, Any]
+
+    @property
+    def gate(self) -> str:
+        return gate_status(self.verdict)
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """One audience on one platform: the ledger's current state and the final report of the run that wrote it."""
+
+    platform: str
+    ledger: str
+    state: dict[str, Any]
+    done: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AudienceState:
+    """One audience's snapshot for the day (stats, gate verdict) and its syncs, one per configured destination."""
+
+    name: str
+    prefix: str
+    stats: dict[str, Any]
+    verdict: dict[str, Any]
+    syncs: tuple[SyncState, ...]
+
+    @property
+    def gate(self) -> str:
+        return gate_status(self.verdict)
+
+
+def base_path(cfg: CioDagConfig) -> str:
+    return f"{cfg.env}/{cfg.workspace}"
+
+
+def landed(store: ObjectStore, cfg: CioDagConfig, date: str) -> list[Partition]:
+    """Every configured export dataset's daily partition for ``date``."""
+    partitions = []
+    for dataset in cfg.datasets:
+        prefix = f"landing/{base_path(cfg)}/{dataset}/dt={date}"
+        partitions.append(
+            Partition(
+                dataset=dataset,
+                prefix=prefix,
+                manifest=read_json(store, f"{prefix}/_manifest.json"),
+                verdict=read_json(store, f"{prefix}/_quality/result.json"),
+            )
+        )
+    return partitions
+
+
+def audiences(store: ObjectStore, cfg: CioDagConfig, date: str) -> list[AudienceState]:
+    """Every configured audience's snapshot for ``date`` and the ledger state of each of its destinations."""
+    from airflow_provider_cio.sync.runner import ledger_prefix
+
+    found = []
+    for audience in cfg.audiences:
+        prefix = f"audiences/{base_path(cfg)}/{audience.name}/dt={date}"
+        syncs = []
+        for platform in audience.destinations:
+            # the ledger is keyed by the audience's name on the platform, as the sync task keys it
+            ledger = ledger_prefix(
+                f"ledger/{base_path(cfg)}", platform, cfg.platform_audience_name(audience, platform)
+            )
+            state = read_json(store, f"{ledger}/state.json")
+            done = read_json(store, f"{ledger}/runs/{state.get('run_id')}/done.json") if state else {}
+            syncs.append(SyncState(platform=platform, ledger=ledger, state=state, done=done))
+        found.append(
+            AudienceState(
+                name=audience.name,
+                prefix=prefix,
+                stats=read_json(store, f"{prefix}/_stats.json"),
+                verdict=read_json(store, f"{prefix}/_quality/result.json"),
+                syncs=tuple(syncs),
+            )
+        )
+    return found
+
+
+def latest_lift(store: ObjectStore, cfg: CioDagConfig) -> dict[str, Any]:
+    """The newest holdout lift report of the configured program: where it is and its headline numbers (``{}`` when
+    there is none yet)."""
+    program = str(cfg.holdout.get("program", "paid_retention"))
+    summaries = [
+        name
+        for name in store.list(f"reports/{base_path(cfg)}/incrementality/{program}/")
+        if name.endswith("/summary.json")
+    ]
+    if not summaries:
+        return {}
+    latest = summaries[-1]
+    raw = read_json(store, latest)
+    return {
+        "prefix": latest.rsplit("/", 1)[0],
+        "url": store.url(latest.replace("summary.json", "report.html")),
+        "conversion_lift": raw["conversion_lift"]["estimate"],
+        "p_value": raw["conversion_p_value"],
+        "treatment": raw["treatment"]["users"],
+        "holdout": raw["holdout"]["users"],
+    }

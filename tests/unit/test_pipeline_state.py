@@ -1,0 +1,51 @@
+"""``pipeline_state`` reads the final state where the pipeline writes it: the demo prints it and the distributed
+test asserts on it, so a path that drifts from the writers would make both report nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from meta_sync_support import make_members
+
+from airflow_provider_cio import pipeline_state
+from airflow_provider_cio.dag_config import CioDagConfig, load_dag_config
+from airflow_provider_cio.devstack.stack import project_root
+from airflow_provider_cio.sync import Guardrails, run_sync
+
+DATE = "2026-11-01"
+
+
+@pytest.fixture
+def cfg(monkeypatch: pytest.MonkeyPatch) -> CioDagConfig:
+    monkeypatch.delenv("CIO_DAG_CONFIG", raising=False)
+    return load_dag_config(project_root() / "dags" / "config" / "devstack.yaml")
+
+
+def test_finds_the_ledger_a_sync_wrote_the_way_the_sync_task_calls_it(cfg, destination, store) -> None:  # type: ignore[no-untyped-def]
+    audience = next(a for a in cfg.audiences if "meta" in a.destinations)
+    report = run_sync(
+        destination,
+        store,
+        audience_name=cfg.platform_audience_name(audience, "meta"),
+        members=make_members(range(30)),
+        mode="mirror",
+        guards=Guardrails(min_size=10),
+        quality_passed=True,
+        ledger_root=f"ledger/{cfg.env}/{cfg.workspace}",
+    )
+    found = next(a for a in pipeline_state.audiences(store, cfg, DATE) if a.name == audience.name)
+    meta = next(s for s in found.syncs if s.platform == "meta")
+    assert meta.state["size"] == 30 and meta.state["audience_id"] == report.audience_id
+    assert meta.done["rows_sent"] == 30 and meta.done["status"] == "synced"
+    assert found.gate == "not gated" and found.stats == {}
+
+
+def test_landed_partitions_and_gate_verdicts(cfg, store) -> None:  # type: ignore[no-untyped-def]
+    people = f"landing/{cfg.env}/{cfg.workspace}/people/dt={DATE}"
+    store.write_bytes(f"{people}/_manifest.json", json.dumps({"rows": 5, "parts": []}).encode())
+    store.write_bytes(f"{people}/_quality/result.json", json.dumps({"success": False}).encode())
+    parts = {p.dataset: p for p in pipeline_state.landed(store, cfg, DATE)}
+    assert list(parts) == cfg.datasets
+    assert parts["people"].manifest["rows"] == 5 and parts["people"].gate == "FAILED"
+    assert parts["events"].manifest == {} and parts["events"].gate == "not gated"
