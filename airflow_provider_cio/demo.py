@@ -108,6 +108,7 @@ def _store(stack: Devstack) -> Any:
 def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None:
     from airflow_provider_cio import pipeline_state
     from airflow_provider_cio.dag_config import load_dag_config
+    from airflow_provider_cio.sync.naming import platform_audience_name
 
     store = _store(stack)
     cfg = load_dag_config(project_root() / "dags" / "config" / "devstack.yaml")
@@ -122,7 +123,8 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
             f"  {part.dataset:<11} {manifest.get('rows', 0):>7,} rows  {len(manifest.get('parts', []))} part(s)"
             f"  {manifest.get('rejected_rows', 0)} rejected  gate {part.gate}"
         )
-    print("audiences (members after exclusions; rows sent per destination):")
+    platform_name = platform_audience_name(cfg.env, cfg.workspace, "<audience>")
+    print(f"audiences (members after exclusions; rows sent per destination, into {platform_name}):")
     for audience in pipeline_state.audiences(store, cfg, date):
         sent = [
             f"{sync.platform} {sync.done.get('rows_sent', 0):,} sent/{sync.state.get('size', 0):,} in audience"
@@ -135,7 +137,7 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
     print("reports:")
     print(f"  gate report    {store.url(f'landing/{base}/deliveries/dt={date}/_quality/report.html')}")
     print(f"  audience stats {store.url(f'audiences/{base}/<audience>/dt={date}/_stats.json')}")
-    print(f"  sync ledgers   {store.url(f'ledger/{base}/<platform>/<audience>/')}")
+    print(f"  sync ledgers   {store.url(f'ledger/{base}/<platform>/')}<platform name, path-safe>/")
     lift = pipeline_state.latest_lift(store, cfg)
     if lift:
         print(
