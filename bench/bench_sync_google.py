@@ -1,6 +1,6 @@
 """``sync_plan_google``: mirror-sync an audience with 1% churn to the Google emulator (Data Manager) vs a full replace.
 
-Set-up outside the timed part (parent): the same seeded audience as ``bench_sync_meta`` (N members, hashed email +
+Set-up outside the timed part (parent): the seeded audience of ``bench.sync_harness`` (N members, hashed email +
 phone; the next snapshot has 0.5% departed and 0.5% new members), the last-synced state in the sync core's own
 format (under the ``google`` ledger), and a Google emulator (gRPC, in the parent process) whose Customer Match list
 holds the N base members (reset before every run). Each child loads snapshot and state, then runs ``run_sync``
@@ -15,57 +15,25 @@ this benchmark swaps in an indexed list with the same merge/remove semantics so 
 
 from __future__ import annotations
 
-import random
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench_sync_meta import _read_members, _sha, _write_members
-from bench.common import alternate, record, run_in_child
+from bench.common import alternate, run_in_child
+from bench.sync_harness import (
+    AUDIENCE,
+    hashed_email,
+    hashed_phone,
+    load_inputs,
+    plan_and_sync,
+    prepare,
+    records,
+    scale,
+)
 
 BENCHMARK = "sync_plan_google"
 CUSTOMER = "1234567890"
-AUDIENCE = "bench audience"
-SEED = 20260601
-
-
-def _prepare(data_dir: Path, n: int) -> dict[str, Any]:
-    """Seeded base and next snapshots on disk, plus the base state objects (google ledger) as files."""
-    from airflow_provider_cio.storage import MemoryObjectStore
-    from airflow_provider_cio.sync.runner import audience_slug
-    from airflow_provider_cio.sync.snapshot import Snapshot, identifiers_json
-    from airflow_provider_cio.sync.state import StateStore, format_line
-
-    rng = random.Random(SEED)
-    base_ids = list(range(n))
-    churn_each = n // 200  # 0.5% leave, 0.5% arrive: 1% churn
-    departed = set(rng.sample(base_ids, churn_each))
-    next_ids = [i for i in base_ids if i not in departed] + list(range(n, n + churn_each))
-    _write_members(data_dir / "base.tsv", base_ids)
-    _write_members(data_dir / "next.tsv", next_ids)
-
-    base = Snapshot.from_members(_read_members(data_dir / "base.tsv"))
-    store = MemoryObjectStore()
-    states = StateStore(store, f"ledger/google/{audience_slug(AUDIENCE)}")
-    states.write(
-        snapshot_id="base",
-        run_id="base-run",
-        mode="mirror",
-        audience_id="unknown",
-        lines=(
-            format_line(
-                e.customer_id, e.fingerprint, e.member.consent, identifiers_json(e.member.identifiers)
-            )
-            for e in base.entries
-        ),
-    )
-    objects = data_dir / "objects"
-    for name in store.list(""):
-        target = objects / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(store.read_bytes(name))
-    return {"base_ids": base_ids, "true_churn": 2 * churn_each, "next_size": len(next_ids)}
 
 
 def _index_user_lists() -> None:
@@ -129,19 +97,8 @@ def sync_child(data_dir: str, target: str, list_id: int, mode: str) -> dict[str,
         DataManagerDestination,
         build_ingestion_client,
     )
-    from airflow_provider_cio.storage import MemoryObjectStore
-    from airflow_provider_cio.sync import Guardrails, run_sync
 
-    start = time.perf_counter()
-    root = Path(data_dir)
-    members = _read_members(root / "next.tsv")
-    store = MemoryObjectStore()
-    objects = root / "objects"
-    for path in objects.rglob("*"):
-        if path.is_file():
-            store.write_bytes(path.relative_to(objects).as_posix(), path.read_bytes())
-    load_seconds = time.perf_counter() - start
-
+    members, store, load_seconds = load_inputs(data_dir)
     destination = DataManagerDestination(
         build_ingestion_client(channel=grpc.insecure_channel(target)),
         operating_account_id=CUSTOMER,
@@ -149,51 +106,28 @@ def sync_child(data_dir: str, target: str, list_id: int, mode: str) -> dict[str,
         poll_interval_seconds=0.05,
         sleep=time.sleep,
     )
-    kwargs: dict[str, Any] = {
-        "audience_name": AUDIENCE,
-        "members": members,
-        "guards": Guardrails(min_size=1),
-        "quality_passed": True,
-    }
-    t0 = time.perf_counter()
-    plan = run_sync(destination, store, mode=mode, dry_run=True, **kwargs)  # type: ignore[arg-type]
-    plan_seconds = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    report = run_sync(destination, store, mode=mode, **kwargs)  # type: ignore[arg-type]
-    sync_seconds = time.perf_counter() - t1
-    return {
-        "sync_seconds": sync_seconds,
-        "plan_seconds": round(plan_seconds, 3),
-        "load_seconds": round(load_seconds, 3),
-        "rows_sent": report.rows_sent,
-        "batch_requests": report.requests,
-        "plan_adds": plan.plan["adds"],
-        "plan_removes": plan.plan["removes"],
-    }
+    result = plan_and_sync(destination, store, members, mode)
+    return {**result, "load_seconds": round(load_seconds, 3)}
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
     from airflow_provider_cio.emulators.google.server import GoogleEmulator
     from airflow_provider_cio.emulators.google.state import StoredMember
 
-    n = 50_000 if quick else 1_000_000
-    runs = 2 if quick else 3
-    case = "50k" if quick else "1M"
+    n, runs, case = scale(quick)
     _index_user_lists()
     with (
         tempfile.TemporaryDirectory(prefix="bench_sync_google_") as tmp,
         GoogleEmulator(tls=False) as emulator,
     ):
         data_dir = Path(tmp)
-        facts = _prepare(data_dir, n)
+        facts = prepare(data_dir, n, "google")
         list_id = emulator.create_user_list(CUSTOMER, AUDIENCE)
         state = emulator.core.state
         user_list = state.find_list(CUSTOMER, list_id)
         assert user_list is not None
         base_members = [
-            StoredMember(
-                frozenset({f"email:{_sha(f'user{i}@example.com')}", f"phone:{_sha(f'1555{i:07d}')}"}), 0
-            )
+            StoredMember(frozenset({f"email:{hashed_email(i)}", f"phone:{hashed_phone(i)}"}), 0)
             for i in facts["base_ids"]
         ]
 
@@ -218,26 +152,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             return call
 
         samples = alternate({"ours": variant("mirror"), "full_replace": variant("replace")}, runs)
-    shared = {
-        "true_churn": facts["true_churn"],
-        "audience_size": n,
-        "expected_final_size": facts["next_size"],
-    }
-    return [
-        record(
-            BENCHMARK, case, "ours", baseline=False, unit="s", samples=samples["ours"], work=n, extra=shared
-        ),
-        record(
-            BENCHMARK,
-            case,
-            "full_replace",
-            baseline=True,
-            unit="s",
-            samples=samples["full_replace"],
-            work=n,
-            extra=shared,
-        ),
-    ]
+    return records(BENCHMARK, case, n, facts, samples)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,159 @@
+"""What ``bench_sync_meta`` and ``bench_sync_google`` share: the seeded audience, its files, and the timed sync.
+
+Parent side: ``prepare`` writes a seeded audience of N members (hashed email + phone) and its next snapshot (0.5%
+departed, 0.5% new: 1% churn) as TSV files, plus the last-synced state in the sync core's own format under the
+platform's ledger, as object files. Child side: ``load_inputs`` reads them back into members and an object store;
+``plan_and_sync`` times a dry run (the plan) and the real ``run_sync``. ``records`` turns the samples of both
+variants (``ours`` in mirror mode, the ``full_replace`` baseline) into results.json records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import record
+
+AUDIENCE = "bench audience"
+SEED = 20260601
+
+
+def scale(quick: bool) -> tuple[int, int, str]:
+    """Audience size, runs per variant and the case label."""
+    return (50_000, 2, "50k") if quick else (1_000_000, 3, "1M")
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def hashed_email(i: int) -> str:
+    return sha(f"user{i}@example.com")
+
+
+def hashed_phone(i: int) -> str:
+    return sha(f"1555{i:07d}")
+
+
+def write_members(path: Path, ids: list[int]) -> None:
+    with path.open("w") as fh:
+        for i in ids:
+            fh.write(f"cust-{i:08d}\t{hashed_email(i)}\t{hashed_phone(i)}\n")
+
+
+def read_members(path: Path) -> list[Any]:
+    from airflow_provider_cio.sync import Member
+
+    members = []
+    with path.open() as fh:
+        for line in fh:
+            cid, email, phone = line.rstrip("\n").split("\t")
+            members.append(Member(cid, {"email": (email,), "phone": (phone,)}))
+    return members
+
+
+def prepare(data_dir: Path, n: int, platform: str) -> dict[str, Any]:
+    """Seeded base and next snapshots on disk, plus the base state objects (``platform``'s ledger) as files."""
+    from airflow_provider_cio.storage import MemoryObjectStore
+    from airflow_provider_cio.sync.runner import ledger_prefix
+    from airflow_provider_cio.sync.snapshot import Snapshot, identifiers_json
+    from airflow_provider_cio.sync.state import StateStore, format_line
+
+    rng = random.Random(SEED)
+    base_ids = list(range(n))
+    churn_each = n // 200  # 0.5% leave, 0.5% arrive: 1% churn
+    departed = set(rng.sample(base_ids, churn_each))
+    next_ids = [i for i in base_ids if i not in departed] + list(range(n, n + churn_each))
+    write_members(data_dir / "base.tsv", base_ids)
+    write_members(data_dir / "next.tsv", next_ids)
+
+    base = Snapshot.from_members(read_members(data_dir / "base.tsv"))
+    store = MemoryObjectStore()
+    # run_sync's default ledger_root, so the child's run_sync finds this state
+    states = StateStore(store, ledger_prefix("ledger", platform, AUDIENCE))
+    states.write(
+        snapshot_id="base",
+        run_id="base-run",
+        mode="mirror",
+        audience_id="unknown",
+        lines=(
+            format_line(
+                e.customer_id, e.fingerprint, e.member.consent, identifiers_json(e.member.identifiers)
+            )
+            for e in base.entries
+        ),
+    )
+    objects = data_dir / "objects"
+    for name in store.list(""):
+        target = objects / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(store.read_bytes(name))
+    return {"base_ids": base_ids, "true_churn": 2 * churn_each, "next_size": len(next_ids)}
+
+
+def load_inputs(data_dir: str) -> tuple[list[Any], Any, float]:
+    """In the child: the next snapshot's members, an object store holding the base state, and the load time."""
+    from airflow_provider_cio.storage import MemoryObjectStore
+
+    start = time.perf_counter()
+    root = Path(data_dir)
+    members = read_members(root / "next.tsv")
+    store = MemoryObjectStore()
+    objects = root / "objects"
+    for path in objects.rglob("*"):
+        if path.is_file():
+            store.write_bytes(path.relative_to(objects).as_posix(), path.read_bytes())
+    return members, store, time.perf_counter() - start
+
+
+def plan_and_sync(destination: Any, store: Any, members: list[Any], mode: str) -> dict[str, Any]:
+    """In the child: a dry run (plan time), then the real sync (its wall time is the measured value)."""
+    from airflow_provider_cio.sync import Guardrails, run_sync
+
+    kwargs: dict[str, Any] = {
+        "audience_name": AUDIENCE,
+        "members": members,
+        "guards": Guardrails(min_size=1),
+        "quality_passed": True,
+    }
+    t0 = time.perf_counter()
+    plan = run_sync(destination, store, mode=mode, dry_run=True, **kwargs)  # type: ignore[arg-type]
+    plan_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    report = run_sync(destination, store, mode=mode, **kwargs)  # type: ignore[arg-type]
+    sync_seconds = time.perf_counter() - t1
+    return {
+        "sync_seconds": sync_seconds,
+        "plan_seconds": round(plan_seconds, 3),
+        "rows_sent": report.rows_sent,
+        "batch_requests": report.requests,
+        "plan_adds": plan.plan["adds"],
+        "plan_removes": plan.plan["removes"],
+    }
+
+
+def records(
+    benchmark: str, case: str, n: int, facts: dict[str, Any], samples: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The ``ours`` and ``full_replace`` records, each with the churn and sizes the sync should reach."""
+    shared = {
+        "true_churn": facts["true_churn"],
+        "audience_size": n,
+        "expected_final_size": facts["next_size"],
+    }
+    return [
+        record(
+            benchmark,
+            case,
+            variant,
+            baseline=variant == "full_replace",
+            unit="s",
+            samples=samples[variant],
+            work=n,
+            extra=shared,
+        )
+        for variant in ("ours", "full_replace")
+    ]
