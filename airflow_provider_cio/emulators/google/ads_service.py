@@ -28,6 +28,7 @@ _PREFIX = f"google.ads.googleads.{VERSION}.services"
 FAILURE_KEY = f"google.ads.googleads.{VERSION}.errors.googleadsfailure-bin"
 MAX_IDENTIFIERS_PER_REQUEST = 100_000
 MAX_IDENTIFIERS_PER_USER = 20
+_JOB_ERROR = "offline_user_data_job_error"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,13 @@ def abort(context: grpc.ServicerContext, code: grpc.StatusCode, errors: list[Ads
     raise AssertionError("unreachable")
 
 
+def _reject_job_request(
+    context: grpc.ServicerContext, code: str, message: str, index: int | None = None
+) -> NoReturn:
+    """Fail an OfflineUserDataJobService call with one ``OfflineUserDataJobError`` (INVALID_ARGUMENT)."""
+    abort(context, grpc.StatusCode.INVALID_ARGUMENT, [AdsError(_JOB_ERROR, code, message, index=index)])
+
+
 def _fault_errors(kind: str, retry_delay: float) -> tuple[grpc.StatusCode, AdsError]:
     if kind == "resource_exhausted":
         return grpc.StatusCode.RESOURCE_EXHAUSTED, AdsError(
@@ -106,7 +114,7 @@ def _fault_errors(kind: str, retry_delay: float) -> tuple[grpc.StatusCode, AdsEr
         )
     if kind == "terms_not_accepted":
         return grpc.StatusCode.INVALID_ARGUMENT, AdsError(
-            "offline_user_data_job_error",
+            _JOB_ERROR,
             "CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS",
             "The customer has not accepted the customer data terms.",
         )
@@ -233,6 +241,13 @@ class AdsServices:
             )
         return job
 
+    def _pending_job(self, context: grpc.ServicerContext, resource_name: str) -> Job:
+        """The job, refused if it has been run already (operations and runs are for a pending job only)."""
+        job = self._job(context, resource_name)
+        if job.status != "PENDING":
+            _reject_job_request(context, "JOB_ALREADY_STARTED", "The job has been run already.")
+        return job
+
     # -- OfflineUserDataJobService ---------------------------------------------------------------------------------
     def create_job(self, request: Any, context: grpc.ServicerContext) -> Any:
         from google.ads.googleads.v26.enums.types import consent_status, offline_user_data_job_type
@@ -253,25 +268,11 @@ class AdsServices:
             )
             job_type = offline_user_data_job_type.OfflineUserDataJobTypeEnum.OfflineUserDataJobType
             if request.job.type_ != job_type.CUSTOMER_MATCH_USER_LIST:
-                abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    [
-                        AdsError(
-                            "offline_user_data_job_error",
-                            "INVALID_USER_LIST_TYPE",
-                            "Only Customer Match jobs.",
-                        )
-                    ],
-                )
+                _reject_job_request(context, "INVALID_USER_LIST_TYPE", "Only Customer Match jobs.")
             metadata = request.job.customer_match_user_list_metadata
             user_list = state.find_list_by_resource(metadata.user_list)
             if user_list is None or user_list.customer_id != request.customer_id:
-                abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    [AdsError("offline_user_data_job_error", "INVALID_USER_LIST_ID", "Unknown user list.")],
-                )
+                _reject_job_request(context, "INVALID_USER_LIST_ID", "Unknown user list.")
             granted = consent_status.ConsentStatusEnum.ConsentStatus.GRANTED
             job = Job(
                 customer_id=request.customer_id,
@@ -301,19 +302,7 @@ class AdsServices:
                 "AddOfflineUserDataJobOperations",
                 {"concurrent_modification", "resource_exhausted", "permission_denied", "unauthenticated"},
             )
-            job = self._job(context, request.resource_name)
-            if job.status != "PENDING":
-                abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    [
-                        AdsError(
-                            "offline_user_data_job_error",
-                            "JOB_ALREADY_STARTED",
-                            "The job has been run already.",
-                        )
-                    ],
-                )
+            job = self._pending_job(context, request.resource_name)
             operations = list(request.operations)
             parsed: list[tuple[str, frozenset[str], int, str | None]] = []
             total_identifiers = 0
@@ -326,50 +315,24 @@ class AdsServices:
                 total_identifiers += count
                 parsed.append((which, keys, count, problem))
             if total_identifiers > MAX_IDENTIFIERS_PER_REQUEST:
-                abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    [
-                        AdsError(
-                            "offline_user_data_job_error",
-                            "TOO_MANY_USER_IDENTIFIERS",
-                            "Over 100,000 per request.",
-                        )
-                    ],
-                )
+                _reject_job_request(context, "TOO_MANY_USER_IDENTIFIERS", "Over 100,000 per request.")
             for i, (kind, *_rest) in enumerate(parsed):
                 if kind == "remove_all" and (i > 0 or job.operations):
-                    abort(
+                    _reject_job_request(
                         context,
-                        grpc.StatusCode.INVALID_ARGUMENT,
-                        [
-                            AdsError(
-                                "offline_user_data_job_error",
-                                "INVALID_OPERATION_ORDER",
-                                "remove_all must be the first operation of the job.",
-                                index=i,
-                            )
-                        ],
+                        "INVALID_OPERATION_ORDER",
+                        "remove_all must be the first operation of the job.",
+                        i,
                     )
             kinds = {op.kind for op in job.operations} | {p[0] for p in parsed}
             if {"create", "remove"} <= kinds:
-                abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    [
-                        AdsError(
-                            "offline_user_data_job_error",
-                            "CONFLICTING_OPERATION",
-                            "Creates and removes cannot be mixed in one job.",
-                        )
-                    ],
+                _reject_job_request(
+                    context, "CONFLICTING_OPERATION", "Creates and removes cannot be mixed in one job."
                 )
             errors: list[AdsError] = []
             for i, (_kind, _keys, _count, problem) in enumerate(parsed):
                 if problem:
-                    errors.append(
-                        AdsError("offline_user_data_job_error", problem, "Invalid user data.", index=i)
-                    )
+                    errors.append(AdsError(_JOB_ERROR, problem, "Invalid user data.", index=i))
             fault = self.core.faults.take("AddOfflineUserDataJobOperations", {"partial_failure"})
             if fault:
                 bad = {e.index for e in errors}
@@ -377,7 +340,7 @@ class AdsServices:
                     if i < len(parsed) and i not in bad:
                         errors.append(
                             AdsError(
-                                "offline_user_data_job_error",
+                                _JOB_ERROR,
                                 fault.reason or "INVALID_SHA256_FORMAT",
                                 "Invalid user data.",
                                 index=i,
@@ -422,19 +385,7 @@ class AdsServices:
                 "RunOfflineUserDataJob",
                 {"concurrent_modification", "resource_exhausted", "not_allowlisted", "terms_not_accepted"},
             )
-            job = self._job(context, request.resource_name)
-            if job.status != "PENDING":
-                abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    [
-                        AdsError(
-                            "offline_user_data_job_error",
-                            "JOB_ALREADY_STARTED",
-                            "The job has been run already.",
-                        )
-                    ],
-                )
+            job = self._pending_job(context, request.resource_name)
             job.status = "RUNNING"
             job.polls_left = self.core.settings.job_polls
             fault = self.core.faults.take("RunOfflineUserDataJob", {"job_failed"})

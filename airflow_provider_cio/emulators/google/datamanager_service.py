@@ -10,12 +10,13 @@ applies when it finishes (and removes only members last added before its ``remov
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 
 from airflow_provider_cio.emulators.google.settings import enum_member, match_rate_bucket
-from airflow_provider_cio.emulators.google.state import SHA256_HEX, DmRequest
+from airflow_provider_cio.emulators.google.state import SHA256_HEX, DmRequest, UserList
 
 if TYPE_CHECKING:
     from airflow_provider_cio.emulators.google.server import EmulatorCore
@@ -246,16 +247,37 @@ class DataManagerService:
             )
         return all_keys, list(request.audience_members), identifier_count
 
-    def _new_request(self, kind: str, destinations: list[tuple[str, int]]) -> DmRequest:
+    def _new_request(
+        self,
+        kind: str,
+        destinations: list[tuple[str, int]],
+        *,
+        record_count: int = 0,
+        identifier_count: int = 0,
+    ) -> DmRequest:
         req = DmRequest(
             request_id=str(uuid.uuid4()),
             kind=kind,
             destinations=destinations,
             received_ns=self.core.state.clock_ns(),
             polls_left=self.core.settings.processing_polls,
+            record_count=record_count,
+            identifier_count=identifier_count,
         )
         self.core.state.dm_requests[req.request_id] = req
         return req
+
+    def _lists(self, destinations: list[tuple[str, int]]) -> Iterator[UserList]:
+        """The destinations' user lists (``_destinations`` has checked that each exists)."""
+        for customer_id, list_id in destinations:
+            user_list = self.core.state.find_list(customer_id, list_id)
+            assert user_list is not None
+            yield user_list
+
+    def _record(self, method: str, req: DmRequest, **fields: Any) -> None:
+        """Add a received request (not a validate-only one) to the emulator's PII-free request log."""
+        list_ids = [list_id for _, list_id in req.destinations]
+        self.core.state.record(SERVICE, method, request_id=req.request_id, list_ids=list_ids, **fields)
 
     # -- methods ---------------------------------------------------------------------------------------------------
     def ingest(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -279,9 +301,9 @@ class DataManagerService:
             if request.validate_only:
                 state.record(SERVICE, "IngestAudienceMembers", validate_only=True, members=len(members))
                 return t.IngestAudienceMembersResponse()
-            req = self._new_request("ingest", destinations)
-            req.record_count = len(members)
-            req.identifier_count = identifier_count
+            req = self._new_request(
+                "ingest", destinations, record_count=len(members), identifier_count=identifier_count
+            )
             fault = self.core.faults.take("IngestAudienceMembers", {"partial_failure"})
             failed = set(fault.indexes) if fault else set()
             if fault:
@@ -303,20 +325,12 @@ class DataManagerService:
                     continue
                 req.accepted.append(member_keys)
             now = state.clock_ns()
-            for customer_id, list_id in destinations:
-                user_list = state.find_list(customer_id, list_id)
-                assert user_list is not None
+            for user_list in self._lists(destinations):
                 for member_keys in req.accepted:
                     user_list.add(member_keys, now)
                 user_list.note_size()
             req.applied = True
-            state.record(
-                SERVICE,
-                "IngestAudienceMembers",
-                request_id=req.request_id,
-                members=len(members),
-                list_ids=[lid for _, lid in destinations],
-            )
+            self._record("IngestAudienceMembers", req, members=len(members))
             return t.IngestAudienceMembersResponse(request_id=req.request_id)
 
     def remove(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -329,23 +343,15 @@ class DataManagerService:
             keys, members, identifier_count = self._members(context, request)
             if request.validate_only:
                 return t.RemoveAudienceMembersResponse()
-            req = self._new_request("remove", destinations)
-            req.record_count = len(members)
-            req.identifier_count = identifier_count
-            for customer_id, list_id in destinations:
-                user_list = state.find_list(customer_id, list_id)
-                assert user_list is not None
+            req = self._new_request(
+                "remove", destinations, record_count=len(members), identifier_count=identifier_count
+            )
+            for user_list in self._lists(destinations):
                 for member_keys in keys:
                     user_list.remove(member_keys)
                 user_list.note_size()
             req.applied = True
-            state.record(
-                SERVICE,
-                "RemoveAudienceMembers",
-                request_id=req.request_id,
-                members=len(members),
-                list_ids=[lid for _, lid in destinations],
-            )
+            self._record("RemoveAudienceMembers", req, members=len(members))
             return t.RemoveAudienceMembersResponse(request_id=req.request_id)
 
     def remove_all(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -371,13 +377,7 @@ class DataManagerService:
                 return t.RemoveAllAudienceMembersResponse()
             req = self._new_request("remove_all", destinations)
             req.remove_as_of_ns = as_of if as_of is not None else req.received_ns
-            state.record(
-                SERVICE,
-                "RemoveAllAudienceMembers",
-                request_id=req.request_id,
-                list_ids=[lid for _, lid in destinations],
-                as_of_given=as_of is not None,
-            )
+            self._record("RemoveAllAudienceMembers", req, as_of_given=as_of is not None)
             if req.polls_left <= 0:
                 self._finish(req)
             return t.RemoveAllAudienceMembersResponse(request_id=req.request_id)
