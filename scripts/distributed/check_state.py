@@ -91,8 +91,9 @@ def live_size(platform: str, audience_id: str) -> int:
 def check_cio_audiences(
     store: ObjectStore, run: dict[str, Any], runs: list[dict[str, Any]]
 ) -> tuple[list[str], list[str]]:
-    """Started by cio_export's gates for a day it exported; every audience built, gated and synced in full (the
-    ledger holds the snapshot, the platform acknowledged every row sent), and each platform emulator holds them."""
+    """Started by cio_export's gates for a day it exported; every audience built and gated; and, for the last
+    audience run, synced in full (the ledger holds the snapshot, the platform acknowledged every row sent) and held
+    by each platform emulator."""
     exported = {r["partition_date"] for r in runs if r["dag_id"] == "cio_export"}
     sources = run.get("triggered_by") or []
     if (
@@ -103,12 +104,19 @@ def check_cio_audiences(
         return [f"not started by cio_export's gates: {run['run_type']} from {sources}"], []
     if run["partition_date"] not in exported:
         return [f"built day {run['partition_date']!r}, not one cio_export ran for ({sorted(exported)})"], []
+    # the ledgers and the platforms hold what the last audience run synced: an earlier run's syncs were superseded
+    last = max((r for r in runs if r["dag_id"] == run["dag_id"]), key=lambda r: r.get("ended") or "")
     problems: list[str] = []
     verified: list[str] = [f"{run['run_id']} started by {', '.join(sources)}"]
     for audience in pipeline_state.audiences(store, config(), run["partition_date"]):
         size = int(audience.stats.get("size", 0))
         if size <= 0 or audience.gate != "passed":
             problems.append(f"{audience.prefix}: {size} members, gate {audience.gate}")
+            continue
+        if run["run_id"] != last["run_id"]:
+            verified.append(
+                f"{store.url(audience.prefix)}: {size:,} members, gate passed (synced state: later run)"
+            )
             continue
         synced = []
         for sync in audience.syncs:

@@ -47,14 +47,16 @@ class DriveError(RuntimeError):
 class Run:
     dag_id: str
     run_id: str
-    partition_date: (
-        str  # the day the run works on: its logical date, or for an asset-triggered run the day built
-    )
+    # the day the run works on: its logical date, or for an asset-triggered run the day it built
+    partition_date: str
     run_type: str = "manual"
     state: str = "queued"
     task_instances: list[dict[str, Any]] = field(default_factory=list)
     triggered_by: list[str] = field(default_factory=list)  # asset-triggered: "dag_id.task_id" of each event
     seconds: float | None = None  # the run's duration once finished
+    ended: str | None = (
+        None  # when it finished (ISO): the last synced audience run defines the platforms' state
+    )
 
 
 class Watch:
@@ -164,7 +166,15 @@ def create_runs(api: Api, plan: dict[str, list[str]], details: dict[str, Any]) -
 def asset_runs(api: Api, dag_id: str) -> tuple[list[Run], int]:
     """The DAG's asset-triggered runs so far and how many Asset events are queued for it (a run still to come)."""
     runs = [
-        Run(dag_id, run["dag_run_id"], "", "asset_triggered", run["state"], seconds=run.get("duration"))
+        Run(
+            dag_id,
+            run["dag_run_id"],
+            "",
+            "asset_triggered",
+            run["state"],
+            seconds=run.get("duration"),
+            ended=run.get("end_date"),
+        )
         for run in api.dag_runs(dag_id)
         if run["run_type"] == "asset_triggered"
     ]
@@ -190,7 +200,12 @@ def wait_finished(
             if run.state not in FINISHED:
                 response = api.get(f"/api/v2/dags/{run.dag_id}/dagRuns/{run.run_id}")
                 if response.ok:
-                    run.state, run.seconds = response.json()["state"], response.json().get("duration")
+                    body = response.json()
+                    run.state, run.seconds, run.ended = (
+                        body["state"],
+                        body.get("duration"),
+                        body.get("end_date"),
+                    )
         waiting_for = [
             f"{run.dag_id}/{run.run_id} ({run.state})" for run in runs if run.state not in FINISHED
         ]
