@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator, conf
+from airflow.sdk import conf
 
-from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
-from airflow_provider_cio.operators._partition import interval, partition_for
+from airflow_provider_cio.operators._landing_partition import LandingPartitionOperator
+from airflow_provider_cio.operators._partition import interval
 
 
 class CustomerIoExportError(RuntimeError):
@@ -17,29 +17,22 @@ class CustomerIoExportError(RuntimeError):
     error_class = "platform"
 
 
-class CustomerIoExportOperator(BaseOperator):
+class CustomerIoExportOperator(LandingPartitionOperator):
     """Exports (deliveries, people) or lists (metrics, events) one dataset into its landing partition.
 
     Export ids are pushed to XCom (key ``export_ids``) as soon as Customer.io accepts them, the wait is deferrable,
     and the partition is replaced atomically: a retry or a backfill of the same interval rewrites the same paths.
     Customer.io has no endpoint to cancel an export, so ``on_kill`` only records which exports were left running.
-    Returns a PII-free summary (rows, parts, rejected rows, manifest location).
+    Returns a PII-free summary (rows, parts, rejected rows, manifest location). The partition's place (``dataset``,
+    ``workspace``, ``env``, ``root``, ``container``, ``wasb_conn_id``, ``hourly``) is ``LandingPartitionOperator``'s.
     """
 
-    template_fields: Sequence[str] = ("dataset", "env", "workspace", "root", "container")
     ui_color = "#d6eaf8"
 
     def __init__(
         self,
         *,
-        dataset: str,
-        workspace: str,
-        env: str = "dev",
-        root: str = "landing",
-        container: str = "customerio",
         customerio_conn_id: str = "customerio_default",
-        wasb_conn_id: str = DEFAULT_BLOB_CONN_ID,
-        hourly: bool = False,
         campaign_ids: Sequence[int] | None = None,
         newsletter_ids: Sequence[int] | None = None,
         segment_id: int | None = None,
@@ -51,14 +44,7 @@ class CustomerIoExportOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.dataset = dataset
-        self.workspace = workspace
-        self.env = env
-        self.root = root
-        self.container = container
         self.customerio_conn_id = customerio_conn_id
-        self.wasb_conn_id = wasb_conn_id
-        self.hourly = hourly
         self.campaign_ids = list(campaign_ids) if campaign_ids is not None else None
         self.newsletter_ids = list(newsletter_ids) if newsletter_ids is not None else None
         self.segment_id = segment_id
@@ -135,14 +121,7 @@ class CustomerIoExportOperator(BaseOperator):
         from airflow_provider_cio.landing.app_api import land_exports, land_listing
 
         store = object_store(self.wasb_conn_id, self.container)
-        ref = partition_for(
-            context,
-            root=self.root,
-            env=self.env,
-            workspace=self.workspace,
-            dataset=self.dataset,
-            hourly=self.hourly,
-        )
+        ref = self.partition(context)
         client = self._client()
         if export_ids or self.dataset in ("deliveries", "people"):
             manifest = land_exports(client, store, ref, export_ids, max_rejected_rate=self.max_rejected_rate)

@@ -5,48 +5,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator
-
-from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
-from airflow_provider_cio.operators._partition import interval, partition_for
+from airflow_provider_cio.operators._landing_partition import LandingPartitionOperator
+from airflow_provider_cio.operators._partition import interval
 
 
-class CioQualityGateOperator(BaseOperator):
+class CioQualityGateOperator(LandingPartitionOperator):
     """Runs the contract's checks on the partition of this run's data interval.
 
     ``root="audiences", dataset=<audience>, contract="audience_snapshot"`` gates an audience snapshot instead.
 
     Writes ``_quality/result.json`` and ``_quality/report.html`` next to the partition, returns a small PII-free
     summary to XCom, and on any critical failure raises ``QualityGateFailed`` whose message is the on-call summary:
-    downstream audience and sync tasks then do not run.
+    downstream audience and sync tasks then do not run. The partition's place (``dataset``, ``workspace``, ``env``,
+    ``root``, ``container``, ``wasb_conn_id``, ``hourly``) is ``LandingPartitionOperator``'s.
     """
 
-    template_fields: Sequence[str] = ("dataset", "env", "workspace", "root", "container")
     ui_color = "#f5e6c8"
 
     def __init__(
         self,
         *,
-        dataset: str,
-        workspace: str,
-        env: str = "dev",
-        root: str = "landing",
-        container: str = "customerio",
-        wasb_conn_id: str = DEFAULT_BLOB_CONN_ID,
-        hourly: bool = False,
         trailing_n: int = 7,
         contract_paths: Sequence[str] = (),
         contract: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.dataset = dataset
-        self.workspace = workspace
-        self.env = env
-        self.root = root
-        self.container = container
-        self.wasb_conn_id = wasb_conn_id
-        self.hourly = hourly
         self.trailing_n = trailing_n
         self.contract_paths = list(contract_paths)
         self.contract = contract
@@ -64,14 +48,7 @@ class CioQualityGateOperator(BaseOperator):
         from airflow_provider_cio.quality.loader import load_contract
 
         store = object_store(self.wasb_conn_id, self.container)
-        ref = partition_for(
-            context,
-            root=self.root,
-            env=self.env,
-            workspace=self.workspace,
-            dataset=self.dataset,
-            hourly=self.hourly,
-        )
+        ref = self.partition(context)
         start, end = interval(context, hourly=self.hourly)
         result = run_gate(
             store,
