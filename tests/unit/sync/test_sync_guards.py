@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import pytest
 from meta_sync_support import make_members
@@ -10,18 +11,12 @@ from meta_sync_support import make_members
 from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, run_sync
 
 NAME = "winback"
+# What these tests hold fixed; a call passes its members and the guards it is about (else run_sync's defaults).
+sync = partial(run_sync, audience_name=NAME, mode="mirror", quality_passed=True)
 
 
 def seed(destination, store, n: int = 200):
-    return run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(n)),
-        mode="mirror",
-        guards=Guardrails(min_size=10),
-        quality_passed=True,
-    )
+    return sync(destination, store, members=make_members(range(n)), guards=Guardrails(min_size=10))
 
 
 @pytest.mark.parametrize("mode", ["upsert", "mirror", "replace"])
@@ -29,15 +24,7 @@ def test_empty_snapshot_never_wipes_an_audience(emulator, destination, store, mo
     report = seed(destination, store)
     before = len(emulator.requests)
     with pytest.raises(GuardrailBlocked) as info:
-        run_sync(
-            destination,
-            store,
-            audience_name=NAME,
-            members=[],
-            mode=mode,
-            quality_passed=True,
-            guards=Guardrails(min_size=10, allow_shrink=True),
-        )
+        sync(destination, store, members=[], mode=mode, guards=Guardrails(min_size=10, allow_shrink=True))
     assert info.value.guard == "empty_snapshot" and "allow_empty=True" in str(info.value)
     assert len(emulator.requests) == before
     assert len(emulator.audience_members(report.audience_id)) == 200
@@ -46,13 +33,10 @@ def test_empty_snapshot_never_wipes_an_audience(emulator, destination, store, mo
 def test_allow_empty_override_wipes_and_is_logged(emulator, destination, store, caplog):
     report = seed(destination, store)
     with caplog.at_level(logging.WARNING):
-        run_sync(
+        sync(
             destination,
             store,
-            audience_name=NAME,
             members=[],
-            mode="mirror",
-            quality_passed=True,
             guards=Guardrails(min_size=10, allow_empty=True, allow_shrink=True),
         )
     assert emulator.audience_members(report.audience_id) == {}
@@ -65,15 +49,7 @@ def test_ninety_percent_shrink_is_blocked_then_allowed(emulator, destination, st
     report = seed(destination, store)
     before = len(emulator.requests)
     with pytest.raises(GuardrailBlocked) as info:
-        run_sync(
-            destination,
-            store,
-            audience_name=NAME,
-            members=make_members(range(20)),
-            mode="mirror",
-            quality_passed=True,
-            guards=Guardrails(min_size=10),
-        )
+        sync(destination, store, members=make_members(range(20)), guards=Guardrails(min_size=10))
     assert (
         info.value.guard == "max_shrink"
         and "90.0%" in str(info.value)
@@ -81,13 +57,10 @@ def test_ninety_percent_shrink_is_blocked_then_allowed(emulator, destination, st
     )
     assert len(emulator.requests) == before
     with caplog.at_level(logging.WARNING):
-        run_sync(
+        sync(
             destination,
             store,
-            audience_name=NAME,
             members=make_members(range(20)),
-            mode="mirror",
-            quality_passed=True,
             guards=Guardrails(min_size=10, allow_shrink=True),
         )
     assert len(emulator.audience_members(report.audience_id)) == 20
@@ -95,36 +68,15 @@ def test_ninety_percent_shrink_is_blocked_then_allowed(emulator, destination, st
 
 
 def test_min_size_blocks_small_audiences_and_override_is_logged(emulator, destination, store, caplog):
-    with pytest.raises(GuardrailBlocked) as info:
-        run_sync(
-            destination,
-            store,
-            audience_name=NAME,
-            members=make_members(range(40)),
-            mode="mirror",
-            quality_passed=True,
-        )
+    with pytest.raises(GuardrailBlocked) as info:  # run_sync's default guards
+        sync(destination, store, members=make_members(range(40)))
     assert info.value.guard == "min_size" and "min_size_override" in str(info.value)
     assert emulator.requests == []
     with pytest.raises(GuardrailBlocked):  # an override above the size does not help
-        run_sync(
-            destination,
-            store,
-            audience_name=NAME,
-            members=make_members(range(40)),
-            mode="mirror",
-            quality_passed=True,
-            guards=Guardrails(min_size_override=50),
-        )
+        sync(destination, store, members=make_members(range(40)), guards=Guardrails(min_size_override=50))
     with caplog.at_level(logging.WARNING):
-        report = run_sync(
-            destination,
-            store,
-            audience_name=NAME,
-            members=make_members(range(40)),
-            mode="mirror",
-            quality_passed=True,
-            guards=Guardrails(min_size_override=40),
+        report = sync(
+            destination, store, members=make_members(range(40)), guards=Guardrails(min_size_override=40)
         )
     assert report.overrides_used == ["min_size"] and len(emulator.audience_members(report.audience_id)) == 40
     assert any("min_size" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
@@ -133,24 +85,15 @@ def test_min_size_blocks_small_audiences_and_override_is_logged(emulator, destin
 @pytest.mark.parametrize(("verdict", "word"), [(None, "missing"), (False, "failed")])
 def test_missing_or_failed_quality_verdict_blocks(emulator, destination, store, caplog, verdict, word):
     with pytest.raises(GuardrailBlocked) as info:
-        run_sync(
-            destination,
-            store,
-            audience_name=NAME,
-            members=make_members(range(200)),
-            mode="mirror",
-            quality_passed=verdict,
-        )
+        sync(destination, store, members=make_members(range(200)), quality_passed=verdict)
     assert info.value.guard == "quality_verdict" and word in str(info.value)
     assert "ignore_quality_verdict=True" in str(info.value)
     assert emulator.requests == []
     with caplog.at_level(logging.WARNING):
-        report = run_sync(
+        report = sync(
             destination,
             store,
-            audience_name=NAME,
             members=make_members(range(200)),
-            mode="mirror",
             quality_passed=verdict,
             guards=Guardrails(ignore_quality_verdict=True),
         )
@@ -162,12 +105,10 @@ def test_dry_run_sends_nothing_and_writes_only_the_plan(emulator, destination, s
     seed(destination, store)
     requests_before = len(emulator.requests)
     objects_before = set(store.list(""))
-    report = run_sync(
+    report = sync(
         destination,
         store,
-        audience_name=NAME,
         members=make_members(range(30, 230)),
-        mode="mirror",
         quality_passed=None,
         dry_run=True,
         guards=Guardrails(min_size=10),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from meta_sync_support import make_members, sha
 
 from airflow_provider_cio.sync import Guardrails, run_sync
 
 GUARDS = Guardrails(min_size=10)
 NAME = "high value buyers"
+# What these tests hold fixed; each call names its mode and members.
+sync = partial(run_sync, audience_name=NAME, guards=GUARDS, quality_passed=True)
 
 
 def extern_ids(members: dict[str, dict[str, set[str]]]) -> set[str]:
@@ -15,25 +19,9 @@ def extern_ids(members: dict[str, dict[str, set[str]]]) -> set[str]:
 
 
 def test_mirror_adds_new_and_removes_departed(emulator, destination, store):
-    first = run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(250)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    first = sync(destination, store, members=make_members(range(250)), mode="mirror")
     assert first.plan["adds"] == 250 and first.batches_sent == 3
-    second = run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(20, 270)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    second = sync(destination, store, members=make_members(range(20, 270)), mode="mirror")
     assert (
         second.plan["adds"] == 20 and second.plan["removes"] == 20 and second.plan["unchanged_members"] == 230
     )
@@ -44,25 +32,9 @@ def test_mirror_adds_new_and_removes_departed(emulator, destination, store):
 
 
 def test_mirror_changed_identifiers_remove_old_and_add_new(emulator, destination, store):
-    run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(50)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    sync(destination, store, members=make_members(range(50)), mode="mirror")
     changed = make_members(range(10), email_salt="-new") + make_members(range(10, 50))
-    report = run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=changed,
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    report = sync(destination, store, members=changed, mode="mirror")
     assert report.plan["changed_members"] == 10 and report.plan["adds"] == 10 and report.plan["removes"] == 10
     person = emulator.audience_members(report.audience_id)["x:cust-000003"]
     assert person["EMAIL"] == {sha("person3@example.com-new")}
@@ -70,60 +42,20 @@ def test_mirror_changed_identifiers_remove_old_and_add_new(emulator, destination
 
 
 def test_upsert_only_adds_and_keeps_departed_members(emulator, destination, store):
-    run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(100)),
-        mode="upsert",
-        guards=GUARDS,
-        quality_passed=True,
-    )
-    report = run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(80, 130)),
-        mode="upsert",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    sync(destination, store, members=make_members(range(100)), mode="upsert")
+    report = sync(destination, store, members=make_members(range(80, 130)), mode="upsert")
     assert report.plan["adds"] == 30 and report.plan["removes"] == 0 and report.plan["expected_size"] == 130
     assert not any(r["method"] == "DELETE" for r in emulator.requests)
     assert len(emulator.audience_members(report.audience_id)) == 130
     # the state is the union, so a later mirror removes what upsert left behind
-    mirror = run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(20, 130)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    mirror = sync(destination, store, members=make_members(range(20, 130)), mode="mirror")
     assert mirror.plan["removes"] == 20
     assert len(emulator.audience_members(mirror.audience_id)) == 110
 
 
 def test_replace_sends_everything_through_usersreplace(emulator, destination, store):
-    run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(200)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
-    report = run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(50, 230)),
-        mode="replace",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    sync(destination, store, members=make_members(range(200)), mode="mirror")
+    report = sync(destination, store, members=make_members(range(50, 230)), mode="replace")
     assert report.plan["replace_rows"] == 180 and report.rows_sent == 180
     edits = [r for r in emulator.edit_requests() if r["operation"] == "replace"]
     assert [r["batch_seq"] for r in edits] == [1, 2] and [r["last_batch_flag"] for r in edits] == [
@@ -137,15 +69,7 @@ def test_replace_sends_everything_through_usersreplace(emulator, destination, st
 
 
 def test_one_session_per_operation_with_ordered_batches(emulator, destination, store):
-    run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(350)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    sync(destination, store, members=make_members(range(350)), mode="mirror")
     adds = emulator.edit_requests()
     assert [r["batch_seq"] for r in adds] == [1, 2, 3, 4]
     assert [r["last_batch_flag"] for r in adds] == [False, False, False, True]
@@ -154,24 +78,8 @@ def test_one_session_per_operation_with_ordered_batches(emulator, destination, s
 
 
 def test_removals_travel_in_the_request_body_not_the_url(emulator, destination, store):
-    run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(120)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
-    run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(10, 120)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    sync(destination, store, members=make_members(range(120)), mode="mirror")
+    sync(destination, store, members=make_members(range(10, 120)), mode="mirror")
     deletes = [r for r in emulator.edit_requests() if r["method"] == "DELETE"]
     assert deletes and deletes[0]["rows"] == 10
     assert "payload" not in deletes[0]["query_keys"] and "session" not in deletes[0]["query_keys"]

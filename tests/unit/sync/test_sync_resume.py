@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import pytest
 from meta_sync_support import TOKEN, make_members, raw_email, raw_phone
@@ -11,6 +12,8 @@ from airflow_provider_cio.sync import ConfigurationError, Guardrails, PlatformEr
 
 NAME = "lapsed vips"
 GUARDS = Guardrails(min_size=10)
+# What these tests hold fixed; a call passes its members and what it is about (mode, retry policy, sleep, ...).
+sync = partial(run_sync, audience_name=NAME, mode="mirror", guards=GUARDS, quality_passed=True)
 
 
 class Crash(RuntimeError):
@@ -27,33 +30,20 @@ def crash_after(k: int, operation: str = "add"):
 
 @pytest.mark.parametrize("mode", ["mirror", "replace"])
 def test_crash_after_batch_k_then_retry_resumes_without_resending(emulator, destination, store, mode):
-    run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(300)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    sync(destination, store, members=make_members(range(300)), mode="mirror")
     target = make_members(range(150, 800))  # 150 removes, 500 adds (mirror); 650 rows (replace)
     op = "add" if mode == "mirror" else "replace"
     before = len(emulator.edit_requests())
     with pytest.raises(Crash):
-        run_sync(
+        sync(
             destination,
             store,
-            audience_name=NAME,
             members=target,
             mode=mode,
-            guards=GUARDS,
-            quality_passed=True,
             after_batch=crash_after(3, op),
             retry=RetryPolicy(max_attempts=2),
         )
-    report = run_sync(
-        destination, store, audience_name=NAME, members=target, mode=mode, guards=GUARDS, quality_passed=True
-    )
+    report = sync(destination, store, members=target, mode=mode)
     # mirror: 2 remove batches + 3 add batches were acknowledged before the crash; replace: 3 batches
     assert report.batches_skipped == (5 if mode == "mirror" else 3)
     edits = emulator.edit_requests()[before:]
@@ -68,41 +58,16 @@ def test_crash_after_batch_k_then_retry_resumes_without_resending(emulator, dest
 
 def test_finished_run_rerun_for_the_same_snapshot_is_a_no_op(emulator, destination, store):
     members = make_members(range(200))
-    run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=members,
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    sync(destination, store, members=members)
     before = len(emulator.requests)
-    again = run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=list(reversed(members)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-    )
+    again = sync(destination, store, members=list(reversed(members)))
     assert again.status == "already_synced" and again.rows_sent == 0
     assert len(emulator.requests) == before
 
 
 def test_throttled_mid_run_waits_the_platform_hint_then_succeeds(emulator, destination, store, sleeps):
     emulator.inject("throttle", times=2, minutes=2)
-    report = run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(300)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-        sleep=sleeps,
-    )
+    report = sync(destination, store, members=make_members(range(300)), sleep=sleeps)
     assert sleeps == [120.0, 120.0]
     assert report.retries == 2 and report.requests == 5 and report.batches_sent == 3
     throttled = [r for r in emulator.requests if r.get("error_code") == 80003]
@@ -112,16 +77,8 @@ def test_throttled_mid_run_waits_the_platform_hint_then_succeeds(emulator, desti
 
 def test_transient_5xx_is_retried_with_backoff(emulator, destination, store, sleeps):
     emulator.inject("transient", times=1, status=503)
-    report = run_sync(
-        destination,
-        store,
-        audience_name=NAME,
-        members=make_members(range(150)),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-        sleep=sleeps,
-        retry=RetryPolicy(base_delay=3.0),
+    report = sync(
+        destination, store, members=make_members(range(150)), sleep=sleeps, retry=RetryPolicy(base_delay=3.0)
     )
     assert sleeps == [3.0] and report.retries == 1
     assert len(emulator.audience_members(report.audience_id)) == 150
@@ -130,14 +87,10 @@ def test_transient_5xx_is_retried_with_backoff(emulator, destination, store, sle
 def test_hint_longer_than_max_wait_gives_the_slot_back(emulator, destination, store, sleeps):
     emulator.inject("throttle", times=1, minutes=60)
     with pytest.raises(PlatformError) as info:
-        run_sync(
+        sync(
             destination,
             store,
-            audience_name=NAME,
             members=make_members(range(150)),
-            mode="mirror",
-            guards=GUARDS,
-            quality_passed=True,
             sleep=sleeps,
             retry=RetryPolicy(max_wait=900),
         )
@@ -147,16 +100,7 @@ def test_hint_longer_than_max_wait_gives_the_slot_back(emulator, destination, st
 def test_invalid_token_fails_at_once_without_retries(emulator, make_destination, store, sleeps):
     bad = make_destination(token="expired-token")
     with pytest.raises(ConfigurationError) as info:
-        run_sync(
-            bad,
-            store,
-            audience_name=NAME,
-            members=make_members(range(150)),
-            mode="mirror",
-            guards=GUARDS,
-            quality_passed=True,
-            sleep=sleeps,
-        )
+        sync(bad, store, members=make_members(range(150)), sleep=sleeps)
     assert "token owner must re-issue the access token" in str(info.value)
     assert sleeps == [] and len(emulator.requests) == 1 and emulator.requests[0]["error_code"] == 190
     assert "expired-token" not in str(info.value)
@@ -165,40 +109,19 @@ def test_invalid_token_fails_at_once_without_retries(emulator, make_destination,
 def test_token_revoked_mid_run_is_a_configuration_error(emulator, destination, store, sleeps):
     emulator.inject("invalid_token", times=1)
     with pytest.raises(ConfigurationError):
-        run_sync(
-            destination,
-            store,
-            audience_name=NAME,
-            members=make_members(range(150)),
-            mode="mirror",
-            guards=GUARDS,
-            quality_passed=True,
-            sleep=sleeps,
-        )
+        sync(destination, store, members=make_members(range(150)), sleep=sleeps)
     assert sleeps == [] and len(emulator.edit_requests(ok_only=False)) == 1
 
 
 def test_logs_and_report_never_show_raw_identifiers_or_token(emulator, destination, store, caplog, sleeps):
     emulator.inject("throttle", times=1, minutes=1)
     with caplog.at_level(logging.DEBUG):
-        report = run_sync(
+        report = sync(destination, store, members=make_members(range(150)), sleep=sleeps)
+        sync(
             destination,
             store,
-            audience_name=NAME,
-            members=make_members(range(150)),
-            mode="mirror",
-            guards=GUARDS,
-            quality_passed=True,
-            sleep=sleeps,
-        )
-        run_sync(
-            destination,
-            store,
-            audience_name=NAME,
             members=make_members(range(60, 150)),
-            mode="mirror",
             guards=Guardrails(min_size=10, allow_shrink=True),
-            quality_passed=True,
             sleep=sleeps,
         )
     text = (
