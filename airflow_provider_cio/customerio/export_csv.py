@@ -17,7 +17,6 @@ import csv
 import io
 import itertools
 import logging
-import threading
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.customerio.errors import ExportFormatError
 from airflow_provider_cio.customerio.export_format import EXPORT_ALIASES, resolve_columns
-from airflow_provider_cio.customerio.prefetch import prefetched
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -63,14 +61,10 @@ class Quarantine:
     count: int = 0
     examples: list[QuarantinedRow] = field(default_factory=list)
 
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
     def add(self, reason: str, *, line: int | None = None, record: int | None = None) -> None:
-        """Thread-safe: the parser's row-shape findings arrive from its prefetch thread."""
-        with self._lock:
-            self.count += 1
-            if len(self.examples) < self.max_examples:
-                self.examples.append(QuarantinedRow(line=line, record=record, reason=reason))
+        self.count += 1
+        if len(self.examples) < self.max_examples:
+            self.examples.append(QuarantinedRow(line=line, record=record, reason=reason))
 
     def merge(self, other: Quarantine) -> None:
         self.count += other.count
@@ -192,7 +186,7 @@ def iter_export_batches(
         # Fast pass: Arrow types the timestamp columns while it splits the CSV (no string copies, no second cast).
         # Its row-shape findings wait in ``shapes`` until the pass completes: a tolerant replay reports them again.
         shapes = Quarantine(max_examples=quarantine.max_examples)
-        fast = prefetched(_open(stream_chunks, header, block_size, native, shapes))
+        fast = _open(stream_chunks, header, block_size, native, shapes)
         try:
             for batch in fast:
                 converted = _convert_batch(batch, schema, resolved, fill_values, quarantine, progress)
@@ -211,7 +205,7 @@ def iter_export_batches(
             quarantine.merge(shapes)
             _finish(dataset, quarantine)
             return
-    tolerant = prefetched(_open(stream_chunks, header, block_size, {}, quarantine))
+    tolerant = _open(stream_chunks, header, block_size, {}, quarantine)
     for index, batch in enumerate(tolerant):
         if index < len(landed):  # the same bytes in the same block size split the same way
             if batch.num_rows != landed[index]:
