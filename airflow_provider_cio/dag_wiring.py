@@ -45,6 +45,7 @@ def gate_and_sync(build: Any, audience: AudienceConfig, cfg: CioDagConfig, *, ho
             min_size=cfg.min_size,
             max_shrink=cfg.max_shrink,
             plan_only="{{ params.dry_run }}",
+            allow_older="{{ params.allow_older }}",
             hourly=hourly,
             **layout(cfg),
         )

@@ -15,6 +15,9 @@ snapshot, guardrails, ledger).
   before anything is sent and names its override; *platform* errors retried with backoff and resume from the ledger
   when cleared.
 - Dry run: trigger with `{"dry_run": true}`: plans are computed and reported in XCom, nothing is sent.
+- A sync reports `superseded` and sends nothing when its snapshot is older than the one last synced (a backfilled
+  day, or this daily run after the hourly cart DAG): live audiences never go back in time. Trigger with
+  `{"allow_older": true}` to roll one back on purpose.
 Runbook: docs/runbook.md.
 """
 
@@ -47,7 +50,13 @@ with DAG(
     tags=["customerio", "audiences", "meta", "google"],
     doc_md=__doc__,
     params={
-        "dry_run": Param(False, type="boolean", description="compute and report sync plans, send nothing")
+        "dry_run": Param(False, type="boolean", description="compute and report sync plans, send nothing"),
+        "allow_older": Param(
+            False,
+            type="boolean",
+            description="sync even if this run's snapshot is older than the one last synced (a deliberate "
+            "roll-back); otherwise an older snapshot (a backfill) is skipped as superseded",
+        ),
     },
     default_args={
         "owner": cfg.owner,

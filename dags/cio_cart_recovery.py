@@ -39,7 +39,13 @@ with DAG(
     tags=["customerio", "audiences", "carts", "hourly"],
     doc_md=__doc__,
     params={
-        "dry_run": Param(False, type="boolean", description="compute and report sync plans, send nothing")
+        "dry_run": Param(False, type="boolean", description="compute and report sync plans, send nothing"),
+        "allow_older": Param(
+            False,
+            type="boolean",
+            description="sync even if this run's snapshot is older than the one last synced (a deliberate "
+            "roll-back); otherwise an older snapshot (a backfill) is skipped as superseded",
+        ),
     },
     default_args={
         "owner": cfg.owner,

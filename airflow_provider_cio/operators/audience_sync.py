@@ -21,7 +21,9 @@ class CioAudienceSyncOperator(BaseOperator):
     ``platform`` is ``meta`` (``meta_custom_audience`` connection) or ``google`` (``google_customer_match``: Data
     Manager or Google Ads API, chosen by the connection). The platform audience is ``cio/{env}/{workspace}/{audience}``
     unless ``platform_audience_name`` names an existing one, so two deployments never mirror into one audience.
-    Overrides of guards are explicit and logged. With ``plan_only`` (a dry run) the plan is computed and reported and
+    Overrides of guards are explicit and logged. A snapshot older than the one last synced (a backfill, or the daily
+    DAG after the hourly one) is skipped as ``superseded``: the live audience never goes back in time unless
+    ``allow_older`` says so. With ``plan_only`` (a dry run) the plan is computed and reported and
     nothing is sent. Returns the PII-free sync report.
     """
 
@@ -32,6 +34,7 @@ class CioAudienceSyncOperator(BaseOperator):
         "container",
         "mode",
         "plan_only",
+        "allow_older",
         "platform_audience_name",
     )
     ui_color = "#d5f5e3"
@@ -54,6 +57,7 @@ class CioAudienceSyncOperator(BaseOperator):
         allow_shrink: bool = False,
         min_size_override: int | None = None,
         ignore_quality_verdict: bool = False,
+        allow_older: bool | str = False,
         plan_only: bool | str = False,
         hourly: bool = False,
         **kwargs: Any,
@@ -76,6 +80,7 @@ class CioAudienceSyncOperator(BaseOperator):
         self.allow_shrink = allow_shrink
         self.min_size_override = min_size_override
         self.ignore_quality_verdict = ignore_quality_verdict
+        self.allow_older = allow_older
         self.plan_only = plan_only
         self.hourly = hourly
 
@@ -102,14 +107,12 @@ class CioAudienceSyncOperator(BaseOperator):
         from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
 
         store = object_store(self.wasb_conn_id, self.container)
-        start, _ = interval(context, hourly=self.hourly)
+        start, end = interval(context, hourly=self.hourly)
         ref = snapshot_ref(
             self.env, self.workspace, self.audience, start.date(), start.hour if self.hourly else None
         )
         verdict = read_verdict(store, ref)
-        dry_run = (
-            self.plan_only if isinstance(self.plan_only, bool) else str(self.plan_only).lower() == "true"
-        )
+        dry_run = _flag(self.plan_only)
         name = platform_audience_name(
             self.env, self.workspace, self.audience, override=self.platform_audience_name
         )
@@ -126,11 +129,13 @@ class CioAudienceSyncOperator(BaseOperator):
                 allow_shrink=self.allow_shrink,
                 min_size_override=self.min_size_override,
                 ignore_quality_verdict=self.ignore_quality_verdict,
+                allow_older=_flag(self.allow_older),
             ),
             quality_passed=verdict,
             dry_run=dry_run,
             ledger_root=f"ledger/{self.env}/{self.workspace}",
             description=AudienceOwner(self.env, self.workspace, self.audience).description(),
+            as_of=end,
         )
         summary = report.to_dict()
         self.log.info(
@@ -144,3 +149,8 @@ class CioAudienceSyncOperator(BaseOperator):
             summary.get("plan"),
         )
         return summary
+
+
+def _flag(value: bool | str) -> bool:
+    """A boolean argument that may arrive as a rendered template (``"{{ params.dry_run }}"`` -> ``"True"``)."""
+    return value if isinstance(value, bool) else str(value).strip().lower() == "true"

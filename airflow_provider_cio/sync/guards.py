@@ -29,6 +29,8 @@ class Guardrails:
     allow_shrink: bool = False
     min_size_override: int | None = None
     ignore_quality_verdict: bool = False
+    # send a snapshot older than the one last synced (a deliberate roll-back); otherwise it is skipped as superseded
+    allow_older: bool = False
 
 
 @dataclass(frozen=True)

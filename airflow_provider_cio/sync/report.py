@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass
 class SyncReport:
-    status: str  # "synced" | "already_synced" | "dry_run"
+    status: str  # "synced" | "already_synced" | "superseded" | "dry_run"
     platform: str
     audience_name: str
     mode: str

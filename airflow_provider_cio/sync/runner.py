@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_cio.storage.base import ObjectStore
@@ -71,13 +72,16 @@ def run_sync(
     retry: RetryPolicy | None = None,
     sleep: Callable[[float], None] = time.sleep,
     after_batch: AfterBatchHook | None = None,
+    as_of: datetime | None = None,
 ) -> SyncReport:
     """Sync one audience snapshot to one destination; return a PII-free report.
 
     Raises ``GuardrailBlocked`` before anything is sent when a guard blocks, ``ConfigurationError`` at once (never
     retried), ``PlatformError`` after bounded retries, ``DataError`` when the platform refused whole batches (the
     state is then not advanced). ``after_batch(operation, seq, total)`` runs after each acknowledged batch is in the
-    ledger (tests use it to simulate a crash).
+    ledger (tests use it to simulate a crash). ``as_of`` is the data time the snapshot describes: a snapshot older
+    than the one last synced (a backfill, or a daily run after an hourly one) is skipped as ``superseded`` and
+    nothing is sent, unless ``guards.allow_older``; the live audience never goes back in time by accident.
     """
     guards = guards or Guardrails()
     policy = retry or RetryPolicy()
@@ -109,6 +113,25 @@ def run_sync(
         report.status = "already_synced"
         report.audience_id = previous.audience_id
         report.plan = {"snapshot_size": len(snapshot), "expected_size": previous.size}
+        return report
+
+    newer = _newer_synced(previous, as_of)
+    if newer is not None and not guards.allow_older:
+        log.info(
+            "audience %s on %s: this snapshot describes %s, the synced one %s; a live audience does not go back "
+            "in time, so nothing is sent (allow_older=True rolls it back on purpose)",
+            audience_name,
+            platform,
+            as_of.isoformat() if as_of else "?",
+            newer,
+        )
+        report.status = "superseded"
+        report.audience_id = previous.audience_id if previous else None
+        report.plan = {
+            "snapshot_size": len(snapshot),
+            "as_of": as_of.isoformat() if as_of else None,
+            "synced_as_of": newer,
+        }
         return report
 
     plan = build_plan(snapshot, previous, states.iter_lines(previous), mode=mode, snapshot_id=snapshot_id)
@@ -171,6 +194,7 @@ def run_sync(
         mode=mode,
         audience_id=audience_id,
         lines=_state_lines(plan, snapshot, states.iter_lines(previous)),
+        as_of=as_of,
     )
     ledger.finish(report.to_dict())
     log.info(
@@ -183,6 +207,14 @@ def run_sync(
         info.size,
     )
     return report
+
+
+def _newer_synced(previous: StateInfo | None, as_of: datetime | None) -> str | None:
+    """The synced snapshot's data time when it is later than ``as_of`` (None when unknown or not later)."""
+    if previous is None or not previous.as_of or as_of is None:
+        return None
+    synced = datetime.fromisoformat(previous.as_of)
+    return previous.as_of if synced > (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)) else None
 
 
 def _run_operation(

@@ -32,6 +32,8 @@ class StateInfo:
     audience_id: str
     synced_at: str
     version: int = STATE_VERSION
+    # the data time the synced snapshot describes (its interval end, ISO 8601 UTC); "" when unknown (older states)
+    as_of: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class StateStore:
             raw = self._store.read_bytes(self.pointer_path)
         except BlobNotFound:
             return None
-        return StateInfo(**json.loads(raw))
+        known = set(StateInfo.__dataclass_fields__)
+        return StateInfo(**{key: value for key, value in json.loads(raw).items() if key in known})
 
     def iter_lines(self, info: StateInfo | None) -> Iterator[StateLine]:
         """Stored members in customer_id order (nothing when there is no state yet)."""
@@ -90,6 +93,7 @@ class StateStore:
         mode: str,
         audience_id: str,
         lines: Iterable[str],
+        as_of: datetime | None = None,
     ) -> StateInfo:
         """Write the members file, then the pointer (the commit point)."""
         members_path = f"{self._members_dir}/{run_id}.tsv.gz"
@@ -103,6 +107,9 @@ class StateStore:
             members_path=members_path,
             audience_id=audience_id,
             synced_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            as_of=(as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+            if as_of
+            else "",
         )
         self._store.write_bytes(self.pointer_path, json.dumps(asdict(info), indent=1).encode())
         return info
