@@ -164,7 +164,8 @@ class PartitionWriter:
         rows = self._buffer_rows
         self._writer, self._buffer, self._buffer_rows = None, None, 0
         path = f"{self.ref.prefix}/part-{self.generation}-{len(self._parts):05d}.parquet"
-        self._submit(path, data)  # the checksum is computed while the part is on its way (hashlib drops the GIL)
+        # the checksum is computed while the part is on its way (hashlib drops the GIL)
+        self._submit(path, data)
         self._parts.append(
             PartFile(path=path, rows=rows, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
         )
