@@ -20,15 +20,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import alternate, run_in_child
+from bench.common import run_in_child
 from bench.sync_harness import (
     AUDIENCE,
+    compare,
     hashed_email,
     hashed_phone,
     load_inputs,
     plan_and_sync,
     prepare,
-    records,
     scale,
 )
 
@@ -131,28 +131,23 @@ def run(quick: bool) -> list[dict[str, Any]]:
             for i in facts["base_ids"]
         ]
 
-        def variant(mode: str):
-            def call() -> dict[str, Any]:
-                with state.lock:  # every run starts from the same list and an empty request log
-                    user_list.members = list(base_members)
-                    user_list.size_history.clear()
-                    state.requests.clear()
-                sample = run_in_child(sync_child, str(data_dir), emulator.target, list_id, mode)
-                sample["seconds"] = sample["extra"].pop("sync_seconds")
-                with state.lock:
-                    user_list.note_size()
-                    methods: dict[str, int] = {}
-                    for request in state.requests:
-                        methods[request.method] = methods.get(request.method, 0) + 1
-                    sample["extra"]["final_size"] = len(user_list.members)
-                sample["extra"]["requests"] = sum(methods.values())
-                sample["extra"]["requests_by_method"] = methods
-                return sample
+        def sync_once(mode: str) -> dict[str, Any]:
+            with state.lock:  # every run starts from the same list and an empty request log
+                user_list.members = list(base_members)
+                user_list.size_history.clear()
+                state.requests.clear()
+            sample = run_in_child(sync_child, str(data_dir), emulator.target, list_id, mode)
+            with state.lock:
+                user_list.note_size()
+                methods: dict[str, int] = {}
+                for request in state.requests:
+                    methods[request.method] = methods.get(request.method, 0) + 1
+                sample["extra"]["final_size"] = len(user_list.members)
+            sample["extra"]["requests"] = sum(methods.values())
+            sample["extra"]["requests_by_method"] = methods
+            return sample
 
-            return call
-
-        samples = alternate({"ours": variant("mirror"), "full_replace": variant("replace")}, runs)
-    return records(BENCHMARK, case, n, facts, samples)
+        return compare(BENCHMARK, case, n, facts, runs, sync_once)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import alternate, run_in_child
-from bench.sync_harness import AUDIENCE, load_inputs, plan_and_sync, prepare, records, scale
+from bench.common import run_in_child
+from bench.sync_harness import AUDIENCE, compare, load_inputs, plan_and_sync, prepare, scale
 
 BENCHMARK = "sync_plan_meta"
 TOKEN = "bench-token"
@@ -50,20 +50,15 @@ def run(quick: bool) -> list[dict[str, Any]]:
         )
         base_members: dict[str, dict[str, set[str]]] = {f"x:cust-{i:08d}": {} for i in facts["base_ids"]}
 
-        def variant(mode: str):
-            def call() -> dict[str, Any]:
-                with emulator.state.lock:  # every run starts from the same audience
-                    audience.members = {k: {} for k in base_members}
-                    audience.sessions.clear()
-                sample = run_in_child(sync_child, str(data_dir), emulator.url, mode)
-                sample["seconds"] = sample["extra"].pop("sync_seconds")
-                sample["extra"]["final_size"] = len(audience.members)
-                return sample
+        def sync_once(mode: str) -> dict[str, Any]:
+            with emulator.state.lock:  # every run starts from the same audience
+                audience.members = {k: {} for k in base_members}
+                audience.sessions.clear()
+            sample = run_in_child(sync_child, str(data_dir), emulator.url, mode)
+            sample["extra"]["final_size"] = len(audience.members)
+            return sample
 
-            return call
-
-        samples = alternate({"ours": variant("mirror"), "full_replace": variant("replace")}, runs)
-    return records(BENCHMARK, case, n, facts, samples)
+        return compare(BENCHMARK, case, n, facts, runs, sync_once)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 Parent side: ``prepare`` writes a seeded audience of N members (hashed email + phone) and its next snapshot (0.5%
 departed, 0.5% new: 1% churn) as TSV files, plus the last-synced state in the sync core's own format under the
 platform's ledger, as object files. Child side: ``load_inputs`` reads them back into members and an object store;
-``plan_and_sync`` times a dry run (the plan) and the real ``run_sync``. ``records`` turns the samples of both
-variants (``ours`` in mirror mode, the ``full_replace`` baseline) into results.json records.
+``plan_and_sync`` times a dry run (the plan) and the real ``run_sync``. ``compare`` runs both variants (``ours`` in
+mirror mode, the ``full_replace`` baseline in replace mode) and makes their results.json records.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import record
+from bench.common import alternate, record
 
 AUDIENCE = "bench audience"
 SEED = 20260601
@@ -135,10 +136,30 @@ def plan_and_sync(destination: Any, store: Any, members: list[Any], mode: str) -
     }
 
 
-def records(
-    benchmark: str, case: str, n: int, facts: dict[str, Any], samples: dict[str, list[dict[str, Any]]]
+def compare(
+    benchmark: str,
+    case: str,
+    n: int,
+    facts: dict[str, Any],
+    runs: int,
+    sync_once: Callable[[str], dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """The ``ours`` and ``full_replace`` records, each with the churn and sizes the sync should reach."""
+    """``ours`` (mirror mode: sends the diff) against ``full_replace`` (replace mode), interleaved, ``runs`` times each.
+
+    ``sync_once(mode)`` resets the emulator, runs ``sync_child`` in a child process and returns its sample; the
+    value recorded is the sync's own wall time (``sync_seconds``), not the child's (which includes the load).
+    Each record carries the churn and the sizes the sync should reach.
+    """
+
+    def variant(mode: str) -> Callable[[], dict[str, Any]]:
+        def call() -> dict[str, Any]:
+            sample = sync_once(mode)
+            sample["seconds"] = sample["extra"].pop("sync_seconds")
+            return sample
+
+        return call
+
+    samples = alternate({"ours": variant("mirror"), "full_replace": variant("replace")}, runs)
     shared = {
         "true_churn": facts["true_churn"],
         "audience_size": n,
@@ -148,12 +169,12 @@ def records(
         record(
             benchmark,
             case,
-            variant,
-            baseline=variant == "full_replace",
+            name,
+            baseline=name == "full_replace",
             unit="s",
-            samples=samples[variant],
+            samples=samples[name],
             work=n,
             extra=shared,
         )
-        for variant in ("ours", "full_replace")
+        for name in ("ours", "full_replace")
     ]
