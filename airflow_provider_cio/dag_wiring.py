@@ -17,6 +17,21 @@ def layout(cfg: CioDagConfig) -> dict[str, Any]:
     }
 
 
+def sync_params() -> dict[str, Any]:
+    """The run parameters every DAG that syncs audiences offers in its trigger form (read by ``gate_and_sync``)."""
+    from airflow.sdk import Param
+
+    return {
+        "dry_run": Param(False, type="boolean", description="compute and report sync plans, send nothing"),
+        "allow_older": Param(
+            False,
+            type="boolean",
+            description="sync even if this run's snapshot is older than the one last synced (a deliberate "
+            "roll-back); otherwise an older snapshot (a backfill) is skipped as superseded",
+        ),
+    }
+
+
 def gate_and_sync(build: Any, audience: AudienceConfig, cfg: CioDagConfig, *, hourly: bool = False) -> None:
     """``build >> gate_<audience> >> sync_<platform>_<audience>`` for each destination: no sync without its gate.
 

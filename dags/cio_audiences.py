@@ -27,11 +27,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
 from airflow_provider_cio.assets import landing_asset
 from airflow_provider_cio.dag_config import load_dag_config
-from airflow_provider_cio.dag_wiring import gate_and_sync, layout
+from airflow_provider_cio.dag_wiring import gate_and_sync, layout, sync_params
 from airflow_provider_cio.notifications.notifier import CioFailureNotifier
 from airflow_provider_cio.operators.audiences import CioAudienceBuildOperator
 
@@ -49,15 +49,7 @@ with DAG(
     max_active_runs=1,
     tags=["customerio", "audiences", "meta", "google"],
     doc_md=__doc__,
-    params={
-        "dry_run": Param(False, type="boolean", description="compute and report sync plans, send nothing"),
-        "allow_older": Param(
-            False,
-            type="boolean",
-            description="sync even if this run's snapshot is older than the one last synced (a deliberate "
-            "roll-back); otherwise an older snapshot (a backfill) is skipped as superseded",
-        ),
-    },
+    params=sync_params(),
     default_args={
         "owner": cfg.owner,
         "retries": cfg.retries,
