@@ -1,5 +1,6 @@
-"""What the reference pipeline left in Blob for one day: landed partitions and their gates, audience snapshots and
-their gates, where each audience's sync ledger stands, and the latest holdout lift report.
+"""What the reference pipeline left in Blob for one day (or one hour of it, the hourly cart DAG's partitions):
+landed partitions and their gates, audience snapshots and their gates, where each audience's sync ledger stands, and
+the latest holdout lift report.
 
 One reader of the final state, so ``make demo`` (prints it) and ``make test-distributed`` (asserts on it, in
 ``scripts/distributed/check_state.py``) can never disagree about where things live. Plain Python: no Airflow.
@@ -71,11 +72,26 @@ def base_path(cfg: CioDagConfig) -> str:
     return f"{cfg.env}/{cfg.workspace}"
 
 
-def landed(store: ObjectStore, cfg: CioDagConfig, date: str) -> list[Partition]:
-    """Every configured export dataset's daily partition for ``date``."""
+def partition_key(date: str, hour: int | None = None) -> str:
+    """``dt=<date>``, or ``dt=<date>/hr=HH`` for an hourly partition (which sits inside its day)."""
+    return f"dt={date}" if hour is None else f"dt={date}/hr={hour:02d}"
+
+
+def partition_objects(store: ObjectStore, prefix: str) -> list[str]:
+    """The objects of the partition at ``prefix`` itself: a day's listing also holds its hourly partitions'
+    objects (``hr=HH/...``), which the writer's own rule (``_belongs_to``) leaves out, and so do we."""
+    from airflow_provider_cio.landing.layout import PartitionRef
+    from airflow_provider_cio.landing.writer import _belongs_to
+
+    ref = PartitionRef.parse(prefix)
+    return [name for name in store.list(prefix + "/") if _belongs_to(name, ref)]
+
+
+def landed(store: ObjectStore, cfg: CioDagConfig, date: str, hour: int | None = None) -> list[Partition]:
+    """Every configured export dataset's partition for ``date`` (daily), or for that ``hour`` of it."""
     partitions = []
     for dataset in cfg.datasets:
-        prefix = f"landing/{base_path(cfg)}/{dataset}/dt={date}"
+        prefix = f"landing/{base_path(cfg)}/{dataset}/{partition_key(date, hour)}"
         partitions.append(
             Partition(
                 dataset=dataset,
@@ -87,13 +103,16 @@ def landed(store: ObjectStore, cfg: CioDagConfig, date: str) -> list[Partition]:
     return partitions
 
 
-def audiences(store: ObjectStore, cfg: CioDagConfig, date: str) -> list[AudienceState]:
-    """Every configured audience's snapshot for ``date`` and the ledger state of each of its destinations."""
+def audiences(
+    store: ObjectStore, cfg: CioDagConfig, date: str, hour: int | None = None
+) -> list[AudienceState]:
+    """Every configured audience's snapshot for ``date`` (or that ``hour`` of it) and the ledger state of each of its
+    destinations (one ledger per platform audience, whichever DAG synced it last)."""
     from airflow_provider_cio.sync.runner import ledger_prefix
 
     found = []
     for audience in cfg.audiences:
-        prefix = f"audiences/{base_path(cfg)}/{audience.name}/dt={date}"
+        prefix = f"audiences/{base_path(cfg)}/{audience.name}/{partition_key(date, hour)}"
         syncs = []
         for platform in audience.destinations:
             # the ledger is keyed by the audience's name on the platform, as the sync task keys it
