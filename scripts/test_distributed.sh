@@ -5,8 +5,10 @@
 # (Azurite + emulators) in a private state folder, then scheduler, dag-processor, triggerer, api-server and two Celery
 # workers, each in its own process group. Runs cio_smoke for four dates and the pipeline the demo runs: a backfill of
 # cio_export for one day, whose gates' Asset events must start cio_audiences (build, gate, sync to the Meta and Google
-# emulators), then the cio_incrementality lift report. Checks the state they left in Blob and on the emulators, that
-# every task ran on one of the Celery workers and that both workers ran some, and always tears everything down.
+# emulators), then the cio_incrementality lift report; last, the demo's blocked case: with the Customer.io emulator
+# dropping customer_id from exports, one hourly cio_cart_recovery run must fail at its deliveries gate and sync
+# nothing. Checks the state they left in Blob and on the emulators, that every task ran on one of the Celery workers
+# and that both workers ran some, and always tears everything down.
 #
 # Knobs (environment):
 #   DISTRIBUTED_RUNS        DAG:DATE[,DATE...] words: unscheduled DAGs are triggered per date, scheduled ones
@@ -15,6 +17,10 @@
 #   DISTRIBUTED_ASSET_DAGS  Asset-scheduled DAGs the runs must start, waited for and checked (default: cio_audiences)
 #   DISTRIBUTED_THEN        like DISTRIBUTED_RUNS, created once all those succeeded (default: the weekly lift report,
 #                           cio_incrementality:2026-11-01, which reads the audience snapshots)
+#   DISTRIBUTED_BLOCKED     like DISTRIBUTED_RUNS (a date may carry an hour, THH:MM UTC), created last, once all the
+#                           above succeeded, with BLOCKED_FAULT armed on the Customer.io emulator (cleared after):
+#                           they must fail (default: cio_cart_recovery:2026-11-01T10:00, the demo's blocked hour;
+#                           empty skips the phase)
 #   DISTRIBUTED_TIMEOUT     seconds for all runs, asset-triggered ones included, to finish (default: 420)
 #   DISTRIBUTED_KEEP=1      keep the temp folder (logs, DB) even on success
 # Every DAG run needs a state check in scripts/distributed/check_state.py (CHECKS).
@@ -28,6 +34,9 @@ HELPERS="$ROOT/scripts/distributed"
 RUNS=${DISTRIBUTED_RUNS:-cio_smoke:2026-11-01,2026-11-02,2026-11-03,2026-11-04 cio_export:2026-11-01}
 ASSET_DAGS=${DISTRIBUTED_ASSET_DAGS-cio_audiences}
 THEN=${DISTRIBUTED_THEN-cio_incrementality:2026-11-01}
+BLOCKED=${DISTRIBUTED_BLOCKED-cio_cart_recovery:2026-11-01T10:00}
+# the demo's bad upstream (airflow_provider_cio/demo.py): every export loses customer_id until the fault is cleared
+BLOCKED_FAULT='{"kind": "drop_column", "column": "customer_id", "count": 1000}'
 TIMEOUT=${DISTRIBUTED_TIMEOUT:-420}
 if [[ -n ${DISTRIBUTED_DAGS:-}${DISTRIBUTED_DATES:-} ]]; then
   echo "DISTRIBUTED_DAGS/DISTRIBUTED_DATES are replaced by DISTRIBUTED_RUNS=\"DAG:DATE[,DATE...] ...\"" >&2
@@ -207,9 +216,13 @@ for name in "${WORKERS[@]}"; do
     --pid "$WORK/$name.pid"
 done
 
-say "runs: [$RUNS], the Asset-scheduled [$ASSET_DAGS], then [$THEN] (timeout ${TIMEOUT}s)"
+# the Customer.io emulator's fault endpoint, in the devstack's state (CIO_DEVSTACK_DIR)
+FAULT_URL=$("$PY" -c 'from airflow_provider_cio.devstack import Devstack
+print("http://127.0.0.1:%s/_admin/faults" % Devstack.default().read_state()["services"]["customerio"]["port"])')
+
+say "runs: [$RUNS], the Asset-scheduled [$ASSET_DAGS], then [$THEN], then blocked [$BLOCKED] (timeout ${TIMEOUT}s)"
 "$PY" "$HELPERS/run_dags.py" --api "http://127.0.0.1:$API_PORT" --runs "$RUNS" --asset-dags "$ASSET_DAGS" \
-  --then "$THEN" \
+  --then "$THEN" --blocked "$BLOCKED" --fault-url "$FAULT_URL" --fault "$BLOCKED_FAULT" \
   --pool "$POOL:1" --workers "$(IFS=,; echo "${WORKERS[*]}")" --timeout "$TIMEOUT" --out "$WORK/runs.json" \
   --task-logs "$AIRFLOW_HOME/logs" \
   --watch "$(for i in "${!PGIDS[@]}"; do printf '%s:%s ' "${PGNAMES[$i]}" "${PGIDS[$i]}"; done)"
@@ -217,4 +230,4 @@ say "runs: [$RUNS], the Asset-scheduled [$ASSET_DAGS], then [$THEN] (timeout ${T
 say "checking the state in Blob and on the emulators"
 "$PY" "$HELPERS/check_state.py" --runs "$WORK/runs.json"
 
-say "PASS: [$RUNS] + [$ASSET_DAGS] + [$THEN] on CeleryExecutor (redis broker, postgres DB, ${#WORKERS[@]} workers)"
+say "PASS: [$RUNS] + [$ASSET_DAGS] + [$THEN] + blocked [$BLOCKED] on CeleryExecutor (redis broker, postgres DB, ${#WORKERS[@]} workers)"

@@ -5,6 +5,8 @@ A DAG without a registered check fails loudly, so running another DAG means addi
 checks read Blob through ``airflow_provider_cio.pipeline_state`` (what ``make demo`` prints, asserted here) and ask
 the Meta and Google emulators, through the same hooks and SDKs the sync tasks use, how many members each audience
 holds. Connections come from ``devstack env`` (the ones the workers used); the DAG config from ``CIO_DAG_CONFIG``.
+A run that had to fail (``expect``: the blocked case, ``cio_cart_recovery`` under a Customer.io fault) is checked for
+what it must not have done as much as for what it did.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,8 +26,8 @@ from airflow_provider_cio.devstack.stack import project_root
 from airflow_provider_cio.storage.base import ObjectStore
 
 # A check gets the landing container's store, one run (dag_id, run_id, partition_date, run_type, state,
-# task_instances, triggered_by) and every run, and returns the problems it found (empty when the state is as
-# expected) plus what it verified, for the summary.
+# logical_date, expect, fault, task_instances, triggered_by, started, ended) and every run, and returns the problems
+# it found (empty when the state is as expected) plus what it verified, for the summary.
 Check = Callable[[ObjectStore, dict[str, Any], list[dict[str, Any]]], tuple[list[str], list[str]]]
 GOOGLE_ADS_CONN_ID = (
     "cio_google_ads"  # the devstack's Google Ads API connection: Data Manager cannot read sizes
@@ -60,7 +63,10 @@ def check_cio_export(
         if not manifest:
             problems.append(f"{part.prefix} has no manifest")
             continue
-        listed = sorted(name for name in store.list(part.prefix + "/") if name.endswith(".parquet"))
+        # the day's own parts: an hourly cart run of that day lands its parts under the day's prefix, in hr=HH/
+        listed = sorted(
+            n for n in pipeline_state.partition_objects(store, part.prefix) if n.endswith(".parquet")
+        )
         if manifest["rows"] <= 0 or listed != sorted(p["path"] for p in manifest["parts"]):
             problems.append(
                 f"{part.prefix}: {manifest['rows']} rows, parts {len(listed)} vs manifest {len(manifest['parts'])}"
@@ -161,11 +167,110 @@ def check_cio_incrementality(
     ]
 
 
+def blocked_gate_problems(part: pipeline_state.Partition, column: str) -> list[str]:
+    """A gate that saw ``column`` missing from the export must have failed on it, and on it only (no check of the
+    hour's volume or freshness: those would mean other data, such as the day's cio_export partition, got in), and
+    name it as drift at the source."""
+    verdict = part.verdict
+    blocking = [
+        c for c in verdict.get("checks", []) if not c.get("success") and c.get("severity") == "critical"
+    ]
+    drift = {(f.get("kind"), f.get("column")) for f in verdict.get("drift", [])}
+    problems = []
+    if part.gate != "FAILED" or not blocking:
+        problems.append(
+            f"{part.prefix}: gate {part.gate} with {len(blocking)} blocking check(s), expected FAILED"
+        )
+    others = [f"{c.get('name')} on {c.get('column')}" for c in blocking if c.get("column") != column]
+    if others:
+        problems.append(f"{part.prefix}: gate also blocked by {', '.join(others)}, not only by {column}")
+    if ("missing_at_source", column) not in drift:
+        problems.append(f"{part.prefix}: gate drift {sorted(drift)} lacks missing_at_source:{column}")
+    return problems
+
+
+def check_cio_cart_recovery(
+    store: ObjectStore, run: dict[str, Any], _: list[dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """The blocked case (``make demo`` shows it): with the Customer.io export dropping a column, the hour's run
+    failed at the deliveries gate, which names the column as missing at the source; the cart audience build and
+    every sync were ``upstream_failed``; no hourly snapshot was built and no platform ledger moved after the run
+    started. Only runs made under a fault are checked (a clean hourly run would need checks of its own)."""
+    fault = run.get("fault") or {}
+    column = fault.get("column")
+    if run.get("expect") != "failed" or fault.get("kind") != "drop_column" or not column:
+        return [f"only the blocked case (a drop_column fault, expected to fail) is checked, not {fault}"], []
+    start = datetime.fromisoformat(run["logical_date"])
+    hour, day = start.hour, run["partition_date"]
+    states = {ti["task_id"]: ti["state"] for ti in run["task_instances"]}
+    cart = config().cart_recovery
+    datasets, names = cart.get("datasets", ["events", "deliveries"]), cart.get("audiences", [])
+    problems: list[str] = []
+    if run["state"] != "failed":
+        problems.append(f"run finished {run['state']}, expected failed")
+
+    # the hour's partitions: landed with the column absent; each gate that saw that failed on it and only on it
+    parts = [p for p in pipeline_state.landed(store, config(), day, hour) if p.dataset in datasets]
+    lost = {p.dataset for p in parts if column in p.manifest.get("absent_columns", [])}
+    if "deliveries" not in lost:
+        problems.append(
+            f"deliveries {pipeline_state.partition_key(day, hour)}: {column} not absent in the manifest"
+        )
+    for part in parts:
+        if not part.manifest:
+            problems.append(f"{part.prefix}: not landed (no manifest)")
+            continue
+        land, gate = states.get(f"land_{part.dataset}_hourly"), states.get(f"gate_{part.dataset}_hourly")
+        expected_gate = "failed" if part.dataset in lost else "success"
+        if land != "success" or gate != expected_gate:
+            problems.append(f"{part.prefix}: land {land}, gate {gate} (expected success, {expected_gate})")
+        gated = [str(part.verdict.get(f"interval_{edge}")) for edge in ("start", "end")]
+        if gated != [start.isoformat(), (start + timedelta(hours=1)).isoformat()]:
+            problems.append(f"{part.prefix}: gated for the interval {gated}, not the run's hour")
+        if part.dataset in lost:
+            problems += blocked_gate_problems(part, column)
+    # nothing built, nothing synced: the build, each audience's gate and its syncs never ran
+    stopped = {
+        t: s
+        for t, s in states.items()
+        if t == "build_cart_audiences" or (t.startswith(("gate_", "sync_")) and not t.endswith("_hourly"))
+    }
+    syncs = [t for t in stopped if t.startswith("sync_")]
+    wrong = {t: s for t, s in stopped.items() if s != "upstream_failed"}
+    if wrong or not syncs or "build_cart_audiences" not in stopped:
+        problems.append(f"expected build, audience gates and syncs upstream_failed: {stopped}")
+    started = datetime.fromisoformat(run["started"])
+    ledgers = []
+    for audience in pipeline_state.audiences(store, config(), day, hour):
+        if audience.name not in names:
+            continue
+        if pipeline_state.partition_objects(store, audience.prefix):
+            problems.append(f"{audience.prefix}: an hourly snapshot was built")
+        for sync in audience.syncs:
+            synced_at = sync.state.get("synced_at")
+            if not synced_at or datetime.fromisoformat(synced_at) >= started:
+                problems.append(
+                    f"{sync.ledger}: state synced at {synced_at}, the blocked run started {started}"
+                )
+            else:
+                ledgers.append(f"{sync.platform} {sync.state.get('size', 0):,} (synced {synced_at})")
+    if problems:
+        return problems, []
+    gate = next(p for p in parts if p.dataset == "deliveries")
+    return [], [
+        f"{run['run_id']} failed as expected under {fault}: {store.url(gate.prefix)} gate FAILED on {column} "
+        f"(missing_at_source), {', '.join(sorted(lost))} landed without it",
+        f"build_cart_audiences and {len(syncs)} sync(s) upstream_failed; no hourly snapshot; "
+        f"ledger states last written before the run: {', '.join(ledgers)}",
+    ]
+
+
 CHECKS: dict[str, Check] = {
     "cio_smoke": check_cio_smoke,
     "cio_export": check_cio_export,
     "cio_audiences": check_cio_audiences,
     "cio_incrementality": check_cio_incrementality,
+    "cio_cart_recovery": check_cio_cart_recovery,
 }
 
 
