@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,10 +11,11 @@ DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 
 @pytest.fixture(scope="module")
 def dagbag():  # type: ignore[no-untyped-def]
-    os.environ.setdefault("CIO_DAG_CONFIG", str(DAGS_FOLDER / "config" / "cio.yaml"))
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    with pytest.MonkeyPatch.context() as patch:  # the shipped config, and no leak into later tests
+        patch.setenv("CIO_DAG_CONFIG", str(DAGS_FOLDER / "config" / "cio.yaml"))
+        bag = DagBag(dag_folder=str(DAGS_FOLDER))
     assert bag.import_errors == {}
     return bag
 

@@ -14,6 +14,12 @@ from airflow_provider_cio.sync import ConfigurationError
 CONFIG = Path(__file__).resolve().parents[2] / "dags" / "config" / "cio.yaml"
 
 
+@pytest.fixture(autouse=True)
+def _no_config_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CIO_DAG_CONFIG`` (a user's shell, another suite) would win over the file each test writes."""
+    monkeypatch.delenv("CIO_DAG_CONFIG", raising=False)
+
+
 def write(tmp_path: Path, **audiences: dict[str, Any]) -> Path:
     raw = yaml.safe_load(CONFIG.read_text())
     raw["workspace"] = "acme"
