@@ -79,12 +79,12 @@ def partition_key(date: str, hour: int | None = None) -> str:
 
 def partition_objects(store: ObjectStore, prefix: str) -> list[str]:
     """The objects of the partition at ``prefix`` itself: a day's listing also holds its hourly partitions'
-    objects (``hr=HH/...``), which the writer's own rule (``_belongs_to``) leaves out, and so do we."""
+    objects (``hr=HH/...``), which the writer's own rule (``belongs_to``) leaves out, and so do we."""
     from airflow_provider_cio.landing.layout import PartitionRef
-    from airflow_provider_cio.landing.writer import _belongs_to
+    from airflow_provider_cio.landing.writer import belongs_to
 
     ref = PartitionRef.parse(prefix)
-    return [name for name in store.list(prefix + "/") if _belongs_to(name, ref)]
+    return [name for name in store.list(prefix + "/") if belongs_to(name, ref)]
 
 
 def landed(store: ObjectStore, cfg: CioDagConfig, date: str, hour: int | None = None) -> list[Partition]:

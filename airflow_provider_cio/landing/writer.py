@@ -251,7 +251,7 @@ class PartitionWriter:
         """
         try:
             for name in self.store.list(self.ref.prefix + "/"):
-                if name not in keep and _belongs_to(name, self.ref):
+                if name not in keep and belongs_to(name, self.ref):
                     self.store.delete(name)
         except Exception as exc:  # the commit is done; a failed clean-up must not fail the landing
             log.warning(
@@ -301,7 +301,7 @@ def _dictionary_columns(batch: pa.RecordBatch | pa.Table) -> list[str]:
     return [name for name in batch.schema.names if pc.count_distinct(batch.column(name)).as_py() <= limit]
 
 
-def _belongs_to(name: str, ref: PartitionRef) -> bool:
+def belongs_to(name: str, ref: PartitionRef) -> bool:
     """True for objects of this partition itself, not of a nested hourly partition under a daily prefix."""
     rest = name[len(ref.prefix) + 1 :]
     return not rest.startswith("hr=")

@@ -49,3 +49,30 @@ def test_landed_partitions_and_gate_verdicts(cfg, store) -> None:  # type: ignor
     assert list(parts) == cfg.datasets
     assert parts["people"].manifest["rows"] == 5 and parts["people"].gate == "FAILED"
     assert parts["events"].manifest == {} and parts["events"].gate == "not gated"
+
+
+def test_a_days_objects_leave_out_its_hourly_partitions(cfg, store) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    import pyarrow as pa
+
+    from airflow_provider_cio.landing.layout import PartitionRef
+    from airflow_provider_cio.landing.writer import write_table
+
+    table = pa.table({"delivery_id": ["d1", "d2"]})
+    day = write_table(
+        store, PartitionRef("landing", cfg.env, cfg.workspace, "deliveries", date(2026, 11, 1)), table
+    )
+    hour = write_table(
+        store, PartitionRef("landing", cfg.env, cfg.workspace, "deliveries", date(2026, 11, 1), 10), table
+    )
+
+    day_objects = pipeline_state.partition_objects(store, day.partition)
+    assert sorted(n for n in day_objects if n.endswith(".parquet")) == sorted(p.path for p in day.parts)
+    assert not any("/hr=" in name for name in day_objects)
+    assert hour.parts[0].path in pipeline_state.partition_objects(store, hour.partition)
+    by_hour = {p.dataset: p for p in pipeline_state.landed(store, cfg, DATE, hour=10)}
+    assert (
+        by_hour["deliveries"].prefix.endswith(f"dt={DATE}/hr=10")
+        and by_hour["deliveries"].manifest["rows"] == 2
+    )
