@@ -160,34 +160,22 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     return _timed(run_in_child(naive_child, path, blob_conn_json, CONTAINER))
 
                 variants = {"ours": ours, "naive_pandas_wasbhook": naive}
-                alternate(
-                    variants, 1
-                )  # warm-up, discarded: a fresh Azurite (V8) and the new file's page cache
+                # warm-up, discarded: a fresh Azurite (V8) and the new file's page cache
+                alternate(variants, 1)
                 samples = alternate(variants, runs)
                 shared = {"csv_bytes": csv_bytes, "rows": rows}
-                records.append(
+                records.extend(
                     record(
                         BENCHMARK,
                         case,
-                        "ours",
-                        baseline=False,
+                        variant,
+                        baseline=variant != "ours",
                         unit="rows/s",
-                        samples=samples["ours"],
+                        samples=samples[variant],
                         work=rows,
                         extra=shared,
                     )
-                )
-                records.append(
-                    record(
-                        BENCHMARK,
-                        case,
-                        "naive_pandas_wasbhook",
-                        baseline=True,
-                        unit="rows/s",
-                        samples=samples["naive_pandas_wasbhook"],
-                        work=rows,
-                        extra=shared,
-                    )
+                    for variant in variants
                 )
                 csv_path.unlink()
         finally:
