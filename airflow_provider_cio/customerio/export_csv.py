@@ -17,7 +17,7 @@ import csv
 import io
 import itertools
 import logging
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -199,7 +199,6 @@ def iter_export_batches(
                 dataset,
                 len(landed) + 1,
             )
-            fast.close()
             _, stream_chunks = _split_header(chunks)
         else:
             quarantine.merge(shapes)
@@ -232,7 +231,7 @@ def _open(
     block_size: int,
     native: Mapping[str, pa.DataType],
     shapes: Quarantine,
-) -> Generator[pa.RecordBatch, None, None]:
+) -> Iterator[pa.RecordBatch]:
     """Arrow's streaming CSV reader: ``native`` columns typed by Arrow, all others read as strings.
 
     Rows with the wrong number of fields are skipped and counted in ``shapes``, by line number, never by text.
