@@ -204,10 +204,20 @@ class Standalone:
             raise StandaloneError(f"{method} {path}: HTTP {exc.code} {detail}") from None
         return json.loads(raw) if raw else None
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """An ``airflow`` CLI call against this instance's metadata DB (same environment)."""
+    def cli(self, *args: str, check: bool = True, attempts: int = 4) -> subprocess.CompletedProcess[str]:
+        """An ``airflow`` CLI call against this instance's metadata DB (same environment).
+
+        SQLite answers "database is locked" at once, whatever the busy timeout, when a read transaction must become
+        a write while another process writes (CI saw it in ``backfill create --reprocess-behavior completed``).
+        The failed call's transaction was rolled back, so it is run again, up to ``attempts`` times.
+        """
         airflow = str(Path(sys.executable).with_name("airflow"))
-        result = subprocess.run([airflow, *args], env=self.env, text=True, capture_output=True)
+        for attempt in range(1, attempts + 1):
+            result = subprocess.run([airflow, *args], env=self.env, text=True, capture_output=True)
+            locked = "database is locked" in result.stdout + result.stderr
+            if result.returncode == 0 or not locked or attempt == attempts:
+                break
+            time.sleep(2.0 * attempt)
         if check and result.returncode != 0:
             raise StandaloneError(
                 f"airflow {' '.join(args)} exited {result.returncode}:\n{result.stdout[-2000:]}\n"
