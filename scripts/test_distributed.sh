@@ -121,6 +121,11 @@ teardown() {
       echo "--- tail of $WORK/logs/$name.log" >&2
       tail -n 15 "$WORK/logs/$name.log" >&2 2>/dev/null
     done
+    # the verdict last, where a CI log that keeps only its tail still shows it
+    if [[ -s $WORK/logs/driver.log ]]; then
+      echo "--- why it failed (from $WORK/logs/driver.log)" >&2
+      grep -E '^(FAIL|run_dags|check_state|Traceback)|Error' "$WORK/logs/driver.log" | tail -n 40 >&2
+    fi
   elif [[ ${DISTRIBUTED_KEEP:-0} == 1 ]]; then
     echo "kept $WORK"
   else
@@ -225,9 +230,10 @@ say "runs: [$RUNS], the Asset-scheduled [$ASSET_DAGS], then [$THEN], then blocke
   --then "$THEN" --blocked "$BLOCKED" --fault-url "$FAULT_URL" --fault "$BLOCKED_FAULT" \
   --pool "$POOL:1" --workers "$(IFS=,; echo "${WORKERS[*]}")" --timeout "$TIMEOUT" --out "$WORK/runs.json" \
   --task-logs "$AIRFLOW_HOME/logs" \
-  --watch "$(for i in "${!PGIDS[@]}"; do printf '%s:%s ' "${PGNAMES[$i]}" "${PGIDS[$i]}"; done)"
+  --watch "$(for i in "${!PGIDS[@]}"; do printf '%s:%s ' "${PGNAMES[$i]}" "${PGIDS[$i]}"; done)" \
+  2>&1 | tee -a "$WORK/logs/driver.log"
 
 say "checking the state in Blob and on the emulators"
-"$PY" "$HELPERS/check_state.py" --runs "$WORK/runs.json"
+"$PY" "$HELPERS/check_state.py" --runs "$WORK/runs.json" 2>&1 | tee -a "$WORK/logs/driver.log"
 
 say "PASS: [$RUNS] + [$ASSET_DAGS] + [$THEN] + blocked [$BLOCKED] on CeleryExecutor (redis broker, postgres DB, ${#WORKERS[@]} workers)"
