@@ -23,11 +23,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_cio.emulators.customerio.faults import REQUEST_FAULTS, FaultInjector
+from airflow_provider_cio.emulators.http_server import EmulatorHTTPServer
 from airflow_provider_cio.emulators.synthetic import (
     SEGMENTS,
     SyntheticWorkspace,
@@ -167,14 +168,13 @@ class CustomerIoEmulator:
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> CustomerIoEmulator:
-        server = ThreadingHTTPServer((self._host, self._port), _Handler)
-        server.daemon_threads = True
+        server = EmulatorHTTPServer((self._host, self._port), _Handler)
         server.emulator = self  # type: ignore[attr-defined]
         self._server = server
         self._stopping.clear()

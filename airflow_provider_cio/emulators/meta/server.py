@@ -22,10 +22,11 @@ import secrets
 import threading
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from airflow_provider_cio.emulators.http_server import EmulatorHTTPServer
 from airflow_provider_cio.emulators.meta.state import (
     FAULT_KINDS,
     FLAGGED_STATUS,
@@ -66,7 +67,7 @@ class MetaGraphEmulator:
         self._port = port
         self.min_api_version = min_api_version
         self.requests: list[dict[str, Any]] = []
-        self._server: ThreadingHTTPServer | None = None
+        self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -82,8 +83,7 @@ class MetaGraphEmulator:
 
     def start(self) -> MetaGraphEmulator:
         handler = type("Handler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer((self._host, self._port), handler)
-        self._server.daemon_threads = True
+        self._server = EmulatorHTTPServer((self._host, self._port), handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
