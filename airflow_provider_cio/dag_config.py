@@ -43,6 +43,16 @@ class CioDagConfig:
     def datasets(self) -> list[str]:
         return list(self.export.get("datasets", []))
 
+    @property
+    def customerio_pool(self) -> str | None:
+        """The Airflow pool every Customer.io App API task runs in (``export.pool``), or None for the default pool.
+
+        The workspace's 10 req/s are shared by every task calling the App API, across DAGs and workers: tasks in
+        parallel starve each other's requests into ``CustomerIoRateLimited``. One slot serializes them. The pool
+        must exist (``airflow pools set``): the scheduler never queues a task whose pool does not.
+        """
+        return str(self.export["pool"]) if self.export.get("pool") else None
+
     def platform_audience_name(self, audience: AudienceConfig, platform: str) -> str:
         """The audience's name on ``platform``: its ``platform_name`` override, else ``cio/{env}/{workspace}/{name}``."""
         from airflow_provider_cio.sync.naming import platform_audience_name
@@ -52,15 +62,23 @@ class CioDagConfig:
         )
 
 
+# Created as `airflow pools set <export.pool> 1 "<this>"`; see CioDagConfig.customerio_pool.
+CUSTOMERIO_POOL_DESCRIPTION = "Customer.io App API: 10 req/s per workspace"
+
+
 class DagConfigError(ValueError):
     error_class = "configuration"
 
 
 def load_dag_config(default: str | Path) -> CioDagConfig:
     """``CIO_DAG_CONFIG`` when set, else ``default`` (the DAG folder's ``config/cio.yaml``)."""
+    return read_dag_config(Path(os.environ.get("CIO_DAG_CONFIG") or default))
+
+
+def read_dag_config(location: Path) -> CioDagConfig:
+    """The DAG config in the file at ``location``; a clear ``DagConfigError`` when it is unreadable or incomplete."""
     import yaml
 
-    location = Path(os.environ.get("CIO_DAG_CONFIG") or default)
     try:
         raw = yaml.safe_load(location.read_text())
     except OSError as exc:

@@ -17,6 +17,21 @@ def layout(cfg: CioDagConfig) -> dict[str, Any]:
     }
 
 
+def app_api_export(cfg: CioDagConfig) -> dict[str, Any]:
+    """The settings every ``CustomerIoExportOperator`` takes from the config: connection, polling, paging,
+    rejection limit, deferral and the shared App API pool (only when configured)."""
+    settings: dict[str, Any] = {
+        "customerio_conn_id": cfg.connections["customerio"],
+        "poll_interval": float(cfg.export.get("poll_interval", 10)),
+        "listing_page_limit": int(cfg.export.get("listing_page_limit", 100)),
+        "max_rejected_rate": float(cfg.export.get("max_rejected_rate", 0.01)),
+        "deferrable": bool(cfg.export.get("deferrable", False)),
+    }
+    if cfg.customerio_pool:
+        settings["pool"] = cfg.customerio_pool
+    return settings
+
+
 def sync_params() -> dict[str, Any]:
     """The run parameters every DAG that syncs audiences offers in its trigger form (read by ``gate_and_sync``)."""
     from airflow.sdk import Param

@@ -122,9 +122,18 @@ class Standalone:
         log.info("airflow standalone pid %s on %s (log %s)", self._proc.pid, self.url, self.log_path)
         try:
             self.wait_until(self._healthy, timeout=self.startup_timeout, what="airflow standalone healthy")
+            self.create_pools()
         except BaseException:
             self.stop()
             raise
+
+    def create_pools(self) -> None:
+        """The pool the DAG config puts Customer.io App API tasks in: without it the scheduler never queues them."""
+        from airflow_provider_cio.dag_config import CUSTOMERIO_POOL_DESCRIPTION, read_dag_config
+
+        pool = read_dag_config(self.dag_config).customerio_pool
+        if pool:
+            self.cli("pools", "set", pool, "1", CUSTOMERIO_POOL_DESCRIPTION)
 
     def _healthy(self) -> bool:
         if self._proc is not None and self._proc.poll() is not None:

@@ -19,7 +19,7 @@ import pendulum
 from airflow.sdk import DAG
 
 from airflow_provider_cio.dag_config import load_dag_config
-from airflow_provider_cio.dag_wiring import gate_and_sync, layout, sync_params
+from airflow_provider_cio.dag_wiring import app_api_export, gate_and_sync, layout, sync_params
 from airflow_provider_cio.notifications.notifier import CioFailureNotifier
 from airflow_provider_cio.operators.audiences import CioAudienceBuildOperator
 from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
@@ -59,9 +59,7 @@ with DAG(
             task_id=f"land_{dataset}_hourly",
             dataset=dataset,
             hourly=True,
-            customerio_conn_id=cfg.connections["customerio"],
-            poll_interval=float(cfg.export.get("poll_interval", 10)),
-            listing_page_limit=int(cfg.export.get("listing_page_limit", 100)),
+            **app_api_export(cfg),
             **common,
         )
         (

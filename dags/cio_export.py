@@ -25,7 +25,7 @@ from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
 
 from airflow_provider_cio.assets import landing_asset
 from airflow_provider_cio.dag_config import load_dag_config
-from airflow_provider_cio.dag_wiring import layout
+from airflow_provider_cio.dag_wiring import app_api_export, layout
 from airflow_provider_cio.notifications.notifier import CioFailureNotifier
 from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
 from airflow_provider_cio.operators.dataout import CioDataOutIngestOperator
@@ -92,11 +92,7 @@ with DAG(
                 CustomerIoExportOperator(
                     task_id=f"land_{dataset}",
                     dataset=dataset,
-                    customerio_conn_id=cfg.connections["customerio"],
-                    poll_interval=float(cfg.export.get("poll_interval", 10)),
-                    listing_page_limit=int(cfg.export.get("listing_page_limit", 100)),
-                    max_rejected_rate=float(cfg.export.get("max_rejected_rate", 0.01)),
-                    deferrable=bool(cfg.export.get("deferrable", False)),
+                    **app_api_export(cfg),
                     **common,
                 )
                 >> gate

@@ -196,9 +196,10 @@ export NO_PROXY='*'
 
 say "airflow db migrate (postgres)"
 "$AIRFLOW" db migrate >"$WORK/logs/db-migrate.log" 2>&1
-# cio_export's land tasks share the Customer.io App API's 10 req/s: one at a time, through a pool (created below).
-POOL=$("$PY" -c 'import sys, pathlib; from airflow_provider_cio.airflow_env import CUSTOMERIO_POOL, write_pool_policy
-write_pool_policy(pathlib.Path(sys.argv[1])); print(CUSTOMERIO_POOL)' "$AIRFLOW_HOME")
+# Every Customer.io App API task (cio_export's and cio_cart_recovery's land_*) runs in the config's one-slot pool
+# (export.pool), which run_dags.py creates: they share the workspace's 10 req/s.
+POOL=$("$PY" -c 'import sys, pathlib; from airflow_provider_cio.dag_config import read_dag_config
+print(read_dag_config(pathlib.Path(sys.argv[1])).customerio_pool or "")' "$CIO_DAG_CONFIG")
 
 start() {  # start NAME CMD...: its own session and process group (pid == pgid), logs to logs/NAME.log
   local name=$1
@@ -228,7 +229,7 @@ print("http://127.0.0.1:%s/_admin/faults" % Devstack.default().read_state()["ser
 say "runs: [$RUNS], the Asset-scheduled [$ASSET_DAGS], then [$THEN], then blocked [$BLOCKED] (timeout ${TIMEOUT}s)"
 "$PY" "$HELPERS/run_dags.py" --api "http://127.0.0.1:$API_PORT" --runs "$RUNS" --asset-dags "$ASSET_DAGS" \
   --then "$THEN" --blocked "$BLOCKED" --fault-url "$FAULT_URL" --fault "$BLOCKED_FAULT" \
-  --pool "$POOL:1" --workers "$(IFS=,; echo "${WORKERS[*]}")" --timeout "$TIMEOUT" --out "$WORK/runs.json" \
+  ${POOL:+--pool "$POOL:1"} --workers "$(IFS=,; echo "${WORKERS[*]}")" --timeout "$TIMEOUT" --out "$WORK/runs.json" \
   --task-logs "$AIRFLOW_HOME/logs" \
   --watch "$(for i in "${!PGIDS[@]}"; do printf '%s:%s ' "${PGNAMES[$i]}" "${PGIDS[$i]}"; done)" \
   2>&1 | tee -a "$WORK/logs/driver.log"

@@ -82,3 +82,17 @@ def test_every_dag_is_documented_owned_tagged_and_bounded(dagbag) -> None:  # ty
                 assert any(isinstance(c, CioFailureNotifier) for c in callbacks), (
                     f"{dag.dag_id}.{task.task_id}"
                 )
+
+
+@pytest.mark.parametrize("dag_id", ["cio_export", "cio_cart_recovery"])
+def test_every_customerio_api_task_shares_the_configured_pool(dagbag, dag_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Two land tasks in parallel starve each other's requests of the workspace's 10 req/s (a download answered 429
+    ten times in a row failed a cart hour in CI): every App API task, in every DAG, queues on the one pool."""
+    from airflow_provider_cio.dag_config import read_dag_config
+    from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
+
+    pool = read_dag_config(DAGS_FOLDER / "config" / "cio.yaml").customerio_pool
+    assert pool
+    lands = [t for t in dagbag.dags[dag_id].tasks if isinstance(t, CustomerIoExportOperator)]
+    assert len(lands) >= 2, dag_id
+    assert {t.task_id: t.pool for t in lands} == {t.task_id: pool for t in lands}

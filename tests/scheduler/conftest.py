@@ -37,13 +37,7 @@ from scheduler_support import (
     write_dag_config,
 )
 
-from airflow_provider_cio.airflow_env import (
-    CUSTOMERIO_POOL,
-    CUSTOMERIO_POOL_DESCRIPTION,
-    airflow_env,
-    migrate,
-    write_pool_policy,
-)
+from airflow_provider_cio.airflow_env import airflow_env, migrate
 from airflow_provider_cio.devstack import Devstack
 from airflow_provider_cio.devstack.stack import project_root
 from airflow_provider_cio.standalone import Standalone
@@ -76,9 +70,9 @@ def scheduler(
     env = {**devstack.environment(), WEBHOOK_ENV: webhook.url}
     env.update(google_list_for(env, workspace))
     home = folder / "airflow"
-    write_pool_policy(home)
-    with Standalone(home, env, dag_config=config, parallelism=4) as airflow:
-        airflow.cli("pools", "set", CUSTOMERIO_POOL, "1", CUSTOMERIO_POOL_DESCRIPTION)
+    with Standalone(
+        home, env, dag_config=config, parallelism=4
+    ) as airflow:  # creates the config's App API pool
         airflow.wait_for_dag("cio_export")
         airflow.wait_for_dag("cio_audiences")
         yield airflow

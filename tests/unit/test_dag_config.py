@@ -65,3 +65,20 @@ def test_an_over_long_name_fails_when_the_dag_is_wired(tmp_path: Path) -> None:
     cfg = load_dag_config(write(tmp_path, vip={"destinations": ["meta"], "platform_name": "v" * 300}))
     with pytest.raises(ConfigurationError, match="platform_name"):
         cfg.platform_audience_name(cfg.audiences[0], "meta")
+
+
+@pytest.mark.parametrize(
+    ("pool", "expected"), [("customerio_api", "customerio_api"), ("", None), (None, None)]
+)
+def test_the_app_api_pool_is_optional(tmp_path: Path, pool: str | None, expected: str | None) -> None:
+    """Unset means the default pool (a pool that does not exist would never be scheduled)."""
+    from airflow_provider_cio.dag_config import read_dag_config
+    from airflow_provider_cio.dag_wiring import app_api_export
+
+    raw = yaml.safe_load(CONFIG.read_text())
+    raw["export"]["pool"] = pool
+    path = tmp_path / "cio.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    cfg = read_dag_config(path)
+    assert cfg.customerio_pool == expected
+    assert app_api_export(cfg).get("pool") == expected
