@@ -11,7 +11,8 @@ fresh child process, alternating:
   ``WasbHook.load_file`` (connection ``cio_blob`` from ``AIRFLOW_CONN_CIO_BLOB``).
 The value is rows/s of the landing itself, from the first byte read to the last upload (each child's imports are
 left out of the time and reported as ``import_seconds``: a worker pays them once; that includes the modules each way
-imports lazily on first use, pyarrow's csv/compute/parquet for ours and pyarrow.parquet for pandas' ``to_parquet``);
+imports lazily on first use, pyarrow's csv/compute/parquet/pandas_compat for ours and pyarrow.parquet/pandas_compat for
+pandas' ``to_parquet``);
 peak RSS per child. Cases: 1M and 5M rows (quick: 200k and 1M), each variant 5 times (quick: 2) after one discarded
 warm-up round of both.
 Targets: ours >= 2x naive throughput; peak RSS of ours at 5M <= 1.2x its peak at 1M.
@@ -57,6 +58,7 @@ def ours_child(csv_path: str, connection_string: str, container: str) -> dict[st
     import pandas  # noqa: F401  pyarrow imports it on its first array conversion: an import, left out of the time
     import pyarrow.compute
     import pyarrow.csv
+    import pyarrow.pandas_compat  # noqa: F401  imported on the first to_numpy() as well
     import pyarrow.parquet  # noqa: F401  the modules the landing imports lazily: imports, left out of the time
     from azure.storage.blob import ContainerClient
 
@@ -91,7 +93,8 @@ def naive_child(csv_path: str, blob_conn_json: str, container: str) -> dict[str,
     """The obvious way: read the whole CSV with pandas, write one Parquet file, upload it with WasbHook."""
     os.environ["AIRFLOW_CONN_CIO_BLOB"] = blob_conn_json
     import pandas as pd
-    import pyarrow.parquet  # noqa: F401  what to_parquet imports lazily: an import, left out of the time
+    import pyarrow.pandas_compat  # noqa: F401  what to_parquet imports lazily (with pyarrow.parquet): imports,
+    import pyarrow.parquet  # noqa: F401  left out of the time
     from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
     start = time.perf_counter()

@@ -336,8 +336,10 @@ def _typed_fast(raw: pa.Array, target: pa.DataType) -> pa.Array | None:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     if pa.types.is_integer(target):
-        if pc.any(pc.match_substring(raw, "x", ignore_case=True)).as_py():
-            return None  # the cast takes "0x10" (as 16), which the general path refuses
+        # the cast takes "0x10" and "0X10" (as 16), which the general path refuses; two plain searches cost a
+        # third of one case-insensitive search, which took a sixth of a 1M-row export's parse
+        if pc.any(pc.match_substring(raw, "x")).as_py() or pc.any(pc.match_substring(raw, "X")).as_py():
+            return None
         low, high = pc.min_max(values).values()
         if high.as_py() >= 10**18 or low.as_py() <= -(10**18):
             return None  # the general path takes at most 18 digits

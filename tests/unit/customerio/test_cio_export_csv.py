@@ -226,6 +226,7 @@ def test_absent_columns_are_those_neither_exported_nor_filled() -> None:
         ("+21", None),
         (" 21", 21),
         ("0x15", None),
+        ("0X15", None),
         ("1" * 19, None),
         ("2.0", None),
     ],
