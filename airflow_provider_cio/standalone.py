@@ -65,6 +65,8 @@ class Standalone:
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self.log_path = self.home / "standalone.log"
+        self.airflow_bin = str(Path(sys.executable).with_name("airflow"))
+        self.locked_retry_delay = 2.0  # seconds, times the attempt number (see cli)
         self.env = airflow_env(self.home, self.dags_folder, env)
         bin_dir = str(Path(sys.executable).parent)
         self.env.update(
@@ -112,7 +114,7 @@ class Standalone:
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
             self._proc = subprocess.Popen(
-                [str(Path(sys.executable).with_name("airflow")), "standalone"],
+                [self.airflow_bin, "standalone"],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -220,13 +222,12 @@ class Standalone:
         a write while another process writes (CI saw it in ``backfill create --reprocess-behavior completed``).
         The failed call's transaction was rolled back, so it is run again, up to ``attempts`` times.
         """
-        airflow = str(Path(sys.executable).with_name("airflow"))
         for attempt in range(1, attempts + 1):
-            result = subprocess.run([airflow, *args], env=self.env, text=True, capture_output=True)
+            result = subprocess.run([self.airflow_bin, *args], env=self.env, text=True, capture_output=True)
             locked = "database is locked" in result.stdout + result.stderr
             if result.returncode == 0 or not locked or attempt == attempts:
                 break
-            time.sleep(2.0 * attempt)
+            time.sleep(self.locked_retry_delay * attempt)
         if check and result.returncode != 0:
             raise StandaloneError(
                 f"airflow {' '.join(args)} exited {result.returncode}:\n{result.stdout[-2000:]}\n"
