@@ -59,8 +59,11 @@ class Destination(Protocol):
     platform: str  # "meta" | "google"
     max_batch_size: int  # members per request
 
-    def ensure_audience(self, name: str, *, description: str = "") -> str:
-        """Find the audience by name or create it; return its platform id."""
+    def ensure_audience(self, name: str, *, description: str = "", known_id: str | None = None) -> str:
+        """Find the audience by name or create it; return its platform id.
+
+        ``known_id`` is the audience this deployment last synced (from the ledger): where a platform allows several
+        audiences with one name (Meta), it is the one to use, and several without it are refused as ambiguous."""
 
     def open_session(self, audience_id: str, operation: Operation, *, total_members: int) -> SessionState:
         """Start one upload session for ``operation`` (Meta session, Google Ads offline user data job, ...)."""

@@ -20,7 +20,7 @@ from airflow_provider_cio.storage.base import ObjectStore
 from airflow_provider_cio.sync.batching import make_batches
 from airflow_provider_cio.sync.destination import Destination, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import DataError, SyncError
-from airflow_provider_cio.sync.guards import Guardrails, enforce_guards, evaluate_guards
+from airflow_provider_cio.sync.guards import Guardrails, GuardVerdict, enforce_guards, evaluate_guards
 from airflow_provider_cio.sync.ledger import BatchRecord, Ledger
 from airflow_provider_cio.sync.plan import SyncMode, SyncPlan, build_plan
 from airflow_provider_cio.sync.report import SyncReport
@@ -134,37 +134,41 @@ def run_sync(
         }
         return report
 
-    plan = build_plan(snapshot, previous, states.iter_lines(previous), mode=mode, snapshot_id=snapshot_id)
-    verdicts = evaluate_guards(plan, guards, quality_passed=quality_passed)
-    report.plan = plan.to_summary()
-    report.guards = [v.to_dict() for v in verdicts]
+    plan, verdicts = _plan(report, snapshot, previous, states, guards, quality_passed, mode)
     ledger = Ledger(store, base, run_id)
     report.ledger = ledger.url()
-    log.info(
-        "audience %s on %s (%s): %s adds, %s removes, %s replace rows, %s unchanged",
-        audience_name,
-        platform,
-        mode,
-        len(plan.adds),
-        len(plan.removes),
-        len(plan.replace_members),
-        plan.unchanged_members,
-    )
 
     if dry_run:
         report.status = "dry_run"
         ledger.write_plan({"dry_run": True, "plan": report.plan, "guards": report.guards})
         return report
 
-    report.overrides_used = enforce_guards(verdicts)
-    ledger.write_plan({"dry_run": False, "plan": report.plan, "guards": report.guards})
-
+    report.overrides_used = enforce_guards(verdicts)  # a blocked sync makes no platform call at all
+    known_id = previous.audience_id if previous else None
     audience_id = call_with_retry(
         "ensure_audience",
-        lambda: destination.ensure_audience(audience_name, description=description),
+        lambda: destination.ensure_audience(audience_name, description=description, known_id=known_id),
         policy=policy,
         sleep=sleep,
     )
+    if previous is not None and audience_id != known_id:
+        # The diff is only right for the audience that holds the ledger's members. One deleted on the platform
+        # (and so just recreated), or another found under the name, holds none of them: upload it in full.
+        log.warning(
+            "audience %s on %s: the ledger's audience %s is gone; %s does not hold its members, so this sync "
+            "uploads the whole snapshot",
+            audience_name,
+            platform,
+            known_id,
+            audience_id,
+        )
+        report.replaced_audience_id = known_id
+        report.run_id = run_id = run_id_for(snapshot_id, None)
+        plan, verdicts = _plan(report, snapshot, None, states, guards, quality_passed, mode)
+        ledger = Ledger(store, base, run_id)
+        report.ledger = ledger.url()
+        report.overrides_used = enforce_guards(verdicts)
+    ledger.write_plan({"dry_run": False, "plan": report.plan, "guards": report.guards})
     report.audience_id = audience_id
     sends = RetryCounter()
     for operation, op_members in plan.operations():
@@ -215,6 +219,33 @@ def _newer_synced(previous: StateInfo | None, as_of: datetime | None) -> str | N
         return None
     synced = datetime.fromisoformat(previous.as_of)
     return previous.as_of if synced > (as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)) else None
+
+
+def _plan(
+    report: SyncReport,
+    snapshot: Snapshot,
+    base: StateInfo | None,
+    states: StateStore,
+    guards: Guardrails,
+    quality_passed: bool | None,
+    mode: SyncMode,
+) -> tuple[SyncPlan, list[GuardVerdict]]:
+    """Diff ``snapshot`` against ``base`` (None: the audience holds nothing of ours) and judge the guards; the
+    report carries both."""
+    plan = build_plan(snapshot, base, states.iter_lines(base), mode=mode, snapshot_id=report.snapshot_id)
+    verdicts = evaluate_guards(plan, guards, quality_passed=quality_passed)
+    report.plan, report.guards = plan.to_summary(), [v.to_dict() for v in verdicts]
+    log.info(
+        "audience %s on %s (%s): %s adds, %s removes, %s replace rows, %s unchanged",
+        report.audience_name,
+        report.platform,
+        mode,
+        len(plan.adds),
+        len(plan.removes),
+        len(plan.replace_members),
+        plan.unchanged_members,
+    )
+    return plan, verdicts
 
 
 def _run_operation(

@@ -128,7 +128,7 @@ class GoogleAdsDestination:
         return max(1, ids.count() if ids else 1)
 
     # -- Destination ------------------------------------------------------------------------------------------
-    def ensure_audience(self, name: str, *, description: str = "") -> str:
+    def ensure_audience(self, name: str, *, description: str = "", known_id: str | None = None) -> str:
         """Find the Customer Match list by exact name (refusing one whose description names another owner), or create
         a CONTACT_INFO list; returns its numeric id."""
         validate_platform_name(name)

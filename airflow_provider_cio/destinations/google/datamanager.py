@@ -96,7 +96,7 @@ class DataManagerDestination:
         self.now = now
 
     # -- Destination ------------------------------------------------------------------------------------------
-    def ensure_audience(self, name: str, *, description: str = "") -> str:
+    def ensure_audience(self, name: str, *, description: str = "", known_id: str | None = None) -> str:
         """The configured user list id for ``name``: Data Manager has no list creation or lookup by name."""
         list_id = self.user_list_ids.get(name)
         if not list_id:

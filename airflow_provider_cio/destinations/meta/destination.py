@@ -144,25 +144,39 @@ class MetaCustomAudienceDestination:
             return False, str(exc)
         return True, f"reached Meta ad account {info['id']}"
 
-    def ensure_audience(self, name: str, *, description: str = "") -> str:
-        """Find the audience by exact name (refusing one whose description names another owner), or create it."""
+    def ensure_audience(self, name: str, *, description: str = "", known_id: str | None = None) -> str:
+        """Find the audience by exact name (refusing one whose description names another owner), or create it.
+
+        Meta allows several audiences with one name (a copy made in Ads Manager, two first syncs racing). Syncing
+        into whichever comes first would apply the ledger's changes to an audience that never had its members: the
+        one last synced (``known_id``) is used, and several without it are refused, naming their ids.
+        """
         from facebook_business.adobjects.adaccount import AdAccount
         from facebook_business.adobjects.customaudience import CustomAudience
 
         validate_platform_name(name)
         account = AdAccount(self.ad_account_id, api=self.api)
 
-        def find() -> dict[str, Any] | None:
+        def find() -> list[dict[str, Any]]:
             cursor = account.get_custom_audiences(fields=["id", "name", "description"], params={"limit": 200})
-            for audience in cursor:
-                if audience.get("name") == name:
-                    return {"id": str(audience["id"]), "description": audience.get("description")}
-            return None
+            return [
+                {"id": str(audience["id"]), "description": audience.get("description")}
+                for audience in cursor
+                if audience.get("name") == name
+            ]
 
-        found = self._guarded("list custom audiences", find)
-        if found:
-            refuse_foreign_audience("meta", name, found["description"], description)
-            return str(found["id"])
+        matches = self._guarded("list custom audiences", find)
+        chosen = [m for m in matches if m["id"] == known_id] or matches
+        if len(chosen) > 1:
+            raise ConfigurationError(
+                f"meta: {len(chosen)} custom audiences in {self.ad_account_id} are named {name!r} "
+                f"(ids {', '.join(m['id'] for m in chosen)}) and none is the one this deployment last synced; "
+                "which one ads target is unknown, so nothing was sent. Keep one: delete or rename the others",
+                who_must_act="the owner of the Meta ad account",
+            )
+        if chosen:
+            refuse_foreign_audience("meta", name, chosen[0]["description"], description)
+            return str(chosen[0]["id"])
         created = self._guarded(
             "create custom audience",
             lambda: account.create_custom_audience(

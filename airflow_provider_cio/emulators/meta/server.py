@@ -191,6 +191,9 @@ class MetaGraphEmulator:
             return self.state.upload(audience, operation, params)
         if method == "GET" and edge == "":
             return audience.fields(_fields(params))
+        if method == "DELETE" and edge == "":  # deleted in Ads Manager or through the API
+            del self.state.audiences[audience.id]
+            return {"success": True}
         if method == "GET" and edge == "sessions":
             return {"data": [_session_view(s) for s in audience.sessions.values()]}
         raise GraphError(

@@ -107,3 +107,21 @@ def test_api_version_is_a_setting(emulator):
     ok, _message = old.test_connection()
     assert not ok and emulator.requests[-1]["error_code"] == 2635
     assert emulator.requests[-1]["path"].startswith("/v19.0/")
+
+
+def test_several_audiences_with_one_name_use_the_one_last_synced_or_are_refused(emulator, destination):
+    """Meta allows duplicate names (a copy made in Ads Manager, two first syncs racing): the ledger's audience is
+    the one to use; without it, picking one would mirror the ledger into an audience that never had its members."""
+    first, second = (
+        emulator.state.create_audience(
+            ACCOUNT, {"name": "carts", "customer_file_source": "USER_PROVIDED_ONLY"}
+        ).id
+        for _ in range(2)
+    )
+    assert destination.ensure_audience("carts", known_id=second) == second
+    assert destination.ensure_audience("carts", known_id=first) == first
+    for known_id in (None, "23850000000099999"):  # a first sync, or the synced one was deleted
+        with pytest.raises(ConfigurationError) as refused:
+            destination.ensure_audience("carts", known_id=known_id)
+        assert f"ids {first}, {second}" in str(refused.value) and "delete or rename" in str(refused.value)
+    assert sum(1 for r in emulator.requests if r["method"] == "POST" and r["edge"] == "customaudiences") == 0
