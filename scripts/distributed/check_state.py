@@ -94,6 +94,45 @@ def live_size(platform: str, audience_id: str) -> int:
     )
 
 
+def google_people(store: ObjectStore, ledger: str) -> int:
+    """How many people the Google list must hold for the ledger's members: those Google takes (consent granted,
+    usable identifiers, as the destination extracts them), everyone sharing an email, phone or address counted once
+    (Customer Match matches people, and the emulator merges such members as Google does)."""
+    import importlib
+
+    from airflow_provider_cio.destinations.google.identifiers import extract
+    from airflow_provider_cio.hooks.google import GoogleCustomerMatchHook
+    from airflow_provider_cio.sync.state import StateStore
+
+    destination = GoogleCustomerMatchHook(config().connections["google"]).get_destination()
+    cap = importlib.import_module(type(destination).__module__).MAX_IDENTIFIERS_PER_MEMBER
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    firsts = []
+    states = StateStore(store, ledger)
+    for line in states.iter_lines(states.load()):
+        member = line.to_member()
+        ids, _ = extract(member, max_identifiers=cap) if member.consent else (None, None)
+        if ids is None:
+            continue
+        keys = [f"email:{e.lower()}" for e in ids.emails] + [f"phone:{p.lower()}" for p in ids.phones]
+        if ids.address:
+            a = ids.address
+            keys.append(
+                f"address:{a.given_name.lower()}:{a.family_name.lower()}:{a.region_code}:{a.postal_code}"
+            )
+        for key in keys[1:]:
+            parent[root(key)] = root(keys[0])
+        firsts.append(keys[0])
+    return len({root(key) for key in firsts})
+
+
 def check_cio_audiences(
     store: ObjectStore, run: dict[str, Any], runs: list[dict[str, Any]]
 ) -> tuple[list[str], list[str]]:
@@ -133,16 +172,16 @@ def check_cio_audiences(
                 )
                 continue
             live = live_size(sync.platform, str(state["audience_id"]))
-            # Meta counts every member sent; Google merges members who share an identifier (a household's phone),
-            # so its list may hold fewer people than rows, never more
-            expected = live == size if sync.platform == "meta" else 0 < live <= size
-            if int(state["size"]) != size or done.get("received") != done.get("rows_sent") or not expected:
+            # Meta counts every member sent; Google merges members who share an identifier (a household's phone)
+            people = size if sync.platform == "meta" else google_people(store, sync.ledger)
+            if int(state["size"]) != size or done.get("received") != done.get("rows_sent") or live != people:
                 problems.append(
                     f"{sync.ledger}: snapshot {size}, ledger {state['size']}, sent {done.get('rows_sent')}, "
-                    f"acknowledged {done.get('received')}, {sync.platform} emulator holds {live}"
+                    f"acknowledged {done.get('received')}, {sync.platform} emulator holds {live}, expected {people}"
                 )
                 continue
-            synced.append(f"{sync.platform} {live:,}")
+            merged = f" ({size - people} merged by shared identifiers)" if people != size else ""
+            synced.append(f"{sync.platform} {live:,}{merged}")
         verified.append(
             f"{store.url(audience.prefix)}: {size:,} members, gate passed, in {', '.join(synced)}"
         )
