@@ -7,7 +7,9 @@ Google. Paid retargeting of hot carts loses value by the hour; a failed gate sto
 
 **On call**: a gate failure here usually means Customer.io data is late (`upstream_late`) or an export changed
 shape (`schema_drift`): the hour's sync did not run and the live audience keeps its last good state. The next
-hour retries naturally; clear the failed hour only if it still matters. Runbook: docs/runbook.md.
+hour retries naturally; clear the failed hour only if it still matters. The land tasks share the one-slot
+Customer.io App API pool with `cio_export` (config `export.pool`): they wait while its land tasks run, and never run
+if the pool does not exist. Runbook: docs/runbook.md.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ is emitted only when its gate passes, so `cio_audiences` never builds on a bad p
 - A `land_*` failure: check the error class in the alert. *configuration* = the Customer.io App API key or Blob
   credentials (fix the connection, then clear the task); *platform* = Customer.io throttling/outage (clear the task
   later: the partition is replaced atomically, nothing duplicates).
+- `land_*` stays *scheduled* and never runs: the pool named by the config's `export.pool` does not exist
+  (`airflow pools set customerio_api 1 "Customer.io App API: 10 req/s per workspace"`).
 - A `gate_*` failure: the message lists each failed check with threshold and observed value, and links the HTML
   report in `_quality/`. Do **not** clear the gate to "get it green": fix upstream, then clear `land_*` + `gate_*`.
 - Backfill: `airflow backfill create --dag-id cio_export --from-date A --to-date B --reprocess-behavior completed`
