@@ -15,9 +15,8 @@ class SyncReport:
     snapshot_id: str
     run_id: str
     audience_id: str | None = None
-    replaced_audience_id: str | None = (
-        None  # the ledger's audience, gone from the platform: this sync was a full upload
-    )
+    # the ledger's audience, gone from the platform: this sync uploaded everything to ``audience_id`` instead
+    replaced_audience_id: str | None = None
     plan: dict[str, Any] = field(default_factory=dict)
     guards: list[dict[str, Any]] = field(default_factory=list)
     overrides_used: list[str] = field(default_factory=list)
