@@ -130,7 +130,7 @@ class GoogleAdsDestination:
     # -- Destination ------------------------------------------------------------------------------------------
     def ensure_audience(self, name: str, *, description: str = "", known_id: str | None = None) -> str:
         """Find the Customer Match list by exact name (refusing one whose description names another owner), or create
-        a CONTACT_INFO list; returns its numeric id."""
+        a CONTACT_INFO list; returns its numeric id. Google Ads list names are unique, so ``known_id`` never decides."""
         validate_platform_name(name)
         rows = self._search(
             f"SELECT {_LIST_FIELDS} FROM user_list WHERE user_list.name = {_gaql_string(name)}", "find list"

@@ -97,7 +97,8 @@ class DataManagerDestination:
 
     # -- Destination ------------------------------------------------------------------------------------------
     def ensure_audience(self, name: str, *, description: str = "", known_id: str | None = None) -> str:
-        """The configured user list id for ``name``: Data Manager has no list creation or lookup by name."""
+        """The configured user list id for ``name``: Data Manager has no list creation or lookup by name. A mapping
+        changed to another list makes the sync upload in full (the id differs from ``known_id``)."""
         list_id = self.user_list_ids.get(name)
         if not list_id:
             raise ConfigurationError(
