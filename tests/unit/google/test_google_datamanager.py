@@ -201,3 +201,34 @@ def test_ping_and_empty_replace_guard(emulator: GoogleEmulator) -> None:
     with pytest.raises(GuardrailBlocked):
         dest.open_session(str(list_id), "replace", total_members=0)
     assert emulator.calls("RemoveAllAudienceMembers") == []
+
+
+def test_a_list_mapping_moved_to_another_list_is_filled_in_full(emulator: GoogleEmulator) -> None:
+    """Repointing ``user_list_ids`` at a new list: the sync core must not send the old list's deltas to it."""
+    from airflow_provider_cio.storage import MemoryObjectStore
+    from airflow_provider_cio.sync import Guardrails, run_sync
+
+    old, new = emulator.create_user_list(CUSTOMER, "vip"), emulator.create_user_list(CUSTOMER, "vip 2026")
+    store = MemoryObjectStore()
+    guards = Guardrails(min_size=10)
+    first = run_sync(
+        destination(emulator, old),
+        store,
+        audience_name="vip",
+        members=[member(i) for i in range(40)],
+        guards=guards,
+        quality_passed=True,
+    )
+    after = run_sync(
+        destination(emulator, new),
+        store,
+        audience_name="vip",
+        members=[member(i) for i in range(5, 45)],
+        guards=guards,
+        quality_passed=True,
+    )
+
+    assert first.audience_id == str(old) and after.audience_id == str(new)
+    assert after.replaced_audience_id == str(old) and after.plan["adds"] == 40
+    assert emails_in(emulator.members(CUSTOMER, new)) == {email_key(i) for i in range(5, 45)}
+    assert emails_in(emulator.members(CUSTOMER, old)) == {email_key(i) for i in range(40)}  # left as it was
