@@ -8,8 +8,8 @@ Google. Paid retargeting of hot carts loses value by the hour; a failed gate sto
 **On call**: a gate failure here usually means Customer.io data is late (`upstream_late`) or an export changed
 shape (`schema_drift`): the hour's sync did not run and the live audience keeps its last good state. The next
 hour retries naturally; clear the failed hour only if it still matters. The land tasks share the one-slot
-Customer.io App API pool with `cio_export` (config `export.pool`): they wait while its land tasks run, and never run
-if the pool does not exist. Runbook: docs/runbook.md.
+Customer.io App API pool with `cio_export` (config `export.pool`): they wait while one of its land tasks runs (then go first:
+priority weight 100), and never run if the pool does not exist. Runbook: docs/runbook.md.
 """
 
 from __future__ import annotations
@@ -62,6 +62,10 @@ with DAG(
             dataset=dataset,
             hourly=True,
             **app_api_export(cfg),
+            # in the shared App API pool, a cart hour goes before cio_export's land tasks still waiting there: hot
+            # carts lose value by the hour, a day's export does not
+            priority_weight=100,
+            weight_rule="absolute",
             **common,
         )
         (

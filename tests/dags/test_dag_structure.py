@@ -96,3 +96,16 @@ def test_every_customerio_api_task_shares_the_configured_pool(dagbag, dag_id: st
     lands = [t for t in dagbag.dags[dag_id].tasks if isinstance(t, CustomerIoExportOperator)]
     assert len(lands) >= 2, dag_id
     assert {t.task_id: t.pool for t in lands} == {t.task_id: pool for t in lands}
+
+
+def test_a_cart_hour_goes_first_in_the_shared_pool(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """Queued together in the one-slot pool, the hourly cart lands run before the daily export's waiting ones: their
+    absolute weight is above what any cio_export task can reach (its own weight plus all its downstream's)."""
+    from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
+
+    export = dagbag.dags["cio_export"].tasks
+    export_ceiling = sum(t.priority_weight for t in export)
+    carts = [t for t in dagbag.dags["cio_cart_recovery"].tasks if isinstance(t, CustomerIoExportOperator)]
+    assert carts
+    for task in carts:
+        assert str(task.weight_rule) == "absolute" and task.priority_weight > export_ceiling, task.task_id
