@@ -131,11 +131,12 @@ class Standalone:
 
     def create_pools(self) -> None:
         """The pool the DAG config puts Customer.io App API tasks in: without it the scheduler never queues them."""
-        from airflow_provider_cio.dag_config import CUSTOMERIO_POOL_DESCRIPTION, read_dag_config
+        from airflow_provider_cio.app_api_pool import pool_set_args
+        from airflow_provider_cio.dag_config import read_dag_config
 
-        pool = read_dag_config(self.dag_config).customerio_pool
+        pool = pool_set_args(read_dag_config(self.dag_config))
         if pool:
-            self.cli("pools", "set", pool, "1", CUSTOMERIO_POOL_DESCRIPTION)
+            self.cli(*pool)
 
     def _healthy(self) -> bool:
         if self._proc is not None and self._proc.poll() is not None:

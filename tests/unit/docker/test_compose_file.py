@@ -164,3 +164,16 @@ def test_write_env_refuses_a_devstack_service_without_a_port(write_env: ModuleTy
         write_env.render_env(tmp_path, {"azurite": 10000})
     assert write_env.main(["--state-dir", str(tmp_path), "--port", "azurite=x"]) == 2
     assert not (tmp_path / "env.sh").exists()
+
+
+def test_init_creates_the_app_api_pool_of_the_config_the_image_dags_load(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Without the pool the scheduler never queues a land task: init creates it from the DAGs' own config (the
+    Dockerfile copies dags/ to /opt/airflow/dags, and nothing sets CIO_DAG_CONFIG)."""
+    script = " ".join(_command(services["airflow-init"]))
+    created = re.search(r"python -m airflow_provider_cio\.app_api_pool (\S+)", script)
+    assert created and created.group(1) == "/opt/airflow/dags/config/cio.yaml"
+    assert script.index("airflow db migrate") < created.start() < script.index("write_env.py")
+    assert "COPY --chown=airflow:0 dags /opt/airflow/dags" in (DOCKER / "Dockerfile").read_text()
+    assert "CIO_DAG_CONFIG" not in json.dumps(services)
