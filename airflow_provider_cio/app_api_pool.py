@@ -8,10 +8,10 @@ does); ``Standalone`` does the same for ``make ui`` and the scheduler tests. ``a
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
+from airflow_provider_cio.airflow_env import airflow_cli
 from airflow_provider_cio.dag_config import CUSTOMERIO_POOL_DESCRIPTION, CioDagConfig, read_dag_config
 
 
@@ -29,8 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     if pool is None:
         print(f"{config}: no export.pool; the App API tasks run in default_pool")
         return 0
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    return subprocess.run([airflow, *pool], check=False).returncode
+    return airflow_cli(dict(os.environ), *pool, check=False).returncode
 
 
 if __name__ == "__main__":

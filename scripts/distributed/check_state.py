@@ -98,14 +98,11 @@ def google_people(store: ObjectStore, ledger: str) -> int:
     """How many people the Google list must hold for the ledger's members: those Google takes (consent granted,
     usable identifiers, as the destination extracts them), everyone sharing an email, phone or address counted once
     (Customer Match matches people, and the emulator merges such members as Google does)."""
-    import importlib
-
     from airflow_provider_cio.destinations.google.identifiers import extract
     from airflow_provider_cio.hooks.google import GoogleCustomerMatchHook
     from airflow_provider_cio.sync.state import StateStore
 
-    destination = GoogleCustomerMatchHook(config().connections["google"]).get_destination()
-    cap = importlib.import_module(type(destination).__module__).MAX_IDENTIFIERS_PER_MEMBER
+    cap = GoogleCustomerMatchHook(config().connections["google"]).get_destination().max_identifiers_per_member
     parent: dict[str, str] = {}
 
     def root(key: str) -> str:

@@ -64,6 +64,7 @@ class GoogleAdsDestination:
 
     platform = "google"
     max_batch_size = 10_000
+    max_identifiers_per_member = MAX_IDENTIFIERS_PER_MEMBER  # what the API takes; more are left out
 
     def __init__(
         self,

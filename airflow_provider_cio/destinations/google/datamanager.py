@@ -61,6 +61,7 @@ class DataManagerDestination:
 
     platform = "google"
     max_batch_size = MAX_MEMBERS_PER_REQUEST
+    max_identifiers_per_member = MAX_IDENTIFIERS_PER_MEMBER  # what the API takes; more are left out
 
     def __init__(
         self,
