@@ -1,7 +1,8 @@
 """Stream an App API export CSV into Arrow record batches in a landed dataset's schema, with bounded memory.
 
-The CSV is read by ``pyarrow.csv.open_csv`` block by block (``block_size``, 4 MB by default). When the byte stream
-can be replayed (a finished download, ``SpooledBytes``), a fast pass lets Arrow type the timestamp columns as it
+The CSV is read by ``pyarrow.csv.open_csv`` block by block (``block_size``, 4 MB by default); a finished download's
+spool (``SpooledBytes``) is read by Arrow straight from the file, any other stream through Python. When the byte
+stream can be replayed (a spool, a list of chunks), a fast pass lets Arrow type the timestamp columns as it
 parses: that is the common case (ISO 8601 with a zone) and half the cost of typing strings afterwards. At the first
 value Arrow refuses, the stream is replayed the tolerant way from that batch on: every column read as a string, then
 typed here, so that one bad value quarantines its row instead of failing the whole export. Rows the CSV parser
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.customerio.errors import ExportFormatError
 from airflow_provider_cio.customerio.export_format import EXPORT_ALIASES, resolve_columns
+from airflow_provider_cio.customerio.spool import ArrowInput, SpooledBytes
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -186,13 +188,16 @@ def iter_export_batches(
         # Fast pass: Arrow types the timestamp columns while it splits the CSV (no string copies, no second cast).
         # Its row-shape findings wait in ``shapes`` until the pass completes: a tolerant replay reports them again.
         shapes = Quarantine(max_examples=quarantine.max_examples)
-        fast = _open(stream_chunks, header, block_size, native, shapes)
+        source, mapped = _arrow_source(chunks, stream_chunks)
+        fast = _open(source, header, block_size, native, shapes)
         try:
             for batch in fast:
                 converted = _convert_batch(batch, schema, resolved, fill_values, quarantine, progress)
                 landed.append(batch.num_rows)
                 if converted.num_rows:
                     yield converted
+                if mapped is not None:  # this batch's block and the ones before it are parsed
+                    mapped.release_before((len(landed) - 1) * block_size)
         except pa.ArrowInvalid:  # a value Arrow's parser does not take (unix seconds, " UTC", month 13, ...)
             log.info(
                 "%s export: batch %d needs the tolerant parser; replaying from there",
@@ -204,8 +209,11 @@ def iter_export_batches(
             quarantine.merge(shapes)
             _finish(dataset, quarantine)
             return
-    tolerant = _open(stream_chunks, header, block_size, {}, quarantine)
+    source, mapped = _arrow_source(chunks, stream_chunks)
+    tolerant = _open(source, header, block_size, {}, quarantine)
     for index, batch in enumerate(tolerant):
+        if mapped is not None:
+            mapped.release_before(index * block_size)
         if index < len(landed):  # the same bytes in the same block size split the same way
             if batch.num_rows != landed[index]:
                 raise RuntimeError(
@@ -225,14 +233,26 @@ class _Progress:
     records: int = 0
 
 
+def _arrow_source(chunks: Iterable[bytes], after_header: Iterable[bytes]) -> tuple[Any, ArrowInput | None]:
+    """What Arrow reads the CSV from: a finished download's spool directly, any other stream through Python.
+
+    ``after_header`` is the stream ``_split_header`` gave back (it still starts at the header line).
+    """
+    if isinstance(chunks, SpooledBytes):
+        mapped = chunks.arrow_input()
+        return mapped.stream, mapped
+    return io.BufferedReader(_ChunkStream(after_header), buffer_size=1024 * 1024), None
+
+
 def _open(
-    chunks: Iterable[bytes],
+    source: Any,
     header: list[str],
     block_size: int,
     native: Mapping[str, pa.DataType],
     shapes: Quarantine,
 ) -> Iterator[pa.RecordBatch]:
-    """Arrow's streaming CSV reader: ``native`` columns typed by Arrow, all others read as strings.
+    """Arrow's streaming CSV reader over ``source`` (a readable file, header line first): ``native`` columns typed
+    by Arrow, all others read as strings.
 
     Rows with the wrong number of fields are skipped and counted in ``shapes``, by line number, never by text.
     """
@@ -247,7 +267,7 @@ def _open(
         return "skip"
 
     yield from pacsv.open_csv(
-        io.BufferedReader(_ChunkStream(chunks), buffer_size=1024 * 1024),
+        source,
         read_options=pacsv.ReadOptions(block_size=block_size, use_threads=False),
         parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -23,7 +26,7 @@ HEADER = b"id,customer_id,cio_id,campaign_id,action_id,newsletter_id,type,create
 
 
 def _land(
-    data: bytes | list[bytes], dataset: str = "deliveries", **kwargs: object
+    data: bytes | Iterable[bytes], dataset: str = "deliveries", **kwargs: object
 ) -> tuple[pa.Table, Quarantine]:
     quarantine = Quarantine()
     chunks = [data] if isinstance(data, bytes) else data
@@ -146,11 +149,30 @@ def _spoiled_export(workspace: SyntheticWorkspace) -> bytes:
     return b"\n".join(lines)
 
 
+def _replayable(kind: str, data: bytes, tmp_path: Path) -> Iterable[bytes]:
+    """The byte stream shapes a parser is handed: chunks in a list, or a finished download's spool."""
+    if kind == "list":
+        return [data[i : i + 4096] for i in range(0, len(data), 4096)]
+    if kind == "file":
+        path = tmp_path / "export.csv"
+        path.write_bytes(data)
+        return SpooledBytes(path.open("rb"), chunk_size=4096)
+    # the client's spool: still in memory, or rolled over to an unnamed temp file with writes not yet flushed
+    spool = tempfile.SpooledTemporaryFile(max_size=len(data) + 1 if kind == "spool-in-memory" else 1000)  # noqa: SIM115
+    for i in range(0, len(data), 4096):
+        spool.write(data[i : i + 4096])
+    return SpooledBytes(spool, chunk_size=4096)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["list", "file", "spool-in-memory", "spool-on-disk"])
 def test_fast_pass_and_tolerant_replay_land_what_the_tolerant_parser_alone_lands(
-    workspace: SyntheticWorkspace, caplog: pytest.LogCaptureFixture
+    workspace: SyntheticWorkspace, caplog: pytest.LogCaptureFixture, tmp_path: Path, kind: str
 ) -> None:
     """A replayable stream (a finished download) is parsed fast until a value needs the tolerant parser; the
-    result, quarantine included, is exactly that of a one-shot stream parsed the tolerant way from the start."""
+    result, quarantine included, is exactly that of a one-shot stream parsed the tolerant way from the start.
+
+    A spool is read by Arrow directly (memory-mapped on disk, its pages handed back behind the parser after every
+    16 KB block here): that changes nothing in what lands."""
     data = _spoiled_export(workspace)
     chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)]
 
@@ -160,7 +182,7 @@ def test_fast_pass_and_tolerant_replay_land_what_the_tolerant_parser_alone_lands
         return pa.Table.from_batches(list(batches), schema=arrow_schema("deliveries")), quarantine
 
     with caplog.at_level("INFO", logger="airflow_provider_cio.customerio.export_csv"):
-        replayed, fast_quarantine = land(chunks)  # a list can be iterated again
+        replayed, fast_quarantine = land(_replayable(kind, data, tmp_path))  # can be iterated again
     switch = re.search(r"batch (\d+) needs the tolerant parser", caplog.text)
     assert switch is not None and int(switch.group(1)) > 10  # the fast pass landed batches before the replay
     tolerant, tolerant_quarantine = land(iter(chunks))  # a one-shot iterator cannot
@@ -174,14 +196,13 @@ def test_fast_pass_and_tolerant_replay_land_what_the_tolerant_parser_alone_lands
     assert sorted(map(repr, fast_quarantine.examples)) == sorted(map(repr, tolerant_quarantine.examples))
 
 
+@pytest.mark.parametrize("kind", ["list", "file", "spool-in-memory", "spool-on-disk"])
 def test_clean_replayable_export_never_needs_the_tolerant_parser(
-    workspace: SyntheticWorkspace, caplog: pytest.LogCaptureFixture
+    workspace: SyntheticWorkspace, caplog: pytest.LogCaptureFixture, tmp_path: Path, kind: str
 ) -> None:
     data = b"".join(iter_deliveries_csv(workspace, chunk_rows=500))
     with caplog.at_level("INFO", logger="airflow_provider_cio.customerio.export_csv"):
-        landed, quarantine = _land(
-            [data[i : i + 4096] for i in range(0, len(data), 4096)], block_size=16 * 1024
-        )
+        landed, quarantine = _land(_replayable(kind, data, tmp_path), block_size=16 * 1024)  # type: ignore[arg-type]
     assert landed.equals(workspace.deliveries) and quarantine.count == 0
     assert "tolerant" not in caplog.text
 
