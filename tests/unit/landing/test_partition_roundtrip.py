@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from airflow_provider_cio.datasets import arrow_schema
+from airflow_provider_cio.emulators.synthetic import generate_workspace
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest
 from airflow_provider_cio.landing.reader import (
@@ -129,3 +132,32 @@ def test_list_partitions_sees_only_committed_partitions() -> None:
     store.write_bytes("landing/dev/ws1/events/dt=2026-11-04/part-x.parquet", b"uncommitted")
     days = [ref.dt.day for ref in list_partitions(store, "landing", "dev", "ws1", "events")]
     assert days == [1, 2, 3]
+
+
+def test_timestamps_and_integers_without_a_dictionary_land_delta_encoded_and_read_back_exactly(
+    tmp_path: Path,
+) -> None:
+    """Near-unique event times are stored as deltas; repeated values keep their dictionary; pyarrow and DuckDB
+    (the gate's engine) read back exactly what was written."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    deliveries = generate_workspace(people=400, seed=5, start=date(2026, 11, 1), days=3).deliveries
+    ref = PartitionRef("landing", "dev", "ws1", "deliveries", date(2026, 11, 1))
+    store = MemoryObjectStore()
+    manifest = write_table(store, ref, deliveries)
+    part = store.read_bytes(manifest.parts[0].path)
+    metadata = pq.ParquetFile(io.BytesIO(part)).metadata.row_group(0)
+    encodings = {
+        metadata.column(i).path_in_schema: set(metadata.column(i).encodings)
+        for i in range(metadata.num_columns)
+    }
+    assert "DELTA_BINARY_PACKED" in encodings["created_at"] and "DELTA_BINARY_PACKED" in encodings["sent_at"]
+    assert "RLE_DICTIONARY" in encodings["delivery_type"] and "RLE_DICTIONARY" in encodings["campaign_id"]
+    assert "DELTA_BINARY_PACKED" not in encodings["delivery_id"]  # strings are never delta-packed
+
+    assert read_table(store, ref).equals(deliveries)
+    path = tmp_path / "part.parquet"
+    path.write_bytes(part)
+    from_duckdb = duckdb.connect().sql(f"SELECT * FROM read_parquet('{path}')").to_arrow_table()
+    assert from_duckdb.cast(deliveries.schema).equals(deliveries)
