@@ -4,7 +4,8 @@ Set-up outside the timed part (parent): a private devstack running only Azurite,
 deliveries export CSV (App API shape, from ``emulators.synthetic``) written to a temp file. Variants, each in a
 fresh child process, alternating:
 - ``ours``: the production path. The CSV file stands in for the finished download's spool (``SpooledBytes`` over
-  the file, 1 MB chunks, as ``CustomerIoClient.download_export`` hands it over) through
+  the file, as ``CustomerIoClient.download_export`` hands it over; Arrow memory-maps it, as it does a download's
+  spool once it has rolled over to disk) through
   ``customerio.export_csv.iter_export_batches`` into ``landing.writer.PartitionWriter`` on an
   ``AzureObjectStore`` (typed columns, bounded Parquet parts uploaded in the background, manifest committed last).
 - ``naive_pandas_wasbhook`` (baseline): ``pandas.read_csv`` of the whole file, ``to_parquet`` to a local file,
