@@ -132,6 +132,8 @@ class PartitionWriter:
                     use_dictionary=dictionary,
                     column_encoding=_delta_columns(self.schema, dictionary),
                 )
+            # one row group per batch, at most 256k rows (an export's 4 MB CSV block gives about 24k): gathering
+            # batches into bigger groups saved 5% of encoding CPU but made it bursty, and the landing got no faster
             self._writer.write(piece, row_group_size=256 * 1024)
             self._buffer_rows += piece.num_rows
             assert self._buffer is not None
