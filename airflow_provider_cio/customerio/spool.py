@@ -82,7 +82,7 @@ class ArrowInput:
 
     def release_before(self, offset: int) -> None:
         """Give back the mapped pages wholly before byte ``offset``."""
-        if self._mapping is None:
+        if self._mapping is None or not hasattr(mmap, "MADV_DONTNEED"):  # no madvise: Windows
             return
         end = min(offset, len(self._mapping)) // mmap.PAGESIZE * mmap.PAGESIZE
         if end > self._released:
