@@ -124,13 +124,15 @@ class PartitionWriter:
             if self._writer is None:
                 self._buffer = io.BytesIO()
                 dictionary = _dictionary_columns(piece)
+                delta = _delta_columns(self.schema, dictionary)
                 self._writer = pq.ParquetWriter(
                     self._buffer,
                     self.schema,
-                    compression=self.compression,
+                    # delta-packed values are bit-packed already: zstd saved 0 bytes on them and cost 5% of encoding
+                    compression={n: "none" if n in delta else self.compression for n in self.schema.names},
                     write_statistics=True,
                     use_dictionary=dictionary,
-                    column_encoding=_delta_columns(self.schema, dictionary),
+                    column_encoding=delta,
                 )
             # one row group per batch, at most 256k rows (an export's 4 MB CSV block gives about 24k): gathering
             # batches into bigger groups saved 5% of encoding CPU but made it bursty, and the landing got no faster

@@ -155,6 +155,12 @@ def test_timestamps_and_integers_without_a_dictionary_land_delta_encoded_and_rea
     assert "DELTA_BINARY_PACKED" in encodings["created_at"] and "DELTA_BINARY_PACKED" in encodings["sent_at"]
     assert "RLE_DICTIONARY" in encodings["delivery_type"] and "RLE_DICTIONARY" in encodings["campaign_id"]
     assert "DELTA_BINARY_PACKED" not in encodings["delivery_id"]  # strings are never delta-packed
+    codecs = {
+        metadata.column(i).path_in_schema: metadata.column(i).compression for i in range(metadata.num_columns)
+    }
+    assert (
+        codecs["created_at"] == "UNCOMPRESSED" and codecs["delivery_id"] == codecs["delivery_type"] == "ZSTD"
+    )
 
     assert read_table(store, ref).equals(deliveries)
     path = tmp_path / "part.parquet"
