@@ -10,18 +10,10 @@ DEFAULT_BLOB_CONN_ID = "cio_blob"
 def object_store(wasb_conn_id: str = DEFAULT_BLOB_CONN_ID, container: str = "customerio") -> AzureObjectStore:
     """An ``ObjectStore`` over ``container`` using the Airflow connection ``wasb_conn_id``.
 
-    The container is created if missing when the credentials allow it; with container-scoped credentials (a
-    container SAS) it must already exist.
+    The container is created by the first write that finds it missing, when the credentials allow it; with
+    container-scoped credentials (a container SAS) it must already exist, and that write fails as not found.
     """
     from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
-    from azure.core.exceptions import HttpResponseError
 
     service = WasbHook(wasb_conn_id=wasb_conn_id).blob_service_client
-    client = service.get_container_client(container)
-    try:
-        return AzureObjectStore(client)  # type: ignore[arg-type]
-    except HttpResponseError as exc:
-        if exc.status_code != 403:
-            raise
-        # container-scoped credentials (a container SAS) may not create containers: the container must exist
-        return AzureObjectStore(client, create_container=False)  # type: ignore[arg-type]
+    return AzureObjectStore(service.get_container_client(container))  # type: ignore[arg-type]

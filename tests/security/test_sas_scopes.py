@@ -92,3 +92,31 @@ def test_read_only_sas_cannot_write_or_delete(scoped) -> None:
         reader.delete(manifest.parts[0].path)
     assert err.value.status_code == 403
     assert reader.list(ref.prefix + "/") == sorted([p.path for p in manifest.parts] + [ref.manifest_path])
+
+
+def test_the_container_is_created_by_the_first_write_and_a_sas_that_may_not_gets_not_found(devstack) -> None:  # type: ignore[no-untyped-def]
+    """No request up front: a listing of a missing container is empty, the first write creates it (account key);
+    with a container SAS, which may not create containers, that write fails naming the missing container."""
+    from azure.core.exceptions import ResourceNotFoundError
+    from azure.storage.blob import BlobServiceClient, ContainerClient
+
+    from airflow_provider_cio.storage.azure import AzureObjectStore
+
+    port = devstack.read_state()["services"]["azurite"]["port"]
+    service = BlobServiceClient.from_connection_string(blob_connection_string(port))
+    fresh = f"lazy{uuid.uuid4().hex[:12]}"
+    store = AzureObjectStore(service.get_container_client(fresh))
+    assert not service.get_container_client(fresh).exists()  # constructing the store asked nothing
+    assert store.list("landing/") == []
+    store.write_bytes("landing/a.json", b"{}")
+    assert store.list("landing/") == ["landing/a.json"] and store.read_bytes("landing/a.json") == b"{}"
+
+    missing = f"nosas{uuid.uuid4().hex[:12]}"
+    token = _sas(missing, create=True, write=True, list=True)
+    sas_store = AzureObjectStore(
+        ContainerClient(f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}", missing, credential=token)
+    )
+    with pytest.raises(ResourceNotFoundError) as err:
+        sas_store.write_bytes("landing/a.json", b"{}")
+    assert err.value.error_code == "ContainerNotFound"
+    assert not service.get_container_client(missing).exists()
