@@ -221,7 +221,9 @@ class Standalone:
 
         SQLite answers "database is locked" at once, whatever the busy timeout, when a read transaction must become
         a write while another process writes (CI saw it in ``backfill create --reprocess-behavior completed``).
-        The failed call's transaction was rolled back, so it is run again, up to ``attempts`` times.
+        The failed call's transaction was rolled back, so it is run again, up to ``attempts`` times. A command that
+        commits in several transactions may have done part of its work first (``backfill create``: a backfill with the
+        runs of its first dates only); such a caller passes ``attempts=1`` and handles it (``tests/scheduler``).
         """
         for attempt in range(1, attempts + 1):
             result = subprocess.run([self.airflow_bin, *args], env=self.env, text=True, capture_output=True)

@@ -114,9 +114,9 @@ class Reference:
 
 def backfill(airflow: Standalone, *args: str) -> Backfill:
     """``airflow backfill create`` over DATES, then wait until the scheduler marks it completed."""
-    known = {b["id"] for b in airflow.api("GET", "/api/v2/backfills?dag_id=cio_export")["backfills"]}
+    known = {b["id"] for b in _backfills(airflow)}
     started = time.monotonic()
-    airflow.cli(
+    command = [
         "backfill",
         "create",
         "--dag-id",
@@ -125,13 +125,31 @@ def backfill(airflow: Standalone, *args: str) -> Backfill:
         DATES[0],
         "--to-date",
         DATES[-1],
-        "--max-active-runs",
-        "3",
-        *args,
-    )
+    ]
+    for _ in range(3):
+        created = airflow.cli(*command, "--max-active-runs", "3", *args, check=False, attempts=1)
+        if created.returncode == 0:
+            break
+        output = created.stdout + created.stderr
+        partial = [b for b in _backfills(airflow) if b["id"] not in known]
+        if not partial and "database is locked" not in output:
+            raise StandaloneError(f"airflow backfill create exited {created.returncode}:\n{output[-2000:]}")
+        # SQLite's "database is locked" can stop `backfill create` half-way: its backfill committed with the runs of
+        # its first dates only (seen here: 1 of 3). Let that part finish, then create the whole backfill again.
+        airflow.wait_until(
+            lambda seen=frozenset(known): all(
+                b["completed_at"] for b in _backfills(airflow) if b["id"] not in seen
+            ),
+            timeout=RUN_TIMEOUT,
+            what="a half-created backfill to finish",
+            interval=2,
+        )
+        known |= {b["id"] for b in partial}
+    else:
+        raise StandaloneError(f"airflow backfill create kept failing:\n{output[-2000:]}")
 
     def completed() -> dict[str, Any] | None:
-        for item in airflow.api("GET", "/api/v2/backfills?dag_id=cio_export")["backfills"]:
+        for item in _backfills(airflow):
             if item["id"] not in known and item["completed_at"]:
                 return dict(item)
         return None
@@ -144,6 +162,10 @@ def backfill(airflow: Standalone, *args: str) -> Backfill:
         if run["run_type"] == "backfill" and run["logical_date"][:10] in DATES
     }
     return Backfill(backfill_id=int(done["id"]), runs=runs, seconds=seconds, workspace="")
+
+
+def _backfills(airflow: Standalone) -> list[dict[str, Any]]:
+    return list(airflow.api("GET", "/api/v2/backfills?dag_id=cio_export")["backfills"])
 
 
 def snapshot(result: Backfill, store: Any, workspace: str, datasets: list[str]) -> Backfill:
