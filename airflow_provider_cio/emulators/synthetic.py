@@ -119,9 +119,51 @@ _BOUNCE_REASONS = ["mailbox full", "unknown user", "domain not found", "blocked 
 N_PRODUCTS = 500
 
 
+# The workspace's own tables (the truth the emulators serve and the tests compare against), one (name, type,
+# nullable) per column. Declared here, not taken from ``airflow_provider_cio.datasets``: the generator is the
+# platform's side and must not move when our landed schema moves (tests/conformance/test_emulator_independence.py).
+_S, _I, _B, _T, _F = "string", "int64", "bool", "timestamp", "float64"
+_TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "people": (
+        ("customer_id", _S, False), ("internal_customer_id", _S, True), ("cio_id", _S, True), ("email", _S, True),
+        ("phone", _S, True), ("first_name", _S, True), ("last_name", _S, True), ("city", _S, True),
+        ("state", _S, True), ("zip", _S, True), ("country", _S, True), ("deleted", _B, False),
+        ("suppressed", _B, False), ("ad_consent", _B, False), ("created_at", _T, False), ("updated_at", _T, False),
+    ),
+    "deliveries": (
+        ("delivery_id", _S, False), ("customer_id", _S, True), ("internal_customer_id", _S, True),
+        ("campaign_id", _I, True), ("action_id", _I, True), ("newsletter_id", _I, True),
+        ("delivery_type", _S, False), ("created_at", _T, False), ("sent_at", _T, True), ("delivered_at", _T, True),
+        ("opened_at", _T, True), ("clicked_at", _T, True), ("converted_at", _T, True), ("bounced_at", _T, True),
+    ),
+    "metrics": (
+        ("event_id", _S, False), ("delivery_id", _S, False), ("customer_id", _S, True), ("metric", _S, False),
+        ("created_at", _T, False), ("link_url", _S, True), ("reason", _S, True),
+    ),
+    "events": (
+        ("event_id", _S, False), ("customer_id", _S, True), ("name", _S, False), ("product_id", _S, True),
+        ("cart_id", _S, True), ("value", _F, True), ("timestamp", _T, False),
+    ),
+}  # fmt: skip
+
+
+def _table_schema(name: str) -> pa.Schema:
+    """The Arrow schema of one of the workspace's tables (timestamps UTC microseconds)."""
+    import pyarrow as pa
+
+    types = {
+        _S: pa.string(),
+        _I: pa.int64(),
+        _B: pa.bool_(),
+        _T: pa.timestamp("us", tz="UTC"),
+        _F: pa.float64(),
+    }
+    return pa.schema([pa.field(col, types[kind], nullable=nullable) for col, kind, nullable in _TABLES[name]])
+
+
 @dataclass(frozen=True)
 class SyntheticWorkspace:
-    """One generated workspace; tables use the landed schemas of ``datasets.py`` where one exists."""
+    """One generated workspace: people, deliveries (one row with every metric's time), metrics, events, orders."""
 
     workspace_id: int
     seed: int
@@ -270,8 +312,6 @@ def _people(rng: np.random.Generator, n: int, start_us: int, end_us: int) -> pa.
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from airflow_provider_cio.datasets import arrow_schema
-
     idx = np.arange(n, dtype=np.int64)
     id_width = max(6, len(str(max(n - 1, 0))))
     customer_id = _fixed_width("cust-", idx, id_width)
@@ -356,7 +396,7 @@ def _people(rng: np.random.Generator, n: int, start_us: int, end_us: int) -> pa.
             "updated_at": _ts(updated),
         }
     )
-    return table.cast(arrow_schema("people"))
+    return table.cast(_table_schema("people"))
 
 
 def _phones(rng: np.random.Generator, n: int, ci: np.ndarray, countries: list[str]) -> pa.Array:
@@ -554,8 +594,6 @@ def _deliveries(rng: np.random.Generator, people: pa.Table, cols: _Cols, end_us:
     import numpy as np
     import pyarrow as pa
 
-    from airflow_provider_cio.datasets import arrow_schema
-
     def cat(parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
 
@@ -617,7 +655,7 @@ def _deliveries(rng: np.random.Generator, people: pa.Table, cols: _Cols, end_us:
             "bounced_at": _ts(bounced, ~bounced_ok),
         }
     )
-    return table.cast(arrow_schema("deliveries"))
+    return table.cast(_table_schema("deliveries"))
 
 
 _METRIC_COLUMNS = [
@@ -635,9 +673,7 @@ def _metrics(rng: np.random.Generator, deliveries: pa.Table) -> pa.Table:
     import numpy as np
     import pyarrow as pa
 
-    from airflow_provider_cio.datasets import arrow_schema
-
-    schema = arrow_schema("metrics")
+    schema = _table_schema("metrics")
     selections = []
     for metric, column in _METRIC_COLUMNS:
         col = deliveries[column].combine_chunks()
@@ -691,8 +727,6 @@ def _events_and_orders(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from airflow_provider_cio.datasets import arrow_schema
-
     m = len(carts["t"])
     cart_ids = _fixed_width("cart-", np.arange(m, dtype=np.int64), max(9, len(str(m))))
     price = carts["price_cents"] / 100.0
@@ -731,7 +765,7 @@ def _events_and_orders(
             "value": pa.array(value, pa.float64()),
             "timestamp": _ts(ts),
         }
-    ).cast(arrow_schema("events"))
+    ).cast(_table_schema("events"))
 
     o_sorted = o[np.argsort(carts["order_at"][o], kind="quicksort")]
     margin_rate = 0.15 + rng.random(len(o_sorted)) * 0.4

@@ -1,12 +1,18 @@
 """Write the files Customer.io would write into our container, from a synthetic workspace.
 
-``write_dataout_files``: Journeys data-out, ``<dataset>_v<N>_<workspace_id>_<sequence>.parquet`` per dataset, split
-into incremental files by time, later files re-sending some earlier rows with a newer ``seq_num`` (people
-unsubscribing, attribute changes, plain re-sends) so that ingestion must keep the newest row per key.
+Names, columns and types come from the emulator's own reading (``dataout_format.py``, with its sources), never from
+our ingestion code.
 
-``write_pipelines_files``: Data Pipelines "Azure Blob Storage (Advanced)" files of ``track`` calls,
-``<integration id>.<action id>.<position>.track.<ext>`` as CSV, JSON lines or Parquet, nested objects flattened
-(CSV/Parquet) or kept (JSON).
+``write_dataout_files``: Journeys data-out, one file per dataset per sync holding the rows changed since the last one
+("Azure blob storage", https://docs.customer.io/journeys/ms-azure-data-out/), split into incremental files by time,
+later files re-sending some earlier rows with a newer ``seq_num`` (people unsubscribing, attribute changes, plain
+re-sends) so that ingestion must keep the newest row per key.
+
+``write_pipelines_files``: Data Pipelines "Azure Blob Storage" files of ``track`` calls,
+``<destination id>.<action id>.<position>.track.<ext>`` as CSV, JSON lines or Parquet, created once and never
+overwritten ("Microsoft Azure Blob Storage Destination",
+https://docs.customer.io/cdp/destinations/connections/azure-blob-storage); nested objects flattened (CSV/Parquet)
+or kept (JSON).
 """
 
 from __future__ import annotations
@@ -15,19 +21,20 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cio.customerio.dataout_format import (
+from airflow_provider_cio.emulators.customerio.dataout_format import (
     DATAOUT_VERSION,
-    dataout_arrow_schema,
-    dataout_file_name,
-    pipelines_file_name,
+    TIMESTAMP_UNIT,
+    BlobWriter,
+    dataout_name,
+    file_schema,
+    has_seq_num,
+    pipelines_name,
 )
 from airflow_provider_cio.emulators.synthetic import CAMPAIGNS, SyntheticWorkspace
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
-
-    from airflow_provider_cio.storage.base import ObjectStore
 
 DATAOUT_DATASETS = ("deliveries", "metrics", "subjects", "people", "attributes")
 PEOPLE_ATTRIBUTES = (
@@ -182,7 +189,7 @@ def _changed_rows(dataset: str, rows: pa.Table, newer_us: int) -> pa.Table:
 
 def write_dataout_files(
     ws: SyntheticWorkspace,
-    store: ObjectStore,
+    store: BlobWriter,
     prefix: str,
     *,
     version: int = DATAOUT_VERSION,
@@ -191,7 +198,7 @@ def write_dataout_files(
     datasets: tuple[str, ...] = DATAOUT_DATASETS,
     update_fraction: float = 0.05,
     sequence_base: int = DEFAULT_SEQUENCE_BASE,
-    timestamp_unit: str = "us",
+    timestamp_unit: str = TIMESTAMP_UNIT,
     seed: int | None = None,
 ) -> list[str]:
     """Write Journeys data-out files under ``prefix``; return their paths in the order Customer.io wrote them.
@@ -230,12 +237,12 @@ def write_dataout_files(
                 newer_us = end_us - (files_per_dataset - file_index) * 60_000_000
                 changed = _changed_rows(dataset, table.take(pa.array(chosen)), newer_us)
                 part = pa.concat_tables([part, changed])
-            if "seq_num" in {name for name, _ in _schema_columns(dataset)}:
+            if has_seq_num(dataset):
                 part = part.append_column("seq_num", pa.array(np.arange(next_seq, next_seq + part.num_rows)))
                 next_seq += part.num_rows
-            part = part.cast(dataout_arrow_schema(dataset, timestamp_unit))
+            part = part.cast(file_schema(dataset, timestamp_unit))
             sequence = sequence_base + file_index * 1_000_000 + ds_index * 1000 + 123
-            path = f"{base}/{dataout_file_name(dataset, version, ws.workspace_id, sequence, fmt)}"
+            path = f"{base}/{dataout_name(dataset, ws.workspace_id, sequence, version=version, ext=fmt)}"
             buffer = io.BytesIO()
             if fmt == "parquet":
                 pq.write_table(part, buffer, compression="snappy")
@@ -244,12 +251,6 @@ def write_dataout_files(
             store.write_bytes(path, buffer.getvalue())
             written.append(path)
     return written
-
-
-def _schema_columns(dataset: str) -> list[tuple[str, str]]:
-    from airflow_provider_cio.customerio.dataout_format import DATAOUT_COLUMNS
-
-    return DATAOUT_COLUMNS[dataset]
 
 
 def _track_calls(ws: SyntheticWorkspace) -> pa.Table:
@@ -277,7 +278,7 @@ def _track_calls(ws: SyntheticWorkspace) -> pa.Table:
 
 def write_pipelines_files(
     ws: SyntheticWorkspace,
-    store: ObjectStore,
+    store: BlobWriter,
     prefix: str,
     *,
     integration_id: str = "int_4f2a",
@@ -312,7 +313,7 @@ def write_pipelines_files(
             for row in part.to_pylist():
                 buffer.write(json.dumps(_nest(row, flatten_separator), ensure_ascii=False).encode("utf-8"))
                 buffer.write(b"\n")
-        path = f"{base}/{pipelines_file_name(integration_id, action_id, position, 'track', fmt)}"
+        path = f"{base}/{pipelines_name(integration_id, action_id, position, 'track', fmt)}"
         store.write_bytes(path, buffer.getvalue(), overwrite=False)
         written.append(path)
     return written

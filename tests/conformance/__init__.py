@@ -1,0 +1,1 @@
+"""Conformance: the platforms' documented behaviours, driven the way their docs show, against our emulators."""
