@@ -43,11 +43,16 @@ class CustomerIoHook(BaseHook):
 
 def client_from_connection(conn_id: str, conn: Any) -> CustomerIoClient:
     """The one place a ``customerio`` connection becomes a client (shared by the hook and the trigger)."""
-    from airflow_provider_cio.customerio.client import CustomerIoClient
+    from airflow_provider_cio.customerio.client import REGION_BASE_URLS, CustomerIoClient
 
     extras = read_extras(conn_id, conn.extra_dejson, allowed={"region", "site_id", "track_api_key"})
     if not conn.password:
         raise ConnectionConfigError(f"connection {conn_id!r} has no App API key (password)")
-    return CustomerIoClient(
-        conn.password, region=str(extras.get("region") or "us"), base_url=conn.host or None
-    )
+    region = str(extras.get("region") or "us").strip().lower()
+    if region not in REGION_BASE_URLS:
+        # the client would raise a bare ValueError (classed bug, retried); a typo in a connection is configuration
+        raise ConnectionConfigError(
+            f"connection {conn_id!r}: region {extras.get('region')!r} is not one of "
+            f"{', '.join(sorted(REGION_BASE_URLS))}; fix the connection's region extra"
+        )
+    return CustomerIoClient(conn.password, region=region, base_url=conn.host or None)

@@ -87,11 +87,50 @@ def classify(exc: BaseException | None) -> str:
         declared = getattr(current, "error_class", None)
         if declared in ERROR_CLASSES:
             return str(declared)
-        for klass in type(current).__mro__:
-            if klass.__name__ in _BY_TYPE_NAME:
-                return _BY_TYPE_NAME[klass.__name__]
+        by_type = _by_type(current)
+        if by_type is not None:
+            return by_type
         current = current.__cause__ or current.__context__
     return "bug"
+
+
+# Azure Storage answers 401/403 when the credentials may not make the request: a SAS without the permission
+# (AuthorizationPermissionMismatch), out of its validity window or wrongly signed (AuthenticationFailed), a disabled
+# account, a missing RBAC role (AuthorizationFailure). No retry changes that: whoever owns the connection acts.
+# Sources: "Common REST API error codes", https://learn.microsoft.com/rest/api/storageservices/common-rest-api-error-codes
+# and "Shared access signature error codes", https://learn.microsoft.com/rest/api/storageservices/sas-error-codes
+_REFUSED_STATUSES = (401, 403)
+
+
+def _by_type(exc: BaseException) -> str | None:
+    """The class of a foreign exception by its type (and, for an HTTP error, its status), else None."""
+    for klass in type(exc).__mro__:
+        if klass.__name__ == "HttpResponseError" and getattr(exc, "status_code", None) in _REFUSED_STATUSES:
+            return "configuration"
+        if klass.__name__ in _BY_TYPE_NAME:
+            return _BY_TYPE_NAME[klass.__name__]
+    return None
+
+
+def who_acts(exc: BaseException | None) -> str:
+    """One line for a refused Blob request (the SDK's own message does not say who can fix it), else ''."""
+    seen: set[int] = set()
+    current = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "status_code", None) in _REFUSED_STATUSES and any(
+            k.__name__ == "HttpResponseError" for k in type(current).__mro__
+        ):
+            code = getattr(current, "error_code", None)
+            code = getattr(code, "value", code)
+            return (
+                f"Blob refused the request ({getattr(current, 'status_code', '?')} {code or 'no error code'}): the "
+                "connection's credentials lack the permission or have expired (SAS permissions/expiry, RBAC role). "
+                "Who acts: the owner of the Blob connection renews or widens them, then clears the task; "
+                "retries cannot fix it."
+            )
+        current = current.__cause__ or current.__context__
+    return ""
 
 
 def one_line_cause(exc: BaseException | None, limit: int = 300) -> str:
@@ -154,6 +193,8 @@ def triage(
     summary = ""
     if exc is not None and (hasattr(exc, "result") or guard):
         summary = scrub(str(exc))
+    elif error_class == "configuration":
+        summary = who_acts(exc)
     return Triage(
         dag_id=dag_id,
         task_id=task_id,
