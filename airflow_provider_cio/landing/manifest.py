@@ -41,6 +41,9 @@ class Manifest:
     absent_columns: list[str] = field(default_factory=list)
     content_sha256: str = ""
     generation: str = ""
+    # The committed manifest this one replaced (its own ``previous`` dropped), kept with its parts until this
+    # generation passes its gate: a rerun that fails the gate can be rolled back (landing/generations.py).
+    previous: dict[str, Any] | None = None
     format: int = MANIFEST_FORMAT
 
     def __post_init__(self) -> None:
@@ -56,6 +59,15 @@ class Manifest:
         raw["parts"] = [PartFile(**part) for part in raw.get("parts", [])]
         known = set(cls.__dataclass_fields__)
         return cls(**{key: value for key, value in raw.items() if key in known})
+
+    def previous_manifest(self) -> Manifest | None:
+        return Manifest.from_json(json.dumps(self.previous).encode()) if self.previous else None
+
+    def as_previous(self) -> dict[str, Any]:
+        """This manifest as the ``previous`` of the next one (one level deep: no chain of generations)."""
+        kept = asdict(self)
+        kept["previous"] = None
+        return kept
 
     @property
     def column_names(self) -> list[str]:

@@ -1,8 +1,16 @@
-"""Reading committed partitions: the manifest decides what exists and which parts belong to it."""
+"""Reading committed partitions: the manifest decides what exists and which parts belong to it.
+
+A reader sees one complete generation: it reads the manifest, then the parts it lists, each checked against its
+size and SHA-256. Writers keep the generation they replace until the new one passes its gate, so a reader is only
+overtaken by two commits during its read; then a part it wants is gone, and the reader reads the manifest again
+and starts over on the generation committed now (``fetch_committed``). The same part missing under an unchanged
+manifest is corruption (``PartitionCorrupt``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +21,8 @@ from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+log = logging.getLogger(__name__)
 
 
 class PartitionNotFound(LookupError):
@@ -66,14 +76,36 @@ def fetch_parts(store: ObjectStore, manifest: Manifest, dest_dir: Path) -> list[
     return paths
 
 
+READ_ATTEMPTS = 4
+
+
+def fetch_committed(store: ObjectStore, ref: PartitionRef, dest_dir: Path) -> tuple[Manifest, list[Path]]:
+    """Download one complete committed generation of ``ref``; start over when a commit overtook the read."""
+    manifest = read_manifest(store, ref)
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        try:
+            return manifest, fetch_parts(store, manifest, dest_dir)
+        except PartitionCorrupt:
+            latest = read_manifest(store, ref)
+            if latest.generation == manifest.generation or attempt == READ_ATTEMPTS:
+                raise
+            log.info(
+                "%s: generation %s was replaced by %s while being read; reading that one",
+                ref.label,
+                manifest.generation,
+                latest.generation,
+            )
+            manifest = latest
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def read_table(store: ObjectStore, ref: PartitionRef, columns: list[str] | None = None) -> pa.Table:
     """The whole partition as one Arrow table (verified against its manifest)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    manifest = read_manifest(store, ref)
     with tempfile.TemporaryDirectory(prefix="cio-read-") as tmp:
-        paths = fetch_parts(store, manifest, Path(tmp))
+        _, paths = fetch_committed(store, ref, Path(tmp))
         if not paths:
             from airflow_provider_cio.datasets import arrow_schema
 

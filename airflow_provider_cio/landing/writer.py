@@ -1,11 +1,28 @@
-"""Streaming, atomic partition writer.
+"""Streaming partition writer, safe beside other writers of the same partition.
 
 Rows arrive as Arrow record batches and are cut into Parquet parts of bounded size, each uploaded in one request
 while the next part is being built. Three stages overlap: the caller parses the next batch while an encoder thread
 writes the previous ones into the current Parquet part (at most ``max_pending_batches`` queued) and an upload thread
-sends finished parts (at most ``max_pending_uploads`` held in memory). Parts carry a fresh generation id in their names, so a rewrite never touches the parts the current
-manifest lists. ``commit()`` writes the manifest last (one Put Blob: the atomic switch) and only then deletes what
-the new manifest does not list: earlier generations, parts of crashed attempts, stale reports.
+sends finished parts (at most ``max_pending_uploads`` held in memory).
+
+The commit protocol (two writers of one partition are normal: a retry beside a backfill, a manual clear):
+
+1. Each writer is a generation (``landing/generations.py``): its objects carry the id, so no two writers ever
+   write the same object and a rewrite never touches the parts the committed manifest lists.
+2. ``commit()`` reads the committed manifest with its ETag, checks the rerun shrink guard against it
+   (``landing/shrink.py``), and writes the new manifest (one Put Blob: the atomic switch) on condition that the
+   manifest is still the one it read: If-Match its ETag, or If-None-Match: * when there was none. The new manifest
+   keeps the replaced one as ``previous`` (its parts stay until the new generation passes its gate).
+3. A writer that loses the race (412/409) reads the winner's manifest and tries again against it (the shrink guard
+   included): the last commit wins, whole. A writer that merged the committed rows into its own (``replaces=`` the
+   generation it read) stops instead with ``ConcurrentCommit``, deleting only its own parts: its retry re-merges.
+4. After the switch the writer sweeps only what is provably dead: the generation its commit pushed out of
+   ``previous``, never-committed generations older than the grace period, stale gate reports. A concurrent
+   writer's parts are young, so they are never deleted under it; a writer older than the grace stops before
+   committing (``StaleWriter``).
+
+Readers read the manifest and then its parts; when a part is gone (a generation swept under a slow reader) they read
+the manifest again and start over on the new generation (``landing/reader.py``).
 """
 
 from __future__ import annotations
@@ -14,15 +31,17 @@ import hashlib
 import io
 import json
 import logging
-import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_cio.landing.generations import DEFAULT_GRACE, new_generation, sweep
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest, PartFile
-from airflow_provider_cio.storage.base import ObjectStore
+from airflow_provider_cio.landing.shrink import ShrinkPolicy
+from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore, PreconditionFailed, Versioned
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -34,12 +53,30 @@ DEFAULT_PART_ROWS = 1_000_000
 # cannot overlap with parsing) is short: a 1M-row export landed in 0.75-1.3 s with 16 MB parts vs 1.4-1.8 s with 48 MB.
 DEFAULT_PART_BYTES = 16 * 1024 * 1024
 SCHEMA_VERSION = "1"
+# ``replaces=ANY_GENERATION``: the rows do not derive from the committed partition (a full re-export), so a commit
+# that lost a race is retried against the winner's manifest.
+ANY_GENERATION = "*"
+MAX_COMMIT_ATTEMPTS = 8
+# a writer this close to the grace period stops before committing: a sweeper's clock may be ahead of ours
+_CLOCK_MARGIN = timedelta(minutes=5)
 
 
 class TooManyRejectedRows(ValueError):
     """The rejection rate passed the configured limit; nothing was committed."""
 
     error_class = "upstream_data"
+
+
+class ConcurrentCommit(RuntimeError):
+    """Another writer committed the partition while this one was writing, and this one may not simply follow it."""
+
+    error_class = "platform"
+
+
+class StaleWriter(RuntimeError):
+    """This writer ran longer than the sweep's grace period: its parts may have been swept, so it did not commit."""
+
+    error_class = "platform"
 
 
 class PartitionWriter:
@@ -59,7 +96,14 @@ class PartitionWriter:
         max_pending_uploads: int = 2,
         max_pending_batches: int = 4,
         compression: str = "zstd",
+        shrink: ShrinkPolicy | None = None,
+        replaces: str | None = ANY_GENERATION,
+        grace: timedelta = DEFAULT_GRACE,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        """``shrink``: the rerun shrink guard (default: ``ShrinkPolicy()``); ``replaces``: the committed
+        generation the rows were derived from (``None``: derived from no partition), or ``ANY_GENERATION``;
+        ``grace``: the sweep's grace period; ``clock``: UTC now (tests)."""
         self.store = store
         self.ref = ref
         self.schema = schema
@@ -69,7 +113,12 @@ class PartitionWriter:
         self.part_bytes = part_bytes
         self.max_rejected_rate = max_rejected_rate
         self.compression = compression
-        self.generation = uuid.uuid4().hex[:12]
+        self.shrink = shrink or ShrinkPolicy()
+        self.replaces = replaces
+        self.grace = grace
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._started = self._clock()
+        self.generation = new_generation(self._started)
         self._parts: list[PartFile] = []
         self._buffer: io.BytesIO | None = None
         self._writer: Any = None
@@ -197,7 +246,9 @@ class PartitionWriter:
 
     # -- commit / abort ------------------------------------------------------------------------------------------
     def commit(self, *, contract_version: str | None = None) -> Manifest:
-        """Finish parts, write the manifest (the atomic switch), then remove everything it does not list."""
+        """Finish parts, then switch the manifest on condition that nobody else did meanwhile (see the module
+        docstring); sweep what is provably dead. Raises ``TooManyRejectedRows``, ``PartitionShrink``,
+        ``ConcurrentCommit``, ``StaleWriter``, each after deleting this attempt's parts (and nothing else)."""
         self._in_encoder(self._cut_part)
         self._flush_rejected()
         self._settle_encoder()
@@ -213,7 +264,94 @@ class PartitionWriter:
                 f"({100 * self.rejected_rows / seen:.2f}% > limit {100 * self.max_rejected_rate:.2f}%): {reasons}. "
                 "Nothing was committed; the previous partition (if any) is intact."
             )
-        manifest = Manifest(
+        try:
+            manifest, replaced = self._switch(contract_version)
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+        self._encoder.shutdown(wait=True)
+        self._uploads.shutdown(wait=True)
+        dead = {str(replaced.previous["generation"])} if replaced is not None and replaced.previous else set()
+        try:
+            sweep(self.store, self.ref, manifest, dead=dead, grace=self.grace, now=self._clock())
+        except Exception as exc:  # the commit is done; a failed clean-up must not fail the landing
+            # A writer holding write-only credentials (a container SAS with create+write, no list/delete) cannot
+            # sweep: the landing still succeeds, and the next commit made with list/delete rights sweeps what is left.
+            log.warning(
+                "%s committed, but its earlier objects were not swept (%s); a later commit will",
+                self.ref.label,
+                type(exc).__name__,
+            )
+        log.info(
+            "committed %s: generation %s, %d rows in %d parts, %d rejected%s",
+            self.ref.label,
+            self.generation,
+            manifest.rows,
+            len(manifest.parts),
+            manifest.rejected_rows,
+            f"; generation {replaced.generation} kept until this one passes its gate" if replaced else "",
+        )
+        return manifest
+
+    def _switch(self, contract_version: str | None) -> tuple[Manifest, Manifest | None]:
+        """The conditional manifest write; returns the new manifest and the one it replaced."""
+        for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
+            if self._clock() - self._started > self.grace - _CLOCK_MARGIN:
+                raise StaleWriter(
+                    f"{self.ref.label}: this write started {self._started.isoformat(timespec='seconds')}, longer "
+                    f"ago than the {self.grace} grace period after which other writers sweep unfinished "
+                    "generations; nothing was committed. Platform: a retry writes it again."
+                )
+            current, committed = self._committed()
+            found = committed.generation if committed is not None else None
+            if self.replaces != ANY_GENERATION and found != self.replaces:
+                raise ConcurrentCommit(
+                    f"{self.ref.label}: these rows were derived from generation {self.replaces or '(none)'}, but "
+                    f"generation {found or '(none)'} is committed now; nothing was committed and the committed "
+                    "partition is intact. Platform: a retry reads it again."
+                )
+            if committed is not None:
+                self.shrink.check(
+                    self.ref.label,
+                    committed_rows=committed.rows,
+                    committed_generation=committed.generation,
+                    new_rows=self._rows,
+                )
+            manifest = self._manifest(contract_version, committed)
+            try:
+                if current is None:
+                    self.store.write_bytes(self.ref.manifest_path, manifest.to_json(), overwrite=False)
+                else:
+                    self.store.write_bytes(self.ref.manifest_path, manifest.to_json(), if_match=current.etag)
+            except PreconditionFailed:
+                log.info(
+                    "%s: another writer committed while generation %s was writing (attempt %d); reading its manifest",
+                    self.ref.label,
+                    self.generation,
+                    attempt,
+                )
+                continue
+            return manifest, committed
+        raise ConcurrentCommit(
+            f"{self.ref.label}: other writers committed {MAX_COMMIT_ATTEMPTS} times while generation "
+            f"{self.generation} tried to; nothing was committed by it. Platform: a retry writes it again."
+        )
+
+    def _committed(self) -> tuple[Versioned | None, Manifest | None]:
+        """The committed manifest with its ETag; an unreadable one is replaced (conditionally) like any other."""
+        try:
+            current = self.store.read_versioned(self.ref.manifest_path)
+        except BlobNotFound:
+            return None, None
+        try:
+            return current, Manifest.from_json(current.data)
+        except (ValueError, TypeError):
+            log.warning("%s: the committed manifest is unreadable; this commit replaces it", self.ref.label)
+            return current, None
+
+    def _manifest(self, contract_version: str | None, replaced: Manifest | None) -> Manifest:
+        return Manifest(
             dataset=self.ref.dataset,
             partition=self.ref.prefix,
             rows=self._rows,
@@ -230,41 +368,8 @@ class PartitionWriter:
             rejected_reasons=dict(self._rejected_reasons),
             absent_columns=[f.name for f in self.schema if f.name in self._absent_columns],
             generation=self.generation,
+            previous=replaced.as_previous() if replaced is not None else None,
         )
-        self.store.write_bytes(self.ref.manifest_path, manifest.to_json())
-        self._closed = True
-        self._encoder.shutdown(wait=True)
-        self._uploads.shutdown(wait=True)
-        keep = (
-            {part.path for part in manifest.parts} | set(manifest.rejected_parts) | {self.ref.manifest_path}
-        )
-        self._sweep(keep)
-        log.info(
-            "committed %s: %d rows in %d parts, %d rejected",
-            self.ref.label,
-            manifest.rows,
-            len(manifest.parts),
-            manifest.rejected_rows,
-        )
-        return manifest
-
-    def _sweep(self, keep: set[str]) -> None:
-        """Delete what the new manifest does not list; best effort, because the manifest already switched.
-
-        Readers follow only the manifest, so a leftover part is wasted space, never wrong data. A writer holding
-        write-only credentials (a container SAS with create+write, no list/delete) cannot sweep: the landing still
-        succeeds, and the next commit made with list/delete rights sweeps what is left.
-        """
-        try:
-            for name in self.store.list(self.ref.prefix + "/"):
-                if name not in keep and belongs_to(name, self.ref):
-                    self.store.delete(name)
-        except Exception as exc:  # the commit is done; a failed clean-up must not fail the landing
-            log.warning(
-                "%s committed, but its earlier objects were not swept (%s); a later commit will",
-                self.ref.label,
-                type(exc).__name__,
-            )
 
     def abort(self) -> None:
         """Delete this attempt's uploads; the committed partition (if any) is untouched."""
@@ -338,10 +443,11 @@ def write_table(
     source: str = "test",
     source_ids: list[str] | None = None,
     part_rows: int = DEFAULT_PART_ROWS,
+    **options: Any,
 ) -> Manifest:
-    """Write a whole in-memory table as one partition (tests, small datasets)."""
+    """Write a whole in-memory table as one partition (tests, small datasets); ``options`` go to the writer."""
     with PartitionWriter(
-        store, ref, table.schema, source=source, source_ids=source_ids, part_rows=part_rows
+        store, ref, table.schema, source=source, source_ids=source_ids, part_rows=part_rows, **options
     ) as w:
         for batch in table.to_batches(max_chunksize=256 * 1024):
             w.write_batch(batch)

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cio.storage.base import BlobNotFound, PreconditionFailed
+from airflow_provider_cio.storage.base import BlobNotFound, PreconditionFailed, Versioned
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -32,26 +32,41 @@ class AzureObjectStore:
         return str(self._container.container_name)
 
     def read_bytes(self, path: str) -> bytes:
+        return self.read_versioned(path).data
+
+    def read_versioned(self, path: str) -> Versioned:
+        """One download: its content and ETag describe the same version (the SDK pins later ranges to that ETag)."""
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            return bytes(self._container.download_blob(path).readall())
+            download = self._container.download_blob(path)
+            return Versioned(bytes(download.readall()), str(download.properties.etag))
         except ResourceNotFoundError:
             raise BlobNotFound(path) from None
 
     def open_chunks(self, path: str) -> Iterator[bytes]:
-        from azure.core.exceptions import ResourceNotFoundError
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 
         try:
             stream = self._container.download_blob(path)
-        except ResourceNotFoundError:
+            # later ranges are pinned to the first response's ETag: a blob deleted (or replaced) mid-read ends here
+            yield from stream.chunks()
+        except (ResourceNotFoundError, ResourceModifiedError):
             raise BlobNotFound(path) from None
-        yield from stream.chunks()
 
-    def write_bytes(self, path: str, data: bytes | Iterable[bytes], *, overwrite: bool = True) -> None:
-        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+    def write_bytes(
+        self, path: str, data: bytes | Iterable[bytes], *, overwrite: bool = True, if_match: str | None = None
+    ) -> None:
+        """One Put Blob (or blocks + one Put Block List). ``if_match`` goes out as the SDK's ``etag`` +
+        ``MatchConditions.IfNotModified`` (the If-Match header, on the single put and on the block list commit);
+        ``overwrite=False`` as If-None-Match: *. A lost condition is 412 (ConditionNotMet) or 409 (BlobAlreadyExists);
+        If-Match on a missing blob is 404 or 412 depending on the service: all of them are ``PreconditionFailed``."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
         kwargs: dict[str, Any] = {"overwrite": overwrite, "max_concurrency": 2}
+        if if_match is not None:
+            kwargs.update(overwrite=True, etag=if_match, match_condition=MatchConditions.IfNotModified)
         payload: Any = data if isinstance(data, bytes) else b"".join(data)
         try:
             try:
@@ -63,6 +78,12 @@ class AzureObjectStore:
                 self._container.upload_blob(path, payload, **kwargs)
         except ResourceExistsError:
             raise PreconditionFailed(f"{path} already exists") from None
+        except ResourceModifiedError:
+            raise PreconditionFailed(f"{path} changed since it was read (etag mismatch)") from None
+        except ResourceNotFoundError as missing:
+            if if_match is not None and getattr(missing, "error_code", None) != "ContainerNotFound":
+                raise PreconditionFailed(f"{path} no longer exists (etag condition)") from None
+            raise
 
     def _container_missing(self, error: Exception) -> bool:
         return self._create_container and getattr(error, "error_code", None) == "ContainerNotFound"

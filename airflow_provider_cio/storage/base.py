@@ -8,7 +8,7 @@ Paths are ``/``-separated names inside one container.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 
 class BlobNotFound(KeyError):
@@ -17,6 +17,13 @@ class BlobNotFound(KeyError):
 
 class PreconditionFailed(RuntimeError):
     """A conditional write lost a race (the object exists, or its etag changed)."""
+
+
+class Versioned(NamedTuple):
+    """An object's content and the ETag it had when read: the condition of a later compare-and-swap write."""
+
+    data: bytes
+    etag: str
 
 
 @runtime_checkable
@@ -29,10 +36,16 @@ class ObjectStore(Protocol):
     def open_chunks(self, path: str) -> Iterator[bytes]:
         """Stream the object's content in chunks; raise ``BlobNotFound`` if missing."""
 
-    def write_bytes(self, path: str, data: bytes | Iterable[bytes], *, overwrite: bool = True) -> None:
+    def read_versioned(self, path: str) -> Versioned:
+        """The object's content with its ETag (one request: both describe the same version); ``BlobNotFound``."""
+
+    def write_bytes(
+        self, path: str, data: bytes | Iterable[bytes], *, overwrite: bool = True, if_match: str | None = None
+    ) -> None:
         """Write an object in one commit (readers see the old or the new content, never a mix).
 
-        With ``overwrite=False`` raise ``PreconditionFailed`` if the object exists.
+        With ``overwrite=False`` (If-None-Match: *) raise ``PreconditionFailed`` if the object exists; with
+        ``if_match`` (If-Match) raise it unless the object exists with exactly that ETag.
         """
 
     def exists(self, path: str) -> bool: ...

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -9,6 +9,7 @@ import pytest
 
 from airflow_provider_cio.datasets import arrow_schema
 from airflow_provider_cio.emulators.synthetic import generate_workspace
+from airflow_provider_cio.landing.generations import DEFAULT_GRACE
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest
 from airflow_provider_cio.landing.reader import (
@@ -18,6 +19,7 @@ from airflow_provider_cio.landing.reader import (
     read_manifest,
     read_table,
 )
+from airflow_provider_cio.landing.shrink import ShrinkPolicy
 from airflow_provider_cio.landing.writer import PartitionWriter, TooManyRejectedRows, write_table
 from airflow_provider_cio.storage import MemoryObjectStore
 
@@ -60,20 +62,30 @@ def test_write_then_read_gives_the_same_rows_and_a_manifest_written_last() -> No
     assert sorted(table.column("event_id").to_pylist()) == sorted(f"e{i}" for i in range(2500))
 
 
-def test_rewrite_replaces_the_partition_and_equal_content_gives_equal_checksum() -> None:
+def test_rewrite_replaces_the_partition_keeps_the_replaced_generation_and_equal_content_gives_equal_checksum() -> (
+    None
+):
     store = MemoryObjectStore()
     first = write_table(store, REF, _events(1500), part_rows=1000)
     second = write_table(store, REF, _events(1500), part_rows=1000)
     assert first.generation != second.generation
     assert first.content_sha256 == second.content_sha256
+    # the replaced generation stays (for a rollback) until the new one passes its gate
+    assert second.previous is not None and second.previous["generation"] == first.generation
     names = store.list(REF.prefix + "/")
-    assert sorted(names) == sorted([p.path for p in second.parts] + [REF.manifest_path])
-    third = write_table(store, REF, _events(10, offset=9000))
+    assert sorted(names) == sorted([p.path for p in second.parts + first.parts] + [REF.manifest_path])
+    third = write_table(store, REF, _events(10, offset=9000), shrink=ShrinkPolicy(allow_shrink=True))
     assert read_table(store, REF).column("event_id").to_pylist()[0] == "e9000"
     assert third.content_sha256 != second.content_sha256
+    # the first generation is pushed out of ``previous`` by the third commit: provably dead, swept
+    assert sorted(store.list(REF.prefix + "/")) == sorted(
+        [p.path for p in third.parts + second.parts] + [REF.manifest_path]
+    )
 
 
-def test_a_crashed_attempt_leaves_the_previous_partition_intact_and_the_next_commit_cleans_up() -> None:
+def test_a_crashed_attempt_leaves_the_previous_partition_intact_and_a_commit_after_the_grace_cleans_up() -> (
+    None
+):
     store = MemoryObjectStore()
     good = write_table(store, REF, _events(100))
     with (
@@ -84,14 +96,21 @@ def test_a_crashed_attempt_leaves_the_previous_partition_intact_and_the_next_com
         raise RuntimeError("killed mid-write")
     assert read_manifest(store, REF).generation == good.generation
     assert read_table(store, REF).num_rows == 100
-    # a hard kill (no abort) leaves orphans; they are invisible to readers and removed by the next commit
+    # a hard kill (no abort) leaves orphans: invisible to readers, and kept by commits within the grace period
+    # (they could be a writer still uploading), swept by the first commit after it
     orphan = PartitionWriter(store, REF, arrow_schema("events"), source="test", part_rows=10)
     orphan.write_batch(_events(30, offset=700))
     orphan._cut_part()
     orphan._drain()
+    orphans = {p.path for p in orphan._parts}
     assert read_table(store, REF).num_rows == 100
-    final = write_table(store, REF, _events(20, offset=800))
-    assert sorted(store.list(REF.prefix + "/")) == sorted([p.path for p in final.parts] + [REF.manifest_path])
+    soon = write_table(store, REF, _events(100, offset=800))
+    assert orphans <= set(store.list(REF.prefix + "/"))
+    later = datetime.now(UTC) + DEFAULT_GRACE + timedelta(minutes=1)
+    final = write_table(store, REF, _events(100, offset=900), clock=lambda: later)
+    assert sorted(store.list(REF.prefix + "/")) == sorted(
+        [p.path for p in final.parts + soon.parts] + [REF.manifest_path]
+    )
 
 
 def test_rejected_rows_are_quarantined_and_counted_and_too_many_fail_without_commit() -> None:
