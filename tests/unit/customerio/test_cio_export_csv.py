@@ -183,8 +183,10 @@ def test_fast_pass_and_tolerant_replay_land_what_the_tolerant_parser_alone_lands
 
     with caplog.at_level("INFO", logger="airflow_provider_cio.customerio.export_csv"):
         replayed, fast_quarantine = land(_replayable(kind, data, tmp_path))  # can be iterated again
-    switch = re.search(r"batch (\d+) needs the tolerant parser", caplog.text)
-    assert switch is not None and int(switch.group(1)) > 10  # the fast pass landed batches before the replay
+    switch = re.search(r"record (\d+) on needs the tolerant parser", caplog.text)
+    assert (
+        switch is not None and int(switch.group(1)) > 1000
+    )  # the fast pass landed records before the replay
     tolerant, tolerant_quarantine = land(iter(chunks))  # a one-shot iterator cannot
 
     assert replayed.equals(tolerant)
@@ -261,3 +263,64 @@ def test_integer_spellings_agree_on_the_fast_and_general_paths(text: str, expect
         landed, _ = _land(HEADER + body)
         first = [row["campaign_id"] for row in landed.to_pylist() if row["delivery_id"] == "d0"]
         assert first == ([] if expected is None else [expected]), values
+
+
+def test_a_headerless_export_fails_naming_columns_and_counts_never_its_first_row() -> None:
+    """Issue 16 (4): without a header row the first data row is read as one; its PII must not reach the error."""
+    row = "jane.doe@example.com,+15551234567,Jane,Doe,Springfield,62704"
+    data = (row + "\nj2@example.com,+15550000000,John,Roe,Shelbyville,62565\n").encode()
+    stamp = datetime(2024, 3, 1, tzinfo=UTC)
+    with pytest.raises(ExportFormatError) as caught:
+        _land(data, "people", fills={"created_at": stamp, "updated_at": stamp})
+    message = str(caught.value)
+    assert caught.value.error_class == "upstream_data"
+    assert "customer_id" in message and "6 columns" in message and "header row missing" in message
+    for value in row.split(","):
+        assert value not in message
+
+
+def _deliveries_rows(bad: bytes) -> bytes:
+    good = [f"d{i},c{i},x,2,21,,email,2024-03-01T10:00:0{i}Z,".encode() for i in range(1, 4)]
+    return HEADER + b"\n".join([good[0], bad, good[1], good[2]]) + b"\n"
+
+
+@pytest.mark.parametrize("replayable", [True, False])
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (b"d-bad,c\xff\xfe-jane,x,2,21,,email,2024-03-01T10:00:00Z,", "column customer_id: not valid UTF-8"),
+        (
+            b"d-bad,c9,x,2,21,,email,2024-03-01T10:00:00Z," + b"9" * (8 * 1024 * 1024),
+            "column sent_at: value longer",
+        ),
+        (
+            b'd-bad,"' + b"a" * (2 * 1024 * 1024) + b'",x,2,21,,email,2024-03-01T10:00:00Z,',
+            "column customer_id: value",
+        ),
+    ],
+    ids=["invalid-utf8", "8MB-field", "2MB-quoted-field"],
+)
+def test_one_undecodable_or_huge_field_quarantines_its_row_and_the_rest_lands(
+    bad: bytes, reason: str, replayable: bool
+) -> None:
+    """Issue 16 (5): one invalid UTF-8 byte or one 8 MB field used to fail the whole export (ArrowInvalid)."""
+    data = _deliveries_rows(bad)
+    quarantine = Quarantine()
+    chunks: Iterable[bytes] = [data] if replayable else iter([data])
+    if not replayable and len(bad) > 4 * 1024 * 1024:  # a one-shot stream cannot be re-read in bigger blocks
+        with pytest.raises(ExportFormatError, match="longer than 4 MB"):
+            list(iter_export_batches(chunks, "deliveries", quarantine=quarantine))
+        return
+    batches = list(iter_export_batches(chunks, "deliveries", quarantine=quarantine))
+    landed = pa.Table.from_batches(batches, schema=arrow_schema("deliveries"))
+    assert landed["delivery_id"].to_pylist() == ["d1", "d2", "d3"]
+    assert quarantine.count == 1 and quarantine.examples[0].record == 2
+    assert quarantine.examples[0].reason.startswith(reason)
+
+
+def test_a_record_beyond_the_largest_block_is_an_upstream_data_error_without_its_text() -> None:
+    data = _deliveries_rows(b"d-bad,c9,x,2,21,,email,2024-03-01T10:00:00Z,jane@" + b"x" * (3 * 1024 * 1024))
+    with pytest.raises(ExportFormatError) as caught:
+        list(iter_export_batches([data], "deliveries", block_size=256 * 1024, max_block_size=1024 * 1024))
+    assert caught.value.error_class == "upstream_data" and "jane" not in str(caught.value)
+    assert "past data record 1" in str(caught.value)
