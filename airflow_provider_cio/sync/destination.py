@@ -26,6 +26,9 @@ class Member:
     customer_id: str
     identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     consent: bool = True  # ad_user_data / ad_personalization granted (Google, EEA)
+    # On a removal only: the person stays in the audience and ``identifiers`` holds just the values they no longer
+    # have. A destination must send it so that the platform cannot match the person by what they keep (EXTERN_ID).
+    retained: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,15 @@ class Destination(Protocol):
 
     Optional (looked up with ``getattr`` by the sync core, so implementations need not define it):
     ``rows_for(member) -> int`` weighs a member when one member becomes several request rows (Meta: one row per
-    email/phone value); ``max_batch_size`` is then a row budget per request instead of a member count. The session
-    handle must be JSON-serializable: the core stores it in the ledger and hands it back on resume.
+    email/phone value); ``max_batch_size`` is then a row budget per request instead of a member count;
+    ``refresh_after_days`` (int or None) makes the core re-send a member whose last upload is that old, where the
+    platform lets memberships lapse (Google Customer Match: at most 540 days). The session handle must be
+    JSON-serializable: the core stores it in the ledger and hands it back on resume.
+
+    A platform accepting a request is not the platform having applied it: ``close_session`` waits for the final
+    status and reports the batches whose members were not (or not provably) applied as ``failed_seqs`` (batch seq
+    numbers) with ``failed_reasons`` ({reason: count}) in its stats; the core then advances the synced state only
+    for the other members, so the next run sends the failed ones again.
     """
 
     platform: str  # "meta" | "google"

@@ -44,3 +44,19 @@ class GuardrailBlocked(SyncError):
         super().__init__(f"guard {guard!r} blocked the sync: {message}. Override (logged): {override}")
         self.guard = guard
         self.override = override
+
+
+class MembersNotApplied(PlatformError):
+    """The platform accepted requests and then did not apply them (Data Manager FAILURE / PARTIAL_SUCCESS, a
+    Google Ads job FAILED). The synced state advanced for the rest; a retry or the next run sends these again."""
+
+    def __init__(self, platform: str, members: int, reasons: dict[str, int], ledger: str | None) -> None:
+        shown = (
+            ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items())) or "no reason given"
+        )
+        super().__init__(
+            f"{platform} accepted {members} member(s) and then did not apply them ({shown}); the synced state "
+            f"advanced for the others only, and the next attempt sends these again (ledger: {ledger})"
+        )
+        self.members = members
+        self.reasons = dict(reasons)

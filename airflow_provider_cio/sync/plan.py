@@ -4,15 +4,23 @@ Both sides are sorted by ``customer_id``, so the diff is one streaming pass; onl
 materialized. Modes:
 
 * ``upsert``  - add new and changed members, never remove (the state becomes the union).
-* ``mirror``  - add new and changed members, remove departed members and the old identifiers of changed ones.
+* ``mirror``  - add new and changed members, remove departed members and the identifiers changed members lost.
 * ``replace`` - send the whole snapshot through the platform's full-refresh operation (counts are still diffed
   so the report shows what the refresh changes).
+
+Platforms apply requests later and in no promised order (Meta: adds within about an hour, removals within 24 h), so
+nothing a member keeps is ever in a removal: a changed member's removal carries only the identifier values it lost
+(``Member.retained``), and adds run before removals. Where memberships lapse (Google Customer Match), an unchanged
+member last sent ``refresh_after_days`` ago is added again; each member comes due somewhere between half and all of
+that age (fixed per member), so a million members first synced on one day are not all re-sent on one later day.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from airflow_provider_cio.sync.destination import Member, Operation
@@ -38,9 +46,11 @@ class SyncPlan:
     unchanged_members: int
     expected_size: int
     coverage: dict[str, int]
+    refreshed_members: int = 0  # unchanged members sent again before their platform membership lapses
     adds: list[Member] = field(default_factory=list, repr=False)
     removes: list[Member] = field(default_factory=list, repr=False)
     replace_members: list[Member] = field(default_factory=list, repr=False)
+    refreshed_ids: set[str] = field(default_factory=set, repr=False)
 
     @property
     def shrink_ratio(self) -> float:
@@ -54,14 +64,15 @@ class SyncPlan:
         return len(self.adds) + len(self.removes) + len(self.replace_members)
 
     def operations(self) -> list[tuple[Operation, list[Member]]]:
-        """Operations in the order they must run: removals first, so a changed member's new row survives."""
+        """Operations in the order they run: whatever puts members in first, removals last. Removals never name
+        what a member keeps, so the order the platform applies them in cannot drop anyone who stays."""
         ops: list[tuple[Operation, list[Member]]] = []
         if self.replace_members:
             ops.append(("replace", self.replace_members))
-        if self.removes:
-            ops.append(("remove", self.removes))
         if self.adds:
             ops.append(("add", self.adds))
+        if self.removes:
+            ops.append(("remove", self.removes))
         return ops
 
     def to_summary(self) -> dict[str, Any]:
@@ -79,6 +90,7 @@ class SyncPlan:
             "changed_members": self.changed_members,
             "departed_members": self.departed_members,
             "unchanged_members": self.unchanged_members,
+            "refreshed_members": self.refreshed_members,
             "shrink_ratio": round(self.shrink_ratio, 4),
             "coverage": dict(self.coverage),
         }
@@ -91,14 +103,21 @@ def build_plan(
     *,
     mode: SyncMode,
     snapshot_id: str,
+    refresh_after_days: int | None = None,
+    today: date | None = None,
 ) -> SyncPlan:
-    """Merge-join ``snapshot`` against the stored state lines (both sorted by customer_id)."""
+    """Merge-join ``snapshot`` against the stored state lines (both sorted by customer_id).
+
+    ``refresh_after_days`` (with ``today``, the UTC date of the run) re-adds unchanged members last sent that long
+    ago; lines that do not say when they were sent count as sent on the state's date."""
     if mode not in SYNC_MODES:
         raise ValueError(f"unknown sync mode {mode!r}; expected one of {SYNC_MODES}")
     mirror = mode == "mirror"
     wipe_by_removal = mode == "replace" and len(snapshot) == 0  # usersreplace cannot carry zero rows
+    due = _RefreshDue(refresh_after_days, today, previous.synced_on if previous else "")
     adds: list[Member] = []
     removes: list[Member] = []
+    refreshed_ids: set[str] = set()
     new = changed = departed = unchanged = 0
 
     old = next(previous_lines, None)
@@ -111,11 +130,16 @@ def build_plan(
         if old is not None and old.customer_id == entry.customer_id:
             if old.fingerprint == entry.fingerprint:
                 unchanged += 1
+                if due.enabled and due(old):
+                    refreshed_ids.add(entry.customer_id)
+                    adds.append(entry.member)
             else:
                 changed += 1
                 adds.append(entry.member)
                 if mirror:
-                    removes.append(old.to_member())
+                    lost = _lost_identifiers(old.to_member(), entry.member)
+                    if lost is not None:
+                        removes.append(lost)
             old = next(previous_lines, None)
         else:
             new += 1
@@ -145,7 +169,46 @@ def build_plan(
         unchanged_members=unchanged,
         expected_size=expected,
         coverage=snapshot.coverage(),
+        refreshed_members=len(refreshed_ids) if mode != "replace" else 0,
         adds=adds,
         removes=removes,
         replace_members=replace_members,
+        refreshed_ids=refreshed_ids if mode != "replace" else set(),
     )
+
+
+def _lost_identifiers(old: Member, new: Member) -> Member | None:
+    """The removal for a member who stays: only the values it no longer has (None when it lost nothing)."""
+    lost: dict[str, tuple[str, ...]] = {}
+    for kind, values in old.identifiers.items():
+        kept = set(new.identifiers.get(kind, ()))
+        gone = tuple(v for v in values if v not in kept)
+        if gone:
+            lost[kind] = gone
+    if not lost:
+        return None
+    return Member(customer_id=old.customer_id, identifiers=lost, consent=old.consent, retained=True)
+
+
+class _RefreshDue:
+    """Is an unchanged member due to be sent again? Compares ISO dates as strings: it runs for every member."""
+
+    def __init__(self, refresh_after_days: int | None, today: date | None, default_sent_on: str) -> None:
+        self.enabled = bool(refresh_after_days) and today is not None
+        if not self.enabled or refresh_after_days is None or today is None:
+            return
+        self.days = refresh_after_days
+        self.today = today
+        self.default = default_sent_on
+        self.never_before = (today - timedelta(days=refresh_after_days / 2)).isoformat()  # younger: never due
+        self.always_from = (today - timedelta(days=refresh_after_days)).isoformat()  # this old: always due
+
+    def __call__(self, line: StateLine) -> bool:
+        sent = line.sent_on or self.default
+        if not sent or sent <= self.always_from:
+            return True
+        if sent > self.never_before:
+            return False
+        age = (self.today - date.fromisoformat(sent)).days
+        spread = int(hashlib.sha256(line.customer_id.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+        return age >= self.days * (0.5 + 0.5 * spread)

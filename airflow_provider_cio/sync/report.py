@@ -29,6 +29,9 @@ class SyncReport:
     retries: int = 0
     received: int = 0  # rows the platform acknowledged, over all attempts of the run
     invalid: int = 0
+    # members the platform accepted or refused but did not apply (stored as before the run; sent again next run)
+    members_unapplied: int = 0
+    unapplied_reasons: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, Any] = field(default_factory=dict)
     platform_stats: dict[str, Any] = field(default_factory=dict)
     ledger: str | None = None

@@ -2,8 +2,10 @@
 
 Idempotent per snapshot: ``snapshot_id`` hashes the snapshot's content and the mode. A run whose snapshot is already
 the synced state returns at once without touching the platform; a retried attempt of an unfinished run resumes
-after the last batch its ledger records as acknowledged. The synced state advances only after the whole run
-succeeded, so a failed run is diffed again, from the same base, next time.
+after the last batch its ledger records as acknowledged. The synced state advances only after every session of the
+run reached a final status, and only for the members the platform applied: members of batches it refused, or
+accepted and then failed, keep their previous state (absent, or their old row), the run fails loudly, and the next
+run (a retry included) sends them again.
 """
 
 from __future__ import annotations
@@ -13,20 +15,19 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
 
 from airflow_provider_cio.storage.base import ObjectStore
 from airflow_provider_cio.sync.batching import make_batches
 from airflow_provider_cio.sync.destination import Destination, Member, Operation, SessionState
-from airflow_provider_cio.sync.errors import DataError, SyncError
+from airflow_provider_cio.sync.errors import DataError, MembersNotApplied, SyncError
 from airflow_provider_cio.sync.guards import Guardrails, GuardVerdict, enforce_guards, evaluate_guards
 from airflow_provider_cio.sync.ledger import BatchRecord, Ledger
 from airflow_provider_cio.sync.plan import SyncMode, SyncPlan, build_plan
 from airflow_provider_cio.sync.report import SyncReport
 from airflow_provider_cio.sync.retry import RetryCounter, RetryPolicy, call_with_retry
 from airflow_provider_cio.sync.snapshot import Snapshot, identifiers_json
-from airflow_provider_cio.sync.state import StateInfo, StateStore, format_line
+from airflow_provider_cio.sync.state import StateInfo, StateLine, StateStore, format_line
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def run_sync(
     sleep: Callable[[float], None] = time.sleep,
     after_batch: AfterBatchHook | None = None,
     as_of: datetime | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SyncReport:
     """Sync one audience snapshot to one destination; return a PII-free report.
 
@@ -82,6 +84,8 @@ def run_sync(
     ledger (tests use it to simulate a crash). ``as_of`` is the data time the snapshot describes: a snapshot older
     than the one last synced (a backfill, or a daily run after an hourly one) is skipped as ``superseded`` and
     nothing is sent, unless ``guards.allow_older``; the live audience never goes back in time by accident.
+    Raises ``MembersNotApplied`` (platform, retried) after recording what did apply, when the platform accepted
+    requests and then did not apply them. ``now`` is the wall clock: it dates uploads for membership refresh.
     """
     guards = guards or Guardrails()
     policy = retry or RetryPolicy()
@@ -103,7 +107,15 @@ def run_sync(
         state=store.url(states.pointer_path),
     )
 
-    if previous is not None and previous.snapshot_id == snapshot_id and not dry_run:
+    today = now().astimezone(UTC).date()
+    refresh_after_days: int | None = getattr(destination, "refresh_after_days", None)
+    if (
+        previous is not None
+        and previous.snapshot_id == snapshot_id
+        and not previous.unapplied
+        and not _refresh_may_be_due(previous, refresh_after_days, today)
+        and not dry_run
+    ):
         log.info(
             "audience %s on %s: snapshot %s is already synced; nothing to do",
             audience_name,
@@ -134,7 +146,9 @@ def run_sync(
         }
         return report
 
-    plan, verdicts = _plan(report, snapshot, previous, states, guards, quality_passed, mode)
+    plan, verdicts = _plan(
+        report, snapshot, previous, states, guards, quality_passed, mode, refresh_after_days, today
+    )
     ledger = Ledger(store, base, run_id)
     report.ledger = ledger.url()
 
@@ -164,25 +178,21 @@ def run_sync(
         )
         report.replaced_audience_id = known_id
         report.run_id = run_id = run_id_for(snapshot_id, None)
-        plan, verdicts = _plan(report, snapshot, None, states, guards, quality_passed, mode)
+        plan, verdicts = _plan(report, snapshot, None, states, guards, quality_passed, mode, None, today)
         ledger = Ledger(store, base, run_id)
         report.ledger = ledger.url()
         report.overrides_used = enforce_guards(verdicts)
     ledger.write_plan({"dry_run": False, "plan": report.plan, "guards": report.guards})
     report.audience_id = audience_id
     sends = RetryCounter()
+    unapplied: set[str] = set()
     for operation, op_members in plan.operations():
-        _run_operation(
+        unapplied |= _run_operation(
             destination, ledger, report, audience_id, operation, op_members, policy, sleep, sends, after_batch
         )
     report.requests = sends.attempts
     report.retries = sends.retries
-
-    if report.batches_rejected:
-        raise DataError(
-            f"{destination.platform} refused {report.batches_rejected} batch(es) as invalid data; the synced state "
-            f"was not advanced (ledger: {report.ledger})"
-        )
+    report.members_unapplied = len(unapplied)
 
     try:
         report.platform_stats = call_with_retry(
@@ -192,15 +202,37 @@ def run_sync(
         log.warning("could not read audience stats after the sync: %s", type(exc).__name__)
         report.platform_stats = {"error": exc.error_class}
 
+    # departed members stay where nothing removed them: upsert, or a replace whose failed ingest left no sweep
+    departed_kept = mode == "upsert" or bool(unapplied and plan.replace_members)
+    oldest = _Oldest()
     info = states.write(
         snapshot_id=snapshot_id,
         run_id=run_id,
         mode=mode,
         audience_id=audience_id,
-        lines=_state_lines(plan, snapshot, states.iter_lines(previous)),
+        lines=_state_lines(
+            snapshot,
+            states.iter_lines(previous),
+            sent=_sent_ids(plan),
+            unapplied=unapplied,
+            departed_kept=departed_kept,
+            today=today.isoformat(),
+            default_sent_on=previous.synced_on if previous else "",
+            oldest=oldest,
+        ),
         as_of=as_of,
+        unapplied=len(unapplied),
+        oldest_sent_on=oldest.value,
     )
     ledger.finish(report.to_dict())
+    if report.batches_rejected:
+        raise DataError(
+            f"{destination.platform} refused {report.batches_rejected} batch(es) as invalid data "
+            f"({len(unapplied)} members); the synced state advanced for the rest only, so the next run sends "
+            f"these again (ledger: {report.ledger})"
+        )
+    if unapplied:
+        raise MembersNotApplied(destination.platform, len(unapplied), report.unapplied_reasons, report.ledger)
     log.info(
         "audience %s on %s synced: %s rows sent in %s batches (%s resumed), state size %s",
         audience_name,
@@ -229,18 +261,29 @@ def _plan(
     guards: Guardrails,
     quality_passed: bool | None,
     mode: SyncMode,
+    refresh_after_days: int | None,
+    today: date,
 ) -> tuple[SyncPlan, list[GuardVerdict]]:
     """Diff ``snapshot`` against ``base`` (None: the audience holds nothing of ours) and judge the guards; the
     report carries both."""
-    plan = build_plan(snapshot, base, states.iter_lines(base), mode=mode, snapshot_id=report.snapshot_id)
+    plan = build_plan(
+        snapshot,
+        base,
+        states.iter_lines(base),
+        mode=mode,
+        snapshot_id=report.snapshot_id,
+        refresh_after_days=refresh_after_days,
+        today=today,
+    )
     verdicts = evaluate_guards(plan, guards, quality_passed=quality_passed)
     report.plan, report.guards = plan.to_summary(), [v.to_dict() for v in verdicts]
     log.info(
-        "audience %s on %s (%s): %s adds, %s removes, %s replace rows, %s unchanged",
+        "audience %s on %s (%s): %s adds (%s of them refreshes), %s removes, %s replace rows, %s unchanged",
         report.audience_name,
         report.platform,
         mode,
         len(plan.adds),
+        plan.refreshed_members,
         len(plan.removes),
         len(plan.replace_members),
         plan.unchanged_members,
@@ -259,7 +302,9 @@ def _run_operation(
     sleep: Callable[[float], None],
     sends: RetryCounter,
     after_batch: AfterBatchHook | None,
-) -> None:
+) -> set[str]:
+    """Send one operation's batches (resuming), close its session; return the customer ids the platform did not
+    apply: batches it refused, and those its final status reports as failed (``failed_seqs``)."""
     weight = getattr(destination, "rows_for", None)
     batches = list(make_batches(members, destination.max_batch_size, weight))
     report.batches_total += len(batches)
@@ -333,6 +378,30 @@ def _run_operation(
         ledger.save_closed(operation, closed)
     report.sessions[operation] = closed
 
+    failed_seqs = set(closed.get("failed_seqs") or ())
+    failed_seqs |= {
+        seq for seq, record in ledger.acknowledged(operation).items() if record.status == "rejected"
+    }
+    for reason, count in dict(closed.get("failed_reasons") or {}).items():
+        report.unapplied_reasons[reason] = report.unapplied_reasons.get(reason, 0) + int(count)
+    unapplied: set[str] = set()
+    for seq in sorted(failed_seqs):
+        if not 1 <= seq <= len(batches):
+            raise SyncError(
+                f"{destination.platform} reported {operation} batch {seq} failed; the run has {len(batches)}"
+            )
+        unapplied.update(member.customer_id for member in batches[seq - 1])
+    if unapplied:
+        log.warning(
+            "%s: %s of %s %s batches (%s members) were not applied by the platform",
+            destination.platform,
+            len(failed_seqs),
+            len(batches),
+            operation,
+            len(unapplied),
+        )
+    return unapplied
+
 
 def _adopt_batch_in_flight(
     destination: Destination,
@@ -392,24 +461,81 @@ def _resume_session(
     return ledger.load_session(operation)
 
 
-def _state_lines(plan: SyncPlan, snapshot: Snapshot, previous: Iterator[Any]) -> Iterator[str]:
-    """The membership after this run, sorted: the snapshot, plus (upsert only) stored members it did not mention."""
-    if plan.mode != "upsert":
-        for entry in snapshot.entries:
-            m = entry.member
-            yield format_line(
-                entry.customer_id, entry.fingerprint, m.consent, identifiers_json(m.identifiers)
-            )
-        return
+def _refresh_may_be_due(previous: StateInfo, refresh_after_days: int | None, today: date) -> bool:
+    """Whether some stored member may be due for a refresh (states that do not record their oldest upload: yes)."""
+    if not refresh_after_days:
+        return False
+    if not previous.oldest_sent_on:
+        return True
+    return previous.oldest_sent_on <= (today - timedelta(days=refresh_after_days / 2)).isoformat()
+
+
+class _Oldest:
+    """The earliest ``sent_on`` among the lines written (min of ISO dates as strings)."""
+
+    def __init__(self) -> None:
+        self.oldest = ""
+
+    def see(self, sent_on: str) -> None:
+        if sent_on and (not self.oldest or sent_on < self.oldest):
+            self.oldest = sent_on
+
+    def value(self) -> str:
+        return self.oldest
+
+
+def _sent_ids(plan: SyncPlan) -> set[str] | None:
+    """Members this run uploads (None: all of them, a replace)."""
+    if plan.replace_members:
+        return None
+    return {member.customer_id for member in plan.adds}
+
+
+def _state_lines(
+    snapshot: Snapshot,
+    previous: Iterator[StateLine],
+    *,
+    sent: set[str] | None,
+    unapplied: set[str],
+    departed_kept: bool,
+    today: str,
+    default_sent_on: str,
+    oldest: _Oldest,
+) -> Iterator[str]:
+    """The membership after this run, sorted by customer_id: the snapshot's members the platform applied, dated
+    ``today`` when sent and keeping their upload date when unchanged; the members it did not apply as they were
+    before (or absent); departed members only where nothing removed them (upsert, a replace with no sweep)."""
+
+    def kept(line: StateLine) -> str:
+        oldest.see(line.sent_on or default_sent_on)
+        return line.with_sent_on(default_sent_on)
+
     old = next(previous, None)
     for entry in snapshot.entries:
-        while old is not None and old.customer_id < entry.customer_id:
-            yield old.raw
+        cid = entry.customer_id
+        while old is not None and old.customer_id < cid:
+            if departed_kept or old.customer_id in unapplied:
+                yield kept(old)
             old = next(previous, None)
-        if old is not None and old.customer_id == entry.customer_id:
+        prior = old if old is not None and old.customer_id == cid else None
+        if prior is not None:
             old = next(previous, None)
+        if cid in unapplied:
+            if prior is not None:
+                yield kept(prior)
+            continue
+        if (
+            sent is not None
+            and cid not in sent
+            and prior is not None
+            and prior.fingerprint == entry.fingerprint
+        ):
+            yield kept(prior)
+            continue
         m = entry.member
-        yield format_line(entry.customer_id, entry.fingerprint, m.consent, identifiers_json(m.identifiers))
+        oldest.see(today)
+        yield format_line(cid, entry.fingerprint, m.consent, identifiers_json(m.identifiers), sent_on=today)
     while old is not None:
-        yield old.raw
+        if departed_kept or old.customer_id in unapplied:
+            yield kept(old)
         old = next(previous, None)

@@ -1,8 +1,9 @@
 """The last SUCCESSFULLY synced membership of one audience, kept in Blob.
 
-Two objects: a compact gzip'd, customer_id-sorted TSV of ``customer_id, fingerprint, consent, identifiers`` (the
-hashed identifiers are kept because removing a departed member needs them) and a small ``state.json`` pointer
-written last. Readers follow the pointer, so a crash between the two writes leaves the previous state in force.
+Two objects: a compact gzip'd, customer_id-sorted TSV of ``customer_id, fingerprint, consent, sent_on,
+identifiers`` (the hashed identifiers are kept because removing a departed member needs them; ``sent_on`` is the UTC
+date the member was last uploaded, so memberships that lapse on the platform are re-sent in time) and a small
+``state.json`` pointer written last. Version 1 lines have no ``sent_on``: they read as sent on the state's date. Readers follow the pointer, so a crash between the two writes leaves the previous state in force.
 Lines stream through zlib, so a mirror diff of a million members never holds the old state in memory.
 """
 
@@ -10,14 +11,14 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
 from airflow_provider_cio.sync.destination import Member
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,16 @@ class StateInfo:
     version: int = STATE_VERSION
     # the data time the synced snapshot describes (its interval end, ISO 8601 UTC); "" when unknown (older states)
     as_of: str = ""
+    # members of the snapshot whose requests the platform accepted but did not apply: they are stored as before
+    # this run (absent, or their previous row), so the same snapshot is not "already synced" and is sent again
+    unapplied: int = 0
+    # the earliest ``sent_on`` of its members ("" unknown): a run finds nothing due for refresh without reading them
+    oldest_sent_on: str = ""
+
+    @property
+    def synced_on(self) -> str:
+        """The UTC date of this state: the ``sent_on`` of version 1 lines, which did not record one."""
+        return self.synced_at[:10]
 
 
 @dataclass(frozen=True)
@@ -44,14 +55,37 @@ class StateLine:
     fingerprint: str
     raw: str  # the full line without newline
 
+    @property
+    def sent_on(self) -> str:
+        """``YYYY-MM-DD`` of the last upload, "" when the line does not say (version 1). Sliced, not split: the
+        refresh check reads it for every unchanged member."""
+        start = len(self.customer_id) + len(self.fingerprint) + 4  # two tabs, the consent flag, a tab
+        field = self.raw[start : start + 11]
+        return field[:10] if field[10:] == "\t" else ""
+
+    @property
+    def consent(self) -> bool:
+        return self.raw[len(self.customer_id) + len(self.fingerprint) + 2] == "1"
+
+    @property
+    def ids_json(self) -> str:
+        return self.raw.rsplit("\t", 1)[1]  # identifier JSON never holds a raw tab
+
     def to_member(self) -> Member:
-        _cid, _fp, consent, ids_json = self.raw.split("\t", 3)
-        identifiers = {kind: tuple(values) for kind, values in json.loads(ids_json).items()}
-        return Member(customer_id=self.customer_id, identifiers=identifiers, consent=consent == "1")
+        identifiers = {kind: tuple(values) for kind, values in json.loads(self.ids_json).items()}
+        return Member(customer_id=self.customer_id, identifiers=identifiers, consent=self.consent)
+
+    def with_sent_on(self, default: str) -> str:
+        """The line in the current format; a line that does not say when it was sent takes ``default``."""
+        if self.sent_on:
+            return self.raw
+        return format_line(self.customer_id, self.fingerprint, self.consent, self.ids_json, sent_on=default)
 
 
-def format_line(customer_id: str, fingerprint: str, consent: bool, ids_json: str) -> str:
-    return f"{customer_id}\t{fingerprint}\t{'1' if consent else '0'}\t{ids_json}"
+def format_line(
+    customer_id: str, fingerprint: str, consent: bool, ids_json: str, *, sent_on: str = ""
+) -> str:
+    return f"{customer_id}\t{fingerprint}\t{'1' if consent else '0'}\t{sent_on}\t{ids_json}"
 
 
 class StateStore:
@@ -94,8 +128,11 @@ class StateStore:
         audience_id: str,
         lines: Iterable[str],
         as_of: datetime | None = None,
+        unapplied: int = 0,
+        oldest_sent_on: Callable[[], str] = str,
     ) -> StateInfo:
-        """Write the members file, then the pointer (the commit point)."""
+        """Write the members file, then the pointer (the commit point). ``oldest_sent_on`` is asked once the
+        lines are consumed (the caller tracks it while producing them)."""
         members_path = f"{self._members_dir}/{run_id}.tsv.gz"
         counter = _Counter()
         self._store.write_bytes(members_path, _gzip_lines(lines, counter))
@@ -110,6 +147,8 @@ class StateStore:
             as_of=(as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
             if as_of
             else "",
+            unapplied=unapplied,
+            oldest_sent_on=oldest_sent_on(),
         )
         self._store.write_bytes(self.pointer_path, json.dumps(asdict(info), indent=1).encode())
         return info
