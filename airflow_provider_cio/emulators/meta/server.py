@@ -6,8 +6,13 @@ when an app secret is configured, existing ad account and audiences, payload sha
 string, form-encoded bodies and multipart bodies alike (the SDK sends DELETE params in the query; our destination
 sends removals as a multipart body). The request log never holds tokens or identifier values.
 
-Admin API (no token): ``POST /_admin/faults`` (JSON ``{"kind", "times", "on", "code", "minutes", "status"}`` or
-``{"kind": "flag_audience", "audience_id"}``), ``DELETE /_admin/faults``, ``GET /_admin/requests``,
+Like Meta, it accepts edits at once and applies them later, each operation after its own delay, so adds and removals
+can land in either order; replace sessions can expire or be interrupted; sizes are reported late and rounded
+(``settings.MetaEmulatorSettings``, which also cites the docs each rule reads).
+
+Admin API (no token): ``POST /_admin/faults`` (JSON ``{"kind", "times", "on", "code", "minutes", "status"}``,
+``{"kind": "flag_audience", "audience_id"}`` or ``{"kind": "interrupt_replace", "audience_id"}``),
+``DELETE /_admin/faults``, ``GET|POST /_admin/settings`` (delays and readings), ``GET /_admin/requests``,
 ``GET /_admin/audiences``.
 """
 
@@ -20,6 +25,8 @@ import logging
 import re
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler
@@ -27,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_cio.emulators.http_server import EmulatorHTTPServer
+from airflow_provider_cio.emulators.meta.settings import MetaEmulatorSettings
 from airflow_provider_cio.emulators.meta.state import (
     FAULT_KINDS,
     FLAGGED_STATUS,
@@ -59,8 +67,10 @@ class MetaGraphEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         min_api_version: int = 22,
+        settings: MetaEmulatorSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.state = GraphState(ad_account_id)
+        self.state = GraphState(ad_account_id, settings, clock)
         self._token = access_token
         self._app_secret = app_secret
         self._host = host
@@ -133,6 +143,45 @@ class MetaGraphEmulator:
             members = self.state.audience(audience_id).members
             return {k: {key: set(v) for key, v in person.items()} for k, person in members.items()}
 
+    @property
+    def settings(self) -> MetaEmulatorSettings:
+        """The emulator's timing and readings; tests may change them while it runs (under ``state.lock``)."""
+        return self.state.settings
+
+    def configure(self, **changes: Any) -> None:
+        """Change settings by name (validated like the constructor's)."""
+        with self.state.lock:
+            merged = {**self.state.settings.__dict__, **changes}
+            self.state.settings = MetaEmulatorSettings(**merged)
+
+    def pending_changes(self, audience_id: str | None = None) -> int:
+        """Edits accepted but not applied yet (all audiences, or one)."""
+        with self.state.lock:
+            audiences = (
+                [self.state.audience(audience_id)] if audience_id else list(self.state.audiences.values())
+            )
+            for audience in audiences:
+                self.state.settle(audience)
+            return sum(len(a.pending) for a in audiences)
+
+    def wait_until_applied(self, timeout: float = 30.0, poll: float = 0.05) -> None:
+        """Block until every accepted edit has been applied (the test's stand-in for "a day later")."""
+        deadline = time.monotonic() + timeout
+        while self.pending_changes():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Meta emulator: edits still pending after {timeout}s")
+            time.sleep(poll)
+
+    def interrupt_replace(self, audience_id: str) -> int:
+        """Drop the audience's open replace sessions (Meta's "interrupted" case): their next batch gets 2650."""
+        with self.state.lock:
+            return self.state.interrupt_replace(self.state.audience(audience_id))
+
+    def removal_rows(self, audience_id: str) -> list[tuple[str | None, frozenset[str]]]:
+        """Every removal row the audience received: (EXTERN_ID or None, its hashed values)."""
+        with self.state.lock:
+            return list(self.state.audiences[audience_id].removal_rows)
+
     def edit_requests(self, *, ok_only: bool = True) -> list[dict[str, Any]]:
         """Logged users / usersreplace requests (successful ones unless ``ok_only=False``)."""
         return [r for r in self.requests if r.get("operation") and (r["status"] == 200 or not ok_only)]
@@ -190,12 +239,14 @@ class MetaGraphEmulator:
             _log_session(entry, params)
             return self.state.upload(audience, operation, params)
         if method == "GET" and edge == "":
-            return audience.fields(_fields(params))
+            return audience.fields(_fields(params), self.state.settings, self.state.clock())
         if method == "DELETE" and edge == "":  # deleted in Ads Manager or through the API
             del self.state.audiences[audience.id]
             return {"success": True}
         if method == "GET" and edge == "sessions":
-            return {"data": [_session_view(s) for s in audience.sessions.values()]}
+            wanted = params.get("session_id")
+            sessions = [s for s in audience.sessions.values() if not wanted or s.session_id == str(wanted)]
+            return {"data": [_session_view(s, self.state.stage(audience, s)) for s in sessions]}
         raise GraphError(
             100, f"(#100) Unsupported {method} request on edge '{edge}'", type_="GraphMethodException"
         )
@@ -241,7 +292,10 @@ class MetaGraphEmulator:
             start = int(params.get("after") or 0)
             limit = max(1, min(int(params.get("limit") or 25), 500))
             page = audiences[start : start + limit]
-            body: dict[str, Any] = {"data": [a.fields(_fields(params)) for a in page]}
+            now = self.state.clock()
+            body: dict[str, Any] = {
+                "data": [a.fields(_fields(params), self.state.settings, now) for a in page]
+            }
             if page:
                 body["paging"] = {"cursors": {"before": str(start), "after": str(start + len(page))}}
                 if start + len(page) < len(audiences):
@@ -260,9 +314,16 @@ class MetaGraphEmulator:
             kind = spec.pop("kind", "")
             if kind == "flag_audience":
                 self.flag_audience(str(spec["audience_id"]))
+            elif kind == "interrupt_replace":
+                self.interrupt_replace(str(spec["audience_id"]))
             else:
                 self.inject(kind, **spec)
             return 200, {"ok": True}
+        if path == "/_admin/settings" and method == "POST":
+            self.configure(**json.loads(body or b"{}"))
+            return 200, dict(self.settings.__dict__)
+        if path == "/_admin/settings" and method == "GET":
+            return 200, dict(self.settings.__dict__)
         if path == "/_admin/faults" and method == "DELETE":
             self.clear_faults()
             return 200, {"ok": True}
@@ -271,11 +332,14 @@ class MetaGraphEmulator:
                 return 200, list(self.requests)
         if path == "/_admin/audiences" and method == "GET":
             with self.state.lock:
+                for audience in self.state.audiences.values():
+                    self.state.settle(audience)
                 return 200, [
                     {
                         "id": a.id,
                         "name": a.name,
                         "size": len(a.members),
+                        "pending": len(a.pending),
                         "operation_status": a.operation_status,
                     }
                     for a in self.state.audiences.values()
@@ -287,13 +351,13 @@ def _fields(params: dict[str, str]) -> list[str]:
     return [f for f in params.get("fields", "").split(",") if f]
 
 
-def _session_view(session: Any) -> dict[str, Any]:
+def _session_view(session: Any, stage: str) -> dict[str, Any]:
     return {
         "session_id": session.session_id,
         "num_received": session.num_received,
         "num_matched": session.num_received - session.num_invalid,
         "num_invalid_entries": session.num_invalid,
-        "stage": "finished" if session.finished else "uploading",
+        "stage": stage,
     }
 
 

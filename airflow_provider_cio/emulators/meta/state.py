@@ -1,9 +1,10 @@
 """What the Meta Graph emulator remembers: ad accounts, custom audiences, their members, upload sessions, faults.
 
 Membership is keyed by EXTERN_ID when a row carries one (Meta merges rows sharing it into one person), otherwise by
-the row's first hashed value. Removal by EXTERN_ID drops that person; removal without it drops every person who
-shares any hashed value with the row. ``usersreplace`` stages rows per session and swaps the membership when the
-session's last batch arrives, as Meta does.
+the row's first hashed value. Edits are accepted at once and applied later (``Pending``, ``settle``); how a removal
+row finds people is a reading (``MetaEmulatorSettings.removal_match``). ``usersreplace`` stages rows per session and
+swaps the membership after the session's last batch arrives; a replace session can expire or be interrupted
+(error 2650), and what it leaves is a reading too (``expired_replace_leaves``). See ``settings.py`` for the sources.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ import hashlib
 import json
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from airflow_provider_cio.emulators.meta.settings import SERVICE_ERROR, MetaEmulatorSettings
 
 KNOWN_KEYS = frozenset(
     {
@@ -35,6 +40,7 @@ KNOWN_KEYS = frozenset(
     }
 )
 UNHASHED_KEYS = frozenset({"EXTERN_ID", "MADID"})
+SINGLE_KEY_SCHEMAS = {"EMAIL_SHA256": "EMAIL", "PHONE_SHA256": "PHONE", "MOBILE_ADVERTISER_ID": "MADID"}
 MAX_ROWS = 10_000
 FLAGGED_STATUS = 471
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -53,6 +59,7 @@ class GraphError(Exception):
         status: int = 400,
         transient: bool = False,
         user_msg: str | None = None,
+        user_title: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -63,6 +70,7 @@ class GraphError(Exception):
         self.status = status
         self.transient = transient
         self.user_msg = user_msg
+        self.user_title = user_title
         self.headers = headers or {}
 
     def body(self, trace_id: str) -> dict[str, Any]:
@@ -77,6 +85,8 @@ class GraphError(Exception):
             error["error_subcode"] = self.subcode
         if self.user_msg:
             error["error_user_msg"] = self.user_msg
+        if self.user_title:
+            error["error_user_title"] = self.user_title
         return {"error": error}
 
 
@@ -156,6 +166,22 @@ class UploadSession:
     num_invalid: int = 0
     estimated_num_total: int = 0
     staged: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    started_at: float = 0.0
+    dropped: int | None = (
+        None  # the 2650 subcode once Meta dropped the (replace) session: expired / interrupted
+    )
+
+
+@dataclass
+class Pending:
+    """An accepted edit waiting for its ``due`` time (Meta applies edits later, in no promised order)."""
+
+    due: float
+    order: int
+    operation: str
+    session_id: str
+    rows: list[tuple[str | None, dict[str, str]]] = field(default_factory=list)
+    replacement: dict[str, dict[str, set[str]]] | None = None
 
 
 @dataclass
@@ -169,9 +195,16 @@ class Audience:
     operation_status: int = 200
     members: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     sessions: dict[str, UploadSession] = field(default_factory=dict)
+    pending: list[Pending] = field(default_factory=list)
+    # every removal row received, (EXTERN_ID, hashed values): what a test asserts no present member was named in
+    removal_rows: list[tuple[str | None, frozenset[str]]] = field(default_factory=list)
+    shown_size: int = 0
+    size_changed_at: float = 0.0
 
-    def fields(self, wanted: list[str]) -> dict[str, Any]:
-        size = len(self.members)
+    def fields(self, wanted: list[str], settings: MetaEmulatorSettings, now: float) -> dict[str, Any]:
+        if now - self.size_changed_at >= settings.count_delay:
+            self.shown_size = len(self.members)  # sizes show up late: refreshed count_delay after a change
+        lower, upper = settings.bounds(self.shown_size)
         status_text = {200: "Normal", FLAGGED_STATUS: "Audience flagged for sensitive categories"}
         everything: dict[str, Any] = {
             "id": self.id,
@@ -179,27 +212,35 @@ class Audience:
             "description": self.description,
             "subtype": self.subtype,
             "customer_file_source": self.customer_file_source,
-            "approximate_count_lower_bound": size,
-            "approximate_count_upper_bound": size,
+            "approximate_count_lower_bound": lower,
+            "approximate_count_upper_bound": upper,
             "operation_status": {
                 "code": self.operation_status,
                 "description": status_text.get(self.operation_status, ""),
             },
-            "delivery_status": {"code": 200 if size >= 100 else 300, "description": "emulated"},
+            "delivery_status": {"code": 200 if self.shown_size >= 100 else 300, "description": "emulated"},
         }
         keys = wanted or ["id"]
         return {k: everything[k] for k in keys if k in everything}
 
 
 class GraphState:
-    """All emulated objects behind one lock."""
+    """All emulated objects behind one lock; time is ``clock()`` seconds (monotonic unless a test passes one)."""
 
-    def __init__(self, ad_account_id: str) -> None:
+    def __init__(
+        self,
+        ad_account_id: str,
+        settings: MetaEmulatorSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.lock = threading.RLock()
         self.account_id = ad_account_id if ad_account_id.startswith("act_") else f"act_{ad_account_id}"
+        self.settings = settings or MetaEmulatorSettings()
+        self.clock = clock
         self.audiences: dict[str, Audience] = {}
         self.faults: list[Fault] = []
         self._next_id = 23850000000000001
+        self._order = 0
 
     # -- objects -------------------------------------------------------------------------------------------
 
@@ -224,6 +265,7 @@ class GraphState:
         audience = self.audiences.get(node)
         if audience is None:
             raise not_found(node)
+        self.settle(audience)
         return audience
 
     def take_fault(self, is_edit: bool) -> Fault | None:
@@ -235,24 +277,110 @@ class GraphState:
                 return fault
         return None
 
+    # -- asynchronous processing ---------------------------------------------------------------------------
+
+    def settle(self, audience: Audience) -> None:
+        """Apply every accepted edit whose time has come, in due order (not in the order it was sent)."""
+        now = self.clock()
+        ttl = self.settings.replace_session_ttl
+        for session in audience.sessions.values():
+            if (
+                ttl is not None
+                and session.operation == "replace"
+                and not session.finished
+                and session.dropped is None
+                and now - session.started_at > ttl
+            ):
+                self._drop_replace(
+                    audience, session, self.settings.replace_expired_subcode, session.started_at + ttl
+                )
+        due = sorted((p for p in audience.pending if p.due <= now), key=lambda p: (p.due, p.order))
+        for change in due:
+            audience.pending.remove(change)
+            before = len(audience.members)
+            if change.replacement is not None:
+                audience.members = change.replacement
+            elif change.operation == "add":
+                for extern, values in change.rows:
+                    _merge(audience.members, extern, values)
+            else:
+                for extern, values in change.rows:
+                    _remove(audience.members, extern, values, self.settings.removal_match)
+            if len(audience.members) != before or change.replacement is not None:
+                audience.size_changed_at = change.due
+
+    def _enqueue(self, audience: Audience, pending: Pending, *, at: float | None = None) -> None:
+        self._order += 1
+        pending.order = self._order
+        pending.due = (self.clock() if at is None else at) + self.settings.delay_for(pending.operation)
+        audience.pending.append(pending)
+
+    def _drop_replace(self, audience: Audience, session: UploadSession, subcode: int, at: float) -> None:
+        """Meta dropped the replace session: under the "partial" reading what it received replaces the audience."""
+        session.dropped = subcode
+        if self.settings.expired_replace_leaves == "partial" and session.staged:
+            self._enqueue(
+                audience, Pending(0.0, 0, "replace", session.session_id, replacement=session.staged), at=at
+            )
+        session.staged = {}
+
+    def interrupt_replace(self, audience: Audience) -> int:
+        """Drop the audience's open replace sessions as interrupted (the next batch of one gets 2650)."""
+        dropped = 0
+        for session in audience.sessions.values():
+            if session.operation == "replace" and not session.finished and session.dropped is None:
+                self._drop_replace(audience, session, self.settings.replace_interrupted_subcode, self.clock())
+                dropped += 1
+        return dropped
+
+    def stage(self, audience: Audience, session: UploadSession) -> str:
+        """The emulator's session stages: uploading, processing (accepted, not applied), finished, dropped."""
+        if session.dropped is not None:
+            return "dropped"
+        if not session.finished:
+            return "uploading"
+        if any(p.session_id == session.session_id for p in audience.pending):
+            return "processing"
+        return "finished"
+
     # -- uploads -------------------------------------------------------------------------------------------
 
     def upload(self, audience: Audience, operation: str, params: dict[str, str]) -> dict[str, Any]:
-        """Validate and apply one users / usersreplace request; return Graph's response body."""
+        """Validate and accept one users / usersreplace request; return Graph's response body.
+
+        Accepting is not applying: the rows join ``audience.pending`` and are applied ``delay_for(operation)``
+        seconds later (``settle``)."""
         if audience.operation_status == FLAGGED_STATUS:
+            # "Custom Audience Users" / "Usersreplace" reference, "Flagged custom and lookalike audiences":
+            # https://developers.facebook.com/docs/marketing-api/reference/custom-audience/users
             raise GraphError(
                 100,
-                "(#100) This audience was flagged because it may include data that is not allowed; it cannot be edited",
+                "Invalid parameter",
                 subcode=1713230,
-                user_msg="Audience flagged for sensitive categories (operation_status 471)",
+                user_title="Audience Upload Blocked",
+                user_msg="Before updating user memberships, you must resolve integrity restrictions on this Data "
+                "File Custom Audience. Go to Audience Manager to appeal the restrictions or create a new audience "
+                "with updated data",
             )
         schema, rows = _parse_payload(params.get("payload"))
         session_param = _json_param(params.get("session"), "session") if params.get("session") else None
-        open_replace = any(s.operation == "replace" and not s.finished for s in audience.sessions.values())
+        open_replace = any(
+            s.operation == "replace" and not s.finished and s.dropped is None
+            for s in audience.sessions.values()
+        )
 
         if open_replace and operation != "replace":
             raise invalid_param(
                 "a replace session is in progress on this audience; adds and removes are blocked"
+            )
+        if operation == "remove" and len(audience.members) < self.settings.min_size_for_removal:
+            raise GraphError(
+                SERVICE_ERROR,
+                "(#2650) Failed to update the custom audience",
+                subcode=self.settings.small_audience_subcode,
+                user_title="Audience Too Small",
+                user_msg=f"This audience has fewer than {self.settings.min_size_for_removal} people; people cannot "
+                "be removed from it",
             )
         if session_param is None:
             if operation == "replace":
@@ -277,24 +405,27 @@ class GraphState:
                 continue
             parsed.append((extern, values))
 
-        if operation == "add":
-            for extern, values in parsed:
-                _merge(audience.members, extern, values)
-        elif operation == "remove":
-            for extern, values in parsed:
-                _remove(audience.members, extern, values)
-        else:
+        if operation == "replace":
             for extern, values in parsed:
                 _merge(session.staged, extern, values)
+        else:
+            if operation == "remove":
+                audience.removal_rows.extend(
+                    (extern, frozenset(values.values())) for extern, values in parsed
+                )
+            self._enqueue(audience, Pending(0.0, 0, operation, session.session_id, rows=parsed))
 
         session.num_received += len(rows)
         session.num_invalid += invalid
         if last:
             session.finished = True
             if operation == "replace":
-                audience.members = session.staged
+                self._enqueue(
+                    audience, Pending(0.0, 0, "replace", session.session_id, replacement=session.staged)
+                )
                 session.staged = {}
         audience.sessions[session.session_id] = session
+        self.settle(audience)
         return {
             "audience_id": audience.id,
             "session_id": session.session_id,
@@ -317,10 +448,25 @@ class GraphState:
             if seq != 1:
                 raise invalid_param(f"a new session must start with batch_seq 1, got {seq}")
             session = UploadSession(
-                session_id, operation, estimated_num_total=int(param.get("estimated_num_total") or 0)
+                session_id,
+                operation,
+                estimated_num_total=int(param.get("estimated_num_total") or 0),
+                started_at=self.clock(),
             )
         elif session.operation != operation:
             raise invalid_param(f"session {session_id} is a {session.operation} session, not {operation}")
+        elif session.dropped is not None:
+            reason = (
+                "timed out" if session.dropped == self.settings.replace_expired_subcode else "was interrupted"
+            )
+            raise GraphError(
+                SERVICE_ERROR,
+                "(#2650) Failed to update the custom audience",
+                subcode=session.dropped,
+                user_title="Replace Session Ended",
+                user_msg=f"The replace session {session_id} {reason}; start a new session with a new session_id "
+                "and send every batch again",
+            )
         elif session.finished:
             raise invalid_param(f"session {session_id} already received its last batch")
         elif seq <= session.last_seq:
@@ -343,14 +489,19 @@ def _parse_payload(raw: str | None) -> tuple[list[str], list[list[str]]]:
     if not isinstance(payload, dict):
         raise invalid_param("payload must be an object with schema and data")
     schema = payload.get("schema")
+    data = payload.get("data")
     if isinstance(schema, str):
-        schema = [schema]
+        # Single-key schemas ("EMAIL_SHA256", "PHONE_SHA256", "MOBILE_ADVERTISER_ID", what the SDK's add_users /
+        # remove_users send for one kind) take a flat list of values ("Custom Audience Users" reference, payload.schema:
+        # https://developers.facebook.com/docs/marketing-api/reference/custom-audience/users)
+        schema = [SINGLE_KEY_SCHEMAS.get(schema, schema)]
+        if isinstance(data, list):
+            data = [[value] if isinstance(value, str) else value for value in data]
     if not isinstance(schema, list) or not schema or not all(isinstance(k, str) for k in schema):
         raise invalid_param("payload.schema must be a non-empty list of keys")
     unknown = sorted(set(schema) - KNOWN_KEYS)
     if unknown or len(set(schema)) != len(schema):
         raise invalid_param(f"payload.schema has unknown or repeated keys: {unknown or 'repeated'}")
-    data = payload.get("data")
     if not isinstance(data, list) or not data:
         raise invalid_param("payload.data must be a non-empty list of rows")
     if len(data) > MAX_ROWS:
@@ -387,11 +538,18 @@ def _merge(members: dict[str, dict[str, set[str]]], extern: str | None, values: 
         person.setdefault(key, set()).add(value)
 
 
-def _remove(members: dict[str, dict[str, set[str]]], extern: str | None, values: dict[str, str]) -> None:
-    if extern:
+def _remove(
+    members: dict[str, dict[str, set[str]]], extern: str | None, values: dict[str, str], reading: str
+) -> None:
+    """Remove the people one row matches (settings ``removal_match``): Meta removes people, not identifiers."""
+    if extern and reading == "extern_id":
         members.pop(f"x:{extern}", None)
         return
+    if extern:
+        members.pop(f"x:{extern}", None)
     wanted = set(values.values())
+    if not wanted:
+        return
     for key in [k for k, person in members.items() if any(wanted & hashes for hashes in person.values())]:
         del members[key]
 
