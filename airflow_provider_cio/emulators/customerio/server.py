@@ -2,7 +2,9 @@
 
 Speaks the documented wire format: bearer auth, asynchronous exports with signed, expiring download URLs, cursor
 pagination (``start``/``limit``/``next``), and a 10 req/s limit answered with 429, ``{"errors":[...]}`` and
-``Retry-After``. It records every request it served (method, path, query, status, arrival time; never headers or
+``Retry-After``. The documented rules (export ranges and their defaults, metric values, the filter language) live in
+``rules.py`` with the pages they come from; what the docs leave open is a ``Readings`` setting. The emulator's
+"now" is the end of the synthetic workspace's activity unless ``now`` is given. It records every request it served (method, path, query, status, arrival time; never headers or
 signatures) and injects faults on demand through ``emulator.faults`` or ``POST /_admin/faults``.
 
 Admin API (loopback, no auth): ``POST /_admin/faults`` (JSON ``{"kind", "count", ...params}``),
@@ -27,7 +29,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from airflow_provider_cio.emulators.customerio import rules
 from airflow_provider_cio.emulators.customerio.faults import REQUEST_FAULTS, FaultInjector
+from airflow_provider_cio.emulators.customerio.rules import Readings, RuleViolation
 from airflow_provider_cio.emulators.http_server import EmulatorHTTPServer
 from airflow_provider_cio.emulators.synthetic import (
     SEGMENTS,
@@ -39,12 +43,14 @@ from airflow_provider_cio.emulators.synthetic import (
 
 log = logging.getLogger(__name__)
 
-MESSAGES_MAX_LIMIT = 1000
+MESSAGES_MAX_LIMIT = rules.MESSAGES_MAX_LIMIT
 MEMBERSHIP_MAX_LIMIT = 30000
 ACTIVITIES_MAX_LIMIT = 1000
-DELIVERY_PARENTS = ("newsletter_id", "campaign_id", "action_id", "transactional_message_id")
-MAX_EXPORT_RANGE_S = 366 * 86400
+DELIVERY_PARENTS = rules.DELIVERY_PARENTS
+# The synthetic deliveries carry a time for these metrics; the other documented metrics (rules.EXPORT_METRICS) never
+# happen in the synthetic workspace, so a filter on them matches nothing.
 _METRIC_COLUMNS = {
+    "created": "created_at",
     "sent": "sent_at",
     "delivered": "delivered_at",
     "opened": "opened_at",
@@ -74,6 +80,7 @@ class _Export:
     fail: bool
     payload: bytes
     total: int
+    ready_at: float = 0.0
     downloads: int = 0
     status: str = "pending"
     gz: bytes | None = None
@@ -84,7 +91,9 @@ class _Export:
             "type": self.type,
             "status": self.status,
             "failed": self.status == "failed",
-            "total": self.total,
+            # "The number of entries in the export. Exports report 0 until done." ("Get an export",
+            # https://docs.customer.io/integrations/api/app/tag/exports/getExport/)
+            "total": self.total if self.status == "done" else 0,
             "downloads": self.downloads,
             "created_at": self.created_at,
             "updated_at": int(time.time()),
@@ -146,17 +155,25 @@ class CustomerIoEmulator:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
-        rate_limit: float | None = 10.0,
+        rate_limit: float | None = rules.RATE_LIMIT_PER_S,
         rate_burst: int = 10,
         pending_polls: int = 1,
-        url_ttl: float = 900.0,
+        pending_seconds: float = 0.0,
+        url_ttl: float = rules.DOWNLOAD_URL_TTL_S,
         gzip_downloads: bool = False,
         time_format: str = "iso",
+        now: int | None = None,
+        readings: Readings | None = None,
     ) -> None:
         self.workspace = workspace
         self._api_key = api_key
         self._host, self._port = host, port
+        # an export stays pending for ``pending_polls`` polls and at least ``pending_seconds`` (accepted now,
+        # done later), like Customer.io's asynchronous exports
         self.pending_polls = pending_polls
+        self.pending_seconds = pending_seconds
+        self.now = int(workspace.end_at.timestamp()) if now is None else int(now)
+        self.readings = readings or Readings()
         self.url_ttl = url_ttl
         self.gzip_downloads = gzip_downloads
         self.time_format = time_format
@@ -246,6 +263,8 @@ class CustomerIoEmulator:
         except _ApiError as err:
             status, headers = err.status, err.headers
             payload = {"errors": [{"detail": err.detail, "status": str(err.status)}]}
+        except RuleViolation as err:
+            status, payload = 400, {"errors": [{"detail": str(err), "status": "400"}]}
         except Exception:
             log.exception("Customer.io emulator failed on %s %s", method, path)
             status, payload = 500, {"errors": [{"detail": "internal emulator error", "status": "500"}]}
@@ -454,16 +473,18 @@ class CustomerIoEmulator:
         limit = self._limit(query, 50, MESSAGES_MAX_LIMIT)
         offset = _decode_cursor(self._one(query, "start"))
         metric = self._one(query, "metric")
-        if metric is not None and metric not in _METRIC_COLUMNS:
+        if metric is not None and metric not in rules.MESSAGE_METRICS:
             raise _ApiError(400, f"unknown metric {metric!r}")
+        window = rules.messages_window(
+            self._int(query, "start_ts"), self._int(query, "end_ts"), self.now, self.readings
+        )
         filters = (
             self._int(query, "campaign_id"),
             self._int(query, "newsletter_id"),
             self._int(query, "action_id"),
             metric,
             self._one(query, "type"),
-            self._int(query, "start_ts"),
-            self._int(query, "end_ts"),
+            *window,
         )
 
         def matching() -> Any:
@@ -473,14 +494,12 @@ class CustomerIoEmulator:
                 if value is not None:
                     mask = pc.and_(mask, pc.fill_null(pc.equal(d[column], value), False))
             if metric is not None:
-                mask = pc.and_(mask, pc.is_valid(d[_METRIC_COLUMNS[metric]]))
+                mask = _with_metric(mask, d, metric)
             if filters[4] is not None:
                 mask = pc.and_(mask, pc.equal(d["delivery_type"], filters[4]))
             seconds = pc.divide(pc.cast(d["created_at"], pa.int64()), 1_000_000)
-            if filters[5] is not None:
-                mask = pc.and_(mask, pc.greater_equal(seconds, filters[5]))
-            if filters[6] is not None:
-                mask = pc.and_(mask, pc.less(seconds, filters[6]))
+            mask = pc.and_(mask, pc.greater_equal(seconds, filters[5]))
+            mask = pc.and_(mask, pc.less(seconds, filters[6]))
             return np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False)))
 
         indices = self._cached(("messages", *filters), matching)
@@ -575,27 +594,31 @@ class CustomerIoEmulator:
         import pyarrow as pa
 
         spec = self._json_body(body)
-        filters = spec.get("filters")
-        if not isinstance(filters, dict) or not filters:
+        # "filters: required" ("Export customer data", .../tag/exports/exportPeopleData/)
+        if "filters" not in spec:
             raise _ApiError(400, "filters is required")
+        filters = spec["filters"]
+        rules.check_filter(filters, self.readings)
         mask = self._filter_mask(filters)
         people = self.workspace.people.filter(pa.array(mask))
         attributes = [str(a) for a in spec.get("attributes") or []]
         payload = b"".join(iter_customers_csv(people, attributes))
         return {"export": self._new_export("customers", payload, people.num_rows)}
 
-    def _filter_mask(self, node: Any) -> Any:
+    def _filter_mask(self, node: dict[str, Any]) -> Any:
+        """The people a checked filter selects; an object with several keys is the AND of them (see ``Readings``)."""
+        import numpy as np
+
+        masks = [self._filter_key_mask(key, value) for key, value in node.items()]
+        return np.logical_and.reduce(masks)
+
+    def _filter_key_mask(self, key: str, value: Any) -> Any:
         import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
         people = self.workspace.people
-        if not isinstance(node, dict) or len(node) != 1:
-            raise _ApiError(400, "each filter needs exactly one of and, or, not, segment, attribute")
-        key, value = next(iter(node.items()))
         if key in ("and", "or"):
-            if not isinstance(value, list) or not value:
-                raise _ApiError(400, f"{key} needs a non-empty list")
             masks = [self._filter_mask(child) for child in value]
             return np.logical_and.reduce(masks) if key == "and" else np.logical_or.reduce(masks)
         if key == "not":
@@ -603,59 +626,44 @@ class CustomerIoEmulator:
         if key == "segment":
             try:
                 mask = segment_mask(self.workspace, int(value["id"]))
-            except (KeyError, TypeError, ValueError):
+            except KeyError:
                 raise _ApiError(400, "segment filter needs the id of an existing segment") from None
             return np.asarray(mask.to_numpy(zero_copy_only=False))
-        if key == "attribute":
-            field_name = str(value.get("field", ""))
-            operator = value.get("operator", "eq")
-            column = {"id": "customer_id"}.get(field_name, field_name)
-            if column not in people.column_names:
-                return np.zeros(people.num_rows, dtype=bool)
-            text = people[column].cast(pa.string())
-            if operator == "exists":
-                condition = pc.and_(pc.is_valid(text), pc.not_equal(pc.fill_null(text, ""), ""))
-            elif operator == "eq":
-                condition = pc.equal(
-                    text,
-                    str(value.get("value")).lower()
-                    if people[column].type == pa.bool_()
-                    else str(value.get("value")),
-                )
-            else:
-                raise _ApiError(400, f"unsupported attribute operator {operator!r}")
-            return np.asarray(pc.fill_null(condition, False).to_numpy(zero_copy_only=False))
-        raise _ApiError(400, f"unknown filter {key!r}")
+        # attribute: "exists returns results if a person in the audience has the attribute; eq returns results if
+        # the audience has the attribute and the attribute has the value you specify" (.../exportPeopleData/)
+        field_name = str(value["field"])
+        column = {"id": "customer_id"}.get(field_name, field_name)
+        if column not in people.column_names:
+            return np.zeros(people.num_rows, dtype=bool)
+        text = people[column].cast(pa.string())
+        if value["operator"] == "exists":
+            condition = pc.and_(pc.is_valid(text), pc.not_equal(pc.fill_null(text, ""), ""))
+        else:
+            wanted = value["value"]
+            # the docs' own example compares ``unsubscribed`` with the JSON boolean true
+            wanted = str(wanted).lower() if isinstance(wanted, bool) else str(wanted)
+            condition = pc.equal(text, wanted)
+        return np.asarray(pc.fill_null(condition, False).to_numpy(zero_copy_only=False))
 
     def _create_deliveries_export(self, query: dict[str, list[str]], body: bytes) -> Any:
         import pyarrow as pa
         import pyarrow.compute as pc
 
         spec = self._json_body(body)
-        parents = [p for p in DELIVERY_PARENTS if spec.get(p) is not None]
-        if len(parents) != 1:
-            raise _ApiError(
-                400, "exactly one of newsletter_id, campaign_id, action_id, transactional_message_id"
-            )
+        parent, parent_id = rules.deliveries_export_parent(spec)
+        metric = rules.export_metric(spec)
+        start, end = (self._unix(spec, "start"), self._unix(spec, "end"))
+        window = rules.export_window(start, end, self.now, self.readings)
         d = self.workspace.deliveries
-        parent = parents[0]
-        if parent == "transactional_message_id":
+        if parent == "transactional_message_id":  # the synthetic workspace sends no transactional messages
             mask = pa.array([False] * d.num_rows)
         else:
-            mask = pc.fill_null(pc.equal(d[parent], int(spec[parent])), False)
-        start, end = spec.get("start"), spec.get("end")
-        if start is not None and end is not None and int(end) - int(start) > MAX_EXPORT_RANGE_S:
-            raise _ApiError(400, "the export range is limited to 12 months")
+            mask = pc.fill_null(pc.equal(d[parent], parent_id), False)
         seconds = pc.divide(pc.cast(d["created_at"], pa.int64()), 1_000_000)
-        if start is not None:
-            mask = pc.and_(mask, pc.greater_equal(seconds, int(start)))
-        if end is not None:
-            mask = pc.and_(mask, pc.less(seconds, int(end)))
-        metric = spec.get("metric")
+        mask = pc.and_(mask, pc.greater_equal(seconds, window[0]))
+        mask = pc.and_(mask, pc.less(seconds, window[1]))
         if metric is not None:
-            if metric not in _METRIC_COLUMNS:
-                raise _ApiError(400, f"unknown metric {metric!r}")
-            mask = pc.and_(mask, pc.is_valid(d[_METRIC_COLUMNS[metric]]))
+            mask = _with_metric(mask, d, metric)
         rows = d.filter(mask)
         attributes = [str(a) for a in spec.get("attributes") or []]
         payload = b"".join(
@@ -668,6 +676,15 @@ class CustomerIoEmulator:
         )
         return {"export": self._new_export("deliveries", payload, rows.num_rows)}
 
+    @staticmethod
+    def _unix(spec: dict[str, Any], name: str) -> int | None:
+        value = spec.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _ApiError(400, f"{name} must be a unix timestamp (integer seconds)")
+        return value
+
     def _new_export(self, kind: str, payload: bytes, total: int) -> dict[str, Any]:
         malformed = self.faults.take(("malformed_rows",))
         if malformed is not None:
@@ -678,8 +695,17 @@ class CustomerIoEmulator:
         failed = self.faults.take(("export_failed",)) is not None
         with self._lock:
             export_id = len(self._exports) + 1
-            export = _Export(export_id, kind, int(time.time()), self.pending_polls, failed, payload, total)
-            if export.polls_left <= 0:
+            export = _Export(
+                export_id,
+                kind,
+                int(time.time()),
+                self.pending_polls,
+                failed,
+                payload,
+                total,
+                ready_at=time.monotonic() + self.pending_seconds,
+            )
+            if export.polls_left <= 0 and self.pending_seconds <= 0:
                 export.status = "failed" if failed else "done"
             self._exports[export_id] = export
             return export.as_json()
@@ -695,7 +721,7 @@ class CustomerIoEmulator:
             export = self._export(export_id)
             if export.status == "pending":
                 export.polls_left -= 1
-                if export.polls_left < 0:
+                if export.polls_left < 0 and time.monotonic() >= export.ready_at:
                     export.status = "failed" if export.fail else "done"
             return {"export": export.as_json()}
 
@@ -754,6 +780,17 @@ class CustomerIoEmulator:
             handler.close_connection = True
             return
         handler.wfile.write(data)
+
+
+def _with_metric(mask: Any, deliveries: Any, metric: str) -> Any:
+    """Narrow ``mask`` to deliveries that reached ``metric`` (none, for a metric the synthetic data never has)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = _METRIC_COLUMNS.get(metric)
+    if column is None:
+        return pa.array([False] * len(mask))
+    return pc.and_(mask, pc.is_valid(deliveries[column]))
 
 
 def _send_xml_error(handler: BaseHTTPRequestHandler, status: int, code: str, message: str) -> None:

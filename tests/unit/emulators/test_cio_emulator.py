@@ -62,10 +62,10 @@ def test_deliveries_export_validates_exactly_one_parent(emulator: CustomerIoEmul
 def test_export_lifecycle_pending_then_done_then_signed_csv(emulator: CustomerIoEmulator) -> None:
     export = call(emulator, "POST", "/v1/exports/deliveries", json={"action_id": 21}).json()["export"]
     assert call(emulator, "GET", f"/v1/exports/{export['id']}/download").status_code == 400  # not done yet
-    statuses = [
-        call(emulator, "GET", f"/v1/exports/{export['id']}").json()["export"]["status"] for _ in range(3)
-    ]
-    assert statuses == ["pending", "pending", "done"]
+    polled = [call(emulator, "GET", f"/v1/exports/{export['id']}").json()["export"] for _ in range(3)]
+    assert [e["status"] for e in polled] == ["pending", "pending", "done"]
+    assert export["total"] == polled[0]["total"] == 0 < polled[2]["total"]  # "Exports report 0 until done"
+    export = polled[2]
 
     url = call(emulator, "GET", f"/v1/exports/{export['id']}/download").json()["url"]
     assert "X-Amz-Signature=" in url
