@@ -17,6 +17,13 @@ Wire details that matter:
   so URLs in urllib3 debug logs, proxies and exception texts never carry it;
 * one session per run and operation: ``session_id`` (random 63-bit, stored in the sync ledger so a resumed run
   continues it), ``batch_seq`` from 1, ``last_batch_flag``, ``estimated_num_total``.
+
+Platform truth (issue 15). Meta applies edits later and in no promised order, and removes *people*, never single
+identifiers: a removal row matches whoever it names by EXTERN_ID or by any hashed key. So a retained removal (a
+member who stays, with identifiers they lost) is never sent: any row naming them could remove them. A replace session
+Meta drops (error 2650: timed out or interrupted) makes every batch of it void: the rest of the run sends nothing
+more in it and ``close_session`` reports all its batches failed, so the run fails loudly and the next one replaces
+the audience again in a new session.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow_provider_cio.destinations.meta.errors import classify_request_error
+from airflow_provider_cio.destinations.meta.errors import classify_request_error, is_replace_session_ended
 from airflow_provider_cio.destinations.meta.schema import MAX_ROWS_PER_REQUEST, build_payload, rows_for
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import ConfigurationError, DataError, PlatformError, SyncError
@@ -42,6 +49,14 @@ DEFAULT_API_VERSION = "v26.0"
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 _EDGE = {"add": ("POST", "users"), "remove": ("DELETE", "users"), "replace": ("POST", "usersreplace")}
 T = TypeVar("T")
+
+
+class _ReplaceSessionEnded(Exception):
+    """Meta dropped a replace session (error 2650 mid-session); handled inside the destination, never raised out."""
+
+    def __init__(self, subcode: int | None) -> None:
+        super().__init__(f"replace session ended (subcode {subcode})")
+        self.subcode = subcode
 
 
 class MetaCustomAudienceDestination:
@@ -105,15 +120,24 @@ class MetaCustomAudienceDestination:
     def rows_for(self, member: Member) -> int:
         return rows_for(member)
 
-    def _guarded(self, what: str, fn: Callable[[], T]) -> T:
-        """Run one SDK call; translate its failures into sync error classes without chaining the SDK's text."""
+    def _guarded(
+        self, what: str, fn: Callable[[], T], *, operation: str | None = None, seq: int | None = None
+    ) -> T:
+        """Run one SDK call; translate its failures into sync error classes without chaining the SDK's text.
+        A replace batch Meta refuses because it dropped the session raises ``_ReplaceSessionEnded`` instead."""
         import requests
         from facebook_business.exceptions import FacebookRequestError
 
         try:
             return fn()
         except FacebookRequestError as exc:
-            error = classify_request_error(exc, what=what)
+            if (
+                operation is not None
+                and seq is not None
+                and is_replace_session_ended(exc, operation=operation, seq=seq)
+            ):
+                raise _ReplaceSessionEnded(exc.api_error_subcode()) from None
+            error = classify_request_error(exc, what=what, operation=operation)
         except (requests.ConnectionError, requests.Timeout) as exc:
             error = PlatformError(f"{what}: cannot reach the Graph API ({type(exc).__name__})")
         raise error
@@ -206,7 +230,18 @@ class MetaCustomAudienceDestination:
         seq: int,
         last: bool,
     ) -> BatchResult:
-        payload, unhashed = build_payload(batch, send_extern_id=self.send_extern_id)
+        session.handle["last_seq"] = seq
+        if session.handle.get("ended"):
+            # Meta dropped this replace session: nothing more can join it; close_session reports every batch failed
+            return BatchResult(received=0)
+        sendable = [m for m in batch if not getattr(m, "retained", False)]
+        if len(sendable) < len(batch):
+            session.handle["retained_not_sent"] = int(session.handle.get("retained_not_sent", 0)) + (
+                len(batch) - len(sendable)
+            )
+        if not sendable:
+            return BatchResult(received=0)
+        payload, unhashed = build_payload(sendable, send_extern_id=self.send_extern_id)
         if unhashed:
             raise DataError(
                 f"{unhashed} identifier value(s) in batch {seq} are not SHA-256 hex; refusing to send them"
@@ -228,10 +263,22 @@ class MetaCustomAudienceDestination:
                 "payload": (None, json.dumps(payload, separators=(",", ":"))),
                 "session": (None, json.dumps(session_param, separators=(",", ":"))),
             }
-            response = self._guarded(what, lambda: self.api.call("DELETE", (audience_id, edge), files=body))
+            call = lambda: self.api.call("DELETE", (audience_id, edge), files=body)  # noqa: E731
         else:
             params = {"payload": payload, "session": session_param}
-            response = self._guarded(what, lambda: self.api.call(method, (audience_id, edge), params=params))
+            call = lambda: self.api.call(method, (audience_id, edge), params=params)  # noqa: E731
+        try:
+            response = self._guarded(what, call, operation=session.operation, seq=seq)
+        except _ReplaceSessionEnded as ended:
+            session.handle["ended"] = ended.subcode or True
+            log.error(
+                "%s: Meta ended replace session %s (error 2650, subcode %s); no batch of it counts, the run will "
+                "fail and the next one replaces the audience in a new session",
+                what,
+                session.handle["session_id"],
+                ended.subcode,
+            )
+            return BatchResult(received=0)
         result = response.json()
         if not isinstance(result, dict):
             raise PlatformError(f"{what}: unexpected response body")
@@ -257,9 +304,22 @@ class MetaCustomAudienceDestination:
         return None
 
     def close_session(self, audience_id: str, session: SessionState) -> dict[str, Any]:
-        """Meta closes a session on ``last_batch_flag``; report its id and how Meta counted it so far."""
+        """Meta closes a session on ``last_batch_flag``; report its id and how Meta counted it so far.
+
+        A replace session Meta dropped reports every one of its batches in ``failed_seqs``: none of them replaced
+        anything, so the sync core keeps those members as they were and fails the run loudly."""
         sid = session.handle.get("session_id")
         stats: dict[str, Any] = {"session_id": str(sid), "operation": session.operation}
+        retained = int(session.handle.get("retained_not_sent", 0))
+        if retained:
+            # Meta removes people, not identifiers: a row naming a member who stays could remove them
+            stats["retained_not_sent"] = retained
+        if session.handle.get("ended"):
+            batches = int(session.handle.get("last_seq", 0))
+            stats["failed_seqs"] = list(range(1, batches + 1))
+            stats["failed_reasons"] = {"replace_session_ended": batches}
+            stats["ended_subcode"] = session.handle["ended"]
+            return stats
         try:
             response = self._guarded(
                 "read upload sessions",
@@ -293,4 +353,29 @@ class MetaCustomAudienceDestination:
             value = out.get(key)
             if value is not None and not isinstance(value, dict | int | str):
                 out[key] = dict(value)
+        out.update(
+            approximate_size(
+                out.get("approximate_count_lower_bound"), out.get("approximate_count_upper_bound")
+            )
+        )
         return out
+
+
+def approximate_size(lower: Any, upper: Any) -> dict[str, Any]:
+    """How to read Meta's size figures: a delayed, rounded range (up to 24 h behind the last sync), never a count.
+    Meta reports -1 where it does not disclose the size (audiences too small)."""
+    try:
+        low, high = int(lower), int(upper)
+    except (TypeError, ValueError):
+        return {"size_is_approximate": True, "size_range": None}
+    if low < 0 or high < 0:
+        return {
+            "size_is_approximate": True,
+            "size_range": None,
+            "size_note": "not disclosed by Meta (too small)",
+        }
+    return {
+        "size_is_approximate": True,
+        "size_range": [low, high],
+        "size_note": "Meta's estimate: rounded, and up to 24 h behind the last change",
+    }

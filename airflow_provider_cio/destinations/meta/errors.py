@@ -14,8 +14,22 @@ from airflow_provider_cio.sync.errors import ConfigurationError, DataError, Plat
 
 THROTTLE_CODES = frozenset({4, 17, 32, 613})
 PERMISSION_CODES = frozenset({10, 200, 294})
+# "Flagged custom and lookalike audiences", Custom Audience Users / Usersreplace reference:
+# https://developers.facebook.com/docs/marketing-api/reference/custom-audience/users
 FLAGGED_AUDIENCE_SUBCODE = 1713230
+# 2650: "failed to update the custom audience" (facebook-business FacebookErrorCodes.service_error). Meta answers it
+# when a replace session ended (timed out, or interrupted) and when it refuses an edit of the audience; the subcodes
+# Meta uses for each are not in its public reference, so the decision rests on the operation and the user message.
+SERVICE_ERROR = 2650
 TOKEN_OWNER = "the token owner must re-issue the access token"
+AD_ACCOUNT_OWNER_FLAGGED = (
+    "the ad account owner: resolve the sensitive-category review of this audience in Ads Manager (appeal the "
+    "restriction), or point this sync at a new audience"
+)
+AUDIENCE_OWNER_SMALL = (
+    "the audience owner: Meta refuses removals from an audience this small; sync it in replace mode, or let it "
+    "grow past Meta's minimum before mirroring removals"
+)
 
 
 def is_throttle_code(code: int | None) -> bool:
@@ -41,6 +55,11 @@ def retry_after_from_headers(headers: Mapping[str, Any] | None) -> float | None:
     return max(waits) if waits else None
 
 
+def _mentions_size(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in ("too small", "fewer than", "minimum size", "small audience"))
+
+
 def _json(value: Any) -> Any:
     if not value:
         return None
@@ -50,7 +69,23 @@ def _json(value: Any) -> Any:
         return None
 
 
-def classify_request_error(exc: Any, *, what: str) -> SyncError:
+def is_replace_session_ended(exc: Any, *, operation: str, seq: int) -> bool:
+    """Meta dropped the replace session this batch belongs to (expired, or interrupted): error 2650 on a batch of a
+    replace session already under way. What the session received counts for nothing; a new session must send it all.
+    """
+    return operation == "replace" and seq > 1 and exc.api_error_code() == SERVICE_ERROR
+
+
+def _user_text(exc: Any) -> str:
+    """Meta's user-facing title and message (they describe the audience, never the rows)."""
+    body = exc.body() if isinstance(exc.body(), dict) else {}
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return ""
+    return " ".join(str(error.get(k) or "") for k in ("error_user_title", "error_user_msg")).strip()
+
+
+def classify_request_error(exc: Any, *, what: str, operation: str | None = None) -> SyncError:
     """Turn a ``facebook_business.exceptions.FacebookRequestError`` into a sync error (not raised here)."""
     code = exc.api_error_code()
     subcode = exc.api_error_subcode()
@@ -60,16 +95,35 @@ def classify_request_error(exc: Any, *, what: str) -> SyncError:
     where = f"{what}: Graph error code={code} subcode={subcode} http={status}" + (
         f" fbtrace_id={trace}" if trace else ""
     )
+    user_text = _user_text(exc)
 
     if code == 190 or subcode in (458, 459, 460, 463, 464, 467):
         return ConfigurationError(
             f"{where}: the access token is invalid or expired", who_must_act=TOKEN_OWNER
         )
-    if code == 100 and subcode == FLAGGED_AUDIENCE_SUBCODE:
+    if subcode == FLAGGED_AUDIENCE_SUBCODE:
         return ConfigurationError(
-            f"{where}: the audience is flagged for sensitive categories (operation_status 471) and refuses edits; "
-            "review the audience in Ads Manager or create a new one",
-            who_must_act="the ad account owner",
+            f"{where}: the audience is flagged for sensitive categories (operation_status 471) and refuses every "
+            "membership edit; nothing of this request was applied and retrying cannot help",
+            who_must_act=AD_ACCOUNT_OWNER_FLAGGED,
+        )
+    if code == SERVICE_ERROR and operation == "remove" and _mentions_size(user_text):
+        return ConfigurationError(
+            f"{where}: Meta refused to remove people from this audience because it is below its minimum size "
+            f"({user_text[:160]}); the people stay in the audience",
+            who_must_act=AUDIENCE_OWNER_SMALL,
+        )
+    if code == SERVICE_ERROR and operation == "replace":
+        return ConfigurationError(
+            f"{where}: Meta refused to start replacing this audience ({user_text[:160] or 'no reason given'}); "
+            "the audience keeps its previous members",
+            who_must_act="the owner of the Meta ad account: check the audience in Ads Manager",
+        )
+    if code == SERVICE_ERROR:
+        return ConfigurationError(
+            f"{where}: Meta refused to update the custom audience ({user_text[:160] or 'no reason given'}); "
+            "nothing of this request was applied",
+            who_must_act="the owner of the Meta ad account: check the audience in Ads Manager",
         )
     if code == 2635:
         return ConfigurationError(
