@@ -14,7 +14,7 @@ from typing import Final
 
 from airflow_provider_cio.identity.countries import COUNTRY_ALIASES, ISO2_CODES
 from airflow_provider_cio.identity.reasons import EMPTY, UNKNOWN_COUNTRY, Dropped
-from airflow_provider_cio.identity.text import clean, letters_only
+from airflow_provider_cio.identity.text import clean, letters_only, lower
 from airflow_provider_cio.identity.us_states import US_STATE_CODES
 
 _CACHE_SIZE: Final = 1 << 16
@@ -24,13 +24,13 @@ _US_ZIP_PLUS_4: Final = re.compile(r"(\d{5})-?\d{4}")
 @lru_cache(maxsize=_CACHE_SIZE)
 def normalize_city(value: str) -> str | Dropped:
     """Lowercase letters only: "San Francisco" -> "sanfrancisco", "München" -> "münchen"."""
-    return letters_only(clean(value).lower()) or EMPTY
+    return letters_only(lower(clean(value))) or EMPTY
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def normalize_state(value: str) -> str | Dropped:
     """US states as lowercase 2-letter codes ("California" -> "ca"); elsewhere lowercase letters only."""
-    squeezed = letters_only(clean(value).lower())
+    squeezed = letters_only(lower(clean(value)))
     if not squeezed:
         return EMPTY
     return US_STATE_CODES.get(squeezed, squeezed)
@@ -39,7 +39,7 @@ def normalize_state(value: str) -> str | Dropped:
 @lru_cache(maxsize=_CACHE_SIZE)
 def normalize_zip(value: str) -> str | Dropped:
     """Lowercase, no whitespace; a US ZIP+4 ("94105-1234", "941051234") keeps its first 5 digits."""
-    s = "".join(clean(value).lower().split())
+    s = "".join(lower(clean(value)).split())
     if not s:
         return EMPTY
     plus_4 = _US_ZIP_PLUS_4.fullmatch(s)
@@ -48,7 +48,7 @@ def normalize_zip(value: str) -> str | Dropped:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _country_code(value: str) -> str | Dropped:
-    squeezed = letters_only(clean(value).lower())
+    squeezed = letters_only(lower(clean(value)))
     if not squeezed:
         return EMPTY
     if len(squeezed) == 2 and squeezed.upper() in ISO2_CODES:

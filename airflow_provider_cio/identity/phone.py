@@ -5,8 +5,9 @@ the country code (dropped); the ``00`` international prefix; national numbers (`
 ``020 7946 0958``) when a default country is given, which adds its calling code and drops its trunk prefix.
 Meta wants digits with the country code and no ``+``; Google wants E.164 with the ``+``.
 
-Refused, with a reason: letters or extensions (``malformed_phone``), placeholder numbers (all one digit, or
-1234567890-style runs: ``placeholder_phone``), national numbers with no default country (``no_country_code``),
+Refused, with a reason: letters or extensions (``malformed_phone``), placeholder numbers (all one digit,
+1234567890-style runs, ranges kept for fiction such as NANP 555-0100..0199, the reserved code +999:
+``placeholder_phone``, see ``placeholders``), national numbers with no default country (``no_country_code``),
 ``+0...`` (``invalid_country_code``), fewer than 8 or more than 15 digits, or a NANP (+1) number whose national
 part is not 10 digits (``too_short`` / ``too_long``).
 """
@@ -25,6 +26,7 @@ from airflow_provider_cio.identity.countries import (
     calling_code_for,
 )
 from airflow_provider_cio.identity.kinds import GOOGLE
+from airflow_provider_cio.identity.placeholders import has_reserved_country_code, is_fictional
 from airflow_provider_cio.identity.reasons import (
     EMPTY,
     INVALID_COUNTRY_CODE,
@@ -147,7 +149,14 @@ def make_phone_normalizer(platform: str, default_country: str | None) -> Callabl
                     return TOO_LONG
                 if national[0] in "01":
                     return MALFORMED_PHONE
-        elif digits[1:] in placeholders or digits[2:] in placeholders or digits[3:] in placeholders:
+            if is_fictional(code, national):
+                return PLACEHOLDER_PHONE
+        elif (
+            digits[1:] in placeholders
+            or digits[2:] in placeholders
+            or digits[3:] in placeholders
+            or has_reserved_country_code(digits)
+        ):
             return PLACEHOLDER_PHONE
         return "+" + digits if plus else digits
 

@@ -18,7 +18,11 @@ from airflow_provider_cio.identity.location import (
     normalize_state,
     normalize_zip,
 )
-from airflow_provider_cio.identity.names import normalize_name_google, normalize_name_meta
+from airflow_provider_cio.identity.names import (
+    normalize_family_name_google,
+    normalize_given_name_google,
+    normalize_name_meta,
+)
 from airflow_provider_cio.identity.phone import make_phone_normalizer
 from airflow_provider_cio.identity.reasons import EMPTY, NOT_A_STRING, Dropped
 
@@ -29,8 +33,8 @@ _FIXED: Final[dict[tuple[str, str], Normalizer]] = {
     (k.EMAIL, k.GOOGLE): normalize_email_google,
     (k.FIRST_NAME, k.META): normalize_name_meta,
     (k.LAST_NAME, k.META): normalize_name_meta,
-    (k.FIRST_NAME, k.GOOGLE): normalize_name_google,
-    (k.LAST_NAME, k.GOOGLE): normalize_name_google,
+    (k.FIRST_NAME, k.GOOGLE): normalize_given_name_google,
+    (k.LAST_NAME, k.GOOGLE): normalize_family_name_google,
     (k.CITY, k.META): normalize_city,
     (k.STATE, k.META): normalize_state,
     (k.ZIP, k.META): normalize_zip,

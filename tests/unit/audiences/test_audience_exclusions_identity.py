@@ -79,8 +79,8 @@ def test_holdout_members_never_enter_an_audience_and_are_counted() -> None:
 
 def test_multi_email_customer_is_one_member_with_every_identifier() -> None:
     p = people(
-        person("m1", cio_id="a", email=" A.Person@Example.com ", phone="+1 (650) 555-0101"),
-        person("m1", cio_id="b", email="J.Doe@gmail.com", phone="(650) 555-0102"),  # national, person is US
+        person("m1", cio_id="a", email=" A.Person@Example.com ", phone="+1 (650) 555-2101"),
+        person("m1", cio_id="b", email="J.Doe@gmail.com", phone="(650) 555-2102"),  # national, person is US
         person("m1", cio_id="c", email="a.person@example.com"),  # the same email again: one hash
     )
     build = build_audience(
@@ -93,8 +93,8 @@ def test_multi_email_customer_is_one_member_with_every_identifier() -> None:
     assert row["google_email"] == sorted(
         [sha("a.person@example.com"), sha("jdoe@gmail.com")]
     )  # gmail dots go
-    assert row["meta_phone"] == sorted([sha("16505550101"), sha("16505550102")])
-    assert row["google_phone"] == sorted([sha("+16505550101"), sha("+16505550102")])
+    assert row["meta_phone"] == sorted([sha("16505552101"), sha("16505552102")])
+    assert row["google_phone"] == sorted([sha("+16505552101"), sha("+16505552102")])
     assert row["google_country"] == ["US"]  # plain for Google
     assert row["meta_country"] == [sha("us")]  # hashed for Meta
     assert build.stats["identifier_coverage"]["meta"]["email"] == 1
@@ -105,7 +105,7 @@ def test_bad_identifiers_are_dropped_with_reasons_never_hashed_empty() -> None:
         person("b1", email="", phone="", first_name="José", last_name="  "),
         person("b2", email="no-at-sign", phone="555-1234", country=None, first_name="李"),
         person("b3", email="ok3@example.com", phone="1111111111", first_name="Zoë"),
-        person("b4", email="ok4@example.com", phone="020 7946 0958", country="GB"),
+        person("b4", email="ok4@example.com", phone="020 7123 4567", country="GB"),
     )
     build = build_audience(
         load_definition(SUPPRESS),
@@ -119,7 +119,7 @@ def test_bad_identifiers_are_dropped_with_reasons_never_hashed_empty() -> None:
     assert drops["phone"] == {"empty": 1, "no_country_code": 1, "placeholder_phone": 1}
     rows = {r["customer_id"]: r for r in build.members.to_pylist()}
     assert rows["b4"]["meta_phone"] == [
-        sha("442079460958")
+        sha("442071234567")
     ]  # GB national number read with the person's country
     assert rows["b3"]["meta_first_name"] == [hash_identifier("first_name", "Zoë", platform="meta")]
     assert rows["b3"]["meta_phone"] == []
@@ -131,11 +131,11 @@ def test_bad_identifiers_are_dropped_with_reasons_never_hashed_empty() -> None:
 
 
 def test_default_country_reads_national_numbers_without_a_person_country() -> None:
-    p = people(person("n1", phone="(650) 555-0199", country=None))
+    p = people(person("n1", phone="(650) 555-2199", country=None))
     inputs = AudienceInputs(people=p, warehouse={"orders": recent("n1")})
     with AudienceEngine(inputs, default_country="US") as engine:
         build = engine.build(load_definition(SUPPRESS), as_of=AS_OF)
-    assert build.members.to_pylist()[0]["google_phone"] == [sha("+16505550199")]
+    assert build.members.to_pylist()[0]["google_phone"] == [sha("+16505552199")]
 
 
 def test_engine_hashes_each_customer_once_across_audiences() -> None:

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from airflow_provider_cio.identity import normalize, normalize_with_reason
+from airflow_provider_cio.identity import hash_identifier, normalize, normalize_with_reason
 
 
 @pytest.mark.parametrize(
@@ -44,6 +44,85 @@ def test_meta_names_keep_letters_of_every_script(raw: str, expected: str, kind: 
 )
 def test_google_names_are_trimmed_and_lowercased_only(raw: str, expected: str) -> None:
     assert normalize("first_name", raw, platform="google") == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Mrs. Jane", "jane"),  # Data Manager API: "Don't include prefixes such as Mrs."
+        ("MR JOHN", "john"),
+        ("Dr. Mrs.  Anne-Marie", "anne-marie"),
+        ("Ms Zoë", "zoë"),
+        ("Dr", "dr"),  # nothing but a title: kept, not emptied
+        ("Drew", "drew"),  # a name that starts like a title
+        ("Missy", "missy"),
+        ("Mary  Ann", "mary ann"),  # extra inner spaces squeezed
+    ],
+)
+def test_google_given_name_drops_a_leading_title(raw: str, expected: str) -> None:
+    assert normalize("first_name", raw, platform="google") == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Smith Jr.", "smith"),  # Data Manager API: "Don't include suffixes such as Jr."
+        ("Smith, Jr.", "smith"),
+        ("King III", "king"),
+        ("Smith Jr. III", "smith"),
+        ("de la Cruz Sr", "de la cruz"),
+        ("Jr", "jr"),  # nothing but a suffix: kept
+        ("Junior", "junior"),
+        ("Ivi", "ivi"),
+        ("Pérez", "pérez"),
+    ],
+)
+def test_google_family_name_drops_a_trailing_suffix(raw: str, expected: str) -> None:
+    assert normalize("last_name", raw, platform="google") == expected
+
+
+def test_titles_and_suffixes_are_google_only() -> None:
+    # Meta's rule (letters only) has no title or suffix rule; the Google rules do not leak into Meta or across
+    # kinds (a family name keeps a leading "Dr", a given name a trailing "Jr").
+    assert normalize("first_name", "Mrs. Jane", platform="meta") == "mrsjane"
+    assert normalize("last_name", "Smith Jr.", platform="meta") == "smithjr"
+    assert normalize("last_name", "Dr Smith", platform="google") == "dr smith"
+    assert normalize("first_name", "John Jr", platform="google") == "john jr"
+
+
+@pytest.mark.parametrize("platform", ["meta", "google"])
+@pytest.mark.parametrize(
+    ("variant", "plain"),
+    [
+        ("Ｊｏｈｎ", "John"),  # full-width Latin from a CJK keyboard
+        ("ｶﾀｶﾅ", "カタカナ"),  # half-width katakana
+        ("Zoe\u0308", "Zoë"),  # decomposed accent
+        ("\ufb01ona", "fiona"),  # "ﬁ" ligature
+    ],
+)
+def test_compatibility_variants_of_a_name_hash_alike(variant: str, plain: str, platform: str) -> None:
+    assert hash_identifier("first_name", variant, platform=platform) == hash_identifier(
+        "first_name", plain, platform=platform
+    )
+
+
+@pytest.mark.parametrize("platform", ["meta", "google"])
+def test_turkish_capital_dotted_i_is_plain_i(platform: str) -> None:
+    # str.lower() gives "i" + U+0307; Turkish (Unicode's Turkic mapping) gives "i": "İLKER" is "ilker".
+    assert normalize("first_name", "İLKER", platform=platform) == "ilker"
+    assert normalize("first_name", "İlker", platform=platform) == normalize(
+        "first_name", "ilker", platform=platform
+    )
+    assert normalize("last_name", "YILDIRIM", platform=platform) == "yildirim"
+    assert normalize("city", "İSTANBUL", platform="meta") == "istanbul"
+
+
+@pytest.mark.parametrize("platform", ["meta", "google"])
+def test_lowercase_is_not_case_folding(platform: str) -> None:
+    # Both platforms ask for lowercase: "ß" and the Greek final sigma stay (full case folding would rewrite them).
+    assert normalize("last_name", "Weiß", platform=platform) == "weiß"
+    assert normalize("last_name", "ΟΔΥΣΣΕΑΣ", platform=platform) == "οδυσσεας"
+    assert normalize("first_name", "Σοφοκλής", platform=platform) == "σοφοκλής"
 
 
 @pytest.mark.parametrize("raw", ["", "  ", "-", "'.", "123"])

@@ -42,9 +42,9 @@ def test_sdk_adds_no_country_code_and_keeps_trunk_zeros() -> None:
     assert hash_identifier("phone", "(650) 555-1212", platform="meta", default_country="US") == (
         hashlib.sha256(b"16505551212").hexdigest()
     )
-    assert _sdk_hash("PHONE", "+44 (0)20 7946 0958") == hashlib.sha256(b"4402079460958").hexdigest()
-    assert hash_identifier("phone", "+44 (0)20 7946 0958", platform="meta") == (
-        hashlib.sha256(b"442079460958").hexdigest()
+    assert _sdk_hash("PHONE", "+44 (0)20 7123 4567") == hashlib.sha256(b"4402071234567").hexdigest()
+    assert hash_identifier("phone", "+44 (0)20 7123 4567", platform="meta") == (
+        hashlib.sha256(b"442071234567").hexdigest()
     )
 
 
