@@ -11,8 +11,9 @@ materialized. Modes:
 Platforms apply requests later and in no promised order (Meta: adds within about an hour, removals within 24 h), so
 nothing a member keeps is ever in a removal: a changed member's removal carries only the identifier values it lost
 (``Member.retained``), and adds run before removals. Where memberships lapse (Google Customer Match), an unchanged
-member last sent ``refresh_after_days`` ago is added again; each member comes due somewhere between half and all of
-that age (fixed per member), so a million members first synced on one day are not all re-sent on one later day.
+member last sent ``refresh_after_days`` ago is added again; each upload comes due again somewhere between half and
+all of that age (drawn per member and upload), so a million members first synced on one day are not all re-sent on
+one later day, and the daily refresh load settles flat.
 """
 
 from __future__ import annotations
@@ -210,5 +211,8 @@ class _RefreshDue:
         if sent > self.never_before:
             return False
         age = (self.today - date.fromisoformat(sent)).days
-        spread = int(hashlib.sha256(line.customer_id.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+        # drawn anew for every upload (keyed by its date): a fixed draw per member would give each member a fixed
+        # period, and days that many periods divide (day 180: periods 90 and 180) would come due together
+        key = f"{line.customer_id}|{sent}".encode()
+        spread = int(hashlib.sha256(key).hexdigest()[:8], 16) / 0x1_0000_0000
         return age >= self.days * (0.5 + 0.5 * spread)
