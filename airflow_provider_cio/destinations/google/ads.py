@@ -7,6 +7,12 @@ runs the job and waits for it. Creates and removes never share a job (CONFLICTIN
 Replace = ONE job whose first operation is ``remove_all``, followed by the creates, run once at the end. Google
 applies a job as a unit when it runs, so the list is never emptied by us between a "remove job" and an "add job";
 a crash before the run leaves the list untouched (the half-filled job is never run), and the re-run finishes it.
+
+Running a job is not the job succeeding: ``close_session`` reports the batches whose members were not applied as
+``failed_seqs`` (a job that ended FAILED applied none of its batches; an operation refused at add time by partial
+failure was never in the job), so the sync core re-sends exactly those next run. Memberships lapse after the list's
+``membership_life_span`` (at most 540 days since April 2025), counted from a member's latest upload: the core
+re-sends members last uploaded ``refresh_after_days`` ago or more.
 """
 
 from __future__ import annotations
@@ -26,10 +32,16 @@ from airflow_provider_cio.sync.naming import refuse_foreign_audience, validate_p
 log = logging.getLogger(__name__)
 
 MAX_IDENTIFIERS_PER_MEMBER = 20
+# "requests to set the UserList.membership_life_span field ... to greater than 540 will return a RangeError.TOO_HIGH
+# error"; lists with no expiration (10000) were moved to 540 ("Update to Customer Match membership expiration
+# starting April 7, 2025", https://developers.google.com/ads/blog/posts/2025/02/update-to-customer-match-membership)
+MAX_MEMBERSHIP_LIFE_SPAN_DAYS = 540
 _LIST_FIELDS = (
     "user_list.id, user_list.resource_name, user_list.name, user_list.size_for_display, "
-    "user_list.size_for_search, user_list.match_rate_percentage, user_list.description"
+    "user_list.size_for_search, user_list.match_rate_percentage, user_list.description, "
+    "user_list.membership_life_span"
 )
+_OWNER = "the owner of the Google connection"
 
 
 def build_ads_client(
@@ -72,7 +84,8 @@ class GoogleAdsDestination:
         *,
         customer_id: str,
         api_version: str = "v26",
-        membership_life_span_days: int = 540,
+        membership_life_span_days: int = MAX_MEMBERSHIP_LIFE_SPAN_DAYS,
+        refresh_after_days: int | None = None,
         identifiers_per_request: int = 10_000,
         poll_interval_seconds: float = 30.0,
         max_polls: int = 240,
@@ -83,10 +96,23 @@ class GoogleAdsDestination:
             raise ConfigurationError("google ads: customer_id must be digits (dashes allowed)")
         if not 0 < identifiers_per_request <= 100_000:
             raise ConfigurationError("google ads: identifiers_per_request must be in 1..100000")
+        span = membership_life_span_days
+        if (
+            isinstance(span, bool)
+            or not isinstance(span, int)
+            or not 1 <= span <= MAX_MEMBERSHIP_LIFE_SPAN_DAYS
+        ):
+            raise ConfigurationError(
+                f"google ads: membership_life_span_days must be a whole number of days from 1 to "
+                f"{MAX_MEMBERSHIP_LIFE_SPAN_DAYS} (Customer Match refuses longer), not {span!r}",
+                who_must_act=_OWNER,
+            )
+        self._refresh_explicit = refresh_after_days is not None
+        self.refresh_after_days: int | None = _checked_refresh(span, refresh_after_days)
         self.client = client
         self.customer_id = customer_id.replace("-", "")
         self.version = api_version
-        self.membership_life_span_days = membership_life_span_days
+        self.membership_life_span_days = span
         self.identifiers_per_request = identifiers_per_request
         # An identifier budget: the core weighs members with rows_for(), so one batch is one request and a retried
         # batch never re-sends an earlier request's operations.
@@ -139,6 +165,12 @@ class GoogleAdsDestination:
         if rows:
             found = rows[0].user_list
             refuse_foreign_audience("google", name, found.description, description)
+            self._adopt_life_span(
+                name,
+                int(found.membership_life_span)
+                if "membership_life_span" in found
+                else MAX_MEMBERSHIP_LIFE_SPAN_DAYS,
+            )
             return str(found.id)
         operation = self._type("UserListOperation")
         user_list = operation.create
@@ -157,6 +189,35 @@ class GoogleAdsDestination:
         resource_name = response.results[0].resource_name
         log.info("google ads: created Customer Match list %s", resource_name)
         return resource_name.rsplit("/", 1)[1]
+
+    def _adopt_life_span(self, name: str, days: int) -> None:
+        """Follow the life span of a list found on the platform: Google counts memberships by the list's value."""
+        if days == self.membership_life_span_days:
+            return
+        if not 1 <= days <= MAX_MEMBERSHIP_LIFE_SPAN_DAYS:
+            unlimited = " (the old 'no expiration')" if days >= 10_000 else ""
+            raise ConfigurationError(
+                f"google ads: Customer Match list {name!r} has membership_life_span {days}{unlimited}; Google allows "
+                f"1..{MAX_MEMBERSHIP_LIFE_SPAN_DAYS} days since April 2025, so its members' real lapse date is "
+                "unknown - set the list's membership duration to at most 540 days in Google Ads, then re-run",
+                who_must_act="an admin of the Google Ads account",
+            )
+        if self._refresh_explicit and self.refresh_after_days is not None and self.refresh_after_days >= days:
+            raise ConfigurationError(
+                f"google ads: refresh_after_days ({self.refresh_after_days}) is not below the membership_life_span "
+                f"({days} days) of the existing list {name!r}: its members would lapse before being re-sent - "
+                "lower refresh_after_days on the connection",
+                who_must_act=_OWNER,
+            )
+        log.warning(
+            "google ads: list %s keeps members %s days, not the configured %s; using the list's value",
+            name,
+            days,
+            self.membership_life_span_days,
+        )
+        self.membership_life_span_days = days
+        if not self._refresh_explicit:
+            self.refresh_after_days = days // 3
 
     def open_session(self, audience_id: str, operation: Operation, *, total_members: int) -> SessionState:
         if operation == "replace" and total_members <= 0:
@@ -183,6 +244,8 @@ class GoogleAdsDestination:
             "backend": "google_ads",
             "job": response.resource_name,
             "operations_sent": 0,
+            "seqs": [],  # batches with at least one operation in the job: a FAILED job applied none of them
+            "refused": {},  # str(seq) -> {reason: count} refused at add time (partial failure): never in the job
         }
         session = SessionState(operation=operation, handle=handle)
         if operation == "replace":
@@ -234,12 +297,25 @@ class GoogleAdsDestination:
                 info.postal_code = ids.address.postal_code
                 user_data.user_identifiers.append(identifier)
             operations.append((index, operation, ids.count()))
+        refused: dict[str, int] = {}
+        in_job = 0
         for chunk in self._chunks(operations):
-            for position, reason in self._add_operations(
+            chunk_failed = self._add_operations(
                 session.handle["job"], [op for _, op, _ in chunk], f"add operations (batch {seq})"
-            ).items():
+            )
+            for position, reason in chunk_failed.items():
                 failed[chunk[position][0]] = reason
-            session.handle["operations_sent"] = session.handle.get("operations_sent", 0) + len(chunk)
+                refused[reason] = refused.get(reason, 0) + 1
+            in_job += len(chunk) - len(chunk_failed)
+        # Recorded per seq (a retried batch overwrites its own entry), so the handle stays right on resume.
+        handle = session.handle
+        handle["operations_sent"] = handle.get("operations_sent", 0) + in_job
+        if in_job and seq not in handle.setdefault("seqs", []):
+            handle["seqs"] = sorted([*handle["seqs"], seq])
+        if refused:
+            handle.setdefault("refused", {})[str(seq)] = refused
+        else:
+            handle.setdefault("refused", {}).pop(str(seq), None)
         reasons: dict[str, int] = {}
         for reason in failed.values():
             reasons[reason] = reasons.get(reason, 0) + 1
@@ -252,41 +328,75 @@ class GoogleAdsDestination:
         )
 
     def close_session(self, audience_id: str, session: SessionState) -> dict[str, Any]:
-        """Run the job (idempotent: an already-started job is just awaited) and wait until it is terminal."""
-        resource_name = session.handle["job"]
-        if not session.handle.get("run_requested"):
+        """Run the job once (a resumed session whose run already went out is just awaited), wait for its final
+        status, and say which batches were not applied: every batch of a FAILED job, and the batches whose
+        operations were refused at add time (``failed_seqs``, with ``failed_reasons`` counting members)."""
+        handle = session.handle
+        resource_name = handle["job"]
+        refused: dict[str, dict[str, int]] = dict(handle.get("refused") or {})
+        if not handle.get("operations_sent") and not handle.get("remove_all_sent") and "seqs" in handle:
+            # Nothing reached the job: running it would change nothing (and an empty job is not worth a run).
+            status: dict[str, Any] = {"resource_name": resource_name, "status": "NOT_RUN", "done": True}
+        else:
+            if not handle.get("run_requested"):
+                try:
+                    self._service("OfflineUserDataJobService").run_offline_user_data_job(
+                        resource_name=resource_name
+                    )
+                except Exception as exc:
+                    if "JOB_ALREADY_STARTED" not in exc_codes(
+                        exc, self
+                    ):  # a resumed session: the run went out
+                        raise self._fail(exc, "run job") from exc
+                handle["run_requested"] = True
             try:
-                self._service("OfflineUserDataJobService").run_offline_user_data_job(
-                    resource_name=resource_name
+                status = wait_for_job(
+                    self.client,
+                    resource_name,
+                    version=self.version,
+                    poll_interval_seconds=self.poll_interval_seconds,
+                    max_polls=self.max_polls,
+                    sleep=self.sleep,
                 )
+            except PlatformError:
+                raise
             except Exception as exc:
-                if "JOB_ALREADY_STARTED" not in exc_codes(exc, self):  # a resumed session: the run went out
-                    raise self._fail(exc, "run job") from exc
-            session.handle["run_requested"] = True
-        try:
-            status = wait_for_job(
-                self.client,
+                raise self._fail(exc, "poll job") from exc
+        failed_seqs = {int(seq) for seq in refused}
+        reasons: dict[str, int] = {}
+        for counts in refused.values():
+            for reason, count in counts.items():
+                reasons[reason] = reasons.get(reason, 0) + int(count)
+        if status["status"] == "FAILED":
+            if "seqs" not in handle:  # a session opened before batches were tracked: which ones is unknown
+                raise PlatformError(
+                    f"google ads: job {resource_name} ended FAILED (failure_reason={status['failure_reason']}); "
+                    "nothing from this session was applied - re-run the sync to upload again in a new job"
+                )
+            failed_seqs |= set(handle["seqs"])
+            reason = f"JOB_FAILED_{status['failure_reason'] or 'UNSPECIFIED'}"
+            reasons[reason] = reasons.get(reason, 0) + int(handle.get("operations_sent", 0))
+            log.warning(
+                "google ads: job %s ended FAILED (%s): %s batch(es), %s member(s) not applied",
                 resource_name,
-                version=self.version,
-                poll_interval_seconds=self.poll_interval_seconds,
-                max_polls=self.max_polls,
-                sleep=self.sleep,
+                status["failure_reason"],
+                len(handle["seqs"]),
+                handle.get("operations_sent", 0),
             )
-        except PlatformError:
-            raise
-        except Exception as exc:
-            raise self._fail(exc, "poll job") from exc
-        if status["status"] != "SUCCESS":
+        elif status["status"] not in ("SUCCESS", "NOT_RUN"):
             raise PlatformError(
-                f"google ads: job {resource_name} ended {status['status']} "
-                f"(failure_reason={status['failure_reason']}); nothing from this session was applied - "
-                "re-run the sync to upload again in a new job"
+                f"google ads: job {resource_name} is {status['status']}, not finished; nothing is known to be applied",
+                retry_after=self.poll_interval_seconds,
             )
-        status["operations_sent"] = session.handle.get("operations_sent", 0)
+        status["operations_sent"] = handle.get("operations_sent", 0)
         status["operation"] = session.operation
+        status["applied"] = status["status"] == "SUCCESS"
+        status["failed_seqs"] = sorted(failed_seqs)
+        status["failed_reasons"] = reasons
         return status
 
     def describe(self, audience_id: str) -> dict[str, Any]:
+        """Google's size estimates (None while Google has not determined them; they lag uploads and lapses)."""
         rows = self._search(
             f"SELECT {_LIST_FIELDS} FROM user_list WHERE user_list.resource_name = "
             f"{_gaql_string(self._list_resource(audience_id))}",
@@ -297,12 +407,17 @@ class GoogleAdsDestination:
                 f"google ads: user list {audience_id} not found in customer {self.customer_id}"
             )
         user_list = rows[0].user_list
+
+        def optional(field: str) -> int | None:
+            return int(getattr(user_list, field)) if field in user_list else None
+
         return {
             "user_list_id": str(user_list.id),
             "name": user_list.name,
-            "size_for_display": int(user_list.size_for_display),
-            "size_for_search": int(user_list.size_for_search),
+            "size_for_display": optional("size_for_display"),
+            "size_for_search": optional("size_for_search"),
             "match_rate_percentage": int(user_list.match_rate_percentage),
+            "membership_life_span": optional("membership_life_span"),
         }
 
     def ping(self) -> bool:
@@ -352,6 +467,18 @@ class GoogleAdsDestination:
                 if path:
                     failed.setdefault(int(path[0].index), code)
         return failed
+
+
+def _checked_refresh(life_span: int, refresh_after_days: int | None) -> int:
+    """``refresh_after_days`` (default a third of the life span), which must leave time to re-send before a lapse."""
+    refresh = life_span // 3 if refresh_after_days is None else refresh_after_days
+    if isinstance(refresh, bool) or not isinstance(refresh, int) or not 0 <= refresh < life_span:
+        raise ConfigurationError(
+            f"google ads: refresh_after_days must be a whole number of days below membership_life_span_days "
+            f"({life_span}), not {refresh!r}: a member must be re-sent before its membership lapses",
+            who_must_act=_OWNER,
+        )
+    return refresh
 
 
 def exc_codes(exc: BaseException, dest: GoogleAdsDestination) -> list[str]:

@@ -168,6 +168,11 @@ def classify_ads(
             )
         if families & {"authentication_error", "authorization_error"}:
             return ConfigurationError(f"{where}: {summary}")
+        if "range_error" in families:  # a setting out of range (membership_life_span above 540: TOO_HIGH)
+            return ConfigurationError(
+                f"{where}: {summary} (a configured value is out of the range Google accepts)",
+                who_must_act="the owner of the Google connection",
+            )
         if names & _ADS_DATA_CODES:
             return DataError(f"{where}: request refused ({summary}, {len(codes)} error(s))")
         return SyncError(f"{where}: {summary}")

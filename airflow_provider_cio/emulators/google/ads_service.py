@@ -1,11 +1,13 @@
 """Google Ads API v26 Customer Match services as the emulator serves them.
 
 ``OfflineUserDataJobService`` (create / add operations / run), ``UserListService.MutateUserLists``,
-``GoogleAdsService.Search`` (the GAQL shapes in ``gaql.py``) and ``google.longrunning.Operations.GetOperation``.
+``GoogleAdsService.Search`` and ``SearchStream`` (GAQL: ``gaql.py`` parses, ``gaql_rows.py`` answers) and
+``google.longrunning.Operations.GetOperation``.
 Errors travel like the real API's: a gRPC status plus trailing metadata
 ``google.ads.googleads.v26.errors.googleadsfailure-bin`` (a serialized GoogleAdsFailure), which the client's
 exception interceptor turns into ``GoogleAdsException`` (except for RESOURCE_EXHAUSTED, which it leaves a plain
-RpcError - as the real client does). Jobs advance only when polled, so tests never depend on wall-clock time.
+RpcError - as the real client does). A run job finishes after ``settings.job_polls`` reads and
+``settings.job_seconds`` on the emulator's movable clock, so tests never wait on wall-clock time.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 
-from airflow_provider_cio.emulators.google import gaql
+from airflow_provider_cio.emulators.google import gaql, gaql_rows
 from airflow_provider_cio.emulators.google.settings import enum_member, match_rate_bucket
-from airflow_provider_cio.emulators.google.state import SHA256_HEX, Job, JobOperation
+from airflow_provider_cio.emulators.google.state import SHA256_HEX, Job, JobOperation, UserList
 
 if TYPE_CHECKING:
     from airflow_provider_cio.emulators.google.server import EmulatorCore
@@ -28,7 +30,49 @@ _PREFIX = f"google.ads.googleads.{VERSION}.services"
 FAILURE_KEY = f"google.ads.googleads.{VERSION}.errors.googleadsfailure-bin"
 MAX_IDENTIFIERS_PER_REQUEST = 100_000
 MAX_IDENTIFIERS_PER_USER = 20
+# "requests to set the UserList.membership_life_span field ... to greater than 540 will return a RangeError.TOO_HIGH
+# error"; an unset field counts as the maximum, 540 ("Update to Customer Match membership expiration starting
+# April 7, 2025", https://developers.google.com/ads/blog/posts/2025/02/update-to-customer-match-membership)
+MAX_MEMBERSHIP_LIFE_SPAN = 540
+STREAM_BATCH_ROWS = 10_000  # SearchStream answers in batches ("Streaming", reporting guide)
 _JOB_ERROR = "offline_user_data_job_error"
+_USER_LIST_FIELDS = frozenset(
+    {
+        "user_list.resource_name",
+        "user_list.id",
+        "user_list.name",
+        "user_list.description",
+        "user_list.type",
+        "user_list.membership_life_span",
+        "user_list.size_for_display",
+        "user_list.size_for_search",
+        "user_list.size_range_for_display",
+        "user_list.size_range_for_search",
+        "user_list.match_rate_percentage",
+        "user_list.crm_based_user_list.upload_key_type",
+    }
+)
+_CUSTOMER_FIELDS = frozenset({"customer.resource_name", "customer.id"})
+_JOB_FIELDS = frozenset(
+    {
+        "offline_user_data_job.resource_name",
+        "offline_user_data_job.id",
+        "offline_user_data_job.type",
+        "offline_user_data_job.status",
+        "offline_user_data_job.failure_reason",
+        "offline_user_data_job.customer_match_user_list_metadata.user_list",
+        "offline_user_data_job.customer_match_user_list_metadata.consent.ad_user_data",
+        "offline_user_data_job.customer_match_user_list_metadata.consent.ad_personalization",
+        "offline_user_data_job.operation_metadata.match_rate_range",
+    }
+)
+# What each FROM resource answers: its own fields plus those of its attributed resources (offline_user_data_job:
+# customer, user_list; https://developers.google.com/google-ads/api/fields/v26/offline_user_data_job).
+EMULATED_FIELDS = {
+    "user_list": _USER_LIST_FIELDS | _CUSTOMER_FIELDS,
+    "offline_user_data_job": _JOB_FIELDS | _USER_LIST_FIELDS | _CUSTOMER_FIELDS,
+    "customer": _CUSTOMER_FIELDS,
+}
 
 
 @dataclass(frozen=True)
@@ -174,6 +218,11 @@ class AdsServices:
                 fn, request_deserializer=req_deser, response_serializer=resp_ser
             )
 
+        def stream(fn: Any, req_deser: Any, resp_ser: Any) -> grpc.RpcMethodHandler:
+            return grpc.unary_stream_rpc_method_handler(
+                fn, request_deserializer=req_deser, response_serializer=resp_ser
+            )
+
         return [
             grpc.method_handlers_generic_handler(
                 f"{_PREFIX}.OfflineUserDataJobService",
@@ -210,7 +259,12 @@ class AdsServices:
                 {
                     "Search": unary(
                         self.search, g.SearchGoogleAdsRequest.deserialize, g.SearchGoogleAdsResponse.serialize
-                    )
+                    ),
+                    "SearchStream": stream(
+                        self.search_stream,
+                        g.SearchGoogleAdsStreamRequest.deserialize,
+                        g.SearchGoogleAdsStreamResponse.serialize,
+                    ),
                 },
             ),
             grpc.method_handlers_generic_handler(
@@ -279,6 +333,7 @@ class AdsServices:
                 id=state.next_id(),
                 user_list=user_list.resource_name,
                 consent_granted=metadata.consent.ad_user_data == granted,
+                consent=(metadata.consent.ad_user_data.name, metadata.consent.ad_personalization.name),
             )
             state.jobs[job.resource_name] = job
             state.record(
@@ -388,6 +443,7 @@ class AdsServices:
             job = self._pending_job(context, request.resource_name)
             job.status = "RUNNING"
             job.polls_left = self.core.settings.job_polls
+            job.run_at_ns = state.clock_ns()
             fault = self.core.faults.take("RunOfflineUserDataJob", {"job_failed"})
             if fault:
                 job.fail_with = fault.reason or "UNKNOWN"
@@ -397,7 +453,7 @@ class AdsServices:
                 job=job.resource_name,
                 operations=len(job.operations),
             )
-            if job.polls_left <= 0:
+            if job.polls_left <= 0 and self.core.settings.job_seconds <= 0:
                 self._finish(job)
             return self._operation(job)
 
@@ -422,10 +478,14 @@ class AdsServices:
             return self._operation(job)
 
     def _advance(self, job: Job) -> None:
+        """One status read of a running job: it finishes once its reads are used up and its time has come."""
         if job.status != "RUNNING":
             return
         if job.polls_left > 0:
             job.polls_left -= 1
+            return
+        due = job.run_at_ns + int(self.core.settings.job_seconds * 10**9)
+        if self.core.state.clock_ns() < due:
             return
         self._finish(job)
 
@@ -488,11 +548,27 @@ class AdsServices:
                         grpc.StatusCode.INVALID_ARGUMENT,
                         [AdsError("field_error", "REQUIRED", "crm_based_user_list.upload_key_type", index=i)],
                     )
+                life_span = (
+                    new.membership_life_span if "membership_life_span" in new else MAX_MEMBERSHIP_LIFE_SPAN
+                )
+                if not 0 <= life_span <= MAX_MEMBERSHIP_LIFE_SPAN:
+                    abort(
+                        context,
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        [
+                            AdsError(
+                                "range_error",
+                                "TOO_HIGH" if life_span > MAX_MEMBERSHIP_LIFE_SPAN else "TOO_LOW",
+                                "membership_life_span must be between 0 and 540.",
+                                index=i,
+                            )
+                        ],
+                    )
                 created = state.create_user_list(
                     request.customer_id,
                     new.name,
                     description=new.description,
-                    membership_life_span=new.membership_life_span or 540,
+                    membership_life_span=life_span,
                     upload_key_type=key_type.name,
                 )
                 results.append(u.MutateUserListResult(resource_name=created.resource_name))
@@ -500,91 +576,108 @@ class AdsServices:
             return u.MutateUserListsResponse(results=results)
 
     # -- GoogleAdsService -----------------------------------------------------------------------------------------
+    def _query(
+        self, context: grpc.ServicerContext, request: Any, method: str
+    ) -> tuple[gaql.Query, list[Any]]:
+        """Parse, check and answer one GAQL query (under the state lock); a refused query aborts the call."""
+        self._faults(context, method, {"resource_exhausted", "permission_denied", "unauthenticated"})
+        try:
+            query = gaql.parse(request.query)
+            gaql_rows.check(query, EMULATED_FIELDS)
+            rows = gaql_rows.answer(query, self._rows(query, request.customer_id), EMULATED_FIELDS)
+        except gaql.GaqlError as exc:
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, [AdsError("query_error", exc.code, str(exc))])
+        self.core.state.record(f"{_PREFIX}.GoogleAdsService", method, resource=query.resource, rows=len(rows))
+        return query, rows
+
     def search(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.ads.googleads.v26.services.types import google_ads_service as g
+        from google.protobuf import field_mask_pb2
+
+        with self.core.state.lock:
+            query, rows = self._query(context, request, "Search")
+            return g.SearchGoogleAdsResponse(
+                results=rows, field_mask=field_mask_pb2.FieldMask(paths=list(query.fields))
+            )
+
+    def search_stream(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """SearchStream: the same answer as Search, in batches of up to 10,000 rows ("Streaming" in the reporting
+        guide, https://developers.google.com/google-ads/api/docs/reporting/streaming)."""
+        from google.ads.googleads.v26.services.types import google_ads_service as g
+        from google.protobuf import field_mask_pb2
+
+        with self.core.state.lock:
+            query, rows = self._query(context, request, "SearchStream")
+        mask = field_mask_pb2.FieldMask(paths=list(query.fields))
+        request_id = uuid.uuid4().hex
+        for start in range(0, max(len(rows), 1), STREAM_BATCH_ROWS):
+            yield g.SearchGoogleAdsStreamResponse(
+                results=rows[start : start + STREAM_BATCH_ROWS], field_mask=mask, request_id=request_id
+            )
+
+    def _rows(self, query: gaql.Query, customer_id: str) -> list[Any]:
+        """Every row of the FROM resource for ``customer_id``, all emulated fields filled (``answer`` filters)."""
         from google.ads.googleads.v26.services.types import google_ads_service as g
 
         state = self.core.state
-        with state.lock:
-            self._faults(context, "Search", {"resource_exhausted", "permission_denied", "unauthenticated"})
-            try:
-                query = gaql.parse(request.query)
-            except gaql.GaqlError as exc:
-                abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    [AdsError("query_error", "UNEXPECTED_END_OF_QUERY", str(exc))],
-                )
-            if query.resource == "user_list":
-                rows = [
-                    g.GoogleAdsRow(user_list=self._user_list_row(ul))
-                    for ul in self._filter_lists(request, query)
-                ]
-            elif query.resource == "offline_user_data_job":
-                rows = []
-                for job in self._filter_jobs(request, query):
-                    self._advance(job)
-                    rows.append(g.GoogleAdsRow(offline_user_data_job=self._job_row(job)))
-            elif query.resource == "customer":
-                from google.ads.googleads.v26.resources.types import customer as c
+        customer = self._customer_row(customer_id)
+        if query.resource == "customer":
+            return [g.GoogleAdsRow(customer=customer)]
+        if query.resource == "user_list":
+            return [
+                g.GoogleAdsRow(user_list=self._user_list_row(ul), customer=customer)
+                for ul in sorted(state.lists_of(customer_id), key=lambda ul: ul.id)
+            ]
+        jobs = sorted((j for j in state.jobs.values() if j.customer_id == customer_id), key=lambda j: j.id)
+        # A read of a job is what moves it on (poll-driven), so only the jobs the query selects are advanced.
+        before = [self._full_job_row(job, customer) for job in jobs]
+        probe = gaql.Query(("offline_user_data_job.resource_name",), query.resource, query.conditions, None)
+        wanted = {
+            row.offline_user_data_job.resource_name
+            for row in gaql_rows.answer(probe, before, EMULATED_FIELDS)
+        }
+        for job in jobs:
+            if job.resource_name in wanted:
+                self._advance(job)
+        return [self._full_job_row(job, customer) for job in jobs]
 
-                rows = [
-                    g.GoogleAdsRow(
-                        customer=c.Customer(
-                            resource_name=f"customers/{request.customer_id}", id=int(request.customer_id)
-                        )
-                    )
-                ]
-            else:
-                abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    [
-                        AdsError(
-                            "query_error", "INVALID_RESOURCE_NAME_IN_FROM_CLAUSE", "Resource not emulated."
-                        )
-                    ],
-                )
-            if query.limit is not None:
-                rows = rows[: query.limit]
-            state.record(f"{_PREFIX}.GoogleAdsService", "Search", resource=query.resource, rows=len(rows))
-            return g.SearchGoogleAdsResponse(results=rows)
+    def _full_job_row(self, job: Job, customer: Any) -> Any:
+        from google.ads.googleads.v26.services.types import google_ads_service as g
 
-    def _filter_lists(self, request: Any, query: gaql.Query) -> list[Any]:
-        lists = list(self.core.state.lists_of(request.customer_id))
-        for field, value in query.conditions:
-            attr = {
-                "user_list.name": "name",
-                "user_list.resource_name": "resource_name",
-                "user_list.id": "id",
-            }.get(field)
-            if attr is None:
-                continue
-            lists = [ul for ul in lists if getattr(ul, attr) == value]
-        return lists
+        user_list = self.core.state.find_list_by_resource(job.user_list)
+        return g.GoogleAdsRow(
+            offline_user_data_job=self._job_row(job),
+            user_list=self._user_list_row(user_list) if user_list is not None else None,
+            customer=customer,
+        )
 
-    def _filter_jobs(self, request: Any, query: gaql.Query) -> list[Job]:
-        jobs = [j for j in self.core.state.jobs.values() if j.customer_id == request.customer_id]
-        for field, value in query.conditions:
-            if field == "offline_user_data_job.resource_name":
-                jobs = [j for j in jobs if j.resource_name == value]
-            elif field == "offline_user_data_job.id":
-                jobs = [j for j in jobs if j.id == value]
-        return jobs
+    def _customer_row(self, customer_id: str) -> Any:
+        from google.ads.googleads.v26.resources.types import customer as c
 
-    def _user_list_row(self, ul: Any) -> Any:
+        return c.Customer(resource_name=f"customers/{customer_id}", id=int(customer_id))
+
+    def _reported_size(self, ul: UserList) -> int | None:
+        """The size Google would show now: as it was ``size_delay_seconds`` ago, rounded per the setting."""
+        settings = self.core.settings
+        size = ul.size_as_of(self.core.state.clock_ns() - int(settings.size_delay_seconds * 10**9))
+        if size is None or settings.size_rounding == "exact" or size < 100:
+            return size
+        digits = len(str(size)) - 2
+        return int(round(size, -digits))
+
+    def _user_list_row(self, ul: UserList) -> Any:
         from google.ads.googleads.v26.common.types import user_lists
         from google.ads.googleads.v26.enums.types import customer_match_upload_key_type as k
+        from google.ads.googleads.v26.enums.types import user_list_type as t
         from google.ads.googleads.v26.resources.types import user_list as r
 
-        size = len(ul.members)
-        return r.UserList(
+        row = r.UserList(
             resource_name=ul.resource_name,
             id=ul.id,
             name=ul.name,
             description=ul.description,
+            type_=t.UserListTypeEnum.UserListType.CRM_BASED,
             membership_life_span=ul.membership_life_span,
-            size_for_display=size,
-            size_for_search=size,
             match_rate_percentage=self.core.settings.match_rate_percent,
             crm_based_user_list=user_lists.CrmBasedUserListInfo(
                 upload_key_type=enum_member(
@@ -592,8 +685,18 @@ class AdsServices:
                 )
             ),
         )
+        size = self._reported_size(ul)
+        if size is not None:  # "null if the number of users has not yet been determined"
+            row.size_for_display = size
+            row.size_for_search = size
+            row.size_range_for_display = _size_range(size)
+            row.size_range_for_search = _size_range(size)
+        return row
 
     def _job_row(self, job: Job) -> Any:
+        from google.ads.googleads.v26.common.types import consent as common_consent
+        from google.ads.googleads.v26.common.types import offline_user_data as user_lists
+        from google.ads.googleads.v26.enums.types import consent_status as cs
         from google.ads.googleads.v26.enums.types import (
             offline_user_data_job_failure_reason as fr,
         )
@@ -622,7 +725,41 @@ class AdsServices:
                     job.match_rate_range,
                 )
             ),
+            customer_match_user_list_metadata=user_lists.CustomerMatchUserListMetadata(
+                user_list=job.user_list,
+                consent=common_consent.Consent(
+                    ad_user_data=enum_member(cs.ConsentStatusEnum.ConsentStatus, job.consent[0]),
+                    ad_personalization=enum_member(cs.ConsentStatusEnum.ConsentStatus, job.consent[1]),
+                ),
+            ),
         )
+
+
+def _size_range(size: int) -> Any:
+    """The documented UserListSizeRange bucket of a size (UserListSizeRangeEnum,
+    https://developers.google.com/google-ads/api/reference/rpc/v26/UserListSizeRangeEnum.UserListSizeRange)."""
+    from google.ads.googleads.v26.enums.types import user_list_size_range as sr
+
+    ranges = sr.UserListSizeRangeEnum.UserListSizeRange
+    bounds = [
+        (500, "LESS_THAN_FIVE_HUNDRED"),
+        (1_000, "LESS_THAN_ONE_THOUSAND"),
+        (10_000, "ONE_THOUSAND_TO_TEN_THOUSAND"),
+        (50_000, "TEN_THOUSAND_TO_FIFTY_THOUSAND"),
+        (100_000, "FIFTY_THOUSAND_TO_ONE_HUNDRED_THOUSAND"),
+        (300_000, "ONE_HUNDRED_THOUSAND_TO_THREE_HUNDRED_THOUSAND"),
+        (500_000, "THREE_HUNDRED_THOUSAND_TO_FIVE_HUNDRED_THOUSAND"),
+        (1_000_000, "FIVE_HUNDRED_THOUSAND_TO_ONE_MILLION"),
+        (2_000_000, "ONE_MILLION_TO_TWO_MILLION"),
+        (3_000_000, "TWO_MILLION_TO_THREE_MILLION"),
+        (5_000_000, "THREE_MILLION_TO_FIVE_MILLION"),
+        (10_000_000, "FIVE_MILLION_TO_TEN_MILLION"),
+        (20_000_000, "TEN_MILLION_TO_TWENTY_MILLION"),
+        (30_000_000, "TWENTY_MILLION_TO_THIRTY_MILLION"),
+        (50_000_000, "THIRTY_MILLION_TO_FIFTY_MILLION"),
+    ]
+    name = next((label for bound, label in bounds if size < bound), "OVER_FIFTY_MILLION")
+    return enum_member(ranges, name)
 
 
 def _pack(target: Any, message: Any) -> Any:

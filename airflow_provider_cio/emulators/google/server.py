@@ -145,6 +145,17 @@ class GoogleEmulator:
         with self.core.state.lock:
             return self.core.state.jobs[resource_name].status
 
+    def advance(self, seconds: float = 0.0, *, days: float = 0.0) -> None:
+        """Move the emulator's clock forward: memberships lapse, jobs and sizes catch up (both APIs)."""
+        self.core.state.advance(seconds + days * 86_400)
+
+    def membership_life_span(self, customer_id: str, list_id: int) -> int:
+        with self.core.state.lock:
+            user_list = self.core.state.find_list(customer_id, list_id)
+            if user_list is None:
+                raise KeyError(f"no user list {list_id} in customer {customer_id}")
+            return user_list.membership_life_span
+
     def settle(self) -> None:
         """Finish every pending Data Manager request and running Ads job, as Google eventually would."""
         self._dm.settle()

@@ -11,12 +11,31 @@ class EmulatorSettings:
     """``processing_polls`` / ``job_polls``: how many status reads answer PROCESSING / RUNNING before the request or
     job finishes (poll-count driven, never wall-clock, so tests are deterministic). ``require_consent``: members
     without granted ``ad_user_data`` consent are accepted but never join a list (EEA behaviour).
+
+    Google Ads API: an offline user data job is accepted by RunOfflineUserDataJob and finishes later ("user list
+    members that will be processed asynchronously ... the processing results of the job can only be read using
+    GoogleAdsService.Search/SearchStream", OfflineUserDataJob,
+    https://developers.google.com/google-ads/api/reference/rpc/v26/OfflineUserDataJob): it ends after
+    ``job_polls`` status reads AND ``job_seconds`` on the emulator clock (how long Google takes is not promised).
+    User list sizes are estimates ("Estimated number of users ... null if the number of users has not yet been
+    determined", UserList.size_for_display, https://developers.google.com/google-ads/api/reference/rpc/v26/UserList):
+    a size is reported ``size_delay_seconds`` after the change that made it (unset before the list's first change is
+    that old). How much Google rounds the estimate is not documented, so ``size_rounding`` is a reading: "exact" or
+    "two_significant_digits" (12,345 -> 12,000). The defaults (0 s, exact) keep the devstack's checks exact.
     """
 
     processing_polls: int = 1
     job_polls: int = 1
     require_consent: bool = True
     match_rate_percent: int = 70
+    # Google Ads API (see the class docstring's second part)
+    job_seconds: float = 0.0
+    size_delay_seconds: float = 0.0
+    size_rounding: str = "exact"
+
+    def __post_init__(self) -> None:
+        if self.size_rounding not in ("exact", "two_significant_digits"):
+            raise ValueError("size_rounding must be 'exact' or 'two_significant_digits'")
 
 
 def match_rate_bucket(percent: int) -> str:

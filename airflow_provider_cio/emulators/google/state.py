@@ -3,6 +3,13 @@
 Both APIs reach the same user lists (as in production), so a member is stored as a set of identifier keys that do
 not depend on which API sent it: ``email:<sha256>``, ``phone:<sha256>``, ``address:<fn>:<ln>:<cc>:<zip>``.
 Adding a member that shares a key with a stored one merges them; removing drops every stored member sharing a key.
+
+Memberships lapse on the emulator's clock, for both APIs alike: "Number of days a user's cookie stays on your list
+since its most recent addition to the list. This field must be between 0 and 540 inclusive" (Google Ads API
+reference, UserList.membership_life_span, https://developers.google.com/google-ads/api/reference/rpc/v26/UserList),
+and lists that had no expiration were moved to 540 days ("Update to Customer Match membership expiration starting
+April 7, 2025", https://developers.google.com/ads/blog/posts/2025/02/update-to-customer-match-membership). The
+clock is ``clock_ns`` plus an offset a test moves with ``EmulatorState.advance`` (``GoogleEmulator.advance``).
 """
 
 from __future__ import annotations
@@ -15,6 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+DAY_NS = 86_400 * 10**9
+NO_EXPIRY_DAYS = 10_000  # the legacy "unlimited" life span; only a seeded (pre-2025) list can still carry it
+
 
 
 @dataclass
@@ -33,6 +43,9 @@ class UserList:
     upload_key_type: str = "CONTACT_INFO"
     members: list[StoredMember] = field(default_factory=list)
     size_history: list[int] = field(default_factory=list)
+    size_log: list[tuple[int, int]] = field(default_factory=list)  # (clock ns, size) after each change
+    expired: int = 0  # memberships that lapsed so far
+    clock: Callable[[], int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def resource_name(self) -> str:
@@ -61,6 +74,31 @@ class UserList:
 
     def note_size(self) -> None:
         self.size_history.append(len(self.members))
+        if self.clock is not None:
+            self.size_log.append((self.clock(), len(self.members)))
+
+    def expire(self, now_ns: int) -> int:
+        """Drop memberships older than the life span (counted from the member's most recent addition)."""
+        if self.membership_life_span >= NO_EXPIRY_DAYS:
+            return 0
+        cutoff = now_ns - self.membership_life_span * DAY_NS
+        kept = [m for m in self.members if m.added_at_ns > cutoff]
+        lapsed = len(self.members) - len(kept)
+        if lapsed:
+            self.members = kept
+            self.expired += lapsed
+            self.note_size()
+        return lapsed
+
+    def size_as_of(self, at_ns: int) -> int | None:
+        """The size the list had at ``at_ns`` (None before its first change)."""
+        size = None
+        for when, value in self.size_log:
+            if when > at_ns:
+                break
+            size = value
+        return size
+
 
 
 @dataclass
@@ -80,6 +118,8 @@ class Job:
     operations: list[JobOperation] = field(default_factory=list)
     polls_left: int = 0
     fail_with: str | None = None
+    run_at_ns: int = 0  # when RunOfflineUserDataJob accepted it (emulator clock)
+    consent: tuple[str, str] = ("UNSPECIFIED", "UNSPECIFIED")  # (ad_user_data, ad_personalization) as sent
     match_rate_range: str = "UNSPECIFIED"
 
     @property
@@ -117,12 +157,24 @@ class EmulatorState:
 
     def __init__(self, *, clock_ns: Callable[[], int] = time.time_ns) -> None:
         self.lock = threading.RLock()
-        self.clock_ns = clock_ns
+        self._base_clock_ns = clock_ns
+        self.clock_offset_ns = 0
         self.user_lists: dict[tuple[str, int], UserList] = {}
         self.jobs: dict[str, Job] = {}
         self.dm_requests: dict[str, DmRequest] = {}
         self.requests: list[RecordedRequest] = []
         self._next_id = 1000
+
+    def clock_ns(self) -> int:
+        """The emulator's time: the base clock moved by ``advance`` (memberships lapse and jobs finish on it)."""
+        return self._base_clock_ns() + self.clock_offset_ns
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward (tests: a membership life span in days without waiting for it)."""
+        if seconds < 0:
+            raise ValueError("the emulator clock only moves forward")
+        with self.lock:
+            self.clock_offset_ns += int(seconds * 10**9)
 
     def next_id(self) -> int:
         with self.lock:
@@ -135,16 +187,29 @@ class EmulatorState:
 
     def create_user_list(self, customer_id: str, name: str, **attrs: Any) -> UserList:
         with self.lock:
-            user_list = UserList(customer_id=customer_id, id=self.next_id(), name=name, **attrs)
+            user_list = UserList(
+                customer_id=customer_id, id=self.next_id(), name=name, clock=self.clock_ns, **attrs
+            )
+            user_list.size_log.append((self.clock_ns(), 0))  # empty from creation on (not a size change)
             self.user_lists[(customer_id, user_list.id)] = user_list
             return user_list
 
     def find_list(self, customer_id: str, list_id: int) -> UserList | None:
-        return self.user_lists.get((customer_id, list_id))
+        """The list with its lapsed memberships dropped (every read and write of a list goes through here)."""
+        with self.lock:
+            user_list = self.user_lists.get((customer_id, list_id))
+            if user_list is not None:
+                user_list.expire(self.clock_ns())
+            return user_list
 
     def find_list_by_resource(self, resource_name: str) -> UserList | None:
         match = re.fullmatch(r"customers/(\d+)/userLists/(\d+)", resource_name)
         return self.find_list(match.group(1), int(match.group(2))) if match else None
 
     def lists_of(self, customer_id: str) -> Iterable[UserList]:
-        return [u for (cid, _), u in self.user_lists.items() if cid == customer_id]
+        with self.lock:
+            now = self.clock_ns()
+            found = [u for (cid, _), u in self.user_lists.items() if cid == customer_id]
+            for user_list in found:
+                user_list.expire(now)
+            return found

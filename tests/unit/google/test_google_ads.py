@@ -11,7 +11,7 @@ from google_support import CUSTOMER, email_key, emails_in, member
 from airflow_provider_cio.destinations.google.ads import GoogleAdsDestination, build_ads_client
 from airflow_provider_cio.destinations.google.ads_jobs import job_status
 from airflow_provider_cio.emulators.google.server import GoogleEmulator
-from airflow_provider_cio.sync.destination import BatchResult, Member, Operation
+from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import ConfigurationError, PlatformError
 from airflow_provider_cio.sync.naming import AudienceOwner
 
@@ -147,11 +147,66 @@ def test_resumed_session_closes_a_job_that_was_already_run(emulator: GoogleEmula
     assert emails_in(emulator.members(CUSTOMER, int(list_id))) == {email_key(0), email_key(1)}
 
 
-def test_job_failed_is_a_clear_error_naming_the_reason(emulator: GoogleEmulator) -> None:
+def test_a_failed_job_reports_every_batch_it_held_and_applies_nothing(emulator: GoogleEmulator) -> None:
     dest = destination(emulator)
     emulator.inject("job_failed", reason="UNKNOWN")
-    with pytest.raises(PlatformError, match=r"ended FAILED \(failure_reason=UNKNOWN\)"):
-        sync(dest, "vip", "add", [member(0)], size=10)
+    results, stats = sync(dest, "vip", "add", [member(i) for i in range(5)], size=2)
+    assert [r.received for r in results] == [2, 2, 1]  # accepted at add time ...
+    assert stats["status"] == "FAILED" and stats["applied"] is False
+    assert stats["failed_seqs"] == [1, 2, 3]  # ... and none of it applied
+    assert stats["failed_reasons"] == {"JOB_FAILED_UNKNOWN": 5}
+    assert emulator.members(CUSTOMER, int(dest.ensure_audience("vip"))) == set()
+
+
+def test_a_failed_replace_job_leaves_the_list_as_it_was(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    sync(dest, "vip", "add", [member(i) for i in range(4)], size=10)
+    emulator.inject("job_failed", reason="UNKNOWN")
+    _, stats = sync(dest, "vip", "replace", [member(i) for i in range(2, 8)], size=3)
+    assert stats["failed_seqs"] == [1, 2] and stats["applied"] is False
+    list_id = int(dest.ensure_audience("vip"))
+    # the remove_all did not apply either
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(4)}
+
+
+def test_refused_operations_are_reported_by_batch_and_the_rest_of_the_job_applies(
+    emulator: GoogleEmulator,
+) -> None:
+    dest = destination(emulator)
+    emulator.inject("partial_failure", method="AddOfflineUserDataJobOperations", indexes=(1,))
+    _, stats = sync(dest, "vip", "add", [member(i) for i in range(6)], size=3)
+    assert stats["status"] == "SUCCESS"
+    assert stats["failed_seqs"] == [1] and stats["failed_reasons"] == {"INVALID_SHA256_FORMAT": 1}
+    list_id = int(dest.ensure_audience("vip"))
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in (0, 2, 3, 4, 5)}
+
+
+def test_a_retried_close_neither_reruns_nor_resends(emulator: GoogleEmulator) -> None:
+    import json
+
+    dest = destination(emulator)
+    emulator.inject("job_failed", reason="UNKNOWN")
+    list_id = dest.ensure_audience("vip")
+    session = dest.open_session(list_id, "add", total_members=2)
+    dest.send_batch(list_id, session, [member(0)], seq=1, last=False)
+    dest.send_batch(list_id, session, [member(1)], seq=2, last=True)
+    first = dest.close_session(list_id, session)
+    # the ledger's JSON copy of the handle, handed back on a resumed attempt
+    resumed = SessionState(operation="add", handle=json.loads(json.dumps(session.handle)))
+    assert dest.close_session(list_id, resumed)["failed_seqs"] == first["failed_seqs"] == [1, 2]
+    assert len(emulator.calls("RunOfflineUserDataJob")) == 1
+    assert len(emulator.calls("AddOfflineUserDataJobOperations")) == 2
+
+
+def test_a_job_nothing_reached_is_not_run(emulator: GoogleEmulator) -> None:
+    dest = destination(emulator)
+    list_id = dest.ensure_audience("vip")
+    session = dest.open_session(list_id, "add", total_members=1)
+    result = dest.send_batch(list_id, session, [member(0, consent=False)], seq=1, last=True)
+    assert result.failed_indexes == (0,)
+    stats = dest.close_session(list_id, session)
+    assert stats["status"] == "NOT_RUN" and stats["failed_seqs"] == []
+    assert emulator.calls("RunOfflineUserDataJob") == []
 
 
 def test_not_allowlisted_is_configuration_error_naming_the_fix(emulator: GoogleEmulator) -> None:

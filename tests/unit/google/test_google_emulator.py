@@ -179,10 +179,12 @@ def test_gaql_parser_handles_our_shapes_and_refuses_others() -> None:
     q = gaql.parse(
         "SELECT user_list.id, user_list.name FROM user_list WHERE user_list.name = 'it\\'s' LIMIT 5"
     )
-    assert q.resource == "user_list" and q.conditions == (("user_list.name", "it's"),) and q.limit == 5
+    assert q.resource == "user_list" and q.limit == 5
+    assert q.conditions == (gaql.Condition("user_list.name", "=", "it's"),)
     assert gaql.parse("SELECT customer.id FROM customer").conditions == ()
-    with pytest.raises(gaql.GaqlError):
+    with pytest.raises(gaql.GaqlError) as bad:
         gaql.parse("SELECT x FROM y WHERE a > 3")
+    assert bad.value.code == "BAD_FIELD_NAME"
 
 
 def test_faults_file_and_cli_serve(tmp_path: Path) -> None:
