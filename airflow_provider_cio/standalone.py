@@ -90,7 +90,9 @@ class Standalone:
         )
         if self.env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite").startswith("sqlite"):
             for key in ("SQL_ALCHEMY_CONNECT_ARGS", "SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
-                self.env[f"AIRFLOW__DATABASE__{key}"] = f"{__name__}.SQLITE_CONNECT_ARGS"
+                # the import path, not __name__: under `python -m` (make ui) that is "__main__", which Airflow's
+                # processes cannot import (every `make ui` exited at once with AirflowConfigException)
+                self.env[f"AIRFLOW__DATABASE__{key}"] = "airflow_provider_cio.standalone.SQLITE_CONNECT_ARGS"
         self._proc: subprocess.Popen[bytes] | None = None
         self._token: str | None = None
 
