@@ -1,14 +1,148 @@
 """The reference DAGs' configuration: one YAML file (``CIO_DAG_CONFIG`` or ``dags/config/cio.yaml``).
 
-Parsed at DAG-parse time, so it stays cheap: PyYAML only, no connections, no network.
+Parsed at DAG-parse time, so it stays cheap: PyYAML only, no connections, no network. Every section is a frozen
+dataclass that holds its defaults (the one home of each) and checks its ranges in ``__post_init__``; the reader
+type-checks each key and refuses unknown ones, so a typo fails in the DAG's import error naming the key, e.g.
+``cio.yaml: audiences.definitions.cart.mode: 'mirorr' is not one of upsert, mirror, replace``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
-from dataclasses import dataclass, field
+import re
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+
+class Platform(StrEnum):
+    """Where an audience syncs; each needs a connection of the same name in ``connections``."""
+
+    META = "meta"
+    GOOGLE = "google"
+
+
+# the sync core's modes (airflow_provider_cio.sync.plan.SYNC_MODES; a test keeps the two equal)
+SYNC_MODES = ("upsert", "mirror", "replace")
+SOURCES = ("app_api", "dataout")
+# datasets the App API lands by the hour (cio_cart_recovery): the time-filtered ones
+HOURLY_DATASETS = ("events", "deliveries")
+
+
+class DagConfigError(ValueError):
+    """The DAG config is unreadable or a key is missing, mistyped or out of range; ``key`` is its dotted path."""
+
+    error_class = "configuration"
+
+    def __init__(self, message: str, *, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class _Invalid(ValueError):
+    """Raised by a section's ``__post_init__``: ``key`` (relative to the section) and what is wrong with it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def _in_range(key: str, value: float, low: float | None = None, high: float | None = None) -> None:
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = (
+            f"between {low} and {high}"
+            if low is not None and high is not None
+            else (f"at least {low}" if low is not None else f"at most {high}")
+        )
+        raise _Invalid(key, f"{value!r} is out of range: must be {bounds}")
+
+
+def _one_of(key: str, value: str, allowed: typing.Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise _Invalid(key, f"{value!r} is not one of {', '.join(allowed)}")
+
+
+def _all_of(key: str, values: typing.Iterable[str], allowed: typing.Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    for value in values:
+        if value not in allowed:
+            raise _Invalid(key, f"{value!r} is not one of {', '.join(allowed)}")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """``export``: how cio_export lands Customer.io data."""
+
+    source: str = "app_api"
+    datasets: tuple[str, ...] = ("people", "deliveries", "metrics", "events")
+    dataout_container: str = "customerio-dataout"
+    dataout_prefix: str = ""
+    max_rejected_rate: float = 0.01
+    deferrable: bool = False
+    poll_interval: float = 10.0
+    listing_page_limit: int = 100
+    pool: str | None = None
+    deadline_hours: float = 0.0
+    deadline_webhook_env: str = ""
+    # minutes after a day ends before its land tasks read it: Customer.io's data-out lags (files about every
+    # 15 minutes, large syncs later); a run for a day that ended longer ago does not wait
+    settle_minutes: float = 60.0
+
+    def __post_init__(self) -> None:
+        from airflow_provider_cio.datasets import DATASET_COLUMNS
+
+        _one_of("source", self.source, SOURCES)
+        _all_of("datasets", self.datasets, DATASET_COLUMNS)
+        if not self.datasets:
+            raise _Invalid("datasets", "is empty: list at least one dataset")
+        _in_range("max_rejected_rate", self.max_rejected_rate, 0.0, 1.0)
+        _in_range("poll_interval", self.poll_interval, 0.1)
+        _in_range("listing_page_limit", self.listing_page_limit, 1)
+        _in_range("deadline_hours", self.deadline_hours, 0.0)
+        _in_range("settle_minutes", self.settle_minutes, 0.0, 23 * 60.0)
+
+
+@dataclass(frozen=True)
+class CartRecoveryConfig:
+    """``cart_recovery``: the hourly DAG's datasets and the audiences it rebuilds."""
+
+    datasets: tuple[str, ...] = HOURLY_DATASETS
+    audiences: tuple[str, ...] = ()
+    # minutes after an hour ends before its land tasks read it
+    settle_minutes: float = 10.0
+
+    def __post_init__(self) -> None:
+        _all_of("datasets", self.datasets, HOURLY_DATASETS)
+        _in_range("settle_minutes", self.settle_minutes, 0.0, 59.0)
+
+
+@dataclass(frozen=True)
+class HoldoutConfig:
+    """``holdout``: the program whose share of customers never enters its ad audiences (``HoldoutPolicy``)."""
+
+    program: str = "paid_retention"
+    salt: str = ""
+    share: float = 0.10
+
+    def __post_init__(self) -> None:
+        if not self.program.strip():
+            raise _Invalid("program", "is empty: name the program")
+        if not self.salt.strip():  # the salt is never echoed: it decides who is held out
+            raise _Invalid(
+                "salt", "is empty: set a salt of the program's own (changing it reshuffles the holdout)"
+            )
+        if not 0.0 <= self.share < 1.0:
+            raise _Invalid("share", f"{self.share!r} is out of range: must be at least 0 and below 1")
+
+    def policy(self) -> dict[str, Any]:
+        """The ``HoldoutPolicy`` arguments (the build operator's ``holdout``)."""
+        return {"program": self.program, "salt": self.salt, "share": self.share}
 
 
 @dataclass(frozen=True)
@@ -21,27 +155,61 @@ class AudienceConfig:
     # mapping per platform); unset platforms get the env/workspace-qualified default
     platform_names: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not self.destinations:
+            raise _Invalid("destinations", "is empty: list meta and/or google")
+        _all_of("destinations", self.destinations, [p.value for p in Platform])
+        _one_of("mode", self.mode, SYNC_MODES)
+
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# Azure container names: 3-63 characters, lowercase letters, digits and single hyphens, starting with a letter or
+# digit. Source: "Naming and Referencing Containers, Blobs, and Metadata",
+# https://learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata
+_CONTAINER = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
+
 
 @dataclass(frozen=True)
 class CioDagConfig:
     env: str
     workspace: str
-    container: str
     start_date: str
-    owner: str
-    retries: int
-    catchup: bool
-    connections: dict[str, str]
-    export: dict[str, Any]
-    cart_recovery: dict[str, Any]
-    audiences: tuple[AudienceConfig, ...]
-    min_size: int
-    max_shrink: float
-    holdout: dict[str, Any]
+    container: str = "customerio"
+    owner: str = "retention-data"
+    retries: int = 2
+    catchup: bool = True
+    connections: dict[str, str] = field(default_factory=dict)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    cart_recovery: CartRecoveryConfig = field(default_factory=CartRecoveryConfig)
+    audiences: tuple[AudienceConfig, ...] = ()
+    min_size: int = 100
+    max_shrink: float = 0.30
+    holdout: HoldoutConfig | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("env", "workspace"):
+            if not _NAME.match(getattr(self, key)):
+                raise _Invalid(key, f"{getattr(self, key)!r} must be lowercase letters, digits, - or _")
+        if not _CONTAINER.match(self.container):
+            raise _Invalid(
+                "container", f"{self.container!r} is not an Azure container name (3-63 a-z, 0-9, -)"
+            )
+        try:
+            dt.date.fromisoformat(self.start_date)
+        except ValueError:
+            raise _Invalid("start_date", f"{self.start_date!r} is not a date (YYYY-MM-DD)") from None
+        _in_range("retries", self.retries, 0, 10)
+        _in_range("audiences.min_size", self.min_size, 0)
+        _in_range("audiences.max_shrink", self.max_shrink, 0.0, 1.0)
+        needed = {"blob", "customerio"} | {p for a in self.audiences for p in a.destinations}
+        for name in sorted(needed - set(self.connections)):
+            raise _Invalid(f"connections.{name}", "is missing: name the Airflow connection to use")
+        names = {a.name for a in self.audiences}
+        _all_of("cart_recovery.audiences", self.cart_recovery.audiences, sorted(names))
 
     @property
     def datasets(self) -> list[str]:
-        return list(self.export.get("datasets", []))
+        return list(self.export.datasets)
 
     @property
     def customerio_pool(self) -> str | None:
@@ -51,7 +219,7 @@ class CioDagConfig:
         parallel starve each other's requests into ``CustomerIoRateLimited``. One slot serializes them. The pool
         must exist (``airflow pools set``): the scheduler never queues a task whose pool does not.
         """
-        return str(self.export["pool"]) if self.export.get("pool") else None
+        return self.export.pool or None
 
     def platform_audience_name(self, audience: AudienceConfig, platform: str) -> str:
         """The audience's name on ``platform``: its ``platform_name`` override, else ``cio/{env}/{workspace}/{name}``."""
@@ -66,17 +234,13 @@ class CioDagConfig:
 CUSTOMERIO_POOL_DESCRIPTION = "Customer.io App API: 10 req/s per workspace"
 
 
-class DagConfigError(ValueError):
-    error_class = "configuration"
-
-
 def load_dag_config(default: str | Path) -> CioDagConfig:
     """``CIO_DAG_CONFIG`` when set, else ``default`` (the DAG folder's ``config/cio.yaml``)."""
     return read_dag_config(Path(os.environ.get("CIO_DAG_CONFIG") or default))
 
 
 def read_dag_config(location: Path) -> CioDagConfig:
-    """The DAG config in the file at ``location``; a clear ``DagConfigError`` when it is unreadable or incomplete."""
+    """The DAG config in the file at ``location``; a ``DagConfigError`` naming the key when a value is wrong."""
     import yaml
 
     try:
@@ -85,53 +249,144 @@ def read_dag_config(location: Path) -> CioDagConfig:
         raise DagConfigError(f"DAG config {location} cannot be read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise DagConfigError(f"DAG config {location} is not valid YAML: {exc}") from None
-    try:
-        audiences = raw.get("audiences", {})
-        definitions = audiences.get("definitions", {}) or {}
-        return CioDagConfig(
-            env=str(raw["env"]),
-            workspace=str(raw["workspace"]),
-            container=str(raw.get("container", "customerio")),
-            start_date=str(raw["start_date"]),
-            owner=str(raw.get("owner", "retention-data")),
-            retries=int(raw.get("retries", 2)),
-            catchup=bool(raw.get("catchup", True)),
-            connections=dict(raw.get("connections", {})),
-            export=dict(raw.get("export", {})),
-            cart_recovery=dict(raw.get("cart_recovery", {})),
-            audiences=tuple(
-                AudienceConfig(
-                    name=name,
-                    destinations=tuple(spec.get("destinations", [])),
-                    mode=str(spec.get("mode", "mirror")),
-                    params=dict(spec.get("params", {})),
-                    platform_names=_platform_names(name, spec),
-                )
-                for name, spec in definitions.items()
-            ),
-            min_size=int(audiences.get("min_size", 100)),
-            max_shrink=float(audiences.get("max_shrink", 0.3)),
-            holdout=dict(raw.get("holdout", {})),
-        )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise DagConfigError(f"DAG config {location} is missing or mistypes {exc}") from None
+    return parse_dag_config(raw, source=location.name)
 
 
-def _platform_names(audience: str, spec: dict[str, Any]) -> dict[str, str]:
-    """``platform_name: x`` names the audience x on every destination; ``{meta: x}`` on the ones listed only."""
-    raw = spec.get("platform_name")
-    destinations = [str(d) for d in spec.get("destinations", [])]
-    if raw is None:
-        return {}
-    if isinstance(raw, str):
-        return dict.fromkeys(destinations, raw)
-    if not isinstance(raw, dict):
-        raise DagConfigError(
-            f"audience {audience}: platform_name must be a name or a mapping platform -> name"
+def parse_dag_config(raw: Any, *, source: str = "cio.yaml") -> CioDagConfig:
+    """The config from its parsed YAML (``source`` prefixes every message)."""
+    reader = _Reader(source)
+    raw = reader.mapping(raw, "")
+    audiences = reader.mapping(raw.pop("audiences", None) or {}, "audiences")
+    definitions = reader.mapping(audiences.pop("definitions", None) or {}, "audiences.definitions")
+    audience_configs = [
+        reader.section(
+            AudienceConfig, _audience_fields(reader, str(name), spec), f"audiences.definitions.{name}"
         )
-    unknown = sorted(set(raw) - set(destinations))
-    if unknown:
-        raise DagConfigError(
-            f"audience {audience}: platform_name names {unknown}, not among its destinations"
+        for name, spec in definitions.items()
+    ]
+    for key, scalar in (
+        ("min_size", int),
+        ("max_shrink", float),
+    ):  # the guards' defaults, kept under audiences
+        if key in audiences:
+            raw[key] = reader.typed(audiences.pop(key), scalar, f"audiences.{key}")
+    reader.no_unknown(audiences, ("definitions", "min_size", "max_shrink"), "audiences")
+    holdout = raw.pop("holdout", None)
+    raw["audiences"] = tuple(audience_configs)
+    if holdout is not None:
+        raw["holdout"] = reader.section(HoldoutConfig, holdout, "holdout")
+    for key, kind in (("export", ExportConfig), ("cart_recovery", CartRecoveryConfig)):
+        raw[key] = reader.section(kind, raw.get(key) or {}, key)
+    built = {"audiences", "holdout", "export", "cart_recovery", "min_size", "max_shrink"}
+    return reader.section(CioDagConfig, raw, "", built=built)
+
+
+def _audience_fields(reader: _Reader, name: str, spec: Any) -> dict[str, Any]:
+    spec = dict(reader.mapping(spec, f"audiences.definitions.{name}"))
+    spec["name"] = name
+    raw_name = spec.pop("platform_name", None)
+    destinations = spec.get("destinations")
+    if raw_name is not None:
+        path = f"audiences.definitions.{name}.platform_name"
+        if isinstance(raw_name, str):
+            names = dict.fromkeys([str(d) for d in destinations or []], raw_name)
+        elif isinstance(raw_name, dict):
+            unknown = sorted(str(p) for p in set(raw_name) - {str(d) for d in destinations or []})
+            if unknown:
+                raise reader.error(path, f"names {unknown}, not among its destinations")
+            names = {str(p): str(v) for p, v in raw_name.items()}
+        else:
+            raise reader.error(path, "must be a name or a mapping platform -> name")
+        spec["platform_names"] = names
+    return spec
+
+
+class _Reader:
+    """Type-checks YAML values against a section's annotations; messages start ``<file>: <key path>:``."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, path: str, message: str) -> DagConfigError:
+        return DagConfigError(
+            f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}", key=path
         )
-    return {str(platform): str(name) for platform, name in raw.items()}
+
+    def mapping(self, value: Any, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(path, f"must be a mapping, not {type(value).__name__}")
+        return dict(value)
+
+    def no_unknown(self, value: dict[str, Any], known: typing.Iterable[str], path: str) -> None:
+        known = tuple(known)
+        for key in value:
+            if key not in known:
+                where = f"{path}.{key}" if path else str(key)
+                allowed = ", ".join(known) or "nothing else"
+                raise self.error(where, f"unknown key (allowed here: {allowed})")
+
+    def section(
+        self, kind: type[Any], value: Any, path: str, built: typing.AbstractSet[str] = frozenset()
+    ) -> Any:
+        """``kind(**value)``: unknown keys refused, each value type-checked (``built`` ones are already built)."""
+        value = self.mapping(value, path)
+        hints = typing.get_type_hints(kind)
+        self.no_unknown(value, [f.name for f in fields(kind)], path)
+        kwargs: dict[str, Any] = {}
+        for f in fields(kind):
+            key = f"{path}.{f.name}" if path else f.name
+            if f.name not in value:
+                if f.default is MISSING and f.default_factory is MISSING:
+                    raise self.error(key, "is missing")
+                continue
+            kwargs[f.name] = (
+                value[f.name] if f.name in built else self.typed(value[f.name], hints[f.name], key)
+            )
+        try:
+            return kind(**kwargs)
+        except _Invalid as invalid:
+            raise self.error(f"{path}.{invalid.key}" if path else invalid.key, str(invalid)) from None
+
+    def typed(self, value: Any, hint: Any, key: str) -> Any:
+        """``value`` as ``hint`` (str, int, float, bool, tuple[str, ...], dict[str, X], optional X), else an error."""
+        origin = typing.get_origin(hint)
+        if origin in (types.UnionType, typing.Union):
+            options = [a for a in typing.get_args(hint) if a is not type(None)]
+            return None if value is None else self.typed(value, options[0], key)
+        if origin is tuple:
+            if not isinstance(value, list | tuple):
+                raise self.error(key, f"must be a list, not {_kind(value)}")
+            return tuple(
+                self.typed(item, typing.get_args(hint)[0], f"{key}[{i}]") for i, item in enumerate(value)
+            )
+        if origin is dict:
+            mapping = self.mapping(value, key)
+            inner = typing.get_args(hint)[1]
+            return {str(k): self.typed(v, inner, f"{key}.{k}") for k, v in mapping.items()}
+        if hint is Any:
+            return value
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise self.error(key, f"must be true or false, not {_kind(value)}")
+            return value
+        if hint is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.error(key, f"must be a whole number, not {_kind(value)}")
+            return value
+        if hint is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.error(key, f"must be a number, not {_kind(value)}")
+            if not math.isfinite(value):  # .nan passes every range check
+                raise self.error(key, f"must be a finite number, not {value!r}")
+            return float(value)
+        if hint is str:
+            if isinstance(value, dt.date):  # an unquoted YAML date
+                return value.isoformat()
+            if not isinstance(value, str):
+                raise self.error(key, f"must be text, not {_kind(value)}")
+            return value
+        raise TypeError(f"no reader for {hint!r}")  # a new field's type: extend typed()
+
+
+def _kind(value: Any) -> str:
+    return "nothing (null)" if value is None else f"{type(value).__name__} {value!r}"[:60]

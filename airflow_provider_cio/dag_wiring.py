@@ -22,10 +22,10 @@ def app_api_export(cfg: CioDagConfig) -> dict[str, Any]:
     rejection limit, deferral and the shared App API pool (only when configured)."""
     settings: dict[str, Any] = {
         "customerio_conn_id": cfg.connections["customerio"],
-        "poll_interval": float(cfg.export.get("poll_interval", 10)),
-        "listing_page_limit": int(cfg.export.get("listing_page_limit", 100)),
-        "max_rejected_rate": float(cfg.export.get("max_rejected_rate", 0.01)),
-        "deferrable": bool(cfg.export.get("deferrable", False)),
+        "poll_interval": cfg.export.poll_interval,
+        "listing_page_limit": cfg.export.listing_page_limit,
+        "max_rejected_rate": cfg.export.max_rejected_rate,
+        "deferrable": cfg.export.deferrable,
     }
     if cfg.customerio_pool:
         settings["pool"] = cfg.customerio_pool

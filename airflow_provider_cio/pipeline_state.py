@@ -137,7 +137,7 @@ def audiences(
 def latest_lift(store: ObjectStore, cfg: CioDagConfig) -> dict[str, Any]:
     """The newest holdout lift report of the configured program: where it is and its headline numbers (``{}`` when
     there is none yet)."""
-    program = str(cfg.holdout.get("program", "paid_retention"))
+    program = cfg.holdout.program if cfg.holdout else "paid_retention"
     summaries = [
         name
         for name in store.list(f"reports/{base_path(cfg)}/incrementality/{program}/")

@@ -62,7 +62,7 @@ with DAG(
         task_id="build_audiences",
         audiences=[a.name for a in cfg.audiences],
         parameters={a.name: a.params for a in cfg.audiences if a.params},
-        holdout=cfg.holdout or None,
+        holdout=cfg.holdout.policy() if cfg.holdout else None,
         **common,
     )
     for audience in cfg.audiences:

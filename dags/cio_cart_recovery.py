@@ -29,7 +29,7 @@ from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
 
 cfg = load_dag_config(Path(__file__).parent / "config" / "cio.yaml")
 common = layout(cfg)
-audiences = [a for a in cfg.audiences if a.name in cfg.cart_recovery.get("audiences", [])]
+audiences = [a for a in cfg.audiences if a.name in cfg.cart_recovery.audiences]
 
 with DAG(
     dag_id="cio_cart_recovery",
@@ -52,11 +52,11 @@ with DAG(
         task_id="build_cart_audiences",
         audiences=[a.name for a in audiences],
         parameters={a.name: a.params for a in audiences if a.params},
-        holdout=cfg.holdout or None,
+        holdout=cfg.holdout.policy() if cfg.holdout else None,
         hourly=True,
         **common,
     )
-    for dataset in cfg.cart_recovery.get("datasets", ["events", "deliveries"]):
+    for dataset in cfg.cart_recovery.datasets:
         land = CustomerIoExportOperator(
             task_id=f"land_{dataset}_hourly",
             dataset=dataset,

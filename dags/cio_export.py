@@ -37,16 +37,16 @@ cfg = load_dag_config(Path(__file__).parent / "config" / "cio.yaml")
 common = layout(cfg)
 # Freshness deadline (config `export.deadline_hours`, off in the devstack): Airflow 3.3.2's `dags test` exits 1
 # after a successful run of a DAG that has a deadline (Airflow bug #73428); see docs/backfills.md.
-deadline_hours = cfg.export.get("deadline_hours")
+deadline_hours = cfg.export.deadline_hours
 deadline = (
     DeadlineAlert(
         reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-        interval=timedelta(hours=float(deadline_hours)),
+        interval=timedelta(hours=deadline_hours),
         callback=AsyncCallback(
             "airflow_provider_cio.notifications.deadline.export_late",
             kwargs={
                 "waiting_for": "cio_audiences' morning sync",
-                "webhook_url_env": str(cfg.export.get("deadline_webhook_env", "")),
+                "webhook_url_env": cfg.export.deadline_webhook_env,
             },
         ),
     )
@@ -72,12 +72,12 @@ with DAG(
     },
 ) as dag:
     dataout = None
-    if cfg.export.get("source") == "dataout":
+    if cfg.export.source == "dataout":
         dataout = CioDataOutIngestOperator(
             task_id="land_dataout",
-            source_container=cfg.export.get("dataout_container", "customerio-dataout"),
-            source_prefix=cfg.export.get("dataout_prefix", ""),
-            max_rejected_rate=float(cfg.export.get("max_rejected_rate", 0.01)),
+            source_container=cfg.export.dataout_container,
+            source_prefix=cfg.export.dataout_prefix,
+            max_rejected_rate=cfg.export.max_rejected_rate,
             **common,
         )
     for dataset in cfg.datasets:

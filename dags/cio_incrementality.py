@@ -42,7 +42,7 @@ with DAG(
 ) as dag:
     CioIncrementalityOperator(
         task_id="lift_report",
-        program=str(cfg.holdout.get("program", "paid_retention")),
+        program=cfg.holdout.program if cfg.holdout else "paid_retention",
         audiences=[a.name for a in cfg.audiences],
         env=cfg.env,
         workspace=cfg.workspace,

@@ -65,3 +65,31 @@ def test_dag_file_parses_fast_and_cleanly(dag_file: Path) -> None:
 
 def test_there_are_reference_dags() -> None:
     assert DAGS
+
+
+CONFIGURED = [p for p in DAGS if "load_dag_config" in p.read_text()]
+
+
+@pytest.mark.parametrize("dag_file", CONFIGURED, ids=lambda p: p.name)
+def test_a_typo_in_the_config_is_the_dags_import_error_naming_the_key(dag_file: Path, tmp_path: Path) -> None:
+    """Issue 16, defect 7: ``mode: mirorr`` loaded and failed (or not) at run time; now the DAG does not import."""
+    import os
+
+    import yaml
+
+    raw = yaml.safe_load((dag_file.parent / "config" / "cio.yaml").read_text())
+    raw["audiences"]["definitions"]["engaged_clickers_14d"]["mode"] = "mirorr"
+    config = tmp_path / "cio.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(dag_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CIO_DAG_CONFIG": str(config)},
+    )
+    assert result.returncode != 0
+    assert (
+        "DagConfigError: cio.yaml: audiences.definitions.engaged_clickers_14d.mode: 'mirorr' is not one of "
+        "upsert, mirror, replace" in result.stderr
+    ), result.stderr[-2000:]

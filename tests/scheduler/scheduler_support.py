@@ -68,6 +68,8 @@ def write_dag_config(
     config["export"]["deadline_webhook_env"] = webhook_env
     definitions = config["audiences"]["definitions"]
     config["audiences"]["definitions"] = {AUDIENCE: definitions[AUDIENCE]}
+    # the config refuses a cart audience it does not define
+    config["cart_recovery"]["audiences"] = [a for a in config["cart_recovery"]["audiences"] if a == AUDIENCE]
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
