@@ -26,7 +26,6 @@ DAY_NS = 86_400 * 10**9
 NO_EXPIRY_DAYS = 10_000  # the legacy "unlimited" life span; only a seeded (pre-2025) list can still carry it
 
 
-
 @dataclass
 class StoredMember:
     keys: frozenset[str]
@@ -98,7 +97,6 @@ class UserList:
                 break
             size = value
         return size
-
 
 
 @dataclass
