@@ -50,6 +50,7 @@ class CioQualityGateOperator(LandingPartitionOperator):
         store = object_store(self.wasb_conn_id, self.container)
         ref = self.partition(context)
         start, end = interval(context, hourly=self.hourly)
+        generation = _committed_generation(store, ref)
         result = run_gate(
             store,
             ref,
@@ -65,8 +66,13 @@ class CioQualityGateOperator(LandingPartitionOperator):
         for warning in result.warnings:
             self.log.warning("quality warning on %s: %s", ref.label, warning.describe())
         if not result.success:
+            self.log.warning(
+                "%s: the generation it replaced (if any) is kept; docs/backfills.md says how to restore it",
+                ref.label,
+            )
             raise QualityGateFailed(result)
         self.log.info("quality gate passed for %s (%s checks)", ref.label, len(result.checks))
+        _release_previous(store, ref, generation, self.log)
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {
                 "partition": ref.prefix,
@@ -75,3 +81,31 @@ class CioQualityGateOperator(LandingPartitionOperator):
                 "rows": result.rows,
             }
         return summary
+
+
+def _committed_generation(store: Any, ref: Any) -> str | None:
+    """The generation committed before the gate reads it: the one a pass may release the predecessor of (if a
+    commit overtakes the gate, the release finds another generation committed and does nothing)."""
+    from airflow_provider_cio.landing.reader import PartitionCorrupt, PartitionNotFound, read_manifest
+
+    try:
+        return read_manifest(store, ref).generation or None
+    except (PartitionNotFound, PartitionCorrupt):
+        return None  # run_gate reports it
+
+
+def _release_previous(store: Any, ref: Any, generation: str | None, log: Any) -> None:
+    """The partition passed its gate: the generation it replaced is no longer needed for a rollback."""
+    from airflow_provider_cio.landing.generations import release_previous
+
+    if not generation:
+        return
+    try:
+        released = release_previous(store, ref, generation)
+    except Exception as exc:  # clean-up only: a passed gate stays passed
+        log.warning(
+            "%s passed, but its previous generation was not released (%s)", ref.label, type(exc).__name__
+        )
+        return
+    if released:
+        log.info("%s: released generation %s, replaced by %s", ref.label, released, generation)

@@ -83,7 +83,7 @@ def run_gate(
     from airflow_provider_cio.landing.reader import (
         PartitionCorrupt,
         PartitionNotFound,
-        fetch_parts,
+        fetch_committed,
         read_manifest,
     )
 
@@ -99,7 +99,12 @@ def run_gate(
     history = trailing_row_counts(store, ref, trailing_n)
     with tempfile.TemporaryDirectory(prefix="cio-gate-") as tmp:
         try:
-            files = fetch_parts(store, manifest, Path(tmp))
+            # one whole generation: the one just read, or the one that replaced it during the download
+            manifest, files = fetch_committed(store, ref, Path(tmp))
+        except PartitionNotFound as exc:
+            raise PartitionMissing(
+                f"quality gate cannot run: partition {ref.label} is missing: {exc}"
+            ) from exc
         except PartitionCorrupt as exc:
             raise PartitionInconsistent(f"quality gate cannot run on {ref.label}: {exc}") from exc
         result = validate_partition(
