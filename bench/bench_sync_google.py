@@ -5,7 +5,7 @@ phone; the next snapshot has 0.5% departed and 0.5% new members), the last-synce
 format (under the ``google`` ledger), and a Google emulator (gRPC, in the parent process) whose Customer Match list
 holds the N base members (reset before every run). Each child loads snapshot and state, then runs ``run_sync``
 through the real ``google-ads-datamanager`` client and ``DataManagerDestination``: ``ours`` in ``mirror`` mode
-(sends the diff), ``full_replace`` in ``replace`` mode (``clear_first``: remove-all, then every member).
+(sends the diff), ``full_replace`` in ``replace`` mode (every member, then a remove-all as of the session start).
 The value is the sync's wall time; ``extra`` has rows_sent, requests (gRPC calls the emulator saw), true_churn, the
 plan's wall time (a dry run) and the child's load time. Target: rows sent <= 1.1 x true churn.
 
@@ -112,13 +112,14 @@ def sync_child(data_dir: str, target: str, list_id: int, mode: str) -> dict[str,
 
 def run(quick: bool) -> list[dict[str, Any]]:
     from airflow_provider_cio.emulators.google.server import GoogleEmulator
+    from airflow_provider_cio.emulators.google.settings import EmulatorSettings
     from airflow_provider_cio.emulators.google.state import StoredMember
 
     n, runs, case = scale(quick)
     _index_user_lists()
     with (
         tempfile.TemporaryDirectory(prefix="bench_sync_google_") as tmp,
-        GoogleEmulator(tls=False) as emulator,
+        GoogleEmulator(tls=False, settings=EmulatorSettings(dm_processing_seconds=0)) as emulator,
     ):
         data_dir = Path(tmp)
         facts = prepare(data_dir, n, "google")

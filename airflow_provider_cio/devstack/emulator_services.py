@@ -40,8 +40,11 @@ def devstack_user_lists() -> dict[str, str]:
 # -- Google (Data Manager + Google Ads, one gRPC server with TLS) -------------------------------------------------
 def _start_google(port: int, state_dir: Path) -> Callable[[], None]:
     from airflow_provider_cio.emulators.google import GoogleEmulator
+    from airflow_provider_cio.emulators.google.settings import EmulatorSettings
 
-    emulator = GoogleEmulator(port=port, cert_dir=state_dir / "google").start()
+    # Data Manager requests are processed a second after receipt (Google: hours), so the demo stays fast
+    settings = EmulatorSettings(dm_processing_seconds=1.0)
+    emulator = GoogleEmulator(port=port, cert_dir=state_dir / "google", settings=settings).start()
     lists = {
         name: str(emulator.create_user_list(GOOGLE_CUSTOMER_ID, name, description=description))
         for name, description in devstack_user_lists().items()

@@ -3,9 +3,10 @@
 Connection: ``api`` (data_manager | google_ads), ``credentials_json`` (secret: a service-account or authorized-user
 JSON; ``{"type": "anonymous"}`` only for emulators), ``customer_id``, optional ``login_customer_id``,
 ``api_version``, ``user_list_ids`` (Data Manager: platform audience name, e.g. ``cio/prod/acme/winback``, -> user
-list id, because Data Manager cannot create lists); password = developer token (Google Ads API only); host =
-endpoint override (``127.0.0.1:PORT`` for the devstack, whose certificate the worker trusts through
-``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``).
+list id, because Data Manager cannot create lists), optional ``membership_life_span_days`` (1..540, default 540) and
+``refresh_after_days`` (default a third of it: members are re-sent before their membership lapses); password =
+developer token (Google Ads API only); host = endpoint override (``127.0.0.1:PORT`` for the devstack, whose
+certificate the worker trusts through ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_cio.hooks._extras import ConnectionConfigError, read_extras
 
-_ALLOWED = {"api", "credentials_json", "customer_id", "login_customer_id", "api_version", "user_list_ids"}
+_ALLOWED = {
+    "api",
+    "credentials_json",
+    "customer_id",
+    "login_customer_id",
+    "api_version",
+    "user_list_ids",
+    "membership_life_span_days",
+    "refresh_after_days",
+}
 _SCOPES = {
     "data_manager": ["https://www.googleapis.com/auth/datamanager"],
     "google_ads": ["https://www.googleapis.com/auth/adwords"],
@@ -97,6 +107,7 @@ class GoogleCustomerMatchHook(BaseHook):
                 operating_account_id=customer_id,
                 user_list_ids={str(k): str(v) for k, v in lists.items()},
                 login_account_id=extras.get("login_customer_id") or None,
+                **_membership_options(extras),
                 **options,
             )
         else:
@@ -129,3 +140,14 @@ class GoogleCustomerMatchHook(BaseHook):
         except Exception as exc:
             return False, str(exc)
         return True, f"Google {self.api} backend reachable; credentials accepted"
+
+
+def _membership_options(extras: dict[str, Any]) -> dict[str, Any]:
+    """``membership_life_span_days`` / ``refresh_after_days`` from the extras, when set (the destination checks
+    them and names the key it refuses)."""
+    found: dict[str, Any] = {}
+    for key in ("membership_life_span_days", "refresh_after_days"):
+        value = extras.get(key)
+        if value is not None and value != "":
+            found[key] = int(value) if isinstance(value, str) and value.strip().isdigit() else value
+    return found

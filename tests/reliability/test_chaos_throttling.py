@@ -134,8 +134,10 @@ def test_meta_throttle_waits_the_usage_header_and_ends_exact(meta, container_sto
 @pytest.fixture
 def google() -> Iterator:
     from airflow_provider_cio.emulators.google.server import GoogleEmulator
+    from airflow_provider_cio.emulators.google.settings import EmulatorSettings
 
-    emulator = GoogleEmulator(tls=True).start()
+    # processed on receipt: this test is about throttling, not Google's hours of asynchronous processing
+    emulator = GoogleEmulator(tls=True, settings=EmulatorSettings(dm_processing_seconds=0)).start()
     try:
         yield emulator
     finally:

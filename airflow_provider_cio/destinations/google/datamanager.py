@@ -5,15 +5,18 @@ Data Manager cannot create or look up user lists: the Customer Match list is cre
 name the Google Ads backend would give the list, ``cio/{env}/{workspace}/{audience}`` unless overridden). One list id
 mapped from two names is refused: two audiences mirroring into one list remove each other's members.
 
-Replace has two modes:
+Google accepts a request at once and processes it later (minutes to many hours), and a request can still fail
+after it was accepted. So every request id is kept in the session handle under its batch ``seq``, and
+``close_session`` polls them, with backoff, until each reaches a final status; the batches whose requests did not
+end SUCCESS come back as ``failed_seqs`` so the sync core re-sends them next time instead of calling them synced.
 
-- ``clear_first`` (default, as the issue specifies): ``remove_all_audience_members`` is sent and polled until it is
-  no longer PROCESSING before the first ingest. The list is EMPTY between the two; a crash there leaves it empty
-  until the re-run completes.
-- ``add_then_sweep`` (never empties the list): ingest every member first, then ``remove_all_audience_members`` with
-  ``remove_as_of_time`` = session start minus ``sweep_margin_seconds`` - Google removes only members last added
-  before that time, i.e. the departed ones. The margin absorbs clock skew between us and Google (a member added
-  within the margin before the run and departed since stays one more run).
+Replace is ``add_then_sweep`` and never empties the list: upload every member, wait until every upload ended
+SUCCESS, then ``remove_all_audience_members`` with ``remove_as_of_time`` = session start minus
+``sweep_margin_seconds`` ("only audience members last added before this time will be removed"): the departed go,
+everyone just uploaded stays. If an upload failed there is no sweep (nobody is wiped; the failed seqs are
+reported). A remove-all with that cutoff can be repeated without harm, so a lost sweep id only costs a request.
+The former ``clear_first`` (remove everyone, then upload) is gone: the list sat empty while the ingest was pending,
+and a retry of an unfinished clear sent a second remove-all.
 """
 
 from __future__ import annotations
@@ -34,7 +37,13 @@ log = logging.getLogger(__name__)
 
 MAX_MEMBERS_PER_REQUEST = 10_000
 MAX_IDENTIFIERS_PER_MEMBER = 10
-ReplaceMode = Literal["clear_first", "add_then_sweep"]
+MAX_MEMBERSHIP_LIFE_SPAN_DAYS = (
+    540  # Customer Match: higher values refused since April 2025 (Google Ads blog)
+)
+FINAL = frozenset({"SUCCESS", "PARTIAL_SUCCESS", "FAILED"})
+REQUEST_FAILED = "REQUEST_FAILED"  # a final non-SUCCESS status that came without error counts
+STATUS_NOT_FOUND = "REQUEST_STATUS_NOT_FOUND"  # Google no longer knows the request: not provably applied
+ReplaceMode = Literal["add_then_sweep"]
 
 
 def build_ingestion_client(
@@ -70,10 +79,13 @@ class DataManagerDestination:
         operating_account_id: str,
         user_list_ids: Mapping[str, str] | None = None,
         login_account_id: str | None = None,
-        replace_mode: ReplaceMode = "clear_first",
+        replace_mode: ReplaceMode = "add_then_sweep",
         sweep_margin_seconds: float = 300.0,
-        poll_interval_seconds: float = 10.0,
-        max_polls: int = 90,
+        poll_interval_seconds: float = 5.0,
+        poll_max_interval_seconds: float = 1800.0,
+        poll_budget_seconds: float = 6 * 3600.0,
+        membership_life_span_days: int = MAX_MEMBERSHIP_LIFE_SPAN_DAYS,
+        refresh_after_days: int | None = None,
         timeout_seconds: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -82,8 +94,33 @@ class DataManagerDestination:
             raise ConfigurationError(
                 "data manager: operating_account_id must be a Google Ads customer id (digits)"
             )
-        if replace_mode not in ("clear_first", "add_then_sweep"):
-            raise ConfigurationError(f"data manager: unknown replace_mode {replace_mode!r}")
+        if replace_mode != "add_then_sweep":
+            raise ConfigurationError(
+                f"data manager: replace_mode {replace_mode!r} is not supported; 'add_then_sweep' is the only mode "
+                "('clear_first' emptied the live list while Google processed the upload)"
+            )
+        span = membership_life_span_days
+        if (
+            isinstance(span, bool)
+            or not isinstance(span, int)
+            or not 1 <= span <= MAX_MEMBERSHIP_LIFE_SPAN_DAYS
+        ):
+            raise ConfigurationError(
+                f"data manager: membership_life_span_days must be a whole number of days from 1 to "
+                f"{MAX_MEMBERSHIP_LIFE_SPAN_DAYS} (Customer Match refuses longer), not {span!r}",
+                who_must_act="the owner of the Google connection",
+            )
+        refresh = span // 3 if refresh_after_days is None else refresh_after_days
+        if isinstance(refresh, bool) or not isinstance(refresh, int) or not 0 <= refresh < span:
+            raise ConfigurationError(
+                f"data manager: refresh_after_days must be a whole number of days below membership_life_span_days "
+                f"({span}), not {refresh!r}: a member must be re-sent before its membership lapses",
+                who_must_act="the owner of the Google connection",
+            )
+        if poll_interval_seconds <= 0 or poll_max_interval_seconds < poll_interval_seconds:
+            raise ConfigurationError(
+                "data manager: poll_interval_seconds must be > 0 and <= poll_max_interval_seconds"
+            )
         self.client = client
         self.operating_account_id = operating_account_id.replace("-", "")
         self.login_account_id = login_account_id.replace("-", "") if login_account_id else None
@@ -91,7 +128,10 @@ class DataManagerDestination:
         self.replace_mode = replace_mode
         self.sweep_margin_seconds = sweep_margin_seconds
         self.poll_interval_seconds = poll_interval_seconds
-        self.max_polls = max_polls
+        self.poll_max_interval_seconds = poll_max_interval_seconds
+        self.poll_budget_seconds = poll_budget_seconds
+        self.membership_life_span_days = span
+        self.refresh_after_days: int | None = refresh
         self.timeout_seconds = timeout_seconds
         self.sleep = sleep
         self.now = now
@@ -122,26 +162,19 @@ class DataManagerDestination:
         return list_id
 
     def open_session(self, audience_id: str, operation: Operation, *, total_members: int) -> SessionState:
-        handle: dict[str, Any] = {"backend": "data_manager", "request_ids": []}
-        session = SessionState(operation=operation, handle=handle)
-        if operation != "replace":
-            return session
-        if total_members <= 0:
-            raise GuardrailBlocked(
-                "empty_replace",
-                "a replace with zero members would wipe the Google audience",
-                override="send explicit removals instead of a replace",
-            )
-        handle["replace_mode"] = self.replace_mode
-        if self.replace_mode == "clear_first":
-            request_id = self._remove_all(audience_id, as_of=None)
-            handle["remove_all_request_id"] = request_id
-            self._wait([request_id])  # the clear must complete before any add
-            handle["cleared"] = True
-        else:
+        """A local session: nothing is sent until the first batch (a replace fixes its sweep cutoff now)."""
+        handle: dict[str, Any] = {"backend": "data_manager", "requests": {}, "status": {}}
+        if operation == "replace":
+            if total_members <= 0:
+                raise GuardrailBlocked(
+                    "empty_replace",
+                    "a replace with zero members would wipe the Google audience",
+                    override="send explicit removals instead of a replace",
+                )
             cutoff = self.now() - dt.timedelta(seconds=self.sweep_margin_seconds)
+            handle["replace_mode"] = self.replace_mode
             handle["sweep_cutoff"] = cutoff.isoformat()
-        return session
+        return SessionState(operation=operation, handle=handle)
 
     def send_batch(
         self,
@@ -152,56 +185,33 @@ class DataManagerDestination:
         seq: int,
         last: bool,
     ) -> BatchResult:
-        from google.ads import datamanager_v1 as dm
-
-        if (
-            session.operation == "replace"
-            and self.replace_mode == "clear_first"
-            and not session.handle.get("cleared")
-        ):
-            raise PlatformError(
-                "data manager: replace session was not cleared before adds; reopen the session"
-            )
+        """Send one batch; members that may not be uploaded (no ad consent, invalid identifiers) are left out and
+        counted by index, never sent: one denied consent can fail a whole Google request."""
         removing = session.operation == "remove"
         failed: list[int] = []
         reasons: dict[str, int] = {}
         members: list[Any] = []
         for index, member in enumerate(batch):
-            ids, problem = extract(member, max_identifiers=MAX_IDENTIFIERS_PER_MEMBER)
-            if ids is None:
+            problem = None if removing or member.consent else CONSENT_NOT_GRANTED
+            audience_member = None
+            if problem is None:
+                audience_member, problem = self._audience_member(member, with_consent=not removing)
+            if audience_member is None:
                 failed.append(index)
-                reasons[problem or "INVALID"] = reasons.get(problem or "INVALID", 0) + 1
+                reason = problem or "INVALID"
+                reasons[reason] = reasons.get(reason, 0) + 1
                 continue
-            identifiers = [dm.UserIdentifier(email_address=e) for e in ids.emails]
-            identifiers += [dm.UserIdentifier(phone_number=p) for p in ids.phones]
-            if ids.address:
-                a = ids.address
-                identifiers.append(
-                    dm.UserIdentifier(
-                        address=dm.AddressInfo(
-                            given_name=a.given_name,
-                            family_name=a.family_name,
-                            region_code=a.region_code,
-                            postal_code=a.postal_code,
-                        )
-                    )
-                )
-            audience_member = dm.AudienceMember(user_data=dm.UserData(user_identifiers=identifiers))
-            if not removing:
-                status = (
-                    dm.ConsentStatus.CONSENT_GRANTED if member.consent else dm.ConsentStatus.CONSENT_DENIED
-                )
-                audience_member.consent = dm.Consent(ad_user_data=status, ad_personalization=status)
-                if not member.consent:
-                    reasons[CONSENT_NOT_GRANTED] = reasons.get(CONSENT_NOT_GRANTED, 0) + 1
             members.append(audience_member)
         request_ids: list[str] = []
+        sizes: dict[str, int] = session.handle.setdefault("sizes", {})
         for start in range(0, len(members), MAX_MEMBERS_PER_REQUEST):
             chunk = members[start : start + MAX_MEMBERS_PER_REQUEST]
             request_ids.append(self._send(audience_id, chunk, removing=removing))
-        session.handle.setdefault("request_ids", []).extend(request_ids)
+            sizes[request_ids[-1]] = len(chunk)
+        # A re-sent seq (a retried attempt) replaces its ids: re-adding is idempotent on Google.
+        session.handle.setdefault("requests", {})[str(seq)] = request_ids
         log.info(
-            "data manager %s batch %s: %s sent, %s refused locally, requests %s",
+            "data manager %s batch %s: %s sent, %s left out, requests %s",
             session.operation,
             seq,
             len(members),
@@ -217,20 +227,58 @@ class DataManagerDestination:
         )
 
     def close_session(self, audience_id: str, session: SessionState) -> dict[str, Any]:
-        """Wait for every request of the session, then (add_then_sweep) remove the departed; PII-free stats."""
-        request_ids = list(session.handle.get("request_ids", []))
-        stats = self._wait(request_ids)
-        if session.operation == "replace" and session.handle.get("replace_mode") == "add_then_sweep":
-            sweep_id = session.handle.get("sweep_request_id")
-            if not sweep_id:
-                cutoff = dt.datetime.fromisoformat(session.handle["sweep_cutoff"])
-                sweep_id = self._remove_all(audience_id, as_of=cutoff)
-                session.handle["sweep_request_id"] = sweep_id
-            sweep = self._wait([sweep_id])
-            stats["sweep_status"] = sweep["statuses"]
+        """Wait (backoff, capped, within ``poll_budget_seconds``) for every request of the session to end; a replace
+        whose uploads all succeeded then sweeps the departed. PII-free stats with ``failed_seqs``/``failed_reasons``.
+
+        The budget spent raises ``PlatformError`` with ``retry_after``; a retry polls the same requests again (their
+        ids are in the handle) and sends nothing twice."""
+        interval = self.poll_interval_seconds
+        waited = 0.0
+        polls = 0
+        while True:
+            polls += 1
+            if self.poll_once(session):
+                if not self._sweep_due(session):
+                    break
+                self._sweep(audience_id, session)
+                interval = self.poll_interval_seconds  # a new request: start the backoff again
+            if waited + interval > self.poll_budget_seconds:
+                pending = len(self._pending(session))
+                raise PlatformError(
+                    f"data manager: {pending} request(s) still PROCESSING after {waited:.0f}s of polling (budget "
+                    f"{self.poll_budget_seconds:.0f}s); Google processes requests asynchronously, so the retry "
+                    "polls the same requests again and sends nothing twice",
+                    retry_after=interval,
+                )
+            self.sleep(interval)
+            waited += interval
+            interval = min(interval * 2, self.poll_max_interval_seconds)
+        stats = self._stats(session)
+        stats["polls"] = polls
         stats["user_list_id"] = audience_id
         stats["operation"] = session.operation
         return stats
+
+    def poll_once(self, session: SessionState) -> bool:
+        """Read the status of every request of ``session`` not yet final, once, without sleeping; record the final
+        ones in the handle. True when none is left pending (a deferrable trigger can call this)."""
+        from google.api_core import exceptions as gexc
+
+        statuses: dict[str, Any] = session.handle.setdefault("status", {})
+        for request_id in self._pending(session):
+            try:
+                response = self.client.retrieve_request_status(
+                    request={"request_id": request_id}, timeout=self.timeout_seconds
+                )
+            except gexc.NotFound:
+                statuses[request_id] = {"status": "FAILED", "errors": {}, "reason": STATUS_NOT_FOUND}
+                continue
+            except Exception as exc:
+                raise classify_data_manager(exc, action="retrieve_request_status") from exc
+            summary = _summarize(list(response.request_status_per_destination))
+            if summary is not None:
+                statuses[request_id] = summary
+        return not self._pending(session)
 
     def describe(self, audience_id: str) -> dict[str, Any]:
         """Data Manager's IngestionService reports no list size; say so rather than invent a number."""
@@ -256,6 +304,32 @@ class DataManagerDestination:
         return True
 
     # -- internals ------------------------------------------------------------------------------------------
+    def _audience_member(self, member: Member, *, with_consent: bool) -> tuple[Any, str | None]:
+        from google.ads import datamanager_v1 as dm
+
+        ids, problem = extract(member, max_identifiers=MAX_IDENTIFIERS_PER_MEMBER)
+        if ids is None:
+            return None, problem
+        identifiers = [dm.UserIdentifier(email_address=e) for e in ids.emails]
+        identifiers += [dm.UserIdentifier(phone_number=p) for p in ids.phones]
+        if ids.address:
+            a = ids.address
+            identifiers.append(
+                dm.UserIdentifier(
+                    address=dm.AddressInfo(
+                        given_name=a.given_name,
+                        family_name=a.family_name,
+                        region_code=a.region_code,
+                        postal_code=a.postal_code,
+                    )
+                )
+            )
+        audience_member = dm.AudienceMember(user_data=dm.UserData(user_identifiers=identifiers))
+        if with_consent:  # per member: "User-level consent overrides request-level consent"
+            granted = dm.ConsentStatus.CONSENT_GRANTED
+            audience_member.consent = dm.Consent(ad_user_data=granted, ad_personalization=granted)
+        return audience_member, None
+
     def _destination(self, audience_id: str) -> Any:
         from google.ads import datamanager_v1 as dm
 
@@ -297,78 +371,131 @@ class DataManagerDestination:
         except Exception as exc:
             raise classify_data_manager(exc, action="remove" if removing else "ingest") from exc
 
-    def _remove_all(self, audience_id: str, *, as_of: dt.datetime | None) -> str:
+    def _pending(self, session: SessionState) -> list[str]:
+        """Request ids of the session (uploads, then the sweep) without a final status yet."""
+        statuses = session.handle.get("status", {})
+        ids = [rid for seq_ids in session.handle.get("requests", {}).values() for rid in seq_ids]
+        if session.handle.get("sweep_request_id"):
+            ids.append(session.handle["sweep_request_id"])
+        return [rid for rid in dict.fromkeys(ids) if rid not in statuses]
+
+    def _failed_seqs(self, session: SessionState) -> list[int]:
+        statuses = session.handle.get("status", {})
+        return sorted(
+            int(seq)
+            for seq, ids in session.handle.get("requests", {}).items()
+            if any(statuses.get(rid, {}).get("status") != "SUCCESS" for rid in ids)
+        )
+
+    def _sweep_due(self, session: SessionState) -> bool:
+        """A replace sweeps once, and only after every upload ended SUCCESS (else the old members stay)."""
+        if session.operation != "replace" or self._failed_seqs(session):
+            return False
+        sweep_id = session.handle.get("sweep_request_id")
+        if sweep_id is None:
+            return True
+        if session.handle["status"].get(sweep_id, {}).get("status") == "SUCCESS":
+            return False
+        # The sweep itself failed: the same cutoff again is harmless (it spares everyone uploaded since).
+        session.handle.setdefault("failed_sweeps", []).append(sweep_id)
+        if len(session.handle["failed_sweeps"]) >= 3:
+            raise PlatformError(
+                f"data manager: the replace's sweep (remove-all as of {session.handle['sweep_cutoff']}) failed "
+                f"{len(session.handle['failed_sweeps'])} times; departed members are still in the list, the "
+                "uploads are complete; the retry sweeps again",
+                retry_after=self.poll_max_interval_seconds,
+            )
+        return True
+
+    def _sweep(self, audience_id: str, session: SessionState) -> None:
         from google.ads import datamanager_v1 as dm
 
-        request = dm.RemoveAllAudienceMembersRequest(destinations=[self._destination(audience_id)])
-        if as_of is not None:
-            request.remove_as_of_time = as_of
+        cutoff = dt.datetime.fromisoformat(session.handle["sweep_cutoff"])
+        request = dm.RemoveAllAudienceMembersRequest(
+            destinations=[self._destination(audience_id)], remove_as_of_time=cutoff
+        )
         try:
             response = self.client.remove_all_audience_members(request=request, timeout=self.timeout_seconds)
         except Exception as exc:
             raise classify_data_manager(exc, action="remove_all") from exc
-        return str(response.request_id)
+        session.handle["sweep_request_id"] = str(response.request_id)
+        log.info("data manager replace: uploads complete, sweep as of %s sent", cutoff.isoformat())
 
-    def _wait(self, request_ids: list[str]) -> dict[str, Any]:
-        """Poll each request until it is no longer PROCESSING (bounded); aggregate counts and match rates."""
-        pending = list(dict.fromkeys(request_ids))
-        done: dict[str, Any] = {}
-        polls = 0
-        while pending:
-            still: list[str] = []
-            for request_id in pending:
-                try:
-                    response = self.client.retrieve_request_status(
-                        request={"request_id": request_id}, timeout=self.timeout_seconds
-                    )
-                except Exception as exc:
-                    raise classify_data_manager(exc, action="retrieve_request_status") from exc
-                entries = list(response.request_status_per_destination)
-                if any(e.request_status.name == "PROCESSING" for e in entries) or not entries:
-                    still.append(request_id)
-                else:
-                    done[request_id] = entries
-            pending = still
-            polls += 1
-            if pending:
-                if polls >= self.max_polls:
-                    raise PlatformError(
-                        f"data manager: {len(pending)} request(s) still PROCESSING after {polls} polls",
-                        retry_after=self.poll_interval_seconds,
-                    )
-                self.sleep(self.poll_interval_seconds)
-        return _aggregate(done, polls)
+    def _stats(self, session: SessionState) -> dict[str, Any]:
+        """Aggregate of the final statuses; every member of a non-SUCCESS request counts as not applied."""
+        handle = session.handle
+        statuses: dict[str, dict[str, Any]] = handle.get("status", {})
+        sweep_id = handle.get("sweep_request_id")
+        counts: dict[str, int] = {}
+        errors: dict[str, int] = {}
+        match_rates: dict[str, int] = {}
+        failed_reasons: dict[str, int] = {}
+        records = identifiers = requests = 0
+        for seq_ids in handle.get("requests", {}).values():
+            for rid in seq_ids:
+                entry = statuses[rid]
+                requests += 1
+                counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+                records += int(entry.get("records", 0))
+                identifiers += int(entry.get("identifiers", 0))
+                if entry.get("match_rate"):
+                    match_rates[entry["match_rate"]] = match_rates.get(entry["match_rate"], 0) + 1
+                for reason, n in entry.get("errors", {}).items():
+                    errors[reason] = errors.get(reason, 0) + int(n)
+                if entry["status"] != "SUCCESS":
+                    sent = int(handle.get("sizes", {}).get(rid, entry.get("records", 0)))
+                    reasons = entry.get("errors") or {entry.get("reason", REQUEST_FAILED): sent}
+                    for reason, n in reasons.items():
+                        failed_reasons[reason] = failed_reasons.get(reason, 0) + int(n)
+        stats: dict[str, Any] = {
+            "requests": requests,
+            "statuses": counts,
+            "record_count": records,
+            "user_identifier_count": identifiers,
+            "error_counts": errors,
+            "upload_match_rate_ranges": match_rates,
+        }
+        failed_seqs = self._failed_seqs(session)
+        if failed_seqs:
+            stats["failed_seqs"] = failed_seqs
+            stats["failed_reasons"] = failed_reasons
+        if session.operation == "replace":
+            if failed_seqs:
+                stats["sweep_status"] = "SKIPPED"  # nobody is removed while an upload is missing
+            else:
+                stats["sweep_status"] = statuses.get(sweep_id or "", {}).get("status", "NOT_SENT")
+            stats["sweep_cutoff"] = handle.get("sweep_cutoff")
+        return stats
 
 
-def _aggregate(done: Mapping[str, list[Any]], polls: int) -> dict[str, Any]:
-    statuses: dict[str, int] = {}
+def _summarize(entries: list[Any]) -> dict[str, Any] | None:
+    """One request's final outcome over its destinations (JSON-able), or None while any is still processing.
+
+    The worst destination status wins: FAILED > PARTIAL_SUCCESS > SUCCESS."""
+    if not entries:
+        return None
+    names = [entry.request_status.name for entry in entries]
+    if any(name not in FINAL for name in names):
+        return None
+    status = next(s for s in ("FAILED", "PARTIAL_SUCCESS", "SUCCESS") if s in names)
+    summary: dict[str, Any] = {"status": status}
     errors: dict[str, int] = {}
-    match_rates: dict[str, int] = {}
     records = identifiers = 0
-    for entries in done.values():
-        for entry in entries:
-            name = entry.request_status.name
-            statuses[name] = statuses.get(name, 0) + 1
-            for count in entry.error_info.error_counts:
-                reason = count.reason.name
-                errors[reason] = errors.get(reason, 0) + int(count.record_count)
-            which = entry._pb.WhichOneof("status")
-            if which == "audience_members_ingestion_status":
-                status = entry.audience_members_ingestion_status.user_data_ingestion_status
-                records += int(status.record_count)
-                identifiers += int(status.user_identifier_count)
-                rate = status.upload_match_rate_range.name
-                match_rates[rate] = match_rates.get(rate, 0) + 1
-            elif which == "audience_members_removal_status":
-                status = entry.audience_members_removal_status.user_data_removal_status
-                records += int(status.record_count)
-                identifiers += int(status.user_identifier_count)
-    return {
-        "requests": len(done),
-        "polls": polls,
-        "statuses": statuses,
-        "record_count": records,
-        "user_identifier_count": identifiers,
-        "error_counts": errors,
-        "upload_match_rate_ranges": match_rates,
-    }
+    rate = None
+    for entry in entries:
+        for count in entry.error_info.error_counts:
+            errors[count.reason.name] = errors.get(count.reason.name, 0) + int(count.record_count)
+        which = entry._pb.WhichOneof("status")
+        if which == "audience_members_ingestion_status":
+            ingested = entry.audience_members_ingestion_status.user_data_ingestion_status
+            records = max(records, int(ingested.record_count))
+            identifiers = max(identifiers, int(ingested.user_identifier_count))
+            rate = ingested.upload_match_rate_range.name
+        elif which == "audience_members_removal_status":
+            removed = entry.audience_members_removal_status.user_data_removal_status
+            records = max(records, int(removed.record_count))
+            identifiers = max(identifiers, int(removed.user_identifier_count))
+    summary.update(records=records, identifiers=identifiers, errors=errors)
+    if rate:
+        summary["match_rate"] = rate
+    return summary

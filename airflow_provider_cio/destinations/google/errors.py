@@ -83,6 +83,10 @@ def classify_data_manager(exc: BaseException, *, action: str) -> SyncError:
         return PlatformError(f"{where}: throttled (RESOURCE_EXHAUSTED)", retry_after=retry or 60.0)
     if isinstance(exc, gexc.Unauthenticated):
         return ConfigurationError(f"{where}: credentials rejected (UNAUTHENTICATED)")
+    if reason == "INVALID_REMOVE_AS_OF_TIME":  # our clock ahead of Google's by more than the sweep margin
+        return PlatformError(
+            f"{where}: remove_as_of_time is in Google's future (clock skew)", retry_after=60.0
+        )
     if reason == "TERMS_AND_CONDITIONS_NOT_SIGNED":
         return ConfigurationError(
             f"{where}: Customer Match terms of service not accepted for the operating account",

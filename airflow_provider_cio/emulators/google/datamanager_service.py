@@ -1,14 +1,22 @@
 """``google.ads.datamanager.v1.IngestionService`` as the emulator serves it (audience members + request status).
 
 Validation mirrors the documented limits: 10 destinations, 10,000 members per request, 10 identifiers per member,
-SHA-256 hex identifiers, HEX encoding required, Customer Match terms accepted. Request-level failures are gRPC
-statuses carrying google.rpc details (ErrorInfo reason, BadRequest field violations, RetryInfo), which
-google-api-core decodes into ``exc.reason`` / ``exc.details``. Ingests and removes apply when received; a remove-all
-applies when it finishes (and removes only members last added before its ``remove_as_of_time``, default: receipt).
+SHA-256 identifiers in the request's ``encoding`` (HEX or BASE64), Customer Match terms accepted. Request-level
+failures are gRPC statuses carrying google.rpc details (ErrorInfo reason, BadRequest field violations, RetryInfo),
+which google-api-core decodes into ``exc.reason`` / ``exc.details``.
+
+Asynchronous like the real service: every ingest, remove and remove-all is accepted at once (a request id comes
+back) and applied ``settings.dm_processing_seconds`` later on the emulator's clock; until then its status is
+PROCESSING, after it SUCCESS / PARTIAL_SUCCESS / FAILED ("Records can still fail during asynchronous processing",
+Data Manager API diagnostics, https://developers.google.com/data-manager/api/devguides/diagnostics). Due requests
+are processed lazily, in due order, whenever anything reads or writes the state, which is what an observer sees of
+a background worker. A member's "last added" time is when its ingest was processed.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -73,8 +81,27 @@ def abort(
     raise AssertionError("unreachable")  # abort_with_status raises
 
 
-def _member_keys(member: Any) -> tuple[frozenset[str], list[str]]:
-    """Identifier keys of one AudienceMember, and the problems found (reason codes)."""
+def _hashed_key(value: str, encoding: int) -> tuple[str, str | None]:
+    """A hashed identifier as lower-case hex, or the reason it is refused.
+
+    "Hash the email address using the SHA-256 algorithm. Encode the hash bytes using hexadecimal (hex) or Base64
+    encoding" ("Send audience members", https://developers.google.com/data-manager/api/devguides/audiences/send-audience-members);
+    the request's ``encoding`` says which ("Encoding", https://developers.google.com/data-manager/api/reference/rest/v1/Encoding).
+    """
+    if encoding == 2:  # BASE64
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return "", "INVALID_BASE64_ENCODING"
+        return (raw.hex(), None) if len(raw) == 32 else ("", "INVALID_SHA256_FORMAT")
+    lowered = value.lower()
+    if any(ch not in "0123456789abcdef" for ch in lowered) or len(lowered) % 2:
+        return "", "INVALID_HEX_ENCODING"
+    return (lowered, None) if SHA256_HEX.match(lowered) else ("", "INVALID_SHA256_FORMAT")
+
+
+def _member_keys(member: Any, encoding: int) -> tuple[frozenset[str], list[str]]:
+    """Identifier keys of one AudienceMember (hex, whatever the encoding), and the problems found (reason codes)."""
     problems: list[str] = []
     keys: set[str] = set()
     identifiers = list(member.user_data.user_identifiers)
@@ -85,22 +112,45 @@ def _member_keys(member: Any) -> tuple[frozenset[str], list[str]]:
     for ident in identifiers:
         which = ident._pb.WhichOneof("identifier")
         if which == "email_address" or which == "phone_number":
-            value = getattr(ident, which).lower()
-            if not SHA256_HEX.match(value):
-                problems.append("INVALID_SHA256_FORMAT")
+            value, problem = _hashed_key(getattr(ident, which), encoding)
+            if problem:
+                problems.append(problem)
             keys.add(("email:" if which == "email_address" else "phone:") + value)
         elif which == "address":
             addr = ident.address
+            names = []
             for hashed in (addr.given_name, addr.family_name):
-                if not SHA256_HEX.match(hashed.lower()):
-                    problems.append("INVALID_SHA256_FORMAT")
+                value, problem = _hashed_key(hashed, encoding)
+                if problem:
+                    problems.append(problem)
+                names.append(value)
             if not addr.region_code or len(addr.region_code) != 2:
                 problems.append("INVALID_COUNTRY_CODE")
-            keys.add(
-                f"address:{addr.given_name.lower()}:{addr.family_name.lower()}:"
-                f"{addr.region_code.upper()}:{addr.postal_code}"
-            )
+            keys.add(f"address:{names[0]}:{names[1]}:{addr.region_code.upper()}:{addr.postal_code}")
     return frozenset(keys), problems
+
+
+def consent_state(member_consent: Any, request_consent: Any) -> str:
+    """ "granted", "denied" or "missing" for one member.
+
+    "User-level consent overrides request-level consent" (IngestAudienceMembersRequest.consent,
+    https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/ingest); both ad_user_data and
+    ad_personalization must be granted, either denied is a denial, and "If either consent is set as unspecified,
+    then consent is not considered granted" ("About consent for Customer Match partners",
+    https://support.google.com/displayvideo/answer/14673239).
+    """
+    from google.ads.datamanager_v1.types import consent as c
+
+    unspecified = c.ConsentStatus.CONSENT_STATUS_UNSPECIFIED
+    values = []
+    for name in ("ad_user_data", "ad_personalization"):
+        own = getattr(member_consent, name) if member_consent is not None else unspecified
+        values.append(own if own != unspecified else getattr(request_consent, name))
+    if c.ConsentStatus.CONSENT_DENIED in values:
+        return "denied"
+    if all(v == c.ConsentStatus.CONSENT_GRANTED for v in values):
+        return "granted"
+    return "missing"
 
 
 class DataManagerService:
@@ -230,7 +280,7 @@ class DataManagerService:
         reasons: set[str] = set()
         identifier_count = 0
         for i, member in enumerate(request.audience_members):
-            keys, problems = _member_keys(member)
+            keys, problems = _member_keys(member, int(request.encoding))
             identifier_count += len(member.user_data.user_identifiers)
             for problem in problems:
                 reasons.add(problem)
@@ -251,47 +301,112 @@ class DataManagerService:
         self,
         kind: str,
         destinations: list[tuple[str, int]],
+        method: str,
         *,
         record_count: int = 0,
         identifier_count: int = 0,
     ) -> DmRequest:
+        """Accept a request: processed ``dm_processing_seconds`` from now (a ``slow_processing`` fault: its delay),
+        failing then if a ``request_failed`` fault is armed for ``method``."""
+        now = self.core.state.clock_ns()
+        slow = self.core.faults.take(method, {"slow_processing"})
+        delay = slow.delay_seconds if slow else self.core.settings.dm_processing_seconds
         req = DmRequest(
             request_id=str(uuid.uuid4()),
             kind=kind,
             destinations=destinations,
-            received_ns=self.core.state.clock_ns(),
-            polls_left=self.core.settings.processing_polls,
+            received_ns=now,
+            due_ns=now + int(delay * 1e9),
             record_count=record_count,
             identifier_count=identifier_count,
         )
+        failed = self.core.faults.take(method, {"request_failed"})
+        if failed is not None:
+            req.fail_reason = failed.reason or "PROCESSING_ERROR_REASON_INTERNAL_ERROR"
         self.core.state.dm_requests[req.request_id] = req
         return req
 
     def _lists(self, destinations: list[tuple[str, int]]) -> Iterator[UserList]:
-        """The destinations' user lists (``_destinations`` has checked that each exists)."""
+        """The destinations' user lists that still exist."""
         for customer_id, list_id in destinations:
             user_list = self.core.state.find_list(customer_id, list_id)
-            assert user_list is not None
-            yield user_list
+            if user_list is not None:
+                yield user_list
 
     def _record(self, method: str, req: DmRequest, **fields: Any) -> None:
         """Add a received request (not a validate-only one) to the emulator's PII-free request log."""
         list_ids = [list_id for _, list_id in req.destinations]
         self.core.state.record(SERVICE, method, request_id=req.request_id, list_ids=list_ids, **fields)
 
+    # -- asynchronous processing ---------------------------------------------------------------------------------
+    def process_due(self) -> None:
+        """Apply every request whose processing time has come, in due order (call with or without the lock)."""
+        state = self.core.state
+        with state.lock:
+            now = state.clock_ns()
+            due = [r for r in state.dm_requests.values() if not r.applied and r.due_ns <= now]
+            for req in sorted(due, key=lambda r: (r.due_ns, r.received_ns)):
+                self._process(req)
+
+    def settle(self) -> None:
+        """Process every request still pending (what Google does eventually, polled or not)."""
+        state = self.core.state
+        with state.lock:
+            now = state.clock_ns()
+            for req in state.dm_requests.values():
+                req.due_ns = min(req.due_ns, now)
+            self.process_due()
+
+    def _process(self, req: DmRequest) -> None:
+        """Apply one request at its due time and fix its final status."""
+        req.applied = True
+        if req.fail_reason is not None:
+            req.error_counts = {req.fail_reason: max(req.record_count, 1)}
+            req.status = "FAILED"
+            return
+        lists = list(self._lists(req.destinations))
+        if req.kind == "remove_all":
+            for user_list in lists:
+                user_list.remove_all(req.remove_as_of_ns)
+                user_list.note_size()
+            req.status = "SUCCESS"
+            return
+        applied = 0
+        for index, keys in enumerate(req.members):
+            if index in req.skipped:
+                continue
+            applied += 1
+            for user_list in lists:
+                if req.kind == "ingest":
+                    user_list.add(keys, req.due_ns)  # "last added": when the ingest was processed
+                else:
+                    user_list.remove(keys)
+        for user_list in lists:
+            user_list.note_size()
+        errors = sum(req.error_counts.values())
+        req.status = "SUCCESS" if not errors else ("PARTIAL_SUCCESS" if applied else "FAILED")
+
     # -- methods ---------------------------------------------------------------------------------------------------
     def ingest(self, request: Any, context: grpc.ServicerContext) -> Any:
-        from google.ads.datamanager_v1.types import consent as c
         from google.ads.datamanager_v1.types import ingestion_service as t
         from google.ads.datamanager_v1.types import terms_of_service as tos
 
         state = self.core.state
+        settings = self.core.settings
         with state.lock:
+            self.process_due()
             self._faults(context, "IngestAudienceMembers")
             destinations = self._destinations(context, request)
             keys, members, identifier_count = self._members(context, request)
             accepted_tos = tos.TermsOfServiceStatus.ACCEPTED
-            if request.terms_of_service.customer_match_terms_of_service_status != accepted_tos:
+            # "Set the termsOfService to a TermsOfService message with customerMatchTermsOfServiceStatus set to
+            # ACCEPTED" ("Upload members to an audience",
+            # https://developers.google.com/data-manager/api/devguides/audiences/google-ads/customer-match/upload-data);
+            # whether a request without it is refused is not said: a setting.
+            tos_status = request.terms_of_service.customer_match_terms_of_service_status
+            if tos_status == tos.TermsOfServiceStatus.REJECTED or (
+                settings.dm_require_terms_of_service and tos_status != accepted_tos
+            ):
                 abort(
                     context,
                     grpc.StatusCode.INVALID_ARGUMENT,
@@ -302,35 +417,47 @@ class DataManagerService:
                 state.record(SERVICE, "IngestAudienceMembers", validate_only=True, members=len(members))
                 return t.IngestAudienceMembersResponse()
             req = self._new_request(
-                "ingest", destinations, record_count=len(members), identifier_count=identifier_count
+                "ingest",
+                destinations,
+                "IngestAudienceMembers",
+                record_count=len(members),
+                identifier_count=identifier_count,
             )
+            req.members = keys
             fault = self.core.faults.take("IngestAudienceMembers", {"partial_failure"})
-            failed = set(fault.indexes) if fault else set()
             if fault:
-                req.error_counts[fault.reason or "PROCESSING_ERROR_REASON_INVALID_FORMAT"] = len(failed)
-            for i, (member_keys, member) in enumerate(zip(keys, members, strict=True)):
-                if i in failed:
+                failing = {i for i in fault.indexes if 0 <= i < len(members)}
+                req.skipped |= failing
+                if failing:
+                    reason = fault.reason or "PROCESSING_ERROR_REASON_INVALID_FORMAT"
+                    req.error_counts[reason] = len(failing)
+            request_consent = request.consent
+            denied = 0
+            for i, member in enumerate(members):
+                if i in req.skipped:
                     continue
-                consent = member.consent if "consent" in member else request.consent
-                if (
-                    self.core.settings.require_consent
-                    and consent.ad_user_data != c.ConsentStatus.CONSENT_GRANTED
-                ):
-                    reason = (
-                        "PROCESSING_ERROR_REASON_DENIED_CONSENT"
-                        if consent.ad_user_data == c.ConsentStatus.CONSENT_DENIED
-                        else "PROCESSING_ERROR_REASON_NO_CONSENT"
-                    )
+                verdict = consent_state(member.consent if "consent" in member else None, request_consent)
+                if verdict == "denied":
+                    denied += 1
+                    req.skipped.add(i)
+                    reason = "PROCESSING_ERROR_REASON_DENIED_CONSENT"
                     req.error_counts[reason] = req.error_counts.get(reason, 0) + 1
-                    continue
-                req.accepted.append(member_keys)
-            now = state.clock_ns()
-            for user_list in self._lists(destinations):
-                for member_keys in req.accepted:
-                    user_list.add(member_keys, now)
-                user_list.note_size()
-            req.applied = True
-            self._record("IngestAudienceMembers", req, members=len(members))
+                elif verdict == "missing" and settings.dm_missing_consent == "not_processed":
+                    req.skipped.add(i)
+                    reason = "PROCESSING_ERROR_REASON_NO_CONSENT"
+                    req.error_counts[reason] = req.error_counts.get(reason, 0) + 1
+            if denied and settings.dm_denied_consent == "fail_request" and req.fail_reason is None:
+                # "If either consent field is set as denied ... Your upload request will return an error" ("About
+                # consent for Customer Match partners", https://support.google.com/displayvideo/answer/14673239):
+                # read here as the whole request failing once processed.
+                req.fail_reason = "PROCESSING_ERROR_REASON_DENIED_CONSENT"
+            self._record(
+                "IngestAudienceMembers",
+                req,
+                members=len(members),
+                encoding=t.Encoding(request.encoding).name,
+                consent_denied=denied,
+            )
             return t.IngestAudienceMembersResponse(request_id=req.request_id)
 
     def remove(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -338,19 +465,20 @@ class DataManagerService:
 
         state = self.core.state
         with state.lock:
+            self.process_due()
             self._faults(context, "RemoveAudienceMembers")
             destinations = self._destinations(context, request)
             keys, members, identifier_count = self._members(context, request)
             if request.validate_only:
                 return t.RemoveAudienceMembersResponse()
             req = self._new_request(
-                "remove", destinations, record_count=len(members), identifier_count=identifier_count
+                "remove",
+                destinations,
+                "RemoveAudienceMembers",
+                record_count=len(members),
+                identifier_count=identifier_count,
             )
-            for user_list in self._lists(destinations):
-                for member_keys in keys:
-                    user_list.remove(member_keys)
-                user_list.note_size()
-            req.applied = True
+            req.members = keys
             self._record("RemoveAudienceMembers", req, members=len(members))
             return t.RemoveAudienceMembersResponse(request_id=req.request_id)
 
@@ -359,77 +487,49 @@ class DataManagerService:
 
         state = self.core.state
         with state.lock:
+            self.process_due()
             self._faults(context, "RemoveAllAudienceMembers")
             destinations = self._destinations(context, request)
             as_of: int | None = None
             if "remove_as_of_time" in request:
                 ts = request.remove_as_of_time  # proto-plus gives a datetime for Timestamp fields
                 as_of = int(ts.timestamp() * 1_000_000) * 1000
+                # "If set, only audience members last added before this time will be removed. If not set, it
+                # defaults to current time. The remove as of time must not be in the future."
+                # (audienceMembers.removeAll, https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/removeAll)
                 if as_of > state.clock_ns():
                     abort(
                         context,
                         grpc.StatusCode.INVALID_ARGUMENT,
-                        "INVALID_ARGUMENT",
+                        "INVALID_REMOVE_AS_OF_TIME",
                         "remove_as_of_time must not be in the future.",
                         violations=[("remove_as_of_time", "in the future")],
                     )
             if request.validate_only:
                 return t.RemoveAllAudienceMembersResponse()
-            req = self._new_request("remove_all", destinations)
+            req = self._new_request("remove_all", destinations, "RemoveAllAudienceMembers")
             req.remove_as_of_ns = as_of if as_of is not None else req.received_ns
             self._record("RemoveAllAudienceMembers", req, as_of_given=as_of is not None)
-            if req.polls_left <= 0:
-                self._finish(req)
             return t.RemoveAllAudienceMembersResponse(request_id=req.request_id)
 
-    def _finish(self, req: DmRequest) -> None:
-        """Apply a remove-all when it completes (ingests and removes were applied on receipt)."""
-        if req.applied:
-            return
-        for customer_id, list_id in req.destinations:
-            user_list = self.core.state.find_list(customer_id, list_id)
-            if user_list is not None:
-                user_list.remove_all(req.remove_as_of_ns)
-                user_list.note_size()
-        req.applied = True
-
-    def settle(self) -> None:
-        """Finish every request still processing (what Google does eventually, polled or not)."""
-        with self.core.state.lock:
-            for req in self.core.state.dm_requests.values():
-                req.polls_left = 0
-                self._finish(req)
-
     def retrieve_status(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.ads.datamanager_v1.types import destination as d
         from google.ads.datamanager_v1.types import ingestion_service as t
         from google.ads.datamanager_v1.types import match_rate, processing_errors
         from google.ads.datamanager_v1.types import request_status_per_destination as r
 
         state = self.core.state
         with state.lock:
+            self.process_due()
             self._faults(context, "RetrieveRequestStatus")
             req = state.dm_requests.get(request.request_id)
             if req is None:
                 abort(context, grpc.StatusCode.NOT_FOUND, "INVALID_REQUEST_ID", "Unknown request id.")
             R = r.RequestStatusPerDestination
-            status: Any
-            if req.polls_left > 0:
-                req.polls_left -= 1
-                status = R.RequestStatus.PROCESSING
-            else:
-                self._finish(req)
-                errors = sum(req.error_counts.values())
-                if errors == 0:
-                    status = R.RequestStatus.SUCCESS
-                elif errors >= req.record_count:
-                    status = R.RequestStatus.FAILED
-                else:
-                    status = R.RequestStatus.PARTIAL_SUCCESS
+            status = enum_member(R.RequestStatus, req.status)
             state.record(
                 SERVICE, "RetrieveRequestStatus", request_id=req.request_id, kind=req.kind, status=status.name
             )
-            from google.ads.datamanager_v1.types import destination as d
-
             entries = []
             for customer_id, list_id in req.destinations:
                 entry = R(
@@ -441,7 +541,7 @@ class DataManagerService:
                     ),
                     request_status=status,
                 )
-                if status != R.RequestStatus.PROCESSING and req.error_counts:
+                if req.applied and req.error_counts:
                     entry.error_info = processing_errors.ErrorInfo(
                         error_counts=[
                             processing_errors.ErrorCount(
@@ -459,7 +559,7 @@ class DataManagerService:
                             user_identifier_count=req.identifier_count,
                             upload_match_rate_range=(
                                 enum_member(match_rate.MatchRateRange, f"MATCH_RATE_RANGE_{bucket}")
-                                if status != R.RequestStatus.PROCESSING
+                                if req.applied
                                 else match_rate.MatchRateRange.MATCH_RATE_RANGE_UNKNOWN
                             ),
                         )

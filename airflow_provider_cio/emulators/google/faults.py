@@ -11,6 +11,12 @@ or ``IngestAudienceMembers``; ``"*"`` = the first call any kind applies to). Kin
 - ``partial_failure``: Ads - the operations at ``indexes`` of one request fail (INVALID_SHA256_FORMAT by default,
   or ``reason``); Data Manager - the request ends PARTIAL_SUCCESS with ``len(indexes)`` records failed
 - ``job_failed``: the next Ads job run ends FAILED (``reason`` = an OfflineUserDataJobFailureReason name)
+- ``request_failed``: Data Manager - the request is accepted (a request id comes back), then ends FAILED when
+  processed, nothing applied (``reason`` = a ProcessingErrorReason name, default
+  PROCESSING_ERROR_REASON_INTERNAL_ERROR): "Records can still fail during asynchronous processing"
+  (Data Manager API troubleshooting, https://developers.google.com/data-manager/api/devguides/diagnostics)
+- ``slow_processing``: Data Manager - the request is processed ``delay_seconds`` after receipt instead of
+  ``settings.dm_processing_seconds``
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ KINDS = frozenset(
         "unauthenticated",
         "partial_failure",
         "job_failed",
+        "request_failed",
+        "slow_processing",
     }
 )
 
@@ -45,6 +53,7 @@ class Fault:
     retry_delay_seconds: float = 30.0
     indexes: tuple[int, ...] = ()
     reason: str = ""
+    delay_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

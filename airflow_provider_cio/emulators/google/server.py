@@ -123,6 +123,7 @@ class GoogleEmulator:
     def members(self, customer_id: str, list_id: int) -> set[frozenset[str]]:
         """The list's members, each as its set of identifier keys (``email:<sha256>``, ``phone:<sha256>``, ...)."""
         with self.core.state.lock:
+            self._dm.process_due()
             user_list = self.core.state.find_list(customer_id, list_id)
             if user_list is None:
                 raise KeyError(f"no user list {list_id} in customer {customer_id}")
@@ -130,6 +131,7 @@ class GoogleEmulator:
 
     def size_history(self, customer_id: str, list_id: int) -> list[int]:
         with self.core.state.lock:
+            self._dm.process_due()
             user_list = self.core.state.find_list(customer_id, list_id)
             return list(user_list.size_history) if user_list else []
 
@@ -151,6 +153,7 @@ class GoogleEmulator:
 
     def membership_life_span(self, customer_id: str, list_id: int) -> int:
         with self.core.state.lock:
+            self._dm.process_due()
             user_list = self.core.state.find_list(customer_id, list_id)
             if user_list is None:
                 raise KeyError(f"no user list {list_id} in customer {customer_id}")

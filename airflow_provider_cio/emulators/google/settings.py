@@ -8,23 +8,29 @@ from typing import Any
 
 @dataclass
 class EmulatorSettings:
-    """``processing_polls`` / ``job_polls``: how many status reads answer PROCESSING / RUNNING before the request or
-    job finishes (poll-count driven, never wall-clock, so tests are deterministic). ``require_consent``: members
-    without granted ``ad_user_data`` consent are accepted but never join a list (EEA behaviour).
+    """``job_polls``: how many status reads answer RUNNING before an Ads job finishes (poll-count driven).
+    ``require_consent``: members without granted ``ad_user_data`` consent are accepted but never join a list (EEA
+    behaviour).
 
-    Google Ads API: an offline user data job is accepted by RunOfflineUserDataJob and finishes later ("user list
-    members that will be processed asynchronously ... the processing results of the job can only be read using
-    GoogleAdsService.Search/SearchStream", OfflineUserDataJob,
-    https://developers.google.com/google-ads/api/reference/rpc/v26/OfflineUserDataJob): it ends after
-    ``job_polls`` status reads AND ``job_seconds`` on the emulator clock (how long Google takes is not promised).
-    User list sizes are estimates ("Estimated number of users ... null if the number of users has not yet been
-    determined", UserList.size_for_display, https://developers.google.com/google-ads/api/reference/rpc/v26/UserList):
-    a size is reported ``size_delay_seconds`` after the change that made it (unset before the list's first change is
-    that old). How much Google rounds the estimate is not documented, so ``size_rounding`` is a reading: "exact" or
-    "two_significant_digits" (12,345 -> 12,000). The defaults (0 s, exact) keep the devstack's checks exact.
+    Data Manager (``dm_*``): a request is accepted at once and processed ``dm_processing_seconds`` after receipt, on
+    the emulator's clock (hours by default, as Google: "Wait for 30 minutes, then send a RetrieveRequestStatus
+    request ... Periodically repeat", Data Manager API "Diagnostics",
+    https://developers.google.com/data-manager/api/devguides/diagnostics; tests pass seconds and a fake clock).
+    Where Google's docs leave a choice open, the emulator's reading is a setting:
+    ``dm_denied_consent``: "fail_request" (a member with consent DENIED fails the whole request: "If either consent
+    field is set as denied ... Your upload request will return an error", "About consent for Customer Match
+    partners", https://support.google.com/displayvideo/answer/14673239) or "skip_member" (only that member is not
+    processed); ``dm_missing_consent``: "not_processed" (unspecified consent is not granted: EEA members are not
+    processed, same page) or "processed" (a member outside the EEA); ``dm_require_terms_of_service``: whether an
+    ingest without ``terms_of_service`` ACCEPTED is refused ("Set the termsOfService ... ACCEPTED", "Upload members
+    to an audience", https://developers.google.com/data-manager/api/devguides/audiences/google-ads/customer-match/upload-data)
+    or accepted.
     """
 
-    processing_polls: int = 1
+    dm_processing_seconds: float = 4 * 3600.0
+    dm_denied_consent: str = "fail_request"
+    dm_missing_consent: str = "not_processed"
+    dm_require_terms_of_service: bool = True
     job_polls: int = 1
     require_consent: bool = True
     match_rate_percent: int = 70

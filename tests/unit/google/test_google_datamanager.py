@@ -1,60 +1,59 @@
-"""DataManagerDestination against the emulator through the real IngestionServiceClient over TLS."""
+"""DataManagerDestination against the emulator through the real IngestionServiceClient over TLS.
+
+The emulator processes requests asynchronously on a fake clock (``dm_support.Clock``); the destination's sleeps
+move that clock, so Google's hours pass without waiting.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import pytest
+from dm_support import Clock, destination, open_and_send, sync
 from google_support import CUSTOMER, email_key, emails_in, member
 
-from airflow_provider_cio.destinations.google.datamanager import (
-    DataManagerDestination,
-    build_ingestion_client,
-)
 from airflow_provider_cio.emulators.google.server import GoogleEmulator
-from airflow_provider_cio.sync.destination import BatchResult, Member, Operation
-from airflow_provider_cio.sync.errors import ConfigurationError, DataError, PlatformError
+from airflow_provider_cio.emulators.google.settings import EmulatorSettings
+from airflow_provider_cio.sync.destination import Member
+from airflow_provider_cio.sync.errors import ConfigurationError, DataError, GuardrailBlocked, PlatformError
+
+PROCESSING = 600.0  # seconds Google takes per request in these tests
 
 
-def destination(emulator: GoogleEmulator, list_id: int, **kwargs: Any) -> DataManagerDestination:
-    assert emulator.cert_path is not None
-    channel = grpc.secure_channel(
-        emulator.target, grpc.ssl_channel_credentials(root_certificates=emulator.cert_path.read_bytes())
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def emulator(clock: Clock) -> Iterator[GoogleEmulator]:
+    emu = GoogleEmulator(
+        tls=True, settings=EmulatorSettings(dm_processing_seconds=PROCESSING), clock_ns=clock
     )
-    sleeps: list[float] = []
-    kwargs.setdefault("sleep", sleeps.append)
-    kwargs.setdefault("user_list_ids", {"vip": str(list_id)})
-    return DataManagerDestination(
-        build_ingestion_client(channel=channel),
-        operating_account_id=CUSTOMER,
-        **kwargs,
-    )
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
 
 
-def sync(
-    dest: Any, audience: str, operation: Operation, members: Sequence[Member], size: int
-) -> tuple[list[BatchResult], dict[str, Any]]:
-    """The minimal driver loop the sync core will run: open, send chunks, close."""
-    audience_id = dest.ensure_audience(audience)
-    session = dest.open_session(audience_id, operation, total_members=len(members))
-    chunks = [members[i : i + size] for i in range(0, len(members), size)]
-    results = [
-        dest.send_batch(audience_id, session, chunk, seq=n, last=n == len(chunks))
-        for n, chunk in enumerate(chunks, start=1)
-    ]
-    return results, dest.close_session(audience_id, session)
+def ingests(emulator: GoogleEmulator) -> list[Any]:
+    return emulator.calls("IngestAudienceMembers")
 
 
-def test_add_then_remove_lands_in_the_list_and_reports_counts(emulator: GoogleEmulator) -> None:
+def test_members_land_only_once_processed_and_counts_are_reported(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
     list_id = emulator.create_user_list(CUSTOMER, "vip")
-    dest = destination(emulator, list_id)
-    results, stats = sync(
+    dest = destination(emulator, clock, list_id)
+    audience_id, session, results = open_and_send(
         dest, "vip", "add", [member(i, phone=True, address=True) for i in range(25)], size=10
     )
     assert [r.received for r in results] == [10, 10, 5]
-    assert stats["statuses"] == {"SUCCESS": 3}
+    assert emulator.members(CUSTOMER, list_id) == set()  # accepted, not yet applied
+    stats = dest.close_session(audience_id, session)
+    assert stats["statuses"] == {"SUCCESS": 3} and "failed_seqs" not in stats
     assert stats["record_count"] == 25 and stats["user_identifier_count"] == 75
     assert stats["upload_match_rate_ranges"] == {"MATCH_RATE_RANGE_61_TO_70": 3}
     assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(25)}
@@ -63,78 +62,266 @@ def test_add_then_remove_lands_in_the_list_and_reports_counts(emulator: GoogleEm
     assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(20, 25)}
 
 
-def test_invalid_hash_is_refused_locally_by_index_and_the_rest_lands(emulator: GoogleEmulator) -> None:
+def test_status_is_polled_with_capped_exponential_backoff_within_the_budget(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    emulator.settings.dm_processing_seconds = 4 * 3600
     list_id = emulator.create_user_list(CUSTOMER, "vip")
-    dest = destination(emulator, list_id)
+    dest = destination(
+        emulator,
+        clock,
+        list_id,
+        poll_interval_seconds=60,
+        poll_max_interval_seconds=1800,
+        poll_budget_seconds=6 * 3600,
+    )
+    _, stats = sync(dest, "vip", "add", [member(0)], size=10)
+    assert stats["statuses"] == {"SUCCESS": 1}
+    assert clock.sleeps[:6] == [60, 120, 240, 480, 960, 1800]
+    assert set(clock.sleeps[5:]) == {1800}  # capped
+    assert (
+        sum(clock.sleeps[:-1]) < 4 * 3600 <= sum(clock.sleeps)
+    )  # stopped at the first poll after processing
+
+
+def test_invalid_hash_is_left_out_by_index_and_the_rest_lands(emulator: GoogleEmulator, clock: Clock) -> None:
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
     batch = [member(0), Member("bad", {"phone": ("+16505550000",)}), member(2), Member("none", {})]
-    results, _ = sync(dest, "vip", "add", batch, size=10)
+    results, stats = sync(dest, "vip", "add", batch, size=10)
     assert results[0].failed_indexes == (1, 3)
     assert dict(results[0].failure_reasons) == {"INVALID_SHA256_FORMAT": 1, "NO_IDENTIFIERS": 1}
+    assert ingests(emulator)[0].summary["members"] == 2
+    assert "failed_seqs" not in stats
     assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(0), email_key(2)}
 
 
-def test_denied_consent_is_sent_as_denied_and_never_joins(emulator: GoogleEmulator) -> None:
+# -- defect 7: consent --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("denied", ["fail_request", "skip_member"])
+@pytest.mark.parametrize("missing", ["not_processed", "processed"])
+@pytest.mark.parametrize("terms_required", [True, False])
+def test_members_without_consent_are_left_out_and_counted_under_every_reading(
+    emulator: GoogleEmulator, clock: Clock, denied: str, missing: str, terms_required: bool
+) -> None:
+    """Google's docs leave open what a denied or missing consent does to a request and whether terms of service are
+    required; whichever reading is true, nobody without consent is sent and the others land."""
+    emulator.settings.dm_denied_consent = denied
+    emulator.settings.dm_missing_consent = missing
+    emulator.settings.dm_require_terms_of_service = terms_required
     list_id = emulator.create_user_list(CUSTOMER, "vip")
-    dest = destination(emulator, list_id)
-    results, stats = sync(dest, "vip", "add", [member(0), member(1, consent=False)], size=10)
-    assert dict(results[0].failure_reasons) == {"CONSENT_NOT_GRANTED": 1}
-    assert stats["statuses"] == {"PARTIAL_SUCCESS": 1}
-    assert stats["error_counts"] == {"PROCESSING_ERROR_REASON_DENIED_CONSENT": 1}
-    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(0)}
+    dest = destination(emulator, clock, list_id)
+    batch = [member(0), member(1, consent=False), member(2), member(3, consent=False)]
+    results, stats = sync(dest, "vip", "add", batch, size=10)
+    assert results[0].failed_indexes == (1, 3)
+    assert dict(results[0].failure_reasons) == {"CONSENT_NOT_GRANTED": 2}
+    assert results[0].received == 2
+    sent = ingests(emulator)[0].summary
+    assert sent["members"] == 2 and sent["consent_denied"] == 0
+    assert stats["statuses"] == {"SUCCESS": 1} and "failed_seqs" not in stats
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(0), email_key(2)}
 
 
-def test_replace_clear_first_waits_for_the_clear_before_any_add(emulator: GoogleEmulator) -> None:
-    emulator.settings.processing_polls = 2
+def test_removals_are_sent_whatever_the_consent(emulator: GoogleEmulator, clock: Clock) -> None:
     list_id = emulator.create_user_list(CUSTOMER, "vip")
-    dest = destination(emulator, list_id)
-    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
-    _, stats = sync(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=4)
-    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(5, 15)}
-    log = [(r.method, r.summary.get("kind"), r.summary.get("status")) for r in emulator.requests]
-    clear_done = log.index(("RetrieveRequestStatus", "remove_all", "SUCCESS"))
-    clear_sent = max(i for i, (m, _, _) in enumerate(log) if m == "RemoveAllAudienceMembers")
-    adds = [i for i, (m, _, _) in enumerate(log) if m == "IngestAudienceMembers"]
-    assert clear_sent < clear_done < min(i for i in adds if i > clear_sent)
-    assert stats["statuses"] == {"SUCCESS": 3}
+    dest = destination(emulator, clock, list_id)
+    sync(dest, "vip", "add", [member(0), member(1)], size=10)
+    results, _ = sync(dest, "vip", "remove", [member(0, consent=False)], size=10)
+    assert results[0].failed_indexes == ()
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(1)}
 
 
-def test_replace_add_then_sweep_never_empties_the_list_and_survives_a_crash(emulator: GoogleEmulator) -> None:
+# -- defect 2: failures after acceptance --------------------------------------------------------------------------
+def test_a_request_failing_after_acceptance_is_reported_by_seq_not_synced(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
     list_id = emulator.create_user_list(CUSTOMER, "vip")
-    dest = destination(emulator, list_id, replace_mode="add_then_sweep", sweep_margin_seconds=0)
-    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
-    # Crash: the adds of a replace went out, the sweep never ran.
+    dest = destination(emulator, clock, list_id)
     audience_id = dest.ensure_audience("vip")
-    session = dest.open_session(audience_id, "replace", total_members=10)
-    dest.send_batch(audience_id, session, [member(i) for i in range(5, 15)], seq=1, last=True)
+    session = dest.open_session(audience_id, "add", total_members=30)
+    dest.send_batch(audience_id, session, [member(i) for i in range(10)], seq=1, last=False)
+    emulator.inject("request_failed", method="IngestAudienceMembers")
+    accepted = dest.send_batch(audience_id, session, [member(i) for i in range(10, 20)], seq=2, last=False)
+    assert accepted.received == 10 and accepted.request_id  # accepted: the failure comes later
+    emulator.inject("partial_failure", method="IngestAudienceMembers", indexes=(3,))
+    dest.send_batch(audience_id, session, [member(i) for i in range(20, 30)], seq=3, last=True)
+
+    stats = dest.close_session(audience_id, session)
+
+    assert stats["failed_seqs"] == [2, 3]
+    assert stats["failed_reasons"] == {
+        "PROCESSING_ERROR_REASON_INTERNAL_ERROR": 10,
+        "PROCESSING_ERROR_REASON_INVALID_FORMAT": 1,
+    }
+    assert stats["statuses"] == {"SUCCESS": 1, "FAILED": 1, "PARTIAL_SUCCESS": 1}
+    landed = emails_in(emulator.members(CUSTOMER, list_id))
+    assert landed == {email_key(i) for i in range(30) if not 10 <= i < 20 and i != 23}
+
+
+def test_a_request_google_no_longer_knows_counts_as_not_applied(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    audience_id, session, _ = open_and_send(dest, "vip", "add", [member(0)], size=10)
+    session.handle["requests"]["2"] = ["forgotten-request"]
+    session.handle["sizes"]["forgotten-request"] = 7
+    stats = dest.close_session(audience_id, session)
+    assert stats["failed_seqs"] == [2]
+    assert stats["failed_reasons"] == {"REQUEST_STATUS_NOT_FOUND": 7}
+
+
+# -- defect 1: replace never empties the list ---------------------------------------------------------------------
+def test_replace_uploads_first_then_sweeps_as_of_the_session_start(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id, sweep_margin_seconds=300)
+    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
+    clock.sleep(3600)  # the next day's run, an hour later
+
+    _, stats = sync(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=4)
+
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(5, 15)}
+    assert 0 not in emulator.size_history(CUSTOMER, list_id)  # never empty, not even for a moment
+    log = [(r.method, r.summary.get("kind"), r.summary.get("status")) for r in emulator.requests]
+    sweep_sent = log.index(("RemoveAllAudienceMembers", None, None))
+    last_upload_done = max(
+        i for i, entry in enumerate(log) if entry == ("RetrieveRequestStatus", "ingest", "SUCCESS")
+    )
+    assert last_upload_done < sweep_sent
+    assert [r.summary["as_of_given"] for r in emulator.calls("RemoveAllAudienceMembers")] == [True]
+    assert stats["sweep_status"] == "SUCCESS" and stats["statuses"] == {"SUCCESS": 3}
+
+
+def test_replace_with_a_failed_upload_sweeps_nobody_and_reports_the_seq(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
+    clock.sleep(3600)
+    emulator.inject("request_failed", method="IngestAudienceMembers")
+    _, stats = sync(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=5)
+    assert stats["failed_seqs"] == [1] and stats["sweep_status"] == "SKIPPED"
+    assert emulator.calls("RemoveAllAudienceMembers") == []
+    # nobody wiped: the old members (5..9 among them) stay, the second batch (10..14) landed
     assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(15)}
-    # Re-run of the whole replace completes it.
+
+
+def test_processing_slower_than_the_budget_fails_loudly_and_the_retry_only_polls(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    """Chaos: an upload and then the sweep each take longer than the poll budget; the retried close polls the same
+    requests, sends no upload twice and exactly one remove-all, and the list ends as the snapshot."""
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id, poll_interval_seconds=60, poll_budget_seconds=1800)
+    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
+    clock.sleep(3600)
+    emulator.inject("slow_processing", method="IngestAudienceMembers", delay_seconds=5000)
+    emulator.inject("slow_processing", method="RemoveAllAudienceMembers", delay_seconds=5000)
+    audience_id, session, _ = open_and_send(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=5)
+
+    outcomes: list[str] = []
+    for _ in range(10):  # the sync core's retries of close_session
+        try:
+            stats = dest.close_session(audience_id, session)
+            break
+        except PlatformError as exc:
+            assert exc.retry_after is not None and exc.retry_after > 0
+            outcomes.append("still processing")
+            assert 0 not in emulator.size_history(CUSTOMER, list_id)
+            clock.sleep(exc.retry_after)  # as the sync core's retry does
+    else:
+        pytest.fail("close_session never finished")
+
+    assert len(outcomes) >= 2  # the upload outlived one budget, the sweep another
+    assert len(ingests(emulator)) == 1 + 2
+    assert len(emulator.calls("RemoveAllAudienceMembers")) == 1
+    assert stats["sweep_status"] == "SUCCESS" and "failed_seqs" not in stats
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(5, 15)}
+    assert 0 not in emulator.size_history(CUSTOMER, list_id)
+
+
+def test_a_failed_sweep_is_sent_again_with_the_same_cutoff(emulator: GoogleEmulator, clock: Clock) -> None:
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
+    clock.sleep(3600)  # past the sweep margin: members added within it stay one more run (by design)
+    emulator.inject("request_failed", method="RemoveAllAudienceMembers")
+    _, stats = sync(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=10)
+    sweeps = emulator.calls("RemoveAllAudienceMembers")
+    assert len(sweeps) == 2 and stats["sweep_status"] == "SUCCESS"
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(5, 15)}
+
+
+def test_a_crash_before_the_sweep_then_a_rerun_completes_without_emptying(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
+    open_and_send(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=10)  # then the worker dies
+    clock.sleep(PROCESSING)
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(15)}
     sync(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=4)
     assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(5, 15)}
     assert 0 not in emulator.size_history(CUSTOMER, list_id)
 
 
-def test_replace_clear_first_crash_after_clear_then_rerun_completes(emulator: GoogleEmulator) -> None:
+def test_empty_replace_is_blocked_before_any_call(emulator: GoogleEmulator, clock: Clock) -> None:
     list_id = emulator.create_user_list(CUSTOMER, "vip")
-    dest = destination(emulator, list_id)
-    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
-    dest.open_session(dest.ensure_audience("vip"), "replace", total_members=10)  # clear done, then crash
-    assert emulator.members(CUSTOMER, list_id) == set()  # clear_first leaves it empty until the re-run
-    sync(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=4)
-    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(5, 15)}
+    dest = destination(emulator, clock, list_id)
+    assert dest.ping() is True
+    with pytest.raises(GuardrailBlocked):
+        dest.open_session(str(list_id), "replace", total_members=0)
+    assert emulator.calls("RemoveAllAudienceMembers") == []
 
 
-def test_throttling_becomes_platform_error_with_the_servers_retry_delay(emulator: GoogleEmulator) -> None:
+# -- configuration ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"membership_life_span_days": 0}, "membership_life_span_days"),
+        ({"membership_life_span_days": 541}, "membership_life_span_days"),
+        ({"membership_life_span_days": "90"}, "membership_life_span_days"),
+        ({"membership_life_span_days": 90, "refresh_after_days": 90}, "refresh_after_days"),
+        ({"refresh_after_days": -1}, "refresh_after_days"),
+        ({"replace_mode": "clear_first"}, "replace_mode"),
+    ],
+)
+def test_bad_settings_are_configuration_errors_naming_the_key(
+    emulator: GoogleEmulator, clock: Clock, options: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=key):
+        destination(emulator, clock, 1, **options)
+
+
+def test_refresh_defaults_to_a_third_of_the_membership_life_span(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    assert destination(emulator, clock, 1).refresh_after_days == 180
+    assert destination(emulator, clock, 1, membership_life_span_days=30).refresh_after_days == 10
+    custom = destination(emulator, clock, 1, membership_life_span_days=30, refresh_after_days=29)
+    assert (custom.membership_life_span_days, custom.refresh_after_days) == (30, 29)
+
+
+# -- errors --------------------------------------------------------------------------------------------------------
+def test_throttling_becomes_platform_error_with_the_servers_retry_delay(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
     list_id = emulator.create_user_list(CUSTOMER, "vip")
-    dest = destination(emulator, list_id)
+    dest = destination(emulator, clock, list_id)
     emulator.inject("resource_exhausted", method="IngestAudienceMembers", retry_delay_seconds=42)
     with pytest.raises(PlatformError) as err:
         sync(dest, "vip", "add", [member(0)], size=10)
     assert err.value.retry_after == 42
 
 
-def test_terms_not_signed_and_permission_denied_are_configuration_errors(emulator: GoogleEmulator) -> None:
+def test_terms_not_signed_and_permission_denied_are_configuration_errors(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
     list_id = emulator.create_user_list(CUSTOMER, "vip")
-    dest = destination(emulator, list_id)
+    dest = destination(emulator, clock, list_id)
     emulator.inject("terms_not_accepted", method="IngestAudienceMembers")
     with pytest.raises(ConfigurationError, match="terms"):
         sync(dest, "vip", "add", [member(0)], size=10)
@@ -143,8 +330,10 @@ def test_terms_not_signed_and_permission_denied_are_configuration_errors(emulato
         sync(dest, "vip", "add", [member(0)], size=10)
 
 
-def test_unknown_list_id_is_configuration_and_missing_id_names_the_fix(emulator: GoogleEmulator) -> None:
-    dest = destination(emulator, 999999)
+def test_unknown_list_id_is_configuration_and_missing_id_names_the_fix(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    dest = destination(emulator, clock, 999999)
     with pytest.raises(ConfigurationError, match="INVALID_USER_LIST_ID"):
         sync(dest, "vip", "add", [member(0)], size=10)
     with pytest.raises(ConfigurationError, match="cannot create") as info:
@@ -153,57 +342,51 @@ def test_unknown_list_id_is_configuration_and_missing_id_names_the_fix(emulator:
 
 
 def test_lists_are_keyed_by_platform_name_and_one_list_for_two_names_is_refused(
-    emulator: GoogleEmulator,
+    emulator: GoogleEmulator, clock: Clock
 ) -> None:
     acme = emulator.create_user_list(CUSTOMER, "cio/prod/acme/vip")
     dest = destination(
-        emulator, acme, user_list_ids={"cio/prod/acme/vip": str(acme), "cio/prod/eu/vip": "77"}
+        emulator, clock, acme, user_list_ids={"cio/prod/acme/vip": str(acme), "cio/prod/eu/vip": "77"}
     )
     assert dest.ensure_audience("cio/prod/acme/vip") == str(acme)
-    shared = destination(emulator, acme, user_list_ids={"cio/prod/acme/vip": str(acme), "vip": str(acme)})
+    shared = destination(
+        emulator, clock, acme, user_list_ids={"cio/prod/acme/vip": str(acme), "vip": str(acme)}
+    )
     with pytest.raises(ConfigurationError, match=f"user list {acme} is mapped from 'vip' and from") as info:
         shared.ensure_audience("vip")
     assert "cio/prod/acme/vip" in str(info.value) and "give each its own list" in str(info.value)
 
 
-def test_server_side_format_rejection_is_data_error(emulator: GoogleEmulator) -> None:
+def test_server_side_format_rejection_is_data_error(emulator: GoogleEmulator, clock: Clock) -> None:
     """Bypass our local check (a raw request) to prove the emulator validates as the API does."""
     from google.ads import datamanager_v1 as dm
 
-    list_id = emulator.create_user_list(CUSTOMER, "vip")
-    dest = destination(emulator, list_id)
-    bad = dm.AudienceMember(
-        user_data=dm.UserData(user_identifiers=[dm.UserIdentifier(email_address="nothex")])
-    )
     from airflow_provider_cio.destinations.google.errors import classify_data_manager
 
-    with pytest.raises(Exception) as raw:
-        dest.client.ingest_audience_members(
-            request=dm.IngestAudienceMembersRequest(
-                destinations=[dest._destination(str(list_id))],
-                audience_members=[bad],
-                encoding=dm.Encoding.HEX,
-                terms_of_service=dm.TermsOfService(
-                    customer_match_terms_of_service_status=dm.TermsOfServiceStatus.ACCEPTED
-                ),
-            )
-        )
-    classified = classify_data_manager(raw.value, action="ingest")
-    assert isinstance(classified, DataError) and "INVALID_SHA256_FORMAT" in str(classified)
-
-
-def test_ping_and_empty_replace_guard(emulator: GoogleEmulator) -> None:
     list_id = emulator.create_user_list(CUSTOMER, "vip")
-    dest = destination(emulator, list_id)
-    assert dest.ping() is True
-    from airflow_provider_cio.sync.errors import GuardrailBlocked
+    dest = destination(emulator, clock, list_id)
+    for value, reason in (("nothex", "INVALID_HEX_ENCODING"), ("ab" * 31, "INVALID_SHA256_FORMAT")):
+        bad = dm.AudienceMember(
+            user_data=dm.UserData(user_identifiers=[dm.UserIdentifier(email_address=value)])
+        )
+        with pytest.raises(Exception) as raw:
+            dest.client.ingest_audience_members(
+                request=dm.IngestAudienceMembersRequest(
+                    destinations=[dest._destination(str(list_id))],
+                    audience_members=[bad],
+                    encoding=dm.Encoding.HEX,
+                    terms_of_service=dm.TermsOfService(
+                        customer_match_terms_of_service_status=dm.TermsOfServiceStatus.ACCEPTED
+                    ),
+                )
+            )
+        classified = classify_data_manager(raw.value, action="ingest")
+        assert isinstance(classified, DataError) and reason in str(classified)
 
-    with pytest.raises(GuardrailBlocked):
-        dest.open_session(str(list_id), "replace", total_members=0)
-    assert emulator.calls("RemoveAllAudienceMembers") == []
 
-
-def test_a_list_mapping_moved_to_another_list_is_filled_in_full(emulator: GoogleEmulator) -> None:
+def test_a_list_mapping_moved_to_another_list_is_filled_in_full(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
     """Repointing ``user_list_ids`` at a new list: the sync core must not send the old list's deltas to it."""
     from airflow_provider_cio.storage import MemoryObjectStore
     from airflow_provider_cio.sync import Guardrails, run_sync
@@ -212,20 +395,22 @@ def test_a_list_mapping_moved_to_another_list_is_filled_in_full(emulator: Google
     store = MemoryObjectStore()
     guards = Guardrails(min_size=10)
     first = run_sync(
-        destination(emulator, old),
+        destination(emulator, clock, old),
         store,
         audience_name="vip",
         members=[member(i) for i in range(40)],
         guards=guards,
         quality_passed=True,
+        sleep=clock.sleep,
     )
     after = run_sync(
-        destination(emulator, new),
+        destination(emulator, clock, new),
         store,
         audience_name="vip",
         members=[member(i) for i in range(5, 45)],
         guards=guards,
         quality_passed=True,
+        sleep=clock.sleep,
     )
 
     assert first.audience_id == str(old) and after.audience_id == str(new)
