@@ -127,17 +127,22 @@ class Job:
 
 @dataclass
 class DmRequest:
+    """One accepted Data Manager request: applied when processed (``due_ns``), final status from then on."""
+
     request_id: str
     kind: str  # "ingest" | "remove" | "remove_all"
     destinations: list[tuple[str, int]]
     received_ns: int
-    polls_left: int
+    due_ns: int
     record_count: int = 0
     identifier_count: int = 0
     error_counts: dict[str, int] = field(default_factory=dict)
     remove_as_of_ns: int | None = None
     applied: bool = False
-    accepted: list[frozenset[str]] = field(default_factory=list)
+    members: list[frozenset[str]] = field(default_factory=list)  # identifier keys per member, request order
+    skipped: set[int] = field(default_factory=set)  # member indexes that fail when processed
+    fail_reason: str | None = None  # the whole request fails when processed (nothing applied)
+    status: str = "PROCESSING"  # -> SUCCESS | PARTIAL_SUCCESS | FAILED once processed
 
 
 @dataclass(frozen=True)
