@@ -7,12 +7,13 @@ imports ``airflow_provider_cio`` outside the emulators.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import requests
@@ -26,6 +27,8 @@ READINGS = {
     "strict": Readings(months="30d", export_open_range="reject", multi_key_filter="reject"),
     "lenient": Readings(months="calendar", export_open_range="like_messages", multi_key_filter="and"),
 }
+
+LONG = {"people": 40, "days": 420}  # 2025-01-06 .. 2026-03-02: longer than the 12-month cap
 
 _WORKSPACES: dict[tuple[int, int], SyntheticWorkspace] = {}
 
@@ -83,8 +86,15 @@ def export_rows(emulator: CustomerIoEmulator, path: str, body: dict[str, Any]) -
 
 def unix(text: str) -> int:
     """The export CSV's time (ISO ``...Z`` or unix seconds) as unix seconds."""
-    from datetime import datetime
-
     if text.isdigit():
         return int(text)
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def months_before(moment: datetime, months: int, reading: str) -> datetime:
+    """The test's own month arithmetic (not the emulator's), under a named reading of ``READINGS``."""
+    if READINGS[reading].months == "30d":
+        return moment - timedelta(days=30 * months)
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)

@@ -9,7 +9,6 @@ Expected rows are computed from the synthetic workspace's own tables, never from
 
 from __future__ import annotations
 
-import calendar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,17 @@ import pytest
 
 from airflow_provider_cio.emulators.synthetic import SyntheticWorkspace
 
-from .customerio_support import READINGS, call, export_rows, finished, running, unix, workspace
+from .customerio_support import (
+    LONG,
+    READINGS,
+    call,
+    export_rows,
+    finished,
+    months_before,
+    running,
+    unix,
+    workspace,
+)
 
 # [EXC] the page's own JSON sample, verbatim in structure
 DOCS_FILTER_SAMPLE: dict[str, Any] = {
@@ -53,7 +62,6 @@ DOCS_METRICS = (
     "created", "attempted", "sent", "delivered", "opened", "clicked", "converted", "bounced", "spammed",
     "unsubscribed", "dropped", "failed", "undeliverable",
 )  # fmt: skip
-LONG = {"people": 40, "days": 420}  # 2025-01-06 .. 2026-03-02: longer than the 12-month cap
 
 
 def _segment_ids(emulator: Any, segment_id: int) -> set[str]:
@@ -66,19 +74,6 @@ def _segment_ids(emulator: Any, segment_id: int) -> set[str]:
         if not page["next"]:
             return ids
         params["start"] = page["next"]
-
-
-def _calendar_months_before(moment: datetime, months: int) -> datetime:
-    """Our test's own month arithmetic (not the emulator's): same day, clamped to the month's length."""
-    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
-
-
-def _months_before(moment: datetime, months: int, reading: str) -> datetime:
-    if READINGS[reading].months == "30d":
-        return moment - timedelta(days=30 * months)
-    return _calendar_months_before(moment, months)
 
 
 def _newsletter_ids_between(ws: SyntheticWorkspace, newsletter: int, lo: datetime, hi: datetime) -> set[str]:
@@ -237,7 +232,7 @@ def test_without_start_and_end_an_export_covers_the_most_recent_six_months(readi
     now = ws.end_at
     with running(ws, readings=READINGS[reading]) as emulator:
         rows = export_rows(emulator, "/v1/exports/deliveries", {"newsletter_id": 101})
-    expected = _newsletter_ids_between(ws, 101, _months_before(now, 6, reading), now)
+    expected = _newsletter_ids_between(ws, 101, months_before(now, 6, reading), now)
     assert {r["id"] for r in rows} == expected
     assert expected != _newsletter_ids_between(
         ws, 101, ws.start_at, now
@@ -255,7 +250,7 @@ def test_a_range_over_twelve_months_returns_the_twelve_months_before_its_end(rea
         answer = call(emulator, "POST", "/v1/exports/deliveries", json=body)
         assert answer.status_code == 200
         rows = export_rows(emulator, "/v1/exports/deliveries", body)
-    cut = _months_before(end, 12, reading)
+    cut = months_before(end, 12, reading)
     assert {r["id"] for r in rows} == _newsletter_ids_between(ws, 101, cut, end)
     assert min(unix(r["created_at"]) for r in rows) >= int(cut.timestamp())
     assert _newsletter_ids_between(ws, 101, start, cut)  # the cut dropped real deliveries
@@ -286,7 +281,7 @@ def test_an_export_with_only_end_under_each_reading(reading: str) -> None:
             assert call(emulator, "POST", "/v1/exports/deliveries", json=body).status_code == 400
             return
         rows = export_rows(emulator, "/v1/exports/deliveries", body)
-    assert {r["id"] for r in rows} == _newsletter_ids_between(ws, 101, _months_before(end, 6, reading), end)
+    assert {r["id"] for r in rows} == _newsletter_ids_between(ws, 101, months_before(end, 6, reading), end)
 
 
 def test_attributes_add_recipient_columns() -> None:
