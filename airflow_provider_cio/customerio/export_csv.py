@@ -155,6 +155,8 @@ def iter_export_batches(
     booleans: Booleans = EXPORT_BOOLEANS,
     max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    keep_rejected: bool = False,
+    default_fills: bool = True,
 ) -> Iterator[pa.RecordBatch]:
     """Yield record batches in ``schema`` (default ``arrow_schema(dataset)``) from an export CSV byte stream.
 
@@ -163,7 +165,9 @@ def iter_export_batches(
     neither in the header nor fillable, or when the CSV cannot be split into records at all (a record longer than
     ``max_block_size``); messages carry column names and counts, never a value. A record longer than
     ``block_size`` is read by replaying the stream in bigger blocks; a field longer than ``max_field_bytes`` or not
-    valid UTF-8 quarantines its row.
+    valid UTF-8 quarantines its row. ``keep_rejected``: rows whose values do not convert are yielded with their
+    reason in a ``_reject`` column instead of being quarantined (rows of the wrong shape are quarantined still).
+    ``default_fills=False`` leaves out ``DEFAULT_FILLS`` (a source whose flags must never be assumed).
     """
     import pyarrow as pa
 
@@ -171,7 +175,8 @@ def iter_export_batches(
 
     schema = schema if schema is not None else arrow_schema(dataset)
     column_aliases = dict(aliases or EXPORT_ALIASES[dataset])
-    fill_values = {**DEFAULT_FILLS.get(dataset, {}), **(fills or {})}
+    defaults = DEFAULT_FILLS.get(dataset, {}) if default_fills else {}
+    fill_values = {**defaults, **(fills or {})}
     quarantine = quarantine if quarantine is not None else Quarantine()
     header, stream_chunks = _split_header(chunks)
     if not header:
@@ -186,7 +191,9 @@ def iter_export_batches(
         )
 
     progress = _Progress()
-    convert = _Converter(schema, resolved, fill_values, quarantine, progress, booleans, max_field_bytes)
+    convert = _Converter(
+        schema, resolved, fill_values, quarantine, progress, booleans, max_field_bytes, keep_rejected
+    )
     native = {
         resolved[f.name]: f.type for f in schema if pa.types.is_timestamp(f.type) and f.name in resolved
     }
@@ -339,9 +346,16 @@ def _finish(dataset: str, quarantine: Quarantine) -> None:
         log.warning("%s export: %s", dataset, quarantine.summary())
 
 
+REJECT_COLUMN = "_reject"
+
+
 @dataclass
 class _Converter:
-    """One parsed batch -> the landed schema; rows with a value that does not convert are quarantined."""
+    """One parsed batch -> the landed schema; rows with a value that does not convert are quarantined.
+
+    With ``keep_rejected`` they stay in the batch instead, their reason in a ``_reject`` column (null for good
+    rows): a caller that counts rejects per partition needs the rest of the row (its date) to know where.
+    """
 
     schema: pa.Schema
     resolved: dict[str, str]
@@ -350,22 +364,26 @@ class _Converter:
     progress: _Progress
     booleans: Booleans
     max_field_bytes: int
+    keep_rejected: bool = False
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         import numpy as np
         import pyarrow as pa
 
         out, bad, reasons = self.convert(batch)
-        if bad.any():
-            for i in np.flatnonzero(bad):
-                self.quarantine.add(
-                    reasons.get(int(i), "invalid value"), record=self.progress.records + int(i) + 1
-                )
+        if self.keep_rejected:
+            self.progress.records += batch.num_rows
+            column: list[str | None] = [None] * batch.num_rows
+            for row, reason in reasons.items():
+                column[row] = reason
+            return out.append_column(REJECT_COLUMN, pa.array(column, pa.string()))
+        for i in np.flatnonzero(bad).tolist():
+            self.quarantine.add(reasons[i], record=self.progress.records + i + 1)
         self.progress.records += batch.num_rows
         return out.filter(pa.array(~bad)) if bad.any() else out
 
     def convert(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, Any, dict[int, str]]:
-        """(all rows converted, mask of rows to quarantine, reason by row index for the first few per column)."""
+        """(all rows converted, mask of bad rows, each bad row's reason: its first bad column's, in schema order)."""
         import numpy as np
         import pyarrow as pa
 
@@ -376,9 +394,10 @@ class _Converter:
 
         def flag(invalid: Any, reason: str) -> None:
             nonlocal bad
-            for i in np.flatnonzero(invalid & ~bad)[:20]:
-                reasons[int(i)] = reason
-            bad = bad | invalid
+            new = invalid & ~bad
+            if new.any():
+                reasons.update(dict.fromkeys(np.flatnonzero(new).tolist(), reason))
+                bad = bad | new
 
         for target in self.schema:
             source = self.resolved.get(target.name)

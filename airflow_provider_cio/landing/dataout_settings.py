@@ -3,12 +3,15 @@
 Journeys "Data out" writes Parquet files named ``<dataset>_v<N>_<workspace_id>_<sequence>.parquet``; Data
 Pipelines' "Azure Blob Storage (Advanced)" writes ``<integration>.<action>.<position>.<type>.<ext>`` files of
 track/identify calls. Each landed dataset lists, per source schema version, which source column feeds each landed
-column. An unknown version is quarantined, never guessed.
+column. An unknown version is quarantined, never guessed. A mapped source column missing from a file is "unknown"
+for that file's rows (their prior value is kept and the column is recorded as absent), never null by default.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from airflow_provider_cio.customerio.convert import DATAOUT_BOOLEANS, DEFAULT_MAX_FIELD_BYTES, Booleans
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,13 @@ PIPELINES_TRACK = DataOutDataset(
 
 @dataclass(frozen=True)
 class DataOutSettings:
+    """``booleans``: the spellings a text boolean may take (anything else quarantines its row, never False);
+    ``max_field_bytes``: a longer field quarantines its row."""
+
     datasets: tuple[DataOutDataset, ...] = field(default_factory=lambda: JOURNEYS_V4 + (PIPELINES_TRACK,))
     max_files_per_run: int = 500
+    booleans: Booleans = DATAOUT_BOOLEANS
+    max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES
 
     def dataset(self, name: str) -> DataOutDataset | None:
         return next((d for d in self.datasets if d.dataset == name), None)

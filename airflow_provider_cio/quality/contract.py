@@ -42,11 +42,15 @@ _NAME = re.compile(r"^[A-Za-z0-9_:.\-]+$")
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One contracted column; ``required`` means present and never null."""
+    """One contracted column; ``required`` means present and never null. ``absent_severity``: how the gate treats
+    the source not carrying the column (its values unknown for that landing; landed as nulls or kept from prior
+    rows): ``warning`` by default, ``critical`` for a column whose loss would quietly shrink what audiences can
+    match or suppress (an identifier of the suppression lists)."""
 
     name: str
     type: str
     required: bool = False
+    absent_severity: str = "warning"
 
 
 @dataclass(frozen=True, eq=True)
@@ -167,7 +171,7 @@ def _parse_columns(raw: Any, source: str) -> list[ColumnSpec]:
         where = f"columns[{index}]"
         if not isinstance(item, Mapping):
             raise ContractError(source, where, "expected a mapping with name, type and required")
-        _reject_unknown(item, {"name", "type", "required", "description"}, where, source)
+        _reject_unknown(item, {"name", "type", "required", "absent_severity", "description"}, where, source)
         name = _required_str(item, "name", source, where)
         kind = _required_str(item, "type", source, where)
         if kind not in COLUMN_TYPES:
@@ -177,9 +181,16 @@ def _parse_columns(raw: Any, source: str) -> list[ColumnSpec]:
         required = item.get("required", False)
         if not isinstance(required, bool):
             raise ContractError(source, f"{where}.required", f"expected true or false, got {required!r}")
+        absent_severity = item.get("absent_severity", "warning")
+        if absent_severity not in SEVERITIES:
+            raise ContractError(
+                source,
+                f"{where}.absent_severity",
+                f"{absent_severity!r} is not one of {', '.join(SEVERITIES)}",
+            )
         if any(column.name == name for column in columns):
             raise ContractError(source, f"{where}.name", f"column {name!r} is declared twice")
-        columns.append(ColumnSpec(name, kind, required))
+        columns.append(ColumnSpec(name, kind, required, absent_severity))
     return columns
 
 

@@ -1,8 +1,9 @@
 """Schema drift: the partition's Arrow schema against the contract's columns.
 
 Policy: a new column is a warning (recorded, the gate passes); a missing or retyped column is critical; a column
-the source did not send (landed as nulls, named in the manifest) is a warning that becomes the cause of any check
-failing on it. Types are
+the source did not send (named in the manifest: landed as nulls, or kept from prior rows for a data-out upsert) has
+the contract column's ``absent_severity`` (warning unless the contract says critical) and becomes the cause of any
+check failing on it. Types are
 compared by family (any string flavour, any integer width, any float width, timestamps by time zone), so writer
 details such as ``large_string`` or a microsecond/nanosecond unit do not count as drift.
 """
@@ -35,7 +36,10 @@ class DriftFinding:
         if self.kind == "missing_column":
             return f"column {self.column!r} ({self.expected_type}) is missing"
         if self.kind == "missing_at_source":
-            return f"column {self.column!r} ({self.expected_type}) was not in the source export (landed as nulls)"
+            return (
+                f"column {self.column!r} ({self.expected_type}) was not in the source export "
+                "(landed as nulls, or kept from prior rows)"
+            )
         return f"column {self.column!r} changed type: contract {self.expected_type}, found {self.actual_type}"
 
 
@@ -65,9 +69,10 @@ def schema_drift(
 ) -> list[DriftFinding]:
     """Findings in contract column order, then new columns in file order.
 
-    ``absent_at_source`` (from the manifest) names columns the landing filled with nulls because the source did
-    not carry them. That is a warning by itself (a customers export leaves out an attribute nobody has); a check
-    that then fails on such a column blocks as usual, with schema drift as its cause.
+    ``absent_at_source`` (from the manifest) names columns the source did not carry. Their severity is the
+    contract's ``absent_severity`` for the column: a warning by default (a customers export leaves out an attribute
+    nobody has), critical where the contract says so (an identifier the suppression lists match on); a check that
+    then fails on such a column blocks as usual, with schema drift as its cause.
     """
     actual = {field.name: str(field.type) for field in schema}
     absent = set(absent_at_source)
@@ -77,7 +82,9 @@ def schema_drift(
         if found is None:
             findings.append(DriftFinding(column.name, "missing_column", "critical", column.type, None))
         elif column.name in absent:
-            findings.append(DriftFinding(column.name, "missing_at_source", "warning", column.type, None))
+            findings.append(
+                DriftFinding(column.name, "missing_at_source", column.absent_severity, column.type, None)
+            )
         elif type_family(found) != type_family(column.type):
             findings.append(DriftFinding(column.name, "retyped_column", "critical", column.type, found))
     declared = set(contract.column_names)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import pyarrow.compute
 import pyarrow.parquet as pq
+import pytest
 
 from airflow_provider_cio.landing.dataout import ingest_dataout, load_watermark
 from airflow_provider_cio.landing.layout import PartitionRef
@@ -125,3 +128,139 @@ def test_pipelines_track_csv_lands_as_events() -> None:
     assert report.files == {"events": 1}
     day1 = read_table(store, PartitionRef("landing", "dev", "ws1", "events", NOV1.date())).to_pylist()
     assert day1[0]["event_id"] == "m1" and day1[0]["cart_id"] == "c1" and day1[0]["value"] == 99.5
+
+
+def _people_rows(n: int, *, suppressed: object, email: bool = True, seq: int = 1) -> list[dict]:
+    rows = []
+    for i in range(n):
+        row = {
+            "workspace_id": 1,
+            "customer_id": f"cust-{i}",
+            "internal_customer_id": f"i{i}",
+            "deleted": False,
+            "suppressed": suppressed(i) if callable(suppressed) else suppressed,
+            "created_at": NOV1,
+            "updated_at": NOV1 if seq == 1 else NOV2,
+            "seq_num": seq,
+        }
+        if email:
+            row["email_addr"] = f"p{i}@example.com"
+        rows.append(row)
+    return rows
+
+
+def _people_on(store: MemoryObjectStore, day: int) -> dict[str, dict]:
+    ref = PartitionRef("landing", "dev", "ws1", "people", datetime(2026, 11, day).date())
+    return {r["customer_id"]: r for r in read_table(store, ref).to_pylist()}
+
+
+def test_text_booleans_outside_the_documented_spellings_are_rejected_never_false() -> None:
+    """Issue 16 (1): 'Y'/'N' used to land as False (72 of 75 suppressed people) with nothing quarantined."""
+    from airflow_provider_cio.landing.writer import TooManyRejectedRows
+
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    rows = _people_rows(300, suppressed=lambda i: "Y" if i < 75 else "N")
+    source.write_bytes(f"{SRC}/people_v4_1_{1:018d}.parquet", _parquet(rows))
+    with pytest.raises(TooManyRejectedRows) as caught:
+        _ingest(source, store)
+    message = str(caught.value)
+    assert caught.value.error_class == "upstream_data"
+    assert "300 of 300 rows rejected" in message and "column suppressed: not a valid bool: 300" in message
+    assert "example.com" not in message and "cust-" not in message
+    assert store.list("landing/dev/ws1/people/") == []  # nothing committed, nobody landed as not suppressed
+
+
+def test_one_bad_boolean_rejects_its_row_and_the_documented_spellings_land() -> None:
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    spelled = ["true", "FALSE", "True", "false"]
+    rows = _people_rows(200, suppressed=lambda i: "Y" if i == 7 else spelled[i % 4])
+    source.write_bytes(f"{SRC}/people_v4_1_{1:018d}.parquet", _parquet(rows))
+    report = _ingest(source, store)
+    landed = _people_on(store, 1)
+    assert "cust-7" not in landed and len(landed) == 199
+    assert all(
+        landed[f"cust-{i}"]["suppressed"] is (spelled[i % 4].lower() == "true") for i in range(200) if i != 7
+    )
+    assert report.rejected_rows["people"] == 1
+    assert report.rejected_reasons["people"] == {"column suppressed: not a valid bool": 1}
+    manifest = read_manifest(store, PartitionRef("landing", "dev", "ws1", "people", NOV1.date()))
+    assert manifest.rejected_reasons == {"column suppressed: not a valid bool": 1}
+
+
+def test_a_file_without_a_column_keeps_prior_values_records_drift_and_the_gate_blocks_on_email() -> None:
+    """Issue 16 (3): a newer people file without email_addr used to null every existing email, gate passing."""
+    from airflow_provider_cio.quality.gate import run_gate
+
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    source.write_bytes(f"{SRC}/people_v4_1_{1:018d}.parquet", _parquet(_people_rows(150, suppressed=False)))
+    _ingest(source, store)
+    newer = _people_rows(150, suppressed=lambda i: i % 2 == 0, email=False, seq=2)
+    newer.append({**newer[0], "customer_id": "cust-new", "internal_customer_id": "i-new"})  # first seen now
+    source.write_bytes(f"{SRC}/people_v4_1_{2:018d}.parquet", _parquet(newer))
+    report = _ingest(source, store)
+
+    assert report.absent_columns == {"people": ["email"]}
+    landed = _people_on(store, 2)  # the people moved to the day of their update
+    assert all(landed[f"cust-{i}"]["email"] == f"p{i}@example.com" for i in range(150))
+    assert all(landed[f"cust-{i}"]["suppressed"] is (i % 2 == 0) for i in range(150))  # the new values land
+    assert landed["cust-new"]["email"] is None  # unknown, not invented
+    ref = PartitionRef("landing", "dev", "ws1", "people", NOV2.date())
+    assert read_manifest(store, ref).absent_columns == ["email"]
+    result = run_gate(store, ref, interval_end=datetime(2026, 11, 3, tzinfo=UTC))
+    assert not result.success
+    assert ("missing_at_source", "email", "critical") in [
+        (f.kind, f.column, f.severity) for f in result.drift
+    ]
+
+
+def test_a_missing_flag_column_is_never_assumed_false() -> None:
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    source.write_bytes(f"{SRC}/people_v4_1_{1:018d}.parquet", _parquet(_people_rows(100, suppressed=True)))
+    _ingest(source, store)
+    later = [
+        {k: v for k, v in r.items() if k != "suppressed"} for r in _people_rows(100, suppressed=True, seq=2)
+    ]
+    source.write_bytes(f"{SRC}/people_v4_1_{2:018d}.parquet", _parquet(later))
+    _ingest(source, store)
+    assert all(r["suppressed"] is True for r in _people_on(store, 2).values())  # kept, not defaulted to False
+
+
+def _csv(header: list[str], rows: list[list[bytes]]) -> bytes:
+    return b"\n".join([",".join(header).encode()] + [b",".join(r) for r in rows]) + b"\n"
+
+
+def test_one_undecodable_or_huge_field_rejects_its_row_in_csv_and_json_files() -> None:
+    """Issue 16 (5), data-out side: a bad byte or an 8 MB field rejects one row, the rest of the file lands."""
+    header = ["messageId", "userId", "event", "timestamp", "properties.cart_id"]
+    rows = [
+        [f"m{i}".encode(), b"cust-1", b"added_to_cart", b"2026-11-01T10:00:00Z", b"c1"] for i in range(300)
+    ]
+    rows[5][1] = b"cust-\xff"
+    rows[9][4] = b"x" * (8 * 1024 * 1024)
+    lines = [
+        json.dumps(
+            {
+                "messageId": f"j{i}",
+                "userId": "u",
+                "event": "viewed_product",
+                "timestamp": "2026-11-01T11:00:00Z",
+                "properties": {"product_id": f"p{i}"},
+            }
+        ).encode()
+        for i in range(300)
+    ]
+    lines[3] = b'{"messageId": "j3", "userId": "u\xff"'  # cut short, and not UTF-8
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    source.write_bytes(f"{SRC}/int1.act9.1.track.csv", _csv(header, rows))
+    source.write_bytes(f"{SRC}/int1.act9.2.track.json", b"\n".join(lines) + b"\n")
+    report = _ingest(source, store)
+
+    landed = read_table(store, PartitionRef("landing", "dev", "ws1", "events", NOV1.date()))
+    ids = set(landed["event_id"].to_pylist())
+    assert len(ids) == 597 and not {"m5", "m9", "j3"} & ids
+    assert landed.filter(pa.compute.equal(landed["event_id"], "j4"))["product_id"].to_pylist() == ["p4"]
+    assert report.rejected_reasons["events"] == {
+        "column customer_id: not valid UTF-8": 1,
+        "column cart_id: value longer than 1048576 bytes": 1,
+        "line not valid UTF-8": 1,
+    }

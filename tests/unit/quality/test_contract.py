@@ -26,7 +26,7 @@ checks:
 def test_shipped_contract_matches_the_landed_schema(dataset: str) -> None:
     contract = load_contract(dataset)
     assert contract.dataset == dataset
-    assert contract.version == "1.0.0"
+    assert contract.version == ("1.1.0" if dataset == "people" else "1.0.0")  # people 1.1.0: absent_severity
     assert [(c.name, c.type, c.required) for c in contract.columns] == DATASET_COLUMNS[dataset]
     assert contract.primary_key == DATASET_KEYS[dataset]
     kinds = {check.kind for check in contract.checks}
@@ -40,7 +40,7 @@ def test_user_directory_takes_precedence_over_the_shipped_contract(tmp_path: Pat
     contract = load_contract("deliveries", search_paths=[tmp_path])
     assert contract.version == "2.0.0"
     assert contract.source == str(tmp_path / "deliveries.yaml")
-    assert load_contract("people", search_paths=[tmp_path]).version == "1.0.0"  # falls back to shipped
+    assert load_contract("people", search_paths=[tmp_path]).version == "1.1.0"  # falls back to shipped
 
 
 def test_unknown_dataset_names_what_was_searched(tmp_path: Path) -> None:
