@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_cio.datasets import arrow_schema
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest
+from airflow_provider_cio.landing.shrink import ShrinkPolicy
 from airflow_provider_cio.landing.writer import PartitionWriter
 from airflow_provider_cio.storage.base import ObjectStore
 
@@ -117,8 +118,11 @@ def land_exports(
     *,
     max_rejected_rate: float = 0.01,
     export_time: datetime | None = None,
+    shrink: ShrinkPolicy | None = None,
 ) -> Manifest:
-    """Download finished exports (fresh signed URL per attempt) and land them as one partition."""
+    """Download finished exports (fresh signed URL per attempt) and land them as one partition.
+
+    ``shrink``: the rerun shrink guard against the committed partition (``PartitionShrink``)."""
     from airflow_provider_cio.customerio.export_csv import Quarantine, absent_columns, iter_export_batches
 
     fills: dict[str, Any] = {}
@@ -132,6 +136,7 @@ def land_exports(
         source=SOURCE,
         source_ids=[f"export:{i}" for i in export_ids],
         max_rejected_rate=max_rejected_rate,
+        shrink=shrink,
     ) as writer:
         for export_id in export_ids:
             quarantine = Quarantine(max_examples=1_000_000)
@@ -154,6 +159,7 @@ def land_listing(
     *,
     max_rejected_rate: float = 0.01,
     page_limit: int = 100,
+    shrink: ShrinkPolicy | None = None,
 ) -> Manifest:
     """Page through the listing that feeds ``ref.dataset`` for [start, end) and land it.
 
@@ -178,6 +184,7 @@ def land_listing(
         source=SOURCE,
         source_ids=[f"listing:{ref.dataset}"],
         max_rejected_rate=max_rejected_rate,
+        shrink=shrink,
     ) as writer:
         buffer: list[dict[str, Any]] = []
         for row in rows:

@@ -84,3 +84,20 @@ def test_a_rerun_that_fails_its_gate_leaves_the_good_generation_to_restore(
     assert read_table(store, REF).column("event_id").to_pylist()[0] == "a0"
     assert run_gate()["success"] is True  # the restored generation passes; the failed one is released
     assert read_manifest(store, REF).previous is None
+
+
+def test_the_shrink_allowance_comes_from_the_contract_and_the_override_from_the_dag_run_conf(
+    tmp_path: Any,
+) -> None:
+    from types import SimpleNamespace
+
+    from airflow_provider_cio.landing.shrink import DEFAULT_RERUN_MAX_SHRINK
+
+    operator = CioQualityGateOperator(task_id="g", dataset="events", workspace="ws1")
+    plain = operator.shrink_policy({"dag_run": SimpleNamespace(conf={})})
+    assert plain.max_shrink == DEFAULT_RERUN_MAX_SHRINK and not plain.allow_shrink
+    assert operator.shrink_policy({"dag_run": SimpleNamespace(conf={"allow_shrink": True})}).allow_shrink
+    assert not operator.shrink_policy({"dag_run": SimpleNamespace(conf={"allow_shrink": "yes"})}).allow_shrink
+    assert operator.shrink_policy({}, allow_shrink=True).allow_shrink
+    unknown = CioQualityGateOperator(task_id="u", dataset="no_contract_here", workspace="ws1")
+    assert unknown.shrink_policy({}).max_shrink == DEFAULT_RERUN_MAX_SHRINK
