@@ -110,6 +110,19 @@ def get_provider_info() -> dict[str, Any]:
                         "User list ids (Data Manager)",
                         'JSON: platform audience name -> user list id, e.g. {"cio/prod/acme/winback": "123"}',
                     ),
+                    "membership_life_span_days": {
+                        "label": "Membership life span (days)",
+                        "description": "Days a member stays on a Customer Match list after its latest upload, "
+                        "1..540 (Google's maximum since April 2025; default 540). Lists the sync creates get it; "
+                        "an existing list's own value wins.",
+                        "schema": {"type": ["integer", "null"], "minimum": 1, "maximum": 540},
+                    },
+                    "refresh_after_days": {
+                        "label": "Re-send members after (days)",
+                        "description": "Members last uploaded this many days ago are sent again, so their "
+                        "membership never lapses; below the life span (default: a third of it).",
+                        "schema": {"type": ["integer", "null"], "minimum": 0, "maximum": 539},
+                    },
                 },
             },
         ],

@@ -126,7 +126,11 @@ class GoogleCustomerMatchHook(BaseHook):
                 version=version,
             )
             self._destination = GoogleAdsDestination(
-                client, customer_id=customer_id, api_version=version, **options
+                client,
+                customer_id=customer_id,
+                api_version=version,
+                **_membership_options(extras),
+                **options,
             )
         return self._destination
 

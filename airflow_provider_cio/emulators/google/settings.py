@@ -25,6 +25,17 @@ class EmulatorSettings:
     ingest without ``terms_of_service`` ACCEPTED is refused ("Set the termsOfService ... ACCEPTED", "Upload members
     to an audience", https://developers.google.com/data-manager/api/devguides/audiences/google-ads/customer-match/upload-data)
     or accepted.
+
+    Google Ads API: an offline user data job is accepted by RunOfflineUserDataJob and finishes later ("user list
+    members that will be processed asynchronously ... the processing results of the job can only be read using
+    GoogleAdsService.Search/SearchStream", OfflineUserDataJob,
+    https://developers.google.com/google-ads/api/reference/rpc/v26/OfflineUserDataJob): it ends after
+    ``job_polls`` status reads AND ``job_seconds`` on the emulator clock (how long Google takes is not promised).
+    User list sizes are estimates ("Estimated number of users ... null if the number of users has not yet been
+    determined", UserList.size_for_display, https://developers.google.com/google-ads/api/reference/rpc/v26/UserList):
+    a size is reported ``size_delay_seconds`` after the change that made it (unset before the list's first change is
+    that old). How much Google rounds the estimate is not documented, so ``size_rounding`` is a reading: "exact" or
+    "two_significant_digits" (12,345 -> 12,000). The defaults (0 s, exact) keep the devstack's checks exact.
     """
 
     dm_processing_seconds: float = 4 * 3600.0
