@@ -115,9 +115,17 @@ META_AD_ACCOUNT = "act_1000001"
 
 def _start_meta(port: int, state_dir: Path) -> Callable[[], None]:
     from airflow_provider_cio.emulators.meta import MetaGraphEmulator
+    from airflow_provider_cio.emulators.meta.settings import MetaEmulatorSettings
 
+    # Meta applies edits later, removals last (hours on the real platform): about a second here keeps `make demo`
+    # fast while a sync still sees accepted-but-not-applied edits; POST /_admin/settings changes them at run time.
+    settings = MetaEmulatorSettings(add_delay=0.5, remove_delay=1.0, replace_delay=0.5, count_delay=1.0)
     emulator = MetaGraphEmulator(
-        access_token=META_TOKEN, app_secret=META_APP_SECRET, ad_account_id=META_AD_ACCOUNT, port=port
+        access_token=META_TOKEN,
+        app_secret=META_APP_SECRET,
+        ad_account_id=META_AD_ACCOUNT,
+        port=port,
+        settings=settings,
     )
     return emulator.start().stop
 
