@@ -24,7 +24,7 @@ import re
 from typing import Final
 
 from airflow_provider_cio.identity.reasons import EMPTY, MALFORMED_EMAIL, Dropped
-from airflow_provider_cio.identity.text import clean, lower
+from airflow_provider_cio.identity.text import clean, lower, without_whitespace
 
 # One @, a non-empty local part, a domain of non-empty dot-separated labels (at least one dot), no whitespace.
 # Possessive quantifiers: the classes exclude the separators, so there is nothing to backtrack into.
@@ -90,7 +90,7 @@ def normalize_email_google(value: str) -> str | Dropped:
     local part."""
     s = _lowered(value)
     if _WHITESPACE(s) is not None:
-        s = "".join(s.split())
+        s = without_whitespace(s)
     result = _finish(s)
     if type(result) is str and result.endswith(_GMAIL_SUFFIXES):
         local, _, domain = result.rpartition("@")

@@ -14,7 +14,7 @@ from typing import Final
 
 from airflow_provider_cio.identity.countries import COUNTRY_ALIASES, ISO2_CODES
 from airflow_provider_cio.identity.reasons import EMPTY, UNKNOWN_COUNTRY, Dropped
-from airflow_provider_cio.identity.text import clean, letters_only, lower
+from airflow_provider_cio.identity.text import clean, letters_only, lower, without_whitespace
 from airflow_provider_cio.identity.us_states import US_STATE_CODES
 
 _CACHE_SIZE: Final = 1 << 16
@@ -39,7 +39,7 @@ def normalize_state(value: str) -> str | Dropped:
 @lru_cache(maxsize=_CACHE_SIZE)
 def normalize_zip(value: str) -> str | Dropped:
     """Lowercase, no whitespace; a US ZIP+4 ("94105-1234", "941051234") keeps its first 5 digits."""
-    s = "".join(lower(clean(value)).split())
+    s = without_whitespace(lower(clean(value)))
     if not s:
         return EMPTY
     plus_4 = _US_ZIP_PLUS_4.fullmatch(s)

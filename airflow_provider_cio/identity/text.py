@@ -48,6 +48,14 @@ def lower(value: str) -> str:
     return unicodedata.normalize("NFKC", lowered)
 
 
+def without_whitespace(s: str) -> str:
+    """Every whitespace character removed. NFKC can turn a spacing accent into a space and a combining mark
+    ("´" -> " " + U+0301); once the space is gone the mark composes with the letter before it, so the result is
+    normalized again: the same value must come back when it is normalized a second time."""
+    squeezed = "".join(s.split())
+    return squeezed if squeezed.isascii() else unicodedata.normalize("NFKC", squeezed)
+
+
 def letters_only(lowered: str) -> str:
     """Keep letters (any script) and the combining marks that belong to them; drop digits, spaces, punctuation.
 
