@@ -218,7 +218,12 @@ class MetaCustomAudienceDestination:
     def open_session(self, audience_id: str, operation: Operation, *, total_members: int) -> SessionState:
         if operation not in _EDGE:
             raise ValueError(f"unknown operation {operation!r}")
-        handle = {"session_id": secrets.randbits(63) or 1, "estimated_num_total": total_members}
+        handle = {
+            "session_id": secrets.randbits(63) or 1,
+            "estimated_num_total": total_members,
+            "meta_seq": 0,  # batches Meta received in this session
+            "meta_received": 0,  # rows it counted
+        }
         return SessionState(operation=operation, handle=handle)
 
     def send_batch(
@@ -250,9 +255,12 @@ class MetaCustomAudienceDestination:
             raise ValueError(
                 f"batch {seq} has {len(payload['data'])} rows, above Meta's {MAX_ROWS_PER_REQUEST}"
             )
+        # Meta numbers the batches it receives; a batch of retained rows only is never sent, so the count is ours
+        # (handles from before this counter number batches like the sync core)
+        meta_seq = int(session.handle.get("meta_seq", seq - 1)) + 1
         session_param = {
             "session_id": session.handle["session_id"],
-            "batch_seq": seq,
+            "batch_seq": meta_seq,
             "last_batch_flag": last,
             "estimated_num_total": session.handle.get("estimated_num_total", len(batch)),
         }
@@ -268,7 +276,7 @@ class MetaCustomAudienceDestination:
             params = {"payload": payload, "session": session_param}
             call = lambda: self.api.call(method, (audience_id, edge), params=params)  # noqa: E731
         try:
-            response = self._guarded(what, call, operation=session.operation, seq=seq)
+            response = self._guarded(what, call, operation=session.operation, seq=meta_seq)
         except _ReplaceSessionEnded as ended:
             session.handle["ended"] = ended.subcode or True
             log.error(
@@ -284,6 +292,8 @@ class MetaCustomAudienceDestination:
             raise PlatformError(f"{what}: unexpected response body")
         received = int(result.get("num_received", 0))
         invalid = int(result.get("num_invalid_entries", 0))
+        session.handle["meta_seq"] = meta_seq
+        session.handle["meta_received"] = int(session.handle.get("meta_received", 0)) + received
         if invalid:
             log.warning("%s: Meta marked %s of %s rows invalid", what, invalid, received)
         return BatchResult(
@@ -300,7 +310,12 @@ class MetaCustomAudienceDestination:
         )
         for entry in (response.json() or {}).get("data", []):
             if str(entry.get("session_id")) == str(sid):
-                return int(entry.get("num_received", 0))
+                counted = int(entry.get("num_received", 0))
+                if "meta_received" in session.handle and counted > int(session.handle["meta_received"]):
+                    # the batch in flight landed: the next one Meta expects is one further on
+                    session.handle["meta_seq"] = int(session.handle.get("meta_seq", 0)) + 1
+                    session.handle["meta_received"] = counted
+                return counted
         return None
 
     def close_session(self, audience_id: str, session: SessionState) -> dict[str, Any]:

@@ -179,3 +179,17 @@ def test_removals_refused_below_metas_size_floor_fail_the_run_naming_the_audienc
         sync(meta, store, make_members(range(10, 50)))
     assert "minimum size" in str(refused.value) and "replace mode" in refused.value.who_must_act
     assert len(graph.audience_members(first.audience_id)) == 50  # nobody was removed, nobody reported removed
+
+
+def test_a_removal_batch_of_retained_rows_only_leaves_no_gap_in_metas_batch_numbers(graph, meta):
+    """The first removal batch holds only members who stay (not sent); the next one, a departure, opens Meta's
+    session as batch 1."""
+    store = MemoryObjectStore()
+    first = sync(meta, store, make_members(range(100)))
+    snapshot = changed(range(0, 60)) + make_members(range(60, 99))  # 0-59 lose their email, 99 leaves
+    report = sync(meta, store, snapshot)
+    assert report.plan["removes"] == 61 and report.batches_total > 2
+    removals = [r for r in graph.edit_requests(ok_only=False) if r.get("operation") == "remove"]
+    assert [(r["status"], r["batch_seq"]) for r in removals] == [(200, 1)]
+    assert [extern for extern, _ in graph.removal_rows(first.audience_id)] == ["cust-000099"]
+    assert set(graph.audience_members(first.audience_id)) == {f"x:{m.customer_id}" for m in snapshot}
