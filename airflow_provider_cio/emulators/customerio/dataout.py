@@ -4,7 +4,7 @@ Names, columns and types come from the emulator's own reading (``dataout_format.
 our ingestion code.
 
 ``write_dataout_files``: Journeys data-out, one file per dataset per sync holding the rows changed since the last one
-("Azure blob storage", https://docs.customer.io/journeys/ms-azure-data-out/), split into incremental files by time,
+([JD] "Azure blob storage", https://docs.customer.io/journeys/ms-azure-data-out/), split into incremental files by time,
 later files re-sending some earlier rows with a newer ``seq_num`` (people unsubscribing, attribute changes, plain
 re-sends) so that ingestion must keep the newest row per key.
 
@@ -163,6 +163,31 @@ def _dataout_tables(ws: SyntheticWorkspace) -> dict[str, tuple[pa.Table, str]]:
     }
 
 
+def _without_gone_people(tables: dict[str, tuple[pa.Table, str]], ws: SyntheticWorkspace) -> None:
+    """[JD] "People who have been deleted or suppressed before the first sync are not included in the People file
+    export and the historical data in the other export files is anonymized for the deleted and suppressed People."
+
+    The synthetic workspace has no deletion time, so everyone deleted or suppressed counts as gone before the first
+    sync. "Anonymized" is read as: their rows keep no ``internal_customer_id`` (deliveries, subjects) and their
+    attribute rows are not sent; the page does not say more (docs/platform-semantics.md, "could not confirm").
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    p = ws.people
+    gone = p.filter(pc.or_(p["deleted"], p["suppressed"]))["internal_customer_id"].combine_chunks()
+    for dataset, (table, time_column) in list(tables.items()):
+        if "internal_customer_id" not in table.column_names:
+            continue
+        is_gone = pc.is_in(table["internal_customer_id"], value_set=gone)
+        if dataset in ("people", "attributes"):
+            tables[dataset] = (table.filter(pc.invert(is_gone)), time_column)
+        else:
+            index = table.schema.get_field_index("internal_customer_id")
+            anonymous = pc.if_else(is_gone, pa.scalar(None, pa.string()), table["internal_customer_id"])
+            tables[dataset] = (table.set_column(index, "internal_customer_id", anonymous), time_column)
+
+
 def _changed_rows(dataset: str, rows: pa.Table, newer_us: int) -> pa.Table:
     """What a later file re-sends for rows that changed: people unsubscribe, consent is withdrawn, others repeat."""
     import pyarrow as pa
@@ -200,12 +225,14 @@ def write_dataout_files(
     sequence_base: int = DEFAULT_SEQUENCE_BASE,
     timestamp_unit: str = TIMESTAMP_UNIT,
     seed: int | None = None,
+    gone_people: str = "dropped",
 ) -> list[str]:
     """Write Journeys data-out files under ``prefix``; return their paths in the order Customer.io wrote them.
 
     Rows are split by their time column into ``files_per_dataset`` incremental files. Every file after the first
     also re-sends ``update_fraction`` of the rows of earlier files with a newer ``seq_num`` (and, for people and
-    attributes, changed values), like a real incremental sync.
+    attributes, changed values), like a real incremental sync. ``gone_people="dropped"`` follows [JD] (people deleted
+    or suppressed before the first sync are left out, their history anonymized); ``"kept"`` sends everyone.
     """
     import numpy as np
     import pyarrow as pa
@@ -217,7 +244,11 @@ def write_dataout_files(
     if files_per_dataset < 1:
         raise ValueError("files_per_dataset must be at least 1")
     rng = np.random.default_rng(ws.seed if seed is None else seed)
+    if gone_people not in ("dropped", "kept"):
+        raise ValueError("gone_people must be 'dropped' or 'kept'")
     tables = _dataout_tables(ws)
+    if gone_people == "dropped":
+        _without_gone_people(tables, ws)
     base = prefix.rstrip("/")
     written: list[str] = []
     end_us = int(ws.end_at.timestamp()) * 1_000_000

@@ -36,6 +36,12 @@ def _read(store: MemoryObjectStore, path: str) -> pa.Table:
     return pq.read_table(io.BytesIO(store.read_bytes(path)))
 
 
+def _alive(ws: SyntheticWorkspace) -> pa.Table:
+    """The people a first data-out sync sends: not deleted, not suppressed (Customer.io's data-out page)."""
+    p = ws.people
+    return p.filter(pc.invert(pc.or_(p["deleted"], p["suppressed"])))
+
+
 def _last_per_key(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
     rows = table.to_pylist()
     last: dict[tuple[object, ...], dict[str, object]] = {}
@@ -64,13 +70,12 @@ def test_later_files_resend_rows_with_newer_seq_num(ws: SyntheticWorkspace) -> N
     people = pa.concat_tables([_read(store, p) for p in paths if "/people_" in p])
     deliveries = pa.concat_tables([_read(store, p) for p in paths if "/deliveries_" in p])
 
-    assert people.num_rows > ws.people.num_rows  # re-sent rows
-    assert pc.count_distinct(people["internal_customer_id"]).as_py() == ws.people.num_rows
+    alive = _alive(ws).num_rows
+    assert people.num_rows > alive  # re-sent rows
+    assert pc.count_distinct(people["internal_customer_id"]).as_py() == alive
     newest = _last_per_key(people, DATAOUT_KEYS["people"])
-    assert newest.num_rows == ws.people.num_rows
-    assert (
-        pc.sum(newest["suppressed"]).as_py() > pc.sum(ws.people["suppressed"]).as_py()
-    )  # unsubscribes arrived
+    assert newest.num_rows == alive
+    assert pc.sum(newest["suppressed"]).as_py() > 0  # unsubscribes arrived after the first sync
     seq = deliveries["seq_num"].to_pylist()
     assert seq == sorted(seq) and len(set(seq)) == len(seq)
     assert _last_per_key(deliveries, DATAOUT_KEYS["deliveries"]).num_rows == ws.deliveries.num_rows
@@ -80,11 +85,40 @@ def test_dataout_people_carry_email_and_attributes_melt_people(ws: SyntheticWork
     store = MemoryObjectStore()
     paths = write_dataout_files(ws, store, "out", files_per_dataset=1)
     people = _read(store, next(p for p in paths if "/people_" in p))
-    assert people["email_addr"].to_pylist() == ws.people.sort_by("updated_at")["email"].to_pylist()
+    assert people["email_addr"].to_pylist() == _alive(ws).sort_by("updated_at")["email"].to_pylist()
     attributes = _read(store, next(p for p in paths if "/attributes_" in p))
     consent = attributes.filter(pc.equal(attributes["attribute_name"], "ad_consent"))
-    assert consent.num_rows == ws.people.num_rows
+    assert consent.num_rows == _alive(ws).num_rows
     assert set(consent["attribute_value"].to_pylist()) == {"true", "false"}
+
+
+def test_people_gone_before_the_first_sync_are_left_out_and_their_history_anonymized(
+    ws: SyntheticWorkspace,
+) -> None:
+    """Customer.io's data-out page: deleted or suppressed people are not in the People files and the other files'
+    history is anonymized for them; ``gone_people="kept"`` sends everyone (for readers that want the old shape)."""
+    p = ws.people
+    gone = set(p.filter(pc.or_(p["deleted"], p["suppressed"]))["internal_customer_id"].to_pylist())
+    assert gone
+    for mode, expect_gone in (("dropped", False), ("kept", True)):
+        store = MemoryObjectStore()
+        paths = write_dataout_files(ws, store, mode, files_per_dataset=2, gone_people=mode)
+        tables = {
+            ds: pa.concat_tables([_read(store, x) for x in paths if f"/{ds}_" in x])
+            for ds in ("people", "attributes", "deliveries", "subjects")
+        }
+        for ds in ("people", "attributes"):
+            present = set(tables[ds]["internal_customer_id"].to_pylist()) & gone
+            assert bool(present) is expect_gone, (mode, ds)
+        deliveries = tables["deliveries"]
+        assert (
+            deliveries.num_rows >= ws.deliveries.num_rows
+        )  # every delivery still sent, some without a person
+        linked = set(deliveries["internal_customer_id"].drop_null().to_pylist())
+        assert bool(linked & gone) is expect_gone
+        assert (deliveries["internal_customer_id"].null_count > 0) is not expect_gone
+    with pytest.raises(ValueError, match="gone_people"):
+        write_dataout_files(ws, MemoryObjectStore(), "x", gone_people="maybe")
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "parquet"])
