@@ -30,13 +30,35 @@ def _row_descriptor() -> Any:
     return g.GoogleAdsRow.pb().DESCRIPTOR
 
 
+def _segment(descriptor: Any, name: str) -> str | None:
+    """The proto field for a GAQL name: the generated protos spell reserved words with a "_" (``type`` -> ``type_``)."""
+    for candidate in (name, name + "_"):
+        if candidate in descriptor.fields_by_name:
+            return candidate
+    return None
+
+
+def pb_path(path: str) -> str | None:
+    """``path`` (GAQL spelling) as the GoogleAdsRow proto path, or None when no such field exists."""
+    descriptor = _row_descriptor()
+    out = []
+    for name in path.split("."):
+        segment = _segment(descriptor, name) if descriptor is not None else None
+        if segment is None:
+            return None
+        out.append(segment)
+        descriptor = descriptor.fields_by_name[segment].message_type
+    return ".".join(out)
+
+
 def _leaf(path: str) -> Any:
-    """The field descriptor at ``path`` on GoogleAdsRow, or None when the path does not exist."""
+    """The field descriptor at ``path`` (GAQL spelling) on GoogleAdsRow, or None when the path does not exist."""
+    real = pb_path(path)
+    if real is None:
+        return None
     descriptor = _row_descriptor()
     field = None
-    for segment in path.split("."):
-        if descriptor is None or segment not in descriptor.fields_by_name:
-            return None
+    for segment in real.split("."):
         field = descriptor.fields_by_name[segment]
         descriptor = field.message_type
     return field
@@ -113,7 +135,7 @@ def value_at(message: Any, path: str) -> Any:
     """The value at ``path`` on a GoogleAdsRow pb: None when unset (fields with presence), enums by name."""
     current = message
     field = None
-    for segment in path.split("."):
+    for segment in (pb_path(path) or path).split("."):
         field = current.DESCRIPTOR.fields_by_name[segment]
         if field.has_presence and not field.is_repeated and not current.HasField(segment):
             return None
@@ -168,7 +190,7 @@ def answer(query: Query, rows: Iterable[Any], emulated: Mapping[str, frozenset[s
         kept = present + missing
     if query.limit is not None:
         kept = kept[: query.limit]
-    mask = field_mask_pb2.FieldMask(paths=list(query.fields))
+    mask = field_mask_pb2.FieldMask(paths=[pb_path(name) or name for name in query.fields])
     out = []
     for pb in kept:
         projected = type(pb)()
