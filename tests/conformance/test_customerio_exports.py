@@ -363,8 +363,10 @@ def test_export_object_carries_the_documented_fields() -> None:
             emulator, "POST", "/v1/exports/customers", json={"filters": {"segment": {"id": 1}}}
         ).json()
     fields = export["export"]
-    assert {"id", "type", "status", "failed", "total", "downloads", "created_at", "updated_at"} <= set(fields)
+    documented = {"id", "user_id", "user_email", "total", "deduplicate_id", "type", "failed", "description"}
+    assert documented | {"downloads", "created_at", "updated_at", "status"} <= set(fields)
     assert fields["type"] == "customers" and fields["status"] in ("pending", "done", "failed")
+    assert fields["deduplicate_id"] == f"{fields['id']}:{fields['updated_at']}"  # "id:timestamp"
     assert (
         isinstance(fields["created_at"], int)
         and datetime.fromtimestamp(fields["created_at"], UTC).year >= 2024

@@ -15,6 +15,7 @@ import pytest
 from airflow_provider_cio.customerio.client import CustomerIoClient
 from airflow_provider_cio.customerio.retry import RetryPolicy
 from airflow_provider_cio.emulators.customerio import CustomerIoEmulator
+from airflow_provider_cio.emulators.synthetic import segment_mask
 from airflow_provider_cio.landing.app_api import EVERYONE
 
 from .customerio_support import KEY, READINGS, download_rows, months_before, running, workspace
@@ -71,6 +72,26 @@ def test_our_daily_deliveries_export_and_messages_listing_are_whole_under_every_
     newsletter = pc.fill_null(pc.equal(d["newsletter_id"], 101), False)
     assert exported == set(d.filter(pc.and_(in_day, newsletter))["delivery_id"].to_pylist()) and exported
     assert listed == set(d.filter(in_day)["delivery_id"].to_pylist())
+
+
+def test_our_calls_ignore_fields_customerio_adds_later() -> None:
+    """[APP] "We may add ... fields to existing endpoints ... Build your integration to ignore fields it doesn't
+    recognize": with an unknown field in every answer and object, our listings, exports and pages still work."""
+    ws = workspace()
+    day = ws.start_at + timedelta(days=2)
+    with running(ws, unknown_fields=True) as emulator:
+        client = _client(emulator)
+        campaigns = client.list_campaigns()
+        export = client.create_deliveries_export(campaign_id=2, start=day, end=day + timedelta(days=1))
+        done = client.wait_for_export(export["id"], poll_interval=0.01, timeout=10)
+        members = list(client.iter_segment_membership(1, limit=50))
+        listed = list(client.iter_messages(start_ts=day, end_ts=day + timedelta(days=1), limit=100))
+        client.close()
+    assert "field_added_later" in campaigns[0] and "field_added_later" in done  # the field really was there
+    assert {c["id"] for c in campaigns} == {1, 2, 3, 4}
+    assert done["status"] == "done" and done["total"] > 0
+    assert [m["id"] for m in members] == ws.people.filter(segment_mask(ws, 1))["customer_id"].to_pylist()
+    assert len(listed) == len({m["id"] for m in listed}) > 0
 
 
 @pytest.mark.xfail(

@@ -96,8 +96,13 @@ class _Export:
             "total": self.total if self.status == "done" else 0,
             "downloads": self.downloads,
             "created_at": self.created_at,
-            "updated_at": int(time.time()),
+            "updated_at": (updated := int(time.time())),
             "description": f"{self.type} export",
+            # documented fields of an export ("Get an export"): the user who created it (an API key here, so no
+            # user), and ``id:timestamp`` of its last update
+            "user_id": 0,
+            "user_email": None,
+            "deduplicate_id": f"{self.id}:{updated}",
         }
 
 
@@ -164,6 +169,7 @@ class CustomerIoEmulator:
         time_format: str = "iso",
         now: int | None = None,
         readings: Readings | None = None,
+        unknown_fields: bool = False,
     ) -> None:
         self.workspace = workspace
         self._api_key = api_key
@@ -174,6 +180,9 @@ class CustomerIoEmulator:
         self.pending_seconds = pending_seconds
         self.now = int(workspace.end_at.timestamp()) if now is None else int(now)
         self.readings = readings or Readings()
+        # "We may add to these APIs ... Build your integration to ignore fields it doesn't recognize" ("App API",
+        # https://docs.customer.io/integrations/api/app/): answers then carry a field no client knows yet
+        self.unknown_fields = unknown_fields
         self.url_ttl = url_ttl
         self.gzip_downloads = gzip_downloads
         self.time_format = time_format
@@ -268,6 +277,8 @@ class CustomerIoEmulator:
         except Exception:
             log.exception("Customer.io emulator failed on %s %s", method, path)
             status, payload = 500, {"errors": [{"detail": "internal emulator error", "status": "500"}]}
+        if self.unknown_fields and status == 200 and not path.startswith("/_admin/"):
+            payload = _with_unknown_fields(payload)
         data = json.dumps(payload).encode("utf-8")
         if not path.startswith("/_admin/"):
             self._record(method, path, query, status, arrival)
@@ -780,6 +791,24 @@ class CustomerIoEmulator:
             handler.close_connection = True
             return
         handler.wfile.write(data)
+
+
+UNKNOWN_FIELD = "field_added_later"
+
+
+def _with_unknown_fields(payload: Any) -> Any:
+    """Add ``UNKNOWN_FIELD`` to the answer and to each object it holds one level down (not to data maps)."""
+    if not isinstance(payload, dict):
+        return payload
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        if isinstance(value, dict):
+            value = {**value, UNKNOWN_FIELD: {"added": True}}
+        elif isinstance(value, list):
+            value = [{**v, UNKNOWN_FIELD: {"added": True}} if isinstance(v, dict) else v for v in value]
+        out[key] = value
+    out[UNKNOWN_FIELD] = [1, "two"]
+    return out
 
 
 def _with_metric(mask: Any, deliveries: Any, metric: str) -> Any:
