@@ -1,0 +1,144 @@
+"""Issue 15 end to end on Data Manager: ``run_sync`` (the sync core) through our destination and the real client to
+the emulator, which accepts now and applies (or fails) later on a hand-moved clock.
+
+Nothing is reported synced that Google did not apply, the next run repairs what failed, and a replace never leaves
+the live list empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from dm_support import Clock, destination
+from google_support import CUSTOMER, email_key, emails_in, member
+
+from airflow_provider_cio.emulators.google.server import GoogleEmulator
+from airflow_provider_cio.emulators.google.settings import EmulatorSettings
+from airflow_provider_cio.storage import MemoryObjectStore
+from airflow_provider_cio.sync import Guardrails, PlatformError, run_sync
+from airflow_provider_cio.sync.destination import Member
+from airflow_provider_cio.sync.errors import MembersNotApplied
+
+GUARDS = Guardrails(min_size=5, allow_shrink=True)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def emulator(clock: Clock) -> Iterator[GoogleEmulator]:
+    emu = GoogleEmulator(tls=True, settings=EmulatorSettings(dm_processing_seconds=900), clock_ns=clock)
+    emu.start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def sync(dest: Any, store: MemoryObjectStore, clock: Clock, members: list[Member], **kwargs: Any) -> Any:
+    return run_sync(
+        dest,
+        store,
+        audience_name="vip",
+        members=members,
+        guards=GUARDS,
+        quality_passed=True,
+        sleep=clock.sleep,
+        now=clock.now,
+        **kwargs,
+    )
+
+
+def fail_ingest_after(emulator: GoogleEmulator, seq: int) -> Any:
+    """``after_batch`` hook: the upload sent after batch ``seq`` is accepted and then fails."""
+
+    def hook(operation: str, done: int, total: int) -> None:
+        if done == seq:
+            emulator.inject("request_failed", method="IngestAudienceMembers")
+
+    return hook
+
+
+def test_a_failed_upload_is_not_reported_synced_and_the_next_run_sends_it_again(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    dest.max_batch_size = 10
+    store = MemoryObjectStore()
+    snapshot = [member(i) for i in range(30)]
+
+    with pytest.raises(MembersNotApplied) as failed:
+        sync(dest, store, clock, snapshot, after_batch=fail_ingest_after(emulator, 1))
+    assert failed.value.members == 10
+    assert failed.value.reasons == {"PROCESSING_ERROR_REASON_INTERNAL_ERROR": 10}
+    landed = emails_in(emulator.members(CUSTOMER, list_id))
+    assert len(landed) == 20 and landed < {
+        email_key(i) for i in range(30)
+    }  # the second batch (10) is missing
+    sent_before = len(emulator.calls("IngestAudienceMembers"))
+
+    clock.sleep(3600)
+    again = sync(dest, store, clock, snapshot)
+
+    assert again.status == "synced"
+    assert len(emulator.calls("IngestAudienceMembers")) == sent_before + 1  # only the failed batch's members
+    assert again.plan["adds"] == 10
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(30)}
+    assert sync(dest, store, clock, snapshot).status == "already_synced"
+
+
+def test_a_replace_with_a_failed_upload_removes_nobody_then_the_rerun_ends_exact(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    dest.max_batch_size = 10
+    store = MemoryObjectStore()
+    sync(dest, store, clock, [member(i) for i in range(20)])
+    clock.sleep(3600)
+    snapshot = [member(i) for i in range(10, 40)]
+
+    with pytest.raises(MembersNotApplied):
+        sync(dest, store, clock, snapshot, mode="replace", after_batch=fail_ingest_after(emulator, 2))
+    assert emulator.calls("RemoveAllAudienceMembers") == []  # no sweep while an upload is missing
+    landed = emails_in(emulator.members(CUSTOMER, list_id))
+    assert {email_key(i) for i in range(20)} <= landed  # nobody wiped
+
+    clock.sleep(3600)
+    sync(dest, store, clock, snapshot, mode="replace")
+
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(10, 40)}
+    history = emulator.size_history(CUSTOMER, list_id)
+    assert 0 not in history[history.index(20) :]  # never empty once filled
+    assert len(emulator.calls("RemoveAllAudienceMembers")) == 1
+
+
+def test_processing_slower_than_the_poll_budget_fails_loudly_and_the_retry_polls_without_resending(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id, poll_interval_seconds=60, poll_budget_seconds=1200)
+    dest.max_batch_size = 10
+    store = MemoryObjectStore()
+    emulator.inject("slow_processing", method="IngestAudienceMembers", delay_seconds=4 * 3600)
+    snapshot = [member(i) for i in range(20)]
+
+    attempts = 0
+    while True:
+        attempts += 1
+        assert attempts < 20, "the sync never finished"
+        try:
+            report = sync(dest, store, clock, snapshot)
+            break
+        except PlatformError as exc:  # a task retry: the ledger resumes, the platform is only polled
+            assert not isinstance(exc, MembersNotApplied)
+            clock.sleep(1800)  # the task retry delay
+
+    assert attempts > 1 and report.status == "synced"
+    assert len(emulator.calls("IngestAudienceMembers")) == 2  # each batch sent once
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(20)}
