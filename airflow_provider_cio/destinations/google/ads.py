@@ -367,14 +367,22 @@ class GoogleAdsDestination:
         for counts in refused.values():
             for reason, count in counts.items():
                 reasons[reason] = reasons.get(reason, 0) + int(count)
-        if status["status"] == "FAILED":
+        if status["status"] in (
+            "FAILED",
+            "NOT_FOUND",
+        ):  # NOT_FOUND: the job is gone, nothing provably applied
             if "seqs" not in handle:  # a session opened before batches were tracked: which ones is unknown
                 raise PlatformError(
-                    f"google ads: job {resource_name} ended FAILED (failure_reason={status['failure_reason']}); "
-                    "nothing from this session was applied - re-run the sync to upload again in a new job"
+                    f"google ads: job {resource_name} ended {status['status']} "
+                    f"(failure_reason={status['failure_reason']}); nothing from this session was applied - "
+                    "re-run the sync to upload again in a new job"
                 )
             failed_seqs |= set(handle["seqs"])
-            reason = f"JOB_FAILED_{status['failure_reason'] or 'UNSPECIFIED'}"
+            reason = (
+                "JOB_NOT_FOUND"
+                if status["status"] == "NOT_FOUND"
+                else f"JOB_FAILED_{status['failure_reason'] or 'UNSPECIFIED'}"
+            )
             reasons[reason] = reasons.get(reason, 0) + int(handle.get("operations_sent", 0))
             log.warning(
                 "google ads: job %s ended FAILED (%s): %s batch(es), %s member(s) not applied",

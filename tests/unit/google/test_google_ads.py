@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from google_support import CUSTOMER, email_key, emails_in, member
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from airflow_provider_cio.destinations.google.ads import GoogleAdsDestination, build_ads_client
 from airflow_provider_cio.destinations.google.ads_jobs import job_status
@@ -253,3 +255,45 @@ def test_job_status_is_a_json_able_poll(emulator: GoogleEmulator) -> None:
     first = job_status(dest.client, session.handle["job"])
     assert first["status"] == "PENDING" and first["done"] is False
     json.dumps(first)
+
+
+@settings(deadline=None, max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.lists(st.booleans(), min_size=1, max_size=4), min_size=1, max_size=4),
+    st.booleans(),
+)
+def test_failed_seqs_name_exactly_the_batches_with_refused_or_unapplied_members(
+    emulator: GoogleEmulator, refusals: list[list[bool]], job_fails: bool
+) -> None:
+    """Generated batches, each operation refused at add time or not, the job failing or not: ``failed_seqs`` is
+    every batch of a FAILED job, else the batches with a refusal; the list holds exactly the rest."""
+    dest = destination(emulator)
+    name = f"vip-{emulator.core.state.next_id()}"  # one list per example
+    list_id = dest.ensure_audience(name)
+    session = dest.open_session(list_id, "add", total_members=sum(map(len, refusals)))
+    n = 0
+    expected_members: set[str] = set()
+    for seq, flags in enumerate(refusals, start=1):
+        batch = [member(n + i) for i in range(len(flags))]
+        bad = tuple(i for i, refused in enumerate(flags) if refused)
+        if bad:
+            emulator.inject("partial_failure", method="AddOfflineUserDataJobOperations", indexes=bad)
+        result = dest.send_batch(list_id, session, batch, seq=seq, last=seq == len(refusals))
+        assert result.failed_indexes == bad
+        expected_members |= {email_key(n + i) for i, refused in enumerate(flags) if not refused}
+        n += len(flags)
+    if job_fails:
+        emulator.inject("job_failed", reason="UNKNOWN")
+    stats = dest.close_session(list_id, session)
+    refused_seqs = [seq for seq, flags in enumerate(refusals, start=1) if any(flags)]
+    applied_seqs = [seq for seq, flags in enumerate(refusals, start=1) if not all(flags)]
+    if job_fails and applied_seqs:
+        assert stats["failed_seqs"] == sorted(set(refused_seqs) | set(applied_seqs))
+        assert emulator.members(CUSTOMER, int(list_id)) == set()
+    else:
+        assert stats["failed_seqs"] == refused_seqs
+        assert emails_in(emulator.members(CUSTOMER, int(list_id))) == expected_members
+    assert sum(v for k, v in stats["failed_reasons"].items() if k == "INVALID_SHA256_FORMAT") == sum(
+        map(sum, refusals)
+    )
+    emulator.clear_faults()
