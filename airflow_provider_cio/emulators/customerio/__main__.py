@@ -1,7 +1,9 @@
 """Run the Customer.io emulator in the foreground.
 
 ``python -m airflow_provider_cio.emulators.customerio --port 8091 --api-key K --people 2000 --seed 7
---start 2024-03-01 --days 30 [--url-file PATH]``. The API key defaults to ``CIO_EMULATOR_API_KEY`` so the devstack
+--start 2024-03-01 --days 30 [--url-file PATH]``; ``--pending-seconds``, ``--months``, ``--export-open-range``,
+``--multi-key-filter`` and ``--unknown-fields`` pick the emulator's reading where the docs leave a case open
+(``rules.Readings``). The API key defaults to ``CIO_EMULATOR_API_KEY`` so the devstack
 can hand the same value to the Airflow connection. SIGTERM/SIGINT stop it cleanly.
 """
 
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from airflow_provider_cio.emulators.customerio.rules import Readings
 from airflow_provider_cio.emulators.customerio.server import CustomerIoEmulator
 from airflow_provider_cio.emulators.synthetic import generate_workspace
 
@@ -49,6 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=date.fromisoformat, default=DEFAULT_START)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--pending-polls", type=int, default=1)
+    parser.add_argument("--pending-seconds", type=float, default=0.0, help="exports stay pending this long")
+    parser.add_argument("--months", choices=["calendar", "30d"], default="calendar")
+    parser.add_argument("--export-open-range", choices=["like_messages", "reject"], default="like_messages")
+    parser.add_argument("--multi-key-filter", choices=["and", "reject"], default="and")
+    parser.add_argument(
+        "--unknown-fields", action="store_true", help="add a field no client knows to answers"
+    )
     parser.add_argument("--gzip", action="store_true", help="serve export downloads gzip-compressed")
     parser.add_argument("--url-file", type=Path, help="write the emulator's base URL to this file")
     args = parser.parse_args(argv)
@@ -60,7 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         pending_polls=args.pending_polls,
+        pending_seconds=args.pending_seconds,
         gzip_downloads=args.gzip,
+        readings=Readings(
+            months=args.months,
+            export_open_range=args.export_open_range,
+            multi_key_filter=args.multi_key_filter,
+        ),
+        unknown_fields=args.unknown_fields,
     ).start()
     if args.url_file:
         args.url_file.write_text(emulator.url + "\n")

@@ -164,7 +164,8 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     url_file = tmp_path / "url"
     process = subprocess.Popen(
         [sys.executable, "-m", "airflow_provider_cio.emulators.customerio", "--port", "0", "--api-key", KEY,
-         "--people", "50", "--days", "3", "--url-file", str(url_file)],
+         "--people", "50", "--days", "3", "--url-file", str(url_file), "--multi-key-filter", "reject",
+         "--unknown-fields"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -175,6 +176,17 @@ def test_cli_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         url = url_file.read_text().strip()
         response = requests.get(url + "/v1/workspaces", headers={"Authorization": f"Bearer {KEY}"}, timeout=5)
         assert response.json()["workspaces"][0]["people"] == 50
+        assert "field_added_later" in response.json()  # --unknown-fields
+        two_keys = {
+            "filters": {"and": [{"segment": {"id": 1}, "attribute": {"field": "id", "operator": "exists"}}]}
+        }
+        refused = requests.post(
+            url + "/v1/exports/customers",
+            json=two_keys,
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=5,
+        )
+        assert refused.status_code == 400  # --multi-key-filter reject
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
     finally:
