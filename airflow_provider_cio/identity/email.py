@@ -67,7 +67,10 @@ def _canonical(s: str) -> str | None:
 def _lowered(value: str) -> str:
     s = value.strip()
     if not s.isascii():
-        s = clean(s).translate(_IDEOGRAPHIC_FULL_STOP)
+        s = clean(s)
+        if "\u3002" in s:  # a label separator in the domain only; the local part is left as written
+            local, at, domain = s.rpartition("@")
+            s = local + at + domain.translate(_IDEOGRAPHIC_FULL_STOP)
     return lower(s)
 
 

@@ -64,6 +64,7 @@ def test_google_removes_inner_whitespace_and_meta_refuses_it() -> None:
         None,
         "malformed_email",
     )
+    assert normalize_with_reason("email", "john@exa mple.com", platform="meta") == (None, "malformed_email")
 
 
 @pytest.mark.parametrize("platform", ["meta", "google"])
@@ -89,6 +90,7 @@ def test_full_width_and_ideographic_stops_fold_to_ascii(platform: str) -> None:
     assert normalize("email", "ｊｏｈｎ１＠ｅｘａｍｐｌｅ．ｃｏｍ", platform=platform) == "john1@example.com"
     assert normalize("email", "john@example\u3002com", platform=platform) == "john@example.com"
     assert normalize("email", "john@example\uff61com", platform=platform) == "john@example.com"
+    assert normalize("email", "jo\u3002hn@example.com", platform=platform) == "jo\u3002hn@example.com"
 
 
 @pytest.mark.parametrize("platform", ["meta", "google"])
