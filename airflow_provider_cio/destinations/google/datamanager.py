@@ -17,6 +17,11 @@ everyone just uploaded stays. If an upload failed there is no sweep (nobody is w
 reported). A remove-all with that cutoff can be repeated without harm, so a lost sweep id only costs a request.
 The former ``clear_first`` (remove everyone, then upload) is gone: the list sat empty while the ingest was pending,
 and a retry of an unfinished clear sent a second remove-all.
+
+A removal matches people, not single identifiers: a member who stays (``Member.retained``) and lost an identifier is
+never sent in a removal, since the row could match and remove them; the lost value lapses with the membership life
+span or goes with the next replace's sweep. Members without ad consent are left out of uploads and counted: one
+denied consent can fail the whole request.
 """
 
 from __future__ import annotations
@@ -192,6 +197,11 @@ class DataManagerDestination:
         reasons: dict[str, int] = {}
         members: list[Any] = []
         for index, member in enumerate(batch):
+            if removing and member.retained:
+                # The person stays: Google removes whoever a removal matches, so their lost identifiers are not sent
+                # (they lapse with the membership life span, or go with the next replace's sweep).
+                session.handle["retained_not_sent"] = int(session.handle.get("retained_not_sent", 0)) + 1
+                continue
             problem = None if removing or member.consent else CONSENT_NOT_GRANTED
             audience_member = None
             if problem is None:
@@ -455,6 +465,8 @@ class DataManagerDestination:
             "error_counts": errors,
             "upload_match_rate_ranges": match_rates,
         }
+        if handle.get("retained_not_sent"):
+            stats["retained_not_sent"] = int(handle["retained_not_sent"])
         failed_seqs = self._failed_seqs(session)
         if failed_seqs:
             stats["failed_seqs"] = failed_seqs

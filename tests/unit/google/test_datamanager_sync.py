@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from dm_support import Clock, destination
-from google_support import CUSTOMER, email_key, emails_in, member
+from google_support import CUSTOMER, email_key, emails_in, member, sha
 
 from airflow_provider_cio.emulators.google.server import GoogleEmulator
 from airflow_provider_cio.emulators.google.settings import EmulatorSettings
@@ -142,3 +142,23 @@ def test_processing_slower_than_the_poll_budget_fails_loudly_and_the_retry_polls
     assert attempts > 1 and report.status == "synced"
     assert len(emulator.calls("IngestAudienceMembers")) == 2  # each batch sent once
     assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(20)}
+
+
+def test_a_member_who_changed_email_stays_in_the_list(emulator: GoogleEmulator, clock: Clock) -> None:
+    """A mirror run where a member keeps their phone and changes email: the removal of the old email could match
+    the person who stays (Google removes people, not single identifiers), so it is not sent."""
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    store = MemoryObjectStore()
+    before = [member(i, phone=True) for i in range(10)]
+    sync(dest, store, clock, before)
+    clock.sleep(3600)
+    moved = Member("c0", {"email": (sha("moved@example.com"),), "phone": before[0].identifiers["phone"]})
+
+    report = sync(dest, store, clock, [moved, *before[1:]])
+
+    assert report.plan["changed_members"] == 1 and report.sessions["remove"]["retained_not_sent"] == 1
+    assert emulator.calls("RemoveAudienceMembers") == []
+    people = emulator.members(CUSTOMER, list_id)
+    assert len(people) == 10
+    assert any("email:" + sha("moved@example.com") in person for person in people)
