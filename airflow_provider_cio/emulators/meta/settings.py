@@ -18,10 +18,12 @@ Readings where the docs leave a choice open:
 
 * ``removal_match``: how a ``DELETE /{id}/users`` row finds the people it removes. Meta matches uploaded rows to
   people and removes *people*, never single identifiers ("Custom Audience Users", DELETE,
-  https://developers.facebook.com/docs/marketing-api/reference/custom-audience/users). ``"any_key"`` (default): a row
-  removes the person with its EXTERN_ID and every person holding any of its hashed values. ``"extern_id"``: a row
-  with an EXTERN_ID removes that person only (the EXTERN_ID stands for the person Meta matched when it was uploaded:
-  "External identifiers", same guide), a row without one falls back to the hashed values.
+  https://developers.facebook.com/docs/marketing-api/reference/custom-audience/users). ``"extern_id"`` (default): a
+  row with an EXTERN_ID removes that person only (the EXTERN_ID stands for the person Meta matched when it was
+  uploaded: "External identifiers", same guide), a row without one removes whoever holds one of its hashed values.
+  ``"any_key"``: a row also removes every person holding any of its hashed values. Either way a row naming a person
+  by EXTERN_ID removes the whole person. (The default is also the cheap one: a 1M-member bench audience is not
+  scanned for every removal row; tests run both.)
 * ``replace_session_ttl``: seconds from a replace session's first batch until Meta drops it (Meta documents a time
   limit on replace sessions; the limit is a setting, ``None`` = never). A batch after that is answered with error
   2650 and ``replace_expired_subcode``.
@@ -56,7 +58,7 @@ class MetaEmulatorSettings:
     count_floor: int = 0
     count_digits: int = 2
     count_spread: float = 0.0
-    removal_match: str = "any_key"
+    removal_match: str = "extern_id"
     replace_session_ttl: float | None = None
     expired_replace_leaves: str = "previous"
     replace_expired_subcode: int = REPLACE_EXPIRED_SUBCODE

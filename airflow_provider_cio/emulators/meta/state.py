@@ -304,8 +304,7 @@ class GraphState:
                 for extern, values in change.rows:
                     _merge(audience.members, extern, values)
             else:
-                for extern, values in change.rows:
-                    _remove(audience.members, extern, values, self.settings.removal_match)
+                _remove_rows(audience.members, change.rows, self.settings.removal_match)
             if len(audience.members) != before or change.replacement is not None:
                 audience.size_changed_at = change.due
 
@@ -538,20 +537,31 @@ def _merge(members: dict[str, dict[str, set[str]]], extern: str | None, values: 
         person.setdefault(key, set()).add(value)
 
 
-def _remove(
-    members: dict[str, dict[str, set[str]]], extern: str | None, values: dict[str, str], reading: str
+def _remove_rows(
+    members: dict[str, dict[str, set[str]]], rows: list[tuple[str | None, dict[str, str]]], reading: str
 ) -> None:
-    """Remove the people one row matches (settings ``removal_match``): Meta removes people, not identifiers."""
-    if extern and reading == "extern_id":
-        members.pop(f"x:{extern}", None)
-        return
-    if extern:
-        members.pop(f"x:{extern}", None)
-    wanted = set(values.values())
-    if not wanted:
-        return
-    for key in [k for k, person in members.items() if any(wanted & hashes for hashes in person.values())]:
-        del members[key]
+    """Remove the people these rows match (settings ``removal_match``): Meta removes people, not identifiers.
+
+    ``any_key``: a row removes the person with its EXTERN_ID and everyone holding one of its hashed values;
+    ``extern_id``: a row with an EXTERN_ID removes that person only, one without falls back to its hashed values.
+    One reverse index per request keeps a large removal linear in audience size plus rows."""
+    by_hash: dict[str, set[str]] | None = None
+    for extern, values in rows:
+        if extern:
+            members.pop(f"x:{extern}", None)
+            if reading == "extern_id":
+                continue
+        if not values:
+            continue
+        if by_hash is None:
+            by_hash = {}
+            for key, person in members.items():
+                for hashes in person.values():
+                    for value in hashes:
+                        by_hash.setdefault(value, set()).add(key)
+        for value in values.values():
+            for key in by_hash.get(value, ()):
+                members.pop(key, None)
 
 
 def payload_digest(raw: str | None) -> str | None:
