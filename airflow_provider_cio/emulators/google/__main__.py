@@ -1,4 +1,5 @@
-"""``python -m airflow_provider_cio.emulators.google --port P --cert-dir D [--faults F.json] [--seed-list C:NAME]``.
+"""``python -m airflow_provider_cio.emulators.google --port P --cert-dir D [--faults F.json] [--seed-list C:NAME]
+[--dm-processing-seconds S]``.
 
 Serves until interrupted. With ``--cert-dir`` the certificate persists across restarts (clients keep trusting it);
 point clients at ``D/trust-bundle.pem`` through ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from airflow_provider_cio.emulators.google.faults import load_faults
 from airflow_provider_cio.emulators.google.server import GoogleEmulator
+from airflow_provider_cio.emulators.google.settings import EmulatorSettings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,11 +28,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--insecure", action="store_true", help="plaintext gRPC (Data Manager clients only)")
     parser.add_argument("--faults", type=Path, help="JSON list of faults to arm at start")
     parser.add_argument(
+        "--dm-processing-seconds",
+        type=float,
+        default=None,
+        help="seconds a Data Manager request takes to process (default: hours, as Google)",
+    )
+    parser.add_argument(
         "--seed-list", action="append", default=[], metavar="CUSTOMER:NAME", help="pre-create a user list"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    emulator = GoogleEmulator(args.host, args.port, tls=not args.insecure, cert_dir=args.cert_dir)
+    settings = EmulatorSettings()
+    if args.dm_processing_seconds is not None:
+        settings.dm_processing_seconds = args.dm_processing_seconds
+    emulator = GoogleEmulator(
+        args.host, args.port, tls=not args.insecure, cert_dir=args.cert_dir, settings=settings
+    )
     for spec in args.seed_list:
         customer_id, _, name = spec.partition(":")
         list_id = emulator.create_user_list(customer_id, name)
