@@ -128,7 +128,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
         user_list = state.find_list(CUSTOMER, list_id)
         assert user_list is not None
         base_members = [
-            StoredMember(frozenset({f"email:{hashed_email(i)}", f"phone:{hashed_phone(i)}"}), 0)
+            StoredMember(
+                frozenset({f"email:{hashed_email(i)}", f"phone:{hashed_phone(i)}"}), state.clock_ns()
+            )
             for i in facts["base_ids"]
         ]
 

@@ -24,6 +24,7 @@ from typing import Any
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 DAY_NS = 86_400 * 10**9
 NO_EXPIRY_DAYS = 10_000  # the legacy "unlimited" life span; only a seeded (pre-2025) list can still carry it
+_NEVER = 2**63  # "no member": later than any clock
 
 
 @dataclass
@@ -44,6 +45,7 @@ class UserList:
     size_history: list[int] = field(default_factory=list)
     size_log: list[tuple[int, int]] = field(default_factory=list)  # (clock ns, size) after each change
     expired: int = 0  # memberships that lapsed so far
+    earliest_ns: int | None = None  # a lower bound of the members' added_at_ns (None: not known yet)
     clock: Callable[[], int] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -60,6 +62,8 @@ class UserList:
                 kept.append(member)
         kept.append(StoredMember(frozenset(merged), now_ns))
         self.members = kept
+        if self.earliest_ns is not None and now_ns < self.earliest_ns:
+            self.earliest_ns = now_ns
 
     def remove(self, keys: frozenset[str]) -> None:
         self.members = [m for m in self.members if not (m.keys & keys)]
@@ -81,8 +85,13 @@ class UserList:
         if self.membership_life_span >= NO_EXPIRY_DAYS:
             return 0
         cutoff = now_ns - self.membership_life_span * DAY_NS
+        if self.earliest_ns is None:
+            self.earliest_ns = min((m.added_at_ns for m in self.members), default=_NEVER)
+        if self.earliest_ns > cutoff:  # the oldest membership is still running: nothing to scan
+            return 0
         kept = [m for m in self.members if m.added_at_ns > cutoff]
         lapsed = len(self.members) - len(kept)
+        self.earliest_ns = min((m.added_at_ns for m in kept), default=_NEVER)
         if lapsed:
             self.members = kept
             self.expired += lapsed
