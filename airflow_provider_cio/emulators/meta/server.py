@@ -320,7 +320,10 @@ class MetaGraphEmulator:
                 self.inject(kind, **spec)
             return 200, {"ok": True}
         if path == "/_admin/settings" and method == "POST":
-            self.configure(**json.loads(body or b"{}"))
+            try:
+                self.configure(**json.loads(body or b"{}"))
+            except (TypeError, ValueError) as exc:  # an unknown name or a reading the emulator does not have
+                return 400, {"error": str(exc)}
             return 200, dict(self.settings.__dict__)
         if path == "/_admin/settings" and method == "GET":
             return 200, dict(self.settings.__dict__)

@@ -142,3 +142,25 @@ def test_throttle_fault_carries_the_business_use_case_header(emulator, audience)
     usage = json.loads(throttled.http_headers()["X-Business-Use-Case-Usage"])
     assert throttled.api_error_code() == 80003
     assert next(iter(usage.values()))[0]["estimated_time_to_regain_access"] == 4
+
+
+def test_admin_api_sets_delays_and_interrupts_a_replace_over_http(emulator, audience):
+    """Other processes (the devstack, chaos workers) change the emulator's timing and readings over HTTP."""
+    changed = requests.post(
+        f"{emulator.url}/_admin/settings", json={"add_delay": 3600, "removal_match": "any_key"}, timeout=5
+    )
+    assert changed.status_code == 200 and changed.json()["add_delay"] == 3600
+    assert requests.get(f"{emulator.url}/_admin/settings", timeout=5).json()["removal_match"] == "any_key"
+    upload(api_for(emulator), audience, [["c1", sha("1")]])
+    listed = {a["id"]: a for a in requests.get(f"{emulator.url}/_admin/audiences", timeout=5).json()}
+    assert (listed[audience]["size"], listed[audience]["pending"]) == (0, 1)  # accepted, not applied
+    bad = requests.post(f"{emulator.url}/_admin/settings", json={"removal_match": "whole_row"}, timeout=5)
+    assert bad.status_code == 400 and emulator.settings.removal_match == "any_key"
+    upload(api_for(emulator), audience, [["n1", sha("n1")]], sid=30, edge="usersreplace", last=False)
+    requests.post(
+        f"{emulator.url}/_admin/faults",
+        json={"kind": "interrupt_replace", "audience_id": audience},
+        timeout=5,
+    )
+    ended = upload(api_for(emulator), audience, [["n2", sha("n2")]], sid=30, seq=2, edge="usersreplace")
+    assert ended.api_error_code() == 2650
