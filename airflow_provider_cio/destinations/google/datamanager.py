@@ -403,6 +403,13 @@ class DataManagerDestination:
             return False
         sweep_id = session.handle.get("sweep_request_id")
         if sweep_id is None:
+            if not any(session.handle.get("sizes", {}).values()):
+                raise GuardrailBlocked(
+                    "empty_replace",
+                    "every member of this replace was left out (no ad consent or no valid identifier), so the "
+                    "sweep would empty the Google audience; nothing was removed",
+                    override="check the consent and identifier columns of the audience, or send explicit removals",
+                )
             return True
         if session.handle["status"].get(sweep_id, {}).get("status") == "SUCCESS":
             return False

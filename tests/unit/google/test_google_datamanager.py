@@ -417,3 +417,17 @@ def test_a_list_mapping_moved_to_another_list_is_filled_in_full(
     assert after.replaced_audience_id == str(old) and after.plan["adds"] == 40
     assert emails_in(emulator.members(CUSTOMER, new)) == {email_key(i) for i in range(5, 45)}
     assert emails_in(emulator.members(CUSTOMER, old)) == {email_key(i) for i in range(40)}  # left as it was
+
+
+def test_a_replace_whose_members_were_all_left_out_sweeps_nobody(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    """A broken consent column (everyone False) must not turn a replace into a wipe of the live list."""
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
+    clock.sleep(3600)
+    with pytest.raises(GuardrailBlocked, match="empty the Google audience"):
+        sync(dest, "vip", "replace", [member(i, consent=False) for i in range(10)], size=10)
+    assert emulator.calls("RemoveAllAudienceMembers") == []
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(10)}
