@@ -193,3 +193,30 @@ def test_a_removal_batch_of_retained_rows_only_leaves_no_gap_in_metas_batch_numb
     assert [(r["status"], r["batch_seq"]) for r in removals] == [(200, 1)]
     assert [extern for extern, _ in graph.removal_rows(first.audience_id)] == ["cust-000099"]
     assert set(graph.audience_members(first.audience_id)) == {f"x:{m.customer_id}" for m in snapshot}
+
+
+def test_a_replace_resumed_after_its_session_expired_fails_loudly_then_repairs(graph, meta, clock):
+    """A worker dies after two replace batches; its retry comes after Meta's session time limit: the resumed batches
+    are refused (2650), nothing counts as synced, and the next run replaces in a new session."""
+    graph.configure(replace_session_ttl=90 * 60.0, expired_replace_leaves="partial")
+    store = MemoryObjectStore()
+    sync(meta, store, make_members(range(60)), mode="replace")
+    snapshot = make_members(range(20, 160))
+
+    class WorkerDied(Exception):
+        pass
+
+    def die_after_two(operation: str, seq: int, total: int) -> None:
+        if operation == "replace" and seq == 2:
+            raise WorkerDied
+
+    with pytest.raises(WorkerDied):
+        sync(meta, store, snapshot, mode="replace", after_batch=die_after_two)
+    clock.advance(2 * HOUR)  # the task's retry comes late
+    with pytest.raises(MembersNotApplied) as failed:
+        sync(meta, store, snapshot, mode="replace")
+    assert failed.value.reasons == {"replace_session_ended": 4}
+    repaired = sync(meta, store, snapshot, mode="replace")
+    assert repaired.status == "synced"
+    clock.advance(HOUR)
+    assert set(graph.audience_members(repaired.audience_id)) == {f"x:{m.customer_id}" for m in snapshot}
