@@ -16,7 +16,8 @@ Wire details that matter:
 * the access token travels as an ``Authorization: Bearer`` header instead of the SDK's default query parameter,
   so URLs in urllib3 debug logs, proxies and exception texts never carry it;
 * one session per run and operation: ``session_id`` (random 63-bit, stored in the sync ledger so a resumed run
-  continues it), ``batch_seq`` from 1, ``last_batch_flag``, ``estimated_num_total``.
+  continues it), ``batch_seq`` from 1 counting the batches Meta received (``meta_seq`` in the handle: a batch with
+  nothing to send is skipped without a gap), ``last_batch_flag``, ``estimated_num_total``.
 
 Platform truth (issue 15). Meta applies edits later and in no promised order, and removes *people*, never single
 identifiers: a removal row matches whoever it names by EXTERN_ID or by any hashed key. So a retained removal (a
