@@ -164,3 +164,25 @@ def test_admin_api_sets_delays_and_interrupts_a_replace_over_http(emulator, audi
     )
     ended = upload(api_for(emulator), audience, [["n2", sha("n2")]], sid=30, seq=2, edge="usersreplace")
     assert ended.api_error_code() == 2650
+
+
+def test_the_cli_flags_pick_the_emulator_timing_and_readings():
+    import argparse
+
+    from airflow_provider_cio.emulators.meta.__main__ import add_settings_arguments, settings_from
+
+    parser = argparse.ArgumentParser()
+    add_settings_arguments(parser)
+    chosen = settings_from(
+        parser.parse_args(
+            ["--remove-delay", "86400", "--removal-match", "any_key", "--replace-session-ttl", "5400"]
+        )
+    )
+    assert (chosen.remove_delay, chosen.removal_match, chosen.replace_session_ttl) == (
+        86400.0,
+        "any_key",
+        5400.0,
+    )
+    assert settings_from(parser.parse_args([])) == type(chosen)()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--expired-replace-leaves", "whatever"])
