@@ -215,6 +215,24 @@ def test_remove_all_must_be_the_first_operation(client: Any) -> None:
     add(client, job, [operation(client, "remove_all"), operation(client, "create", sha("a"))])
 
 
+def test_remove_all_then_creates_in_one_job_replaces_the_list_when_it_runs(
+    client: Any, emulator: GoogleEmulator
+) -> None:
+    """remove_all: "Remove all previously provided data. This is only supported for Customer Match"
+    (OfflineUserDataJobOperation,
+    https://developers.google.com/google-ads/api/reference/rpc/v26/OfflineUserDataJobOperation); a job is applied
+    when it is processed, so the list keeps its old members until then."""
+    user_list = create_list(client, "replaced")
+    upload(client, user_list, sha("old1"), sha("old2"))
+    emulator.settings.job_seconds = 600
+    job = create_job(client, user_list)
+    add(client, job, [operation(client, "remove_all"), operation(client, "create", sha("new"))])
+    run(client, job)
+    assert job_row(client, job).status.name == "RUNNING" and list_row(client, user_list).size_for_display == 2
+    emulator.advance(600)
+    assert job_row(client, job).status.name == "SUCCESS" and list_row(client, user_list).size_for_display == 1
+
+
 def test_creates_and_removes_never_share_a_job(client: Any) -> None:
     """CONFLICTING_OPERATION: "Mixing creation and removal of offline data in the same job is not allowed"
     (OfflineUserDataJobError, above)."""

@@ -21,6 +21,9 @@ from typing import Any
 
 from airflow_provider_cio.emulators.google.gaql import Condition, GaqlError, Query, like
 
+# Fields the API documents as "Sortable: False" (ORDER BY on them is refused). Only those our queries can meet:
+# offline_user_data_job fields, https://developers.google.com/google-ads/api/fields/v26/offline_user_data_job
+NOT_SORTABLE = frozenset({"offline_user_data_job.customer_match_user_list_metadata.user_list"})
 _NUMERIC = {"int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32", "fixed64", "double", "float"}
 
 
@@ -101,6 +104,9 @@ def check(query: Query, emulated: Mapping[str, frozenset[str]]) -> None:
             raise GaqlError(code, f"{name!r} does not belong to {query.resource!r}")
         if name not in emulated[query.resource]:
             raise GaqlError("UNRECOGNIZED_FIELD", f"field {name!r} exists but the emulator does not fill it")
+    for name, _ in query.order_by:
+        if name in NOT_SORTABLE or _kind(_leaf(name)) == "message" or _leaf(name).is_repeated:
+            raise GaqlError("PROHIBITED_FIELD_IN_ORDER_BY_CLAUSE", f"{name!r} is not sortable")
     for condition in query.conditions:
         _check_condition(condition, _leaf(condition.field))
 

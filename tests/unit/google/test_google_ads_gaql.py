@@ -83,6 +83,11 @@ def test_unknown_fields_and_unemulated_clauses_are_errors(emulator: GoogleEmulat
         "BAD_ENUM_CONSTANT"
     )
     assert query_error(client, "SELECT user_list.id FROM user_list WHERE user_list.name = 3") == "BAD_VALUE"
+    unsortable = (
+        "SELECT offline_user_data_job.id FROM offline_user_data_job "
+        "ORDER BY offline_user_data_job.customer_match_user_list_metadata.user_list"
+    )
+    assert query_error(client, unsortable) == "PROHIBITED_FIELD_IN_ORDER_BY_CLAUSE"
 
 
 def test_where_always_filters_and_rows_carry_only_what_was_selected(emulator: GoogleEmulator) -> None:
