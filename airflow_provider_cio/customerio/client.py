@@ -45,8 +45,9 @@ REGION_BASE_URLS: dict[str, str] = {
     "eu": "https://api-eu.customer.io",
 }
 DELIVERY_PARENT_IDS = ("newsletter_id", "campaign_id", "action_id", "transactional_message_id")
-# A deliveries export range is capped at 12 months by Customer.io; we refuse longer ranges before calling.
-MAX_DELIVERIES_EXPORT_RANGE = timedelta(days=366)
+# Customer.io cuts a deliveries export range to the 12 months before its end, silently (exportDeliveriesData): we
+# refuse longer ranges before calling. 360 days is inside 12 months under either reading (calendar or 30-day months).
+MAX_DELIVERIES_EXPORT_RANGE = timedelta(days=360)
 MESSAGES_PAGE_LIMIT = 1000
 MEMBERSHIP_PAGE_LIMIT = 30000
 GZIP_MAGIC = b"\x1f\x8b"
