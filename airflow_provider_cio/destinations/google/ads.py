@@ -202,11 +202,14 @@ class GoogleAdsDestination:
                 "unknown - set the list's membership duration to at most 540 days in Google Ads, then re-run",
                 who_must_act="an admin of the Google Ads account",
             )
-        if self._refresh_explicit and self.refresh_after_days is not None and self.refresh_after_days >= days:
+        # The sync core plans this run's refreshes with refresh_after_days before it calls ensure_audience, so a
+        # list keeping members for less time than that cannot be followed silently: its members would lapse first.
+        if self.refresh_after_days is not None and self.refresh_after_days >= days:
+            key = "refresh_after_days" if self._refresh_explicit else "membership_life_span_days"
             raise ConfigurationError(
-                f"google ads: refresh_after_days ({self.refresh_after_days}) is not below the membership_life_span "
-                f"({days} days) of the existing list {name!r}: its members would lapse before being re-sent - "
-                "lower refresh_after_days on the connection",
+                f"google ads: the existing list {name!r} keeps members {days} days, but they are re-sent only after "
+                f"{self.refresh_after_days} (refresh_after_days): they would lapse first - set {key} on the "
+                f"connection to match the list ({days} days, refresh below it)",
                 who_must_act=_OWNER,
             )
         log.warning(

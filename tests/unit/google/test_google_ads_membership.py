@@ -50,13 +50,25 @@ def test_a_created_list_gets_the_configured_life_span(emulator: GoogleEmulator) 
 
 
 def test_an_existing_list_s_life_span_wins_and_the_refresh_follows_it(emulator: GoogleEmulator) -> None:
-    emulator.create_user_list(CUSTOMER, "vip", membership_life_span=30)
+    emulator.create_user_list(CUSTOMER, "vip", membership_life_span=300)
     dest = destination(emulator)  # configured 540, refresh 180
     dest.ensure_audience("vip")
-    assert dest.membership_life_span_days == 30 and dest.refresh_after_days == 10
+    assert dest.membership_life_span_days == 300 and dest.refresh_after_days == 100
     explicit = destination(emulator, refresh_after_days=45)
-    with pytest.raises(ConfigurationError, match=r"refresh_after_days \(45\) is not below"):
-        explicit.ensure_audience("vip")
+    explicit.ensure_audience("vip")
+    assert explicit.membership_life_span_days == 300 and explicit.refresh_after_days == 45
+
+
+def test_a_list_that_would_lapse_before_the_planned_refresh_is_refused(emulator: GoogleEmulator) -> None:
+    emulator.create_user_list(CUSTOMER, "vip", membership_life_span=30)
+    # the runner planned this run's refreshes with 180 (a third of 540) before ensure_audience: members would lapse
+    with pytest.raises(ConfigurationError, match="set membership_life_span_days on the connection"):
+        destination(emulator).ensure_audience("vip")
+    with pytest.raises(ConfigurationError, match="set refresh_after_days on the connection"):
+        destination(emulator, refresh_after_days=45).ensure_audience("vip")
+    matching = destination(emulator, membership_life_span_days=30)
+    matching.ensure_audience("vip")
+    assert matching.refresh_after_days == 10
 
 
 @pytest.mark.parametrize("days", [10_000, 541])
