@@ -407,3 +407,28 @@ def test_removal_is_accepted_then_applied_when_processed(
     assert entry.request_status.name == "SUCCESS"
     assert entry.audience_members_removal_status.user_data_removal_status.record_count == 1
     assert emails(emulator, list_id) == {hex_email(1), hex_email(2)}
+
+
+def test_validate_only_remove_all_checks_the_time_and_removes_nobody(
+    emulator: GoogleEmulator, client: Any, clock: HandClock
+) -> None:
+    """validate_only: "the request is validated but not executed. Only errors are returned, not results."
+    (audienceMembers.removeAll, as above): a time in the future is refused as by a real request, a past one
+    returns no request id and removes nobody."""
+    list_id = emulator.create_user_list(ACCOUNT, "l")
+    client.ingest_audience_members(request=sample_request(list_id, [person(hex_email(1))]))
+    clock.advance(PROCESSING)
+    future = dm.RemoveAllAudienceMembersRequest(
+        destinations=[destination(list_id)],
+        remove_as_of_time=clock.now() + dt.timedelta(hours=1),
+        validate_only=True,
+    )
+    with pytest.raises(gexc.InvalidArgument) as refused:
+        client.remove_all_audience_members(request=future)
+    assert refused.value.reason == "INVALID_REMOVE_AS_OF_TIME"
+    past = dm.RemoveAllAudienceMembersRequest(
+        destinations=[destination(list_id)], remove_as_of_time=clock.now(), validate_only=True
+    )
+    assert client.remove_all_audience_members(request=past).request_id == ""
+    clock.advance(PROCESSING)
+    assert emails(emulator, list_id) == {hex_email(1)}

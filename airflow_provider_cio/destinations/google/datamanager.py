@@ -177,6 +177,7 @@ class DataManagerDestination:
                     override="send explicit removals instead of a replace",
                 )
             cutoff = self.now() - dt.timedelta(seconds=self.sweep_margin_seconds)
+            self._check_cutoff(audience_id, cutoff)
             handle["replace_mode"] = self.replace_mode
             handle["sweep_cutoff"] = cutoff.isoformat()
         return SessionState(operation=operation, handle=handle)
@@ -423,6 +424,30 @@ class DataManagerDestination:
                 retry_after=self.poll_max_interval_seconds,
             )
         return True
+
+    def _check_cutoff(self, audience_id: str, cutoff: dt.datetime) -> None:
+        """Ask Google (validate only, nothing removed) whether ``cutoff`` is already past on its clock.
+
+        The sweep removes members "last added before" the cutoff on Google's clock. If our clock ran ahead of
+        Google's by more than the margin, the cutoff would still lie ahead of Google when this session's uploads
+        land, and the sweep would remove them too. Google refuses a remove-as-of time in its future, so a refusal
+        now means exactly that danger; an acceptance means every upload sent from now on is after the cutoff."""
+        from google.ads import datamanager_v1 as dm
+
+        request = dm.RemoveAllAudienceMembersRequest(
+            destinations=[self._destination(audience_id)], remove_as_of_time=cutoff, validate_only=True
+        )
+        try:
+            self.client.remove_all_audience_members(request=request, timeout=self.timeout_seconds)
+        except Exception as exc:
+            if getattr(exc, "reason", None) == "INVALID_REMOVE_AS_OF_TIME":
+                raise ConfigurationError(
+                    f"data manager: this worker's clock is ahead of Google's by more than sweep_margin_seconds "
+                    f"({self.sweep_margin_seconds:.0f}s); a replace now would remove the members it uploads - "
+                    "nothing was sent",
+                    who_must_act="whoever runs the workers (synchronize their clocks, NTP)",
+                ) from exc
+            raise classify_data_manager(exc, action="remove_all (validate only)") from exc
 
     def _sweep(self, audience_id: str, session: SessionState) -> None:
         from google.ads import datamanager_v1 as dm

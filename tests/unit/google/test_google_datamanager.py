@@ -6,6 +6,7 @@ move that clock, so Google's hours pass without waiting.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -431,3 +432,26 @@ def test_a_replace_whose_members_were_all_left_out_sweeps_nobody(
         sync(dest, "vip", "replace", [member(i, consent=False) for i in range(10)], size=10)
     assert emulator.calls("RemoveAllAudienceMembers") == []
     assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(10)}
+
+
+def test_a_worker_clock_ahead_of_google_by_more_than_the_margin_stops_a_replace_before_any_upload(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    """Our clock an hour ahead of Google's: the sweep's cutoff would lie after this session's uploads on Google's
+    clock and remove them too. Google refuses a remove-as-of time in its future, so a validate-only remove-all at
+    open finds it, and the replace stops before anything is sent."""
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    sync(dest, "vip", "add", [member(i) for i in range(10)], size=10)
+    calls_before = len(emulator.requests)
+    dest.now = lambda: clock.now() + dt.timedelta(hours=1)
+    with pytest.raises(ConfigurationError, match="clock is ahead of Google's"):
+        dest.open_session(str(list_id), "replace", total_members=10)
+    assert [
+        r.method for r in emulator.requests[calls_before:]
+    ] == []  # the probe is validate-only: not executed
+    dest.now = lambda: clock.now() + dt.timedelta(seconds=60)  # within the margin: fine
+    clock.sleep(3600)
+    _, stats = sync(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=10)
+    assert stats["sweep_status"] == "SUCCESS"
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(5, 15)}
