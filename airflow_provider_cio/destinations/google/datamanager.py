@@ -248,10 +248,10 @@ class DataManagerDestination:
         polls = 0
         while True:
             polls += 1
-            if self.poll_once(session):
-                if not self._sweep_due(session):
-                    break
-                self._sweep(audience_id, session)
+            sweeps = session.handle.get("sweep_request_id")
+            if self.step(audience_id, session):
+                break
+            if session.handle.get("sweep_request_id") != sweeps:
                 interval = self.poll_interval_seconds  # a new request: start the backoff again
             if waited + interval > self.poll_budget_seconds:
                 pending = len(self._pending(session))
@@ -269,6 +269,16 @@ class DataManagerDestination:
         stats["user_list_id"] = audience_id
         stats["operation"] = session.operation
         return stats
+
+    def step(self, audience_id: str, session: SessionState) -> bool:
+        """One non-sleeping step of closing: poll once; when every upload is final and a replace's sweep is due,
+        send it. True when the session is finished (``close_session`` loops on this; a trigger can too)."""
+        if not self.poll_once(session):
+            return False
+        if not self._sweep_due(session):
+            return True
+        self._sweep(audience_id, session)
+        return False
 
     def poll_once(self, session: SessionState) -> bool:
         """Read the status of every request of ``session`` not yet final, once, without sleeping; record the final
