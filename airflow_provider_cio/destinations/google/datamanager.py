@@ -197,11 +197,12 @@ class DataManagerDestination:
         failed: list[int] = []
         reasons: dict[str, int] = {}
         members: list[Any] = []
+        retained = 0
         for index, member in enumerate(batch):
             if removing and member.retained:
                 # The person stays: Google removes whoever a removal matches, so their lost identifiers are not sent
                 # (they lapse with the membership life span, or go with the next replace's sweep).
-                session.handle["retained_not_sent"] = int(session.handle.get("retained_not_sent", 0)) + 1
+                retained += 1
                 continue
             problem = None if removing or member.consent else CONSENT_NOT_GRANTED
             audience_member = None
@@ -221,6 +222,8 @@ class DataManagerDestination:
             sizes[request_ids[-1]] = len(chunk)
         # A re-sent seq (a retried attempt) replaces its ids: re-adding is idempotent on Google.
         session.handle.setdefault("requests", {})[str(seq)] = request_ids
+        if retained:
+            session.handle.setdefault("retained_not_sent", {})[str(seq)] = retained
         log.info(
             "data manager %s batch %s: %s sent, %s left out, requests %s",
             session.operation,
@@ -508,7 +511,7 @@ class DataManagerDestination:
             "upload_match_rate_ranges": match_rates,
         }
         if handle.get("retained_not_sent"):
-            stats["retained_not_sent"] = int(handle["retained_not_sent"])
+            stats["retained_not_sent"] = sum(int(n) for n in handle["retained_not_sent"].values())
         failed_seqs = self._failed_seqs(session)
         if failed_seqs:
             stats["failed_seqs"] = failed_seqs
