@@ -20,8 +20,9 @@ and a retry of an unfinished clear sent a second remove-all.
 
 A removal matches people, not single identifiers: a member who stays (``Member.retained``) and lost an identifier is
 never sent in a removal, since the row could match and remove them; the lost value lapses with the membership life
-span or goes with the next replace's sweep. Members without ad consent are left out of uploads and counted: one
-denied consent can fail the whole request.
+span or goes with the next replace's sweep. Members without ad consent are left out of uploads and counted (one
+denied consent can fail the whole request); in an add session they are also sent in a removal of the same batch, so
+a member who withdrew consent leaves the list instead of staying until it lapses.
 """
 
 from __future__ import annotations
@@ -197,6 +198,8 @@ class DataManagerDestination:
         failed: list[int] = []
         reasons: dict[str, int] = {}
         members: list[Any] = []
+        # no ad consent: never uploaded, and taken out in case an earlier run added them
+        withdrawn: list[Any] = []
         retained = 0
         for index, member in enumerate(batch):
             if removing and member.retained:
@@ -204,10 +207,15 @@ class DataManagerDestination:
                 # (they lapse with the membership life span, or go with the next replace's sweep).
                 retained += 1
                 continue
-            problem = None if removing or member.consent else CONSENT_NOT_GRANTED
-            audience_member = None
-            if problem is None:
-                audience_member, problem = self._audience_member(member, with_consent=not removing)
+            if not removing and not member.consent:
+                failed.append(index)
+                reasons[CONSENT_NOT_GRANTED] = reasons.get(CONSENT_NOT_GRANTED, 0) + 1
+                if session.operation == "add":  # a replace's sweep already takes them out
+                    removal, _ = self._audience_member(member, with_consent=False)
+                    if removal is not None:
+                        withdrawn.append(removal)
+                continue
+            audience_member, problem = self._audience_member(member, with_consent=not removing)
             if audience_member is None:
                 failed.append(index)
                 reason = problem or "INVALID"
@@ -216,10 +224,13 @@ class DataManagerDestination:
             members.append(audience_member)
         request_ids: list[str] = []
         sizes: dict[str, int] = session.handle.setdefault("sizes", {})
-        for start in range(0, len(members), MAX_MEMBERS_PER_REQUEST):
-            chunk = members[start : start + MAX_MEMBERS_PER_REQUEST]
-            request_ids.append(self._send(audience_id, chunk, removing=removing))
-            sizes[request_ids[-1]] = len(chunk)
+        for group, as_removal in ((members, removing), (withdrawn, True)):
+            for start in range(0, len(group), MAX_MEMBERS_PER_REQUEST):
+                chunk = group[start : start + MAX_MEMBERS_PER_REQUEST]
+                request_ids.append(self._send(audience_id, chunk, removing=as_removal))
+                sizes[request_ids[-1]] = len(chunk)
+        if withdrawn:
+            session.handle.setdefault("consent_removals", {})[str(seq)] = len(withdrawn)
         # A re-sent seq (a retried attempt) replaces its ids: re-adding is idempotent on Google.
         session.handle.setdefault("requests", {})[str(seq)] = request_ids
         if retained:
@@ -510,6 +521,8 @@ class DataManagerDestination:
             "error_counts": errors,
             "upload_match_rate_ranges": match_rates,
         }
+        if handle.get("consent_removals"):
+            stats["consent_removals"] = sum(int(n) for n in handle["consent_removals"].values())
         if handle.get("retained_not_sent"):
             stats["retained_not_sent"] = sum(int(n) for n in handle["retained_not_sent"].values())
         failed_seqs = self._failed_seqs(session)

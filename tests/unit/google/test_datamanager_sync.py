@@ -162,3 +162,21 @@ def test_a_member_who_changed_email_stays_in_the_list(emulator: GoogleEmulator, 
     people = emulator.members(CUSTOMER, list_id)
     assert len(people) == 10
     assert any("email:" + sha("moved@example.com") in person for person in people)
+
+
+def test_a_member_who_withdraws_consent_leaves_the_list(emulator: GoogleEmulator, clock: Clock) -> None:
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    store = MemoryObjectStore()
+    before = [member(i) for i in range(10)]
+    sync(dest, store, clock, before)
+    clock.sleep(3600)
+    withdrawn = [member(3, consent=False) if i == 3 else m for i, m in enumerate(before)]
+
+    report = sync(dest, store, clock, withdrawn)
+
+    assert report.sessions["add"]["consent_removals"] == 1
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(10) if i != 3}
+    assert [call.summary["members"] for call in emulator.calls("IngestAudienceMembers")] == [
+        10
+    ]  # never re-sent
