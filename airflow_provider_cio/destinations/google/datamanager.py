@@ -200,6 +200,7 @@ class DataManagerDestination:
         members: list[Any] = []
         # no ad consent: never uploaded, and taken out in case an earlier run added them
         withdrawn: list[Any] = []
+        uploaded: set[str] = set()  # identifier values this batch uploads: no removal may name them
         retained = 0
         for index, member in enumerate(batch):
             if removing and member.retained:
@@ -211,9 +212,7 @@ class DataManagerDestination:
                 failed.append(index)
                 reasons[CONSENT_NOT_GRANTED] = reasons.get(CONSENT_NOT_GRANTED, 0) + 1
                 if session.operation == "add":  # a replace's sweep already takes them out
-                    removal, _ = self._audience_member(member, with_consent=False)
-                    if removal is not None:
-                        withdrawn.append(removal)
+                    withdrawn.append(member)
                 continue
             audience_member, problem = self._audience_member(member, with_consent=not removing)
             if audience_member is None:
@@ -222,6 +221,8 @@ class DataManagerDestination:
                 reasons[reason] = reasons.get(reason, 0) + 1
                 continue
             members.append(audience_member)
+            uploaded.update(v for values in member.identifiers.values() for v in values)
+        withdrawn = self._removals_sparing(withdrawn, uploaded)
         request_ids: list[str] = []
         sizes: dict[str, int] = session.handle.setdefault("sizes", {})
         for group, as_removal in ((members, removing), (withdrawn, True)):
@@ -364,6 +365,21 @@ class DataManagerDestination:
             granted = dm.ConsentStatus.CONSENT_GRANTED
             audience_member.consent = dm.Consent(ad_user_data=granted, ad_personalization=granted)
         return audience_member, None
+
+    def _removals_sparing(self, members: list[Member], kept: set[str]) -> list[Any]:
+        """Removal rows for ``members`` without any identifier value in ``kept`` (a household phone shared with a
+        member who is uploaded must not take that member out); a member with nothing left is not sent."""
+        rows = []
+        for member in members:
+            spared = {
+                kind: tuple(v for v in values if v not in kept) for kind, values in member.identifiers.items()
+            }
+            row, _ = self._audience_member(
+                Member(member.customer_id, {k: v for k, v in spared.items() if v}), with_consent=False
+            )
+            if row is not None:
+                rows.append(row)
+        return rows
 
     def _destination(self, audience_id: str) -> Any:
         from google.ads import datamanager_v1 as dm

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from dm_support import Clock, destination, open_and_send, sync
-from google_support import CUSTOMER, email_key, emails_in, member
+from google_support import CUSTOMER, email_key, emails_in, member, sha
 
 from airflow_provider_cio.emulators.google.server import GoogleEmulator
 from airflow_provider_cio.emulators.google.settings import EmulatorSettings
@@ -459,3 +459,20 @@ def test_a_worker_clock_ahead_of_google_by_more_than_the_margin_stops_a_replace_
     _, stats = sync(dest, "vip", "replace", [member(i) for i in range(5, 15)], size=10)
     assert stats["sweep_status"] == "SUCCESS"
     assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(5, 15)}
+
+
+def test_a_consent_removal_never_names_an_identifier_the_batch_uploads(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    """Two people sharing a household phone, one without consent: the removal for that one carries only their own
+    email, so it cannot match and remove the other."""
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    phone = (sha("+16505550000"),)
+    ana = Member("ana", {"email": (sha("ana@example.com"),), "phone": phone})
+    bo = Member("bo", {"email": (sha("bo@example.com"),), "phone": phone}, consent=False)
+    results, stats = sync(dest, "vip", "add", [ana, bo], size=10)
+    assert results[0].failed_indexes == (1,) and stats["consent_removals"] == 1
+    people = emulator.members(CUSTOMER, list_id)
+    assert any("email:" + sha("ana@example.com") in person for person in people)
+    assert not any("email:" + sha("bo@example.com") in person for person in people)
