@@ -297,3 +297,21 @@ def test_failed_seqs_name_exactly_the_batches_with_refused_or_unapplied_members(
         map(sum, refusals)
     )
     emulator.clear_faults()
+
+
+def test_a_slow_job_is_awaited_on_the_platform_clock_and_a_retried_close_does_not_run_it_again(
+    emulator: GoogleEmulator,
+) -> None:
+    """Reading: the job takes 50 minutes after it is accepted (settings.job_seconds)."""
+    emulator.settings.job_seconds = 3000
+    dest = destination(emulator, poll_interval_seconds=600, max_polls=3, sleep=emulator.advance)
+    list_id = dest.ensure_audience("vip")
+    session = dest.open_session(list_id, "add", total_members=1)
+    dest.send_batch(list_id, session, [member(0)], seq=1, last=True)
+    with pytest.raises(PlatformError, match="still running after 3 polls") as err:
+        dest.close_session(list_id, session)  # 30 minutes of polling: still RUNNING, nothing claimed
+    assert err.value.retry_after == 600 and emulator.members(CUSTOMER, int(list_id)) == set()
+    stats = dest.close_session(list_id, session)  # the retry polls on: done at minute 50
+    assert stats["status"] == "SUCCESS" and stats["failed_seqs"] == []
+    assert emails_in(emulator.members(CUSTOMER, int(list_id))) == {email_key(0)}
+    assert len(emulator.calls("RunOfflineUserDataJob")) == 1
