@@ -47,6 +47,10 @@ _NUM_RE = r"^\d{1,16}(\.\d+)?$"
 _ZONED_ISO_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$"
 
 
+_MIN_MICROS = -62135596800 * 1_000_000  # 0001-01-01T00:00:00Z
+_MAX_MICROS = 253402300799 * 1_000_000 + 999_999  # 9999-12-31T23:59:59.999999Z
+
+
 def _mask(condition: Any) -> Any:
     """A boolean Arrow array as a numpy mask, null counting as False."""
     import numpy as np
@@ -160,6 +164,10 @@ def _timestamps(text: pa.Array, present: Any, target: pa.DataType) -> tuple[pa.A
     if is_iso.any():
         has_zone = _mask(pc.match_substring_regex(iso_text, r"(Z|[+-]\d{2}:?\d{2})$"))
         zoned = pc.if_else(pa.array(has_zone), iso_text, pc.binary_join_element_wise(iso_text, "Z", ""))
+        # a date alone names its midnight (neither Arrow's cast nor Python's fromisoformat reads a zoned date)
+        zoned = pc.replace_substring_regex(
+            zoned, r"^(\d{4}-\d{2}-\d{2})(Z|[+-]\d{2}:?\d{2})$", r"\1T00:00:00\2"
+        )
         candidates = pc.if_else(pa.array(is_iso), zoned, pa.scalar(None, pa.string()))
         try:
             parsed = pc.cast(candidates, pa.timestamp("us", tz="UTC"))
@@ -170,6 +178,9 @@ def _timestamps(text: pa.Array, present: Any, target: pa.DataType) -> tuple[pa.A
             parsed_ok = parsed_ok & is_iso
         micros = np.where(parsed_ok, parsed_us, micros)
         valid |= parsed_ok
+    valid &= (micros >= _MIN_MICROS) & (
+        micros <= _MAX_MICROS
+    )  # years 1..9999: what every reader can represent
     values = pa.array(micros, type=target, mask=~valid)
     return values, present & ~valid
 

@@ -228,7 +228,10 @@ def iter_export_batches(
     # records already converted (the same bytes split into the same records whatever the block size).
     while True:
         shapes = Quarantine(max_examples=quarantine.max_examples)
-        source, mapped = _arrow_source(chunks, stream_chunks)
+        if convert.replaced_invalid:
+            source, mapped = io.BufferedReader(_ChunkStream(_valid_utf8(stream_chunks)), 1024 * 1024), None
+        else:
+            source, mapped = _arrow_source(chunks, stream_chunks)
         skip = done
         try:
             for index, batch in enumerate(_open(source, header, block_size, {}, shapes, pa.binary())):
@@ -244,7 +247,10 @@ def iter_export_batches(
                     yield converted
         except pa.ArrowInvalid as exc:  # its text may quote a record: never passed on
             straddles = "straddl" in str(exc)
-            if not (straddles and replayable and block_size < max_block_size):
+            # Arrow hands a row of the wrong shape to our handler as text: one holding invalid UTF-8 fails the
+            # parse instead. Replayed with invalid bytes marked (U+FFFD), such a row is skipped and counted.
+            undecodable = "CSV parse error" in str(exc) and not convert.replaced_invalid
+            if not (replayable and (undecodable or (straddles and block_size < max_block_size))):
                 what = (
                     f"a record is longer than {block_size // (1024 * 1024)} MB"
                     if straddles
@@ -254,17 +260,33 @@ def iter_export_batches(
                     f"{dataset} export CSV cannot be read past data record {done}: {what}; "
                     f"{done} records were read before it"
                 ) from None
-            block_size = min(block_size * 4, max_block_size)
-            log.info(
-                "%s export: a record is longer than a block; replaying in %d MB blocks",
-                dataset,
-                block_size >> 20,
-            )
+            if undecodable:
+                convert.replaced_invalid = True
+                log.info(
+                    "%s export: a malformed row is not UTF-8; replaying with invalid bytes marked", dataset
+                )
+            else:
+                block_size = min(block_size * 4, max_block_size)
+                log.info(
+                    "%s export: a record is longer than a block; replaying in %d MB blocks",
+                    dataset,
+                    block_size >> 20,
+                )
             _, stream_chunks = _split_header(chunks)
             continue
         quarantine.merge(shapes)
         _finish(dataset, quarantine)
         return
+
+
+def _valid_utf8(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The stream with every invalid UTF-8 sequence replaced by U+FFFD (sequences split across chunks kept)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for chunk in chunks:
+        yield decoder.decode(chunk).encode("utf-8")
+    yield decoder.decode(b"", final=True).encode("utf-8")
 
 
 def missing_columns_message(
@@ -365,6 +387,8 @@ class _Converter:
     booleans: Booleans
     max_field_bytes: int
     keep_rejected: bool = False
+    # the stream was replayed with invalid UTF-8 replaced by U+FFFD: a U+FFFD in a field marks it invalid
+    replaced_invalid: bool = False
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         import numpy as np
@@ -386,6 +410,9 @@ class _Converter:
         """(all rows converted, mask of bad rows, each bad row's reason: its first bad column's, in schema order)."""
         import numpy as np
         import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from airflow_provider_cio.customerio.convert import _mask
 
         n = batch.num_rows
         bad = np.zeros(n, dtype=bool)
@@ -410,6 +437,8 @@ class _Converter:
             raw = batch.column(batch.schema.get_field_index(source))
             if not pa.types.is_timestamp(raw.type):
                 raw, not_utf8, too_long = decode_text(raw, self.max_field_bytes)
+                if self.replaced_invalid:
+                    not_utf8 = not_utf8 | _mask(pc.match_substring(raw, "\ufffd"))
                 flag(not_utf8, f"column {target.name}: not valid UTF-8")
                 flag(too_long, f"column {target.name}: value longer than {self.max_field_bytes} bytes")
             values, invalid = convert_text(raw, target.type, self.booleans)

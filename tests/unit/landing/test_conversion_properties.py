@@ -1,0 +1,495 @@
+"""Property-based tests (Hypothesis) for the converters and the two landing readers (issue 16).
+
+The invariant everywhere: every input row is landed or quarantined with a reason, and a landed value means what its
+input meant. Inputs are generated bad as well as good: random text and bytes, invalid UTF-8, oversized fields,
+wrong types, rows of the wrong shape, missing and extra columns. Each expected outcome comes from a small reference
+reading written here from the documented grammar, not from the code under test.
+
+``make test`` runs a fast profile; ``CIO_CHAOS=full`` runs ten times the examples.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from airflow_provider_cio.customerio.convert import (
+    DATAOUT_BOOLEANS,
+    EXPORT_BOOLEANS,
+    Booleans,
+    convert_text,
+    decode_text,
+)
+from airflow_provider_cio.customerio.errors import ExportFormatError
+from airflow_provider_cio.customerio.export_csv import Quarantine, iter_export_batches
+from airflow_provider_cio.datasets import arrow_schema
+from airflow_provider_cio.landing.dataout import ingest_dataout
+from airflow_provider_cio.landing.dataout_settings import JOURNEYS_V4, DataOutDataset, DataOutSettings
+from airflow_provider_cio.landing.layout import PartitionRef
+from airflow_provider_cio.landing.reader import PartitionNotFound, read_table
+from airflow_provider_cio.storage import MemoryObjectStore
+
+FULL = os.environ.get("CIO_CHAOS") == "full"
+
+
+def examples(fast: int) -> Any:
+    """``fast`` examples in ``make test``, ten times as many under ``CIO_CHAOS=full``; never a timing limit."""
+    return settings(
+        max_examples=fast * 10 if FULL else fast,
+        deadline=None,
+        derandomize=not FULL,  # the fast profile is the same every run; the full one explores
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    )
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# -- reference readings of the documented grammar ------------------------------------------------------------------
+
+
+def ref_int(text: str) -> int | None:
+    t = text.strip(" \t")
+    return int(t) if re.fullmatch(r"-?[0-9]{1,18}", t) else None
+
+
+def ref_float(text: str) -> float | None:
+    t = text.strip(" \t")
+    return float(t) if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?", t) else None
+
+
+def ref_bool(text: str, spellings: Booleans) -> bool | None:
+    t = text.strip(" \t").lower()
+    return True if t in spellings.true else False if t in spellings.false else None
+
+
+def ref_timestamp(text: str) -> datetime | None:
+    """Unix seconds (milliseconds above 1e11), or ISO 8601 with ``Z``, an offset, `` UTC`` or no zone (= UTC)."""
+    t = text.strip(" \t")
+    if re.fullmatch(r"[0-9]{1,16}(\.[0-9]+)?", t):
+        seconds = float(t)
+        seconds = seconds / 1000.0 if seconds > 1e11 else seconds
+        try:
+            return EPOCH + timedelta(microseconds=round(seconds * 1e6))
+        except OverflowError:  # past year 9999: not an instant any reader can hold
+            return None
+    t = re.sub(r"\s*UTC$", "Z", t)
+    iso = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?"
+    if not re.fullmatch(iso, t):
+        return None
+    if not re.search(r"(Z|[+-][0-9]{2}:?[0-9]{2})$", t):
+        t += "Z"
+    t = re.sub(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})(?=[Z+-])", r"\1T00:00:00", t)  # a date alone: its midnight
+    try:
+        moment = datetime.fromisoformat(t.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC)
+
+
+# -- the converters ------------------------------------------------------------------------------------------------
+
+ascii_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=24)
+numbers_text = st.one_of(
+    st.integers(-(10**19), 10**19).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.from_regex(r"\A[ \t]?[-+]?[0-9]{0,20}(\.[0-9]{0,3})?([eE][-+]?[0-9]{1,3})?[ \t]?\Z"),
+    st.sampled_from(["0x10", "0X1f", "1_000", "1,5", "１２", "٣", "-", "", " "]),
+    ascii_text,
+)
+timestamp_text = st.one_of(
+    st.datetimes(
+        min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+    ).flatmap(
+        lambda d: st.sampled_from(
+            [
+                d.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                d.isoformat(),
+                d.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                d.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                d.strftime("%Y-%m-%d"),
+                str(int(d.timestamp())),
+                str(int(d.timestamp() * 1000)),
+                d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M%z"),
+            ]
+        )
+    ),
+    st.from_regex(
+        r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}:?[0-9]{2}| UTC)?\Z"
+    ),
+    st.from_regex(r"\A[0-9]{1,17}(\.[0-9]{1,8})?\Z"),
+    ascii_text,
+)
+bool_text = st.one_of(
+    st.sampled_from(
+        ["true", "false", "TRUE", "False", " true ", "t", "f", "1", "0", "yes", "no", "Y", "N", "y", "n"]
+    ),
+    ascii_text,
+)
+
+
+def _column(values: list[str | None]) -> pa.Array:
+    return pa.array(values, pa.string())
+
+
+def _check(values: list[str | None], target: pa.DataType, reference: Any) -> None:
+    typed, invalid = convert_text(_column(values), target)
+    for value, out, bad in zip(values, typed.to_pylist(), invalid.tolist(), strict=True):
+        if value is None or value.strip(" \t") == "":
+            assert out is None and not bad  # missing, not invalid
+            continue
+        expected = reference(value)
+        if expected is None:
+            assert bad and out is None, f"{value!r} must be quarantined, landed as {out!r}"
+        else:
+            assert not bad and out == expected, f"{value!r} landed as {out!r}, means {expected!r}"
+
+
+@examples(150)
+@given(st.lists(st.one_of(st.none(), numbers_text), max_size=40))
+def test_integers_land_exactly_or_are_quarantined(values: list[str | None]) -> None:
+    _check(values, pa.int64(), ref_int)
+
+
+@examples(150)
+@given(st.lists(st.one_of(st.none(), numbers_text), max_size=40))
+def test_floats_land_exactly_or_are_quarantined(values: list[str | None]) -> None:
+    _check(values, pa.float64(), ref_float)
+
+
+@examples(200)
+@given(st.lists(st.one_of(st.none(), timestamp_text), max_size=40))
+def test_timestamps_land_at_the_instant_they_name_or_are_quarantined(values: list[str | None]) -> None:
+    _check(values, pa.timestamp("us", tz="UTC"), ref_timestamp)
+
+
+@examples(150)
+@given(
+    st.lists(st.one_of(st.none(), bool_text), max_size=40),
+    st.sampled_from([("export", EXPORT_BOOLEANS), ("dataout", DATAOUT_BOOLEANS)]),
+)
+def test_booleans_take_only_their_sources_spellings_never_a_default(
+    values: list[str | None], source: tuple[str, Booleans]
+) -> None:
+    spellings = source[1]
+    typed, invalid = convert_text(_column(values), pa.bool_(), spellings)
+    for value, out, bad in zip(values, typed.to_pylist(), invalid.tolist(), strict=True):
+        if value is None or value.strip(" \t") == "":
+            assert out is None and not bad
+        elif ref_bool(value, spellings) is None:
+            assert bad and out is None, f"{value!r} is not a {source[0]} boolean but landed as {out!r}"
+        else:
+            assert not bad and out is ref_bool(value, spellings)
+
+
+@examples(200)
+@given(
+    st.lists(st.one_of(st.none(), st.binary(max_size=40), st.text(max_size=20).map(str.encode)), max_size=30)
+)
+def test_bytes_decode_exactly_or_are_flagged(values: list[bytes | None]) -> None:
+    limit = 16
+    text, not_utf8, too_long = decode_text(pa.array(values, pa.binary()), limit)
+    for value, out, bad, long_ in zip(
+        values, text.to_pylist(), not_utf8.tolist(), too_long.tolist(), strict=True
+    ):
+        if value is None:
+            assert out is None and not bad and not long_
+            continue
+        if len(value) > limit:
+            assert long_ and out is None
+            continue
+        try:
+            expected = value.decode("utf-8")
+        except UnicodeDecodeError:
+            assert bad and out is None
+        else:
+            assert not bad and out == expected
+
+
+# -- the App API export CSV reader ---------------------------------------------------------------------------------
+
+EXPORT_HEADER = ["id", "customer_id", "campaign_id", "type", "created", "sent_at"]
+MAX_FIELD = 64
+HUGE = st.integers(MAX_FIELD + 1, 3000).map(lambda n: ("x" * n).encode())
+INVALID_UTF8 = st.sampled_from([b"\xff", b"caf\xe9", b"\xc3", b"\xed\xa0\x80", b"a\x80b"])
+FREE_TEXT = st.text(
+    # U+FFFD left out: after a replay that marks invalid bytes with it, a field holding one is quarantined
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\x00\ufffd"),
+    max_size=30,
+).map(str.encode)
+
+
+def field_of(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[bytes]:
+    return st.one_of(strategy.map(str.encode), INVALID_UTF8, HUGE, st.just(b""))
+
+
+@st.composite
+def export_files(draw: st.DrawFn) -> tuple[list[str], list[list[bytes]]]:
+    """An export CSV's header (an optional column missing, an extra one) and its rows (some of the wrong shape)."""
+    header = list(EXPORT_HEADER)
+    if draw(st.booleans()):
+        header.remove("sent_at")
+    if draw(st.booleans()):
+        header.insert(draw(st.integers(0, len(header))), "extra_column")
+    rows = []
+    for i in range(draw(st.integers(0, 25))):
+        row = []
+        for name in header:
+            if name == "id":
+                row.append(draw(st.one_of(st.just(f"d{i}".encode()), st.just(b""), INVALID_UTF8)))
+            elif name in ("customer_id", "type", "extra_column"):
+                row.append(draw(st.one_of(FREE_TEXT, INVALID_UTF8, HUGE, st.binary(max_size=20))))
+            elif name == "campaign_id":
+                row.append(draw(field_of(numbers_text)))
+            else:
+                row.append(draw(field_of(timestamp_text)))
+        shape = draw(st.sampled_from(["ok"] * 8 + ["short", "long"]))
+        if shape == "short" and len(row) > 1:
+            row = row[: draw(st.integers(1, len(row) - 1))]
+        elif shape == "long":
+            row.append(b"surplus")
+        rows.append(row)
+    return header, rows
+
+
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _quote(value: bytes) -> bytes:
+    return b'"' + value.replace(b'"', b'""') + b'"' if value else b""
+
+
+def _expected(header: list[str], row: list[bytes]) -> dict[str, Any] | None:
+    """What a row must land as, or None when it must be quarantined."""
+    if len(row) != len(header):
+        return None
+    values = dict(zip(header, row, strict=True))
+    text: dict[str, str | None] = {}
+    for name, raw in values.items():
+        if name == "extra_column":
+            continue
+        if len(raw) > MAX_FIELD:
+            return None
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        text[name] = decoded if decoded != "" else None
+    if text["id"] is None:
+        return None
+    out: dict[str, Any] = {"delivery_id": text["id"], "customer_id": text["customer_id"]}
+    out["delivery_type"] = text["type"] if text["type"] is not None else "email"  # the deliveries fill
+    for name, column, reference in (
+        ("campaign_id", "campaign_id", ref_int),
+        ("created", "created_at", ref_timestamp),
+        ("sent_at", "sent_at", ref_timestamp),
+    ):
+        value = text.get(name)
+        if value is None or value.strip(" \t") == "":
+            out[column] = None
+            continue
+        out[column] = reference(value)
+        if out[column] is None:
+            return None
+    if out["created_at"] is None:
+        return None  # required
+    return out
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # Arrow's handler on bad UTF-8
+@examples(120)
+@given(export_files(), st.booleans())
+def test_every_export_row_is_landed_as_it_means_or_quarantined_with_a_reason(
+    file: tuple[list[str], list[list[bytes]]], replayable: bool
+) -> None:
+    header, rows = file
+    rows = [r for r in rows if r != [b""]]  # an empty line is no record (CSV readers skip it)
+    body = (
+        b"\n".join([",".join(header).encode()] + [b",".join(_quote(v) for v in row) for row in rows]) + b"\n"
+    )
+    chunks = [body[i : i + 700] for i in range(0, len(body), 700)]
+    quarantine = Quarantine(max_examples=1000)
+    if not replayable and any(len(r) != len(header) and not _utf8(b",".join(r)) for r in rows):
+        # Arrow hands a malformed row to the skip handler as text: one that is not UTF-8 needs a replay
+        with pytest.raises(ExportFormatError, match="cannot be read past data record"):
+            list(
+                iter_export_batches(
+                    iter(chunks), "deliveries", block_size=64 * 1024, max_field_bytes=MAX_FIELD
+                )
+            )
+        return
+    batches = iter_export_batches(
+        chunks if replayable else iter(chunks),
+        "deliveries",
+        quarantine=quarantine,
+        block_size=1024 if replayable else 64 * 1024,  # a one-shot stream cannot be re-read in bigger blocks
+        max_block_size=64 * 1024,
+        max_field_bytes=MAX_FIELD,
+    )
+    landed = pa.Table.from_batches(list(batches), schema=arrow_schema("deliveries")).to_pylist()
+
+    expected = [e for e in (_expected(header, row) for row in rows) if e is not None]
+    assert [r["delivery_id"] for r in landed] == [e["delivery_id"] for e in expected]
+    for row, want in zip(landed, expected, strict=True):
+        assert {k: row[k] for k in want} == want
+    assert quarantine.count == len(rows) - len(landed)  # every row: landed or quarantined, once
+    for example in quarantine.examples:
+        assert re.fullmatch(r"(column [a-z_]+: .+|expected \d+ columns, got \d+)", example.reason)
+        assert b"x" * 8 not in example.reason.encode()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@examples(60)
+@given(st.binary(max_size=3000))
+def test_random_bytes_are_landed_quarantined_or_refused_as_upstream_data(data: bytes) -> None:
+    """Whatever the bytes, the reader never fails as a bug: rows land or are quarantined, or the file is refused
+    with an ``ExportFormatError`` (upstream data) that quotes none of it."""
+    quarantine = Quarantine()
+    try:
+        list(
+            iter_export_batches(
+                [b"id,created\n" + data], "deliveries", quarantine=quarantine, block_size=1024
+            )
+        )
+    except ExportFormatError as exc:
+        assert exc.error_class == "upstream_data"
+        assert not any(
+            len(chunk) > 6 and chunk.decode() in str(exc)
+            for chunk in re.split(rb"[\s,]", data)
+            if chunk.isascii()
+        )
+
+
+# -- the data-out reader -------------------------------------------------------------------------------------------
+
+DAY = datetime(2026, 11, 1, 9, tzinfo=UTC)
+# people files in Parquet, CSV or JSON lines, with the v4 mapping (the format is a setting: see dataout_settings)
+PEOPLE_IN_ANY_FORMAT = DataOutSettings(
+    datasets=(
+        DataOutDataset(
+            "people",
+            r"^people_v(?P<version>\d+)_(?P<workspace>\d+)_(?P<seq>\d+)\.(?P<ext>parquet|csv|json)$",
+            JOURNEYS_V4[0].versions,
+            file_format="auto",
+        ),
+    )
+)
+SUPPRESSED = st.one_of(
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["true", "false", "TRUE", "False", "Y", "N", "yes", "1", "0", "", "t"]),
+    ascii_text,
+)
+
+
+@st.composite
+def people_files(draw: st.DrawFn) -> tuple[str, list[Any], bool]:
+    fmt = draw(st.sampled_from(["parquet", "csv", "json"]))
+    n = draw(st.integers(1, 30))
+    suppressed = draw(st.lists(SUPPRESSED, min_size=n, max_size=n))
+    return fmt, suppressed, draw(st.booleans())
+
+
+def _people_file(fmt: str, suppressed: list[Any], with_email: bool) -> bytes:
+    rows = []
+    for i, flag in enumerate(suppressed):
+        row = {
+            "workspace_id": 1,
+            "customer_id": f"c{i}",
+            "internal_customer_id": f"i{i}",
+            "deleted": False,
+            "suppressed": flag,
+            "created_at": DAY.isoformat(),
+            "updated_at": DAY.isoformat(),
+        }
+        if with_email:
+            row["email_addr"] = f"p{i}@example.com"
+        rows.append(row)
+    if fmt == "json":  # booleans stay JSON literals, text stays text
+        return b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+    booleans = all(isinstance(v, bool) or v is None for v in suppressed)
+    column = (
+        pa.array(suppressed, pa.bool_())
+        if booleans and fmt == "parquet"
+        else pa.array(
+            [v if isinstance(v, str) or v is None else str(v).lower() for v in suppressed], pa.string()
+        )
+    )
+    table = pa.Table.from_pylist([{k: v for k, v in r.items() if k != "suppressed"} for r in rows])
+    table = table.append_column("suppressed", column)
+    buffer = io.BytesIO()
+    if fmt == "parquet":
+        pq.write_table(table, buffer)
+    else:
+        pacsv.write_csv(table, buffer)
+    return buffer.getvalue()
+
+
+def _meaning(value: Any, fmt: str) -> bool | None:
+    """A suppressed value's meaning: a real boolean, or one of the data-out spellings; None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if value is None or (fmt == "csv" and value == ""):
+        return None
+    return ref_bool(value, DATAOUT_BOOLEANS)
+
+
+@examples(40)
+@given(people_files())
+def test_every_data_out_row_is_landed_as_it_means_or_counted_rejected(
+    file: tuple[str, list[Any], bool],
+) -> None:
+    fmt, suppressed, with_email = file
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    source.write_bytes(f"src/people_v4_1_{1:018d}.{fmt}", _people_file(fmt, suppressed, with_email))
+    report = ingest_dataout(
+        source,
+        "src/",
+        store,
+        root="l",
+        env="e",
+        workspace="w",
+        settings=PEOPLE_IN_ANY_FORMAT,
+        max_rejected_rate=1.0,
+    )
+    _assert_people(store, report, suppressed, fmt, with_email)
+
+
+def _assert_people(
+    store: MemoryObjectStore, report: Any, suppressed: list[Any], fmt: str, email: bool
+) -> None:
+    try:
+        landed = {
+            r["customer_id"]: r
+            for r in read_table(store, PartitionRef("l", "e", "w", "people", DAY.date())).to_pylist()
+        }
+    except PartitionNotFound:
+        landed = {}
+    for i, value in enumerate(suppressed):
+        meaning = _meaning(value, fmt)
+        row = landed.get(f"c{i}")
+        if meaning is None:
+            assert row is None, f"{value!r} ({fmt}) landed as suppressed={row and row['suppressed']!r}"
+        else:
+            assert row is not None and row["suppressed"] is meaning
+            assert row["email"] == (f"p{i}@example.com" if email else None)
+    assert len(landed) + report.rejected_rows.get("people", 0) == len(suppressed)
+    for reasons in report.rejected_reasons.values():
+        assert all(
+            re.fullmatch(r"(column [a-z_]+: .+|missing required value: [a-z_, ]+)", r) for r in reasons
+        )
