@@ -388,7 +388,13 @@ class AdsServices:
             for i, (_kind, _keys, _count, problem) in enumerate(parsed):
                 if problem:
                     errors.append(AdsError(_JOB_ERROR, problem, "Invalid user data.", index=i))
-            fault = self.core.faults.take("AddOfflineUserDataJobOperations", {"partial_failure"})
+            # an injected partial failure hits a request carrying user data (never a lone remove_all request)
+            has_user_data = any(kind != "remove_all" for kind, *_ in parsed)
+            fault = (
+                self.core.faults.take("AddOfflineUserDataJobOperations", {"partial_failure"})
+                if has_user_data
+                else None
+            )
             if fault:
                 bad = {e.index for e in errors}
                 for i in fault.indexes:
