@@ -17,10 +17,12 @@ def layout(cfg: CioDagConfig) -> dict[str, Any]:
     }
 
 
-def app_api_export(cfg: CioDagConfig) -> dict[str, Any]:
+def app_api_export(cfg: CioDagConfig, *, hourly: bool = False) -> dict[str, Any]:
     """The settings every ``CustomerIoExportOperator`` takes from the config: connection, polling, paging,
-    rejection limit, deferral and the shared App API pool (only when configured)."""
+    rejection limit, deferral, the settle delay (the hourly DAG's own) and the shared App API pool (only when
+    configured)."""
     settings: dict[str, Any] = {
+        "settle_minutes": cfg.cart_recovery.settle_minutes if hourly else cfg.export.settle_minutes,
         "customerio_conn_id": cfg.connections["customerio"],
         "poll_interval": cfg.export.poll_interval,
         "listing_page_limit": cfg.export.listing_page_limit,

@@ -1,11 +1,14 @@
 """``make demo``: the main job on the embedded default stack, ending with a printed summary.
 
 1. the devstack (Azurite + Customer.io, Meta and Google emulators; reused when running);
-2. ``airflow dags test cio_export <date>``: land people, deliveries, metrics, events from the Customer.io App API
-   emulator into Azurite and gate each partition;
-3. ``airflow dags test cio_audiences <date>``: build the reference audiences, gate them, sync to Meta and Google;
-4. unless ``--no-blocked``: a seeded bad upstream (the Customer.io export drops ``customer_id``) in an hourly
-   ``cio_cart_recovery`` run: its gate fails and the cart audience build and syncs do not run;
+2. ``airflow dags test cio_export <date + 1 day>``: land people, deliveries, metrics, events of ``<date>`` from the
+   Customer.io App API emulator into Azurite and gate each partition (a run covers the day that ended when it
+   fired: the run of logical date 2026-11-02 lands ``dt=2026-11-01``, as the scheduled run would; docs/backfills.md);
+3. ``airflow dags test cio_audiences <date + 1 day>``: build the reference audiences as of the end of ``<date>``,
+   gate them, sync to Meta and Google;
+4. unless ``--no-blocked``: a seeded bad upstream (the Customer.io export drops ``customer_id``) in the hourly
+   ``cio_cart_recovery`` run that covers ``<date>`` 10:00-11:00 (logical date 11:00): its gate fails and the cart
+   audience build and syncs do not run;
 5. a summary: partitions, gate verdicts, audience sizes, rows sent per destination, where the reports are.
 """
 
@@ -22,14 +25,25 @@ from airflow_provider_cio.airflow_env import airflow_cli, airflow_env, migrate
 from airflow_provider_cio.devstack import Devstack, DevstackError
 from airflow_provider_cio.devstack.stack import project_root
 
-BLOCKED_HOUR = "T10:00:00+00:00"
+BLOCKED_HOUR = 10  # the hour (UTC) of --date the blocked cart run covers
+
+
+def run_date(day: str) -> str:
+    """The logical date of the daily run that covers ``day``: the next day's midnight, when that run fires."""
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--date", default="2026-11-01", help="logical date of the run (YYYY-MM-DD)")
+    parser.add_argument(
+        "--date",
+        default="2026-11-01",
+        help="the day to land and build (YYYY-MM-DD); the runs' logical date is the next day",
+    )
     parser.add_argument("--no-blocked", action="store_true", help="skip the blocked (bad upstream) case")
     args = parser.parse_args(argv)
 
@@ -45,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     print("== airflow db migrate", flush=True)
     migrate(env)
     for dag_id in ("cio_export", "cio_audiences", "cio_incrementality"):
-        if not _dags_test(env, dag_id, args.date):
+        if not _dags_test(env, dag_id, run_date(args.date)):
             return 1
     blocked: dict[str, str] | None = None
     if not args.no_blocked:
-        blocked = _blocked_case(stack, env, args.date + BLOCKED_HOUR)
+        blocked = _blocked_case(stack, env, f"{args.date}T{BLOCKED_HOUR + 1:02d}:00:00+00:00")
         if blocked is None:
             return 1
     _summary(stack, args.date, blocked)
@@ -148,7 +162,7 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
         print("blocked case (Customer.io export lost customer_id; cio_cart_recovery for one hour):")
         for task, task_state in sorted(blocked.items()):
             print(f"  {task:<48} {task_state}")
-        hour = BLOCKED_HOUR[1:3]
+        hour = f"{BLOCKED_HOUR:02d}"
         blocked_gate = pipeline_state.read_json(
             store, f"landing/{base}/deliveries/dt={date}/hr={hour}/_quality/result.json"
         )

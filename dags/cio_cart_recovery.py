@@ -1,7 +1,8 @@
 """
 ### cio_cart_recovery: hourly high-intent cart audiences
 
-Every hour: land the hour's `events` and `deliveries` (App API) into `dt=.../hr=HH/` partitions, gate them with
+Every hour: land the hour that has just ended (the run of 11:00 covers 10:00-11:00, from 11:00 plus
+`cart_recovery.settle_minutes`) of `events` and `deliveries` (App API) into `dt=.../hr=HH/` partitions, gate them with
 their contracts (tight freshness), build the cart audiences over the day so far, gate the snapshot, sync to Meta and
 Google. Paid retargeting of hot carts loses value by the hour; a failed gate stops the sync for that hour only.
 
@@ -61,7 +62,7 @@ with DAG(
             task_id=f"land_{dataset}_hourly",
             dataset=dataset,
             hourly=True,
-            **app_api_export(cfg),
+            **app_api_export(cfg, hourly=True),
             # in the shared App API pool, a cart hour goes before cio_export's land tasks still waiting there: hot
             # carts lose value by the hour, a day's export does not
             priority_weight=100,

@@ -1,7 +1,9 @@
 """
 ### cio_export: land Customer.io data in Blob, gate it, emit one Asset per dataset
 
-Per dataset and day: **land** (App API exports/listings, or Customer.io's native data-out files) into
+Per dataset, for the day that ended when the run fired (the run of logical date 2026-11-02 00:00 covers 2026-11-01,
+scheduled, backfilled or triggered alike; its land tasks wait deferred until the day ended `export.settle_minutes`
+ago): **land** (App API exports/listings, or Customer.io's native data-out files) into
 `landing/{env}/{workspace}/{dataset}/dt=YYYY-MM-DD/`, then **gate** it against its data contract. The dataset's Asset
 is emitted only when its gate passes, so `cio_audiences` never builds on a bad partition.
 
@@ -14,7 +16,7 @@ is emitted only when its gate passes, so `cio_audiences` never builds on a bad p
 - A `gate_*` failure: the message lists each failed check with threshold and observed value, and links the HTML
   report in `_quality/`. Do **not** clear the gate to "get it green": fix upstream, then clear `land_*` + `gate_*`.
 - Backfill: `airflow backfill create --dag-id cio_export --from-date A --to-date B --reprocess-behavior completed`
-  rewrites the same partitions (see docs/backfills.md). Runbook: docs/runbook.md.
+  rewrites the partitions of the days A-1..B-1 (each run lands the day before its logical date; docs/backfills.md). Runbook: docs/runbook.md.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ with DAG(
             source_container=cfg.export.dataout_container,
             source_prefix=cfg.export.dataout_prefix,
             max_rejected_rate=cfg.export.max_rejected_rate,
+            settle_minutes=cfg.export.settle_minutes,
             **common,
         )
     for dataset in cfg.datasets:

@@ -13,13 +13,16 @@
 # Knobs (environment):
 #   DISTRIBUTED_RUNS        DAG:DATE[,DATE...] words: unscheduled DAGs are triggered per date, scheduled ones
 #                           backfilled from the first to the last date
-#                           (default: cio_smoke:2026-11-01,2026-11-02,2026-11-03,2026-11-04 cio_export:2026-11-01)
+#                           (default: cio_smoke:2026-11-01,2026-11-02,2026-11-03,2026-11-04 cio_export:2026-11-02,
+#                           whose run covers 2026-11-01: a scheduled DAG's run covers the period that ended when it
+#                           fired, docs/backfills.md)
 #   DISTRIBUTED_ASSET_DAGS  Asset-scheduled DAGs the runs must start, waited for and checked (default: cio_audiences)
 #   DISTRIBUTED_THEN        like DISTRIBUTED_RUNS, created once all those succeeded (default: the weekly lift report,
-#                           cio_incrementality:2026-11-01, which reads the audience snapshots)
+#                           cio_incrementality:2026-11-02, which reads the audience snapshots up to 2026-11-01)
 #   DISTRIBUTED_BLOCKED     like DISTRIBUTED_RUNS (a date may carry an hour, THH:MM UTC), created last, once all the
 #                           above succeeded, with BLOCKED_FAULT armed on the Customer.io emulator (cleared after):
-#                           they must fail (default: cio_cart_recovery:2026-11-01T10:00, the demo's blocked hour;
+#                           they must fail (default: cio_cart_recovery:2026-11-01T11:00, whose run covers the demo's
+#                           blocked hour 10:00-11:00;
 #                           empty skips the phase)
 #   DISTRIBUTED_TIMEOUT     seconds for all runs, asset-triggered ones included, to finish (default: 420)
 #   DISTRIBUTED_KEEP=1      keep the temp folder (logs, DB) even on success
@@ -31,10 +34,10 @@ cd "$ROOT"
 PY="$ROOT/.venv/bin/python"
 AIRFLOW="$ROOT/.venv/bin/airflow"
 HELPERS="$ROOT/scripts/distributed"
-RUNS=${DISTRIBUTED_RUNS:-cio_smoke:2026-11-01,2026-11-02,2026-11-03,2026-11-04 cio_export:2026-11-01}
+RUNS=${DISTRIBUTED_RUNS:-cio_smoke:2026-11-01,2026-11-02,2026-11-03,2026-11-04 cio_export:2026-11-02}
 ASSET_DAGS=${DISTRIBUTED_ASSET_DAGS-cio_audiences}
-THEN=${DISTRIBUTED_THEN-cio_incrementality:2026-11-01}
-BLOCKED=${DISTRIBUTED_BLOCKED-cio_cart_recovery:2026-11-01T10:00}
+THEN=${DISTRIBUTED_THEN-cio_incrementality:2026-11-02}
+BLOCKED=${DISTRIBUTED_BLOCKED-cio_cart_recovery:2026-11-01T11:00}
 # the demo's bad upstream (airflow_provider_cio/demo.py): every export loses customer_id until the fault is cleared
 BLOCKED_FAULT='{"kind": "drop_column", "column": "customer_id", "count": 1000}'
 TIMEOUT=${DISTRIBUTED_TIMEOUT:-420}

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_cio.notifications.triage import RUNBOOK_SECTIONS, scrub
@@ -77,11 +77,20 @@ async def export_late(
 
 
 def _partition(dag_run: dict[str, Any]) -> str:
-    """The partition date the run lands (data interval start, else logical date; dates as the API renders them)."""
-    for key in ("data_interval_start", "logical_date", "run_after"):
+    """The day the run lands, by the operators' rule (the run of logical date D 00:00 covers D-1; dates as the API
+    renders them)."""
+    from airflow_provider_cio.operators._partition import covered_period
+
+    for key in ("data_interval_end", "logical_date", "run_after"):
         value = dag_run.get(key)
         if value:
-            return _iso(value)[:10]
+            try:
+                moment = datetime.fromisoformat(_iso(value).replace("Z", "+00:00"))
+            except ValueError:
+                return _iso(value)[:10]
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return covered_period(moment)[0].date().isoformat()
     return "?"
 
 

@@ -35,8 +35,7 @@ class CioFailureNotifier(BaseNotifier):
 
     def build(self, context: Any) -> Triage:
         ti = context.get("ti") or context.get("task_instance")
-        interval_start = context.get("data_interval_start")
-        partition = interval_start.isoformat() if interval_start is not None else str(context.get("ds", "?"))
+        partition = _covered(context)
         return triage(
             context.get("exception"),
             dag_id=getattr(ti, "dag_id", "?") if ti else str(context.get("dag_id", "?")),
@@ -56,3 +55,21 @@ class CioFailureNotifier(BaseNotifier):
         context["cio_error_class"] = result.error_class
         for notifier in self.forward_to:
             notifier(context)
+
+
+def _covered(context: Any) -> str:
+    """The period the failed run covers (the operators' rule), e.g. ``2026-11-01`` or ``2026-11-01T10:00``."""
+    from airflow_provider_cio.operators._partition import interval
+
+    ti = context.get("ti") or context.get("task_instance")
+    hourly = bool(getattr(getattr(ti, "task", None), "hourly", False))
+    try:
+        start, _ = interval(context, hourly=hourly)
+    except (
+        KeyError,
+        AttributeError,
+        TypeError,
+        ValueError,
+    ):  # a context without dates still gets its message
+        return str(context.get("ds", "?"))
+    return start.strftime("%Y-%m-%dT%H:00") if hourly else start.date().isoformat()

@@ -1,9 +1,20 @@
-"""Shared by operators that address one landing partition: the layout settings and the interval -> partition key."""
+"""Which period a run covers, and the partition that follows: the one rule every operator, the notifier and the
+deadline callback share (Airflow-free).
+
+A run covers the last whole period (UTC day, or hour for ``hourly``) that has **ended** at its reference instant:
+the data interval's end, else the logical date, else (a run with no logical date) the moment it was queued for. An
+asset-triggered run covers what its producers covered (the latest ``interval_end`` in their events' extra).
+
+With Airflow 3's ``CronTriggerTimetable`` (``@daily``/``@hourly``) a run has an empty interval at its logical date,
+which is when it fires: the ``@daily`` run of logical date 2026-11-02 00:00 covers 2026-11-01, as does a backfill
+of 2026-11-02, ``airflow dags test <dag> 2026-11-02`` and a manual trigger for any time on 2026-11-02. A
+``CronDataIntervalTimetable`` run (interval [D, D+1)) covers D. Never the period that has just begun.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow_provider_cio.landing.layout import PartitionRef
@@ -12,7 +23,7 @@ from airflow_provider_cio.landing.layout import PartitionRef
 def partition_for(
     context: Any, *, root: str, env: str, workspace: str, dataset: str, hourly: bool
 ) -> PartitionRef:
-    """The partition a run writes or reads: keyed by the run's data interval start (backfills hit the same paths)."""
+    """The partition a run writes or reads: keyed by the start of the period it covers."""
     start, _ = interval(context, hourly=hourly)
     return PartitionRef.for_interval(
         root=root, env=env, workspace=workspace, dataset=dataset, start=start, hourly=hourly
@@ -20,25 +31,51 @@ def partition_for(
 
 
 def interval(context: Any, *, hourly: bool = False) -> tuple[Any, Any]:
-    """The run's data interval. A manual run (``dags test``, a UI trigger) has an empty interval: it then covers
-    the partition its logical date falls in (that day, or that hour), like the scheduled run would."""
-    from datetime import timedelta
+    """``(start, end)`` of the period the run covers (see the module's rule)."""
+    return covered_period(reference_instant(context), hourly=hourly)
 
-    start = context.get("data_interval_start") or context.get("logical_date")
-    end = context.get("data_interval_end") or start
+
+def covered_period(reference: datetime, *, hourly: bool = False) -> tuple[datetime, datetime]:
+    """The last whole UTC day (hour) that ended at or before ``reference``: ``[end - 1 period, end)``."""
+    if reference.tzinfo is None:
+        raise ValueError(f"naive reference instant {reference!r}: pass a timezone-aware datetime")
+    from datetime import UTC
+
+    # Python's datetime (not pendulum's subclass): arithmetic and isoformat behave the same for every caller
+    at = datetime.fromtimestamp(reference.timestamp(), tz=UTC)
+    if hourly:
+        end = at.replace(minute=0, second=0, microsecond=0)
+        return end - timedelta(hours=1), end
+    end = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return end - timedelta(days=1), end
+
+
+def reference_instant(context: Any) -> datetime:
+    """What a run is measured from: producers' period end (asset-triggered), the data interval's end, the logical
+    date, else the moment the run was queued for (a trigger without a logical date)."""
     triggered = _triggering_interval_end(context)
-    if triggered is not None and (start is None or end <= start):
-        return triggered - (timedelta(hours=1) if hourly else timedelta(days=1)), triggered
-    if start is None:
-        start = end = context["dag_run"].run_after
-    if end <= start:
-        if hourly:
-            start = start.replace(minute=0, second=0, microsecond=0)
-            end = start + timedelta(hours=1)
-        else:
-            start = start.replace(hour=0, minute=0, second=0, microsecond=0)
-            end = start + timedelta(days=1)
-    return start, end
+    if triggered is not None:
+        return triggered
+    for key in ("data_interval_end", "logical_date"):
+        value = context.get(key)
+        if value is not None:
+            return _aware(value)
+    return _aware(context["dag_run"].run_after)
+
+
+def settled_at(context: Any, *, hourly: bool, settle_minutes: float) -> datetime:
+    """When the covered period's data is complete enough to read: its end plus the settle delay."""
+    _, end = interval(context, hourly=hourly)
+    return end + timedelta(minutes=settle_minutes)
+
+
+def _aware(value: Any) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:  # Airflow's instants are UTC
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return moment  # type: ignore[no-any-return]
 
 
 def _triggering_interval_end(context: Any) -> Any:

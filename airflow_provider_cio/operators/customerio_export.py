@@ -40,6 +40,7 @@ class CustomerIoExportOperator(LandingPartitionOperator):
         poll_interval: float = 10.0,
         listing_page_limit: int = 100,
         export_timeout: float = 3 * 3600.0,
+        settle_minutes: float = 0.0,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -52,6 +53,7 @@ class CustomerIoExportOperator(LandingPartitionOperator):
         self.poll_interval = poll_interval
         self.listing_page_limit = listing_page_limit
         self.export_timeout = export_timeout
+        self.settle_minutes = settle_minutes
         self.deferrable = deferrable
         self._export_ids: list[int] = []
 
@@ -62,9 +64,15 @@ class CustomerIoExportOperator(LandingPartitionOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airflow_provider_cio.operators._failfast import fail_fast
+        from airflow_provider_cio.operators._settle import defer_until_settled
 
+        defer_until_settled(self, context, hourly=self.hourly, settle_minutes=self.settle_minutes)
         with fail_fast():
             return self._export(context)
+
+    def execute_settled(self, context: Any, event: Any = None) -> dict[str, Any]:
+        """Resumed after the settle delay: export as ``execute`` does."""
+        return self.execute(context)
 
     def _export(self, context: Any) -> dict[str, Any]:
         from airflow_provider_cio.landing.app_api import EXPORT_DATASETS, create_exports, wait_for_exports

@@ -38,6 +38,7 @@ class CioDataOutIngestOperator(BaseOperator):
         source_wasb_conn_id: str | None = None,
         max_rejected_rate: float = 0.01,
         max_files_per_run: int = 500,
+        settle_minutes: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -51,8 +52,20 @@ class CioDataOutIngestOperator(BaseOperator):
         self.source_wasb_conn_id = source_wasb_conn_id or wasb_conn_id
         self.max_rejected_rate = max_rejected_rate
         self.max_files_per_run = max_files_per_run
+        self.settle_minutes = settle_minutes
+
+    def execute_settled(self, context: Any, event: Any = None) -> dict[str, Any]:
+        """Resumed after the settle delay: ingest as ``execute`` does."""
+        return self.execute(context)
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_cio.operators._settle import defer_until_settled
+
+        # Customer.io writes the run's day in files that arrive after it ends: wait its settle delay first
+        defer_until_settled(self, context, hourly=False, settle_minutes=self.settle_minutes)
+        return self._ingest()
+
+    def _ingest(self) -> dict[str, Any]:
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.landing.dataout import ingest_dataout
         from airflow_provider_cio.landing.dataout_settings import DataOutSettings

@@ -12,8 +12,8 @@ from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
 
 
 class CioIncrementalityOperator(BaseOperator):
-    """Compares treatment and holdout conversion and revenue per user over the data interval (a manual run covers
-    the ``window_days`` before its logical date): absolute and relative lift, 95% CI, two-proportion z-test, Welch
+    """Compares treatment and holdout conversion and revenue per user over the ``window_days`` that ended with the
+    last whole day the run covers (``operators._partition``): absolute and relative lift, 95% CI, two-proportion z-test, Welch
     test on revenue; writes ``reports/{env}/{workspace}/incrementality/{program}/dt=.../`` (PNG, HTML, JSON)."""
 
     template_fields: Sequence[str] = ("env", "workspace", "container", "program")
@@ -48,12 +48,12 @@ class CioIncrementalityOperator(BaseOperator):
         from airflow_provider_cio.audiences.incrementality_run import run_incrementality
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.operators._failfast import fail_fast
+        from airflow_provider_cio.operators._partition import interval
 
-        start = context.get("data_interval_start") or context["logical_date"]
-        end = context.get("data_interval_end") or start
-        if end <= start:  # manual run: the window that ends at the logical date's day end
-            end = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-            start = end - timedelta(days=self.window_days)
+        # the window_days that ended with the last whole day the run covers (the weekly run of Sunday 00:00: the
+        # week up to Saturday), by the rule every operator shares
+        _, end = interval(context)
+        start = end - timedelta(days=self.window_days)
         with fail_fast(), tempfile.TemporaryDirectory(prefix="cio-lift-") as tmp:
             summary = run_incrementality(
                 object_store(self.wasb_conn_id, self.container),

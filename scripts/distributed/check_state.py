@@ -23,6 +23,7 @@ from typing import Any
 from airflow_provider_cio import pipeline_state
 from airflow_provider_cio.dag_config import CioDagConfig, load_dag_config
 from airflow_provider_cio.devstack.stack import project_root
+from airflow_provider_cio.operators._partition import covered_period
 from airflow_provider_cio.storage.base import ObjectStore
 
 # A check gets the landing container's store, one run (dag_id, run_id, partition_date, run_type, state,
@@ -236,11 +237,12 @@ def check_cio_cart_recovery(
     column = fault.get("column")
     if run.get("expect") != "failed" or fault.get("kind") != "drop_column" or not column:
         return [f"only the blocked case (a drop_column fault, expected to fail) is checked, not {fault}"], []
-    start = datetime.fromisoformat(run["logical_date"])
+    # the run of logical date HH:00 covers the hour before (operators/_partition.py)
+    start = covered_period(datetime.fromisoformat(run["logical_date"]), hourly=True)[0]
     hour, day = start.hour, run["partition_date"]
     states = {ti["task_id"]: ti["state"] for ti in run["task_instances"]}
     cart = config().cart_recovery
-    datasets, names = cart.get("datasets", ["events", "deliveries"]), cart.get("audiences", [])
+    datasets, names = cart.datasets, cart.audiences
     problems: list[str] = []
     if run["state"] != "failed":
         problems.append(f"run finished {run['state']}, expected failed")

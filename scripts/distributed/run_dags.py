@@ -33,13 +33,13 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from airflow_provider_cio.operators._partition import latest_interval_end
+from airflow_provider_cio.operators._partition import covered_period, latest_interval_end
 
 FINISHED = {"success", "failed"}
 SETTLED = {
@@ -61,7 +61,8 @@ class DriveError(RuntimeError):
 class Run:
     dag_id: str
     run_id: str
-    # the day the run works on: its logical date, or for an asset-triggered run the day it built
+    # the day the run works on: a scheduled DAG's run covers the day (hour) that ended at its logical date
+    # (operators/_partition.py), cio_smoke's is its logical date, an asset-triggered run's the day it built
     partition_date: str
     run_type: str = "manual"
     state: str = "queued"
@@ -209,6 +210,7 @@ def create_runs(api: Api, plan: dict[str, list[str]], details: dict[str, Any]) -
                 )
             continue
         first, last = min(map(instant, dates)), max(map(instant, dates))
+        hourly = any("T" in day for day in dates)
         body = {"dag_id": dag_id, "from_date": iso(first), "to_date": iso(last)}
         backfill = api.send("POST", "/api/v2/backfills", body)
         for run in api.dag_runs(dag_id):
@@ -218,7 +220,7 @@ def create_runs(api: Api, plan: dict[str, list[str]], details: dict[str, Any]) -
                     Run(
                         dag_id,
                         run["dag_run_id"],
-                        logical[:10],
+                        covered_period(instant(logical), hourly=hourly)[0].date().isoformat(),
                         "backfill",
                         run["state"],
                         logical_date=logical,
@@ -361,7 +363,7 @@ def collect_triggers(api: Api, runs: list[Run]) -> None:
         ]
         run.triggered_by = sorted({f"{e.get('source_dag_id')}.{e.get('source_task_id')}" for e in events})
         end = latest_interval_end(e.get("extra") for e in events)
-        run.partition_date = str((end - timedelta(days=1)).date()) if end else ""
+        run.partition_date = covered_period(end)[0].date().isoformat() if end else ""
 
 
 def placement_problems(runs: list[Run], workers: set[str]) -> list[str]:

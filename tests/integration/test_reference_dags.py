@@ -11,12 +11,13 @@ from airflow_provider_cio.devstack import Devstack
 from airflow_provider_cio.hooks.blob import object_store
 from airflow_provider_cio.sync.runner import ledger_prefix
 
-DATE = "2026-11-01"
+DATE = "2026-11-01"  # the day landed and built
+RUN = "2026-11-02"  # the logical date of the daily run that covers DATE (it fires when DATE has ended)
 
 
 @pytest.fixture(scope="module")
 def exported(airflow):  # type: ignore[no-untyped-def]
-    code, output = airflow.dags_test("cio_export", DATE)
+    code, output = airflow.dags_test("cio_export", RUN)
     assert code == 0, output[-4000:]
     return airflow
 
@@ -36,7 +37,7 @@ def test_rerunning_the_same_date_gives_the_same_rows_and_no_extra_files(exported
     store = object_store("cio_blob", "customerio")
     prefix = f"landing/dev/demo/deliveries/dt={DATE}"
     before = json.loads(store.read_bytes(f"{prefix}/_manifest.json"))
-    code, output = exported.dags_test("cio_export", DATE)
+    code, output = exported.dags_test("cio_export", RUN)
     assert code == 0, output[-4000:]
     after = json.loads(store.read_bytes(f"{prefix}/_manifest.json"))
     assert after["content_sha256"] == before["content_sha256"]
@@ -46,7 +47,7 @@ def test_rerunning_the_same_date_gives_the_same_rows_and_no_extra_files(exported
 
 
 def test_audiences_build_gate_and_sync_to_both_platforms(exported, devstack: Devstack) -> None:  # type: ignore[no-untyped-def]
-    code, output = exported.dags_test("cio_audiences", DATE)
+    code, output = exported.dags_test("cio_audiences", RUN)
     assert code == 0, output[-4000:]
     states = exported.latest_run_states("cio_audiences")
     syncs = {task: state for task, state in states.items() if task.startswith("sync_")}
@@ -67,7 +68,7 @@ def test_audiences_build_gate_and_sync_to_both_platforms(exported, devstack: Dev
 
 
 def test_incrementality_writes_a_lift_report(exported) -> None:  # type: ignore[no-untyped-def]
-    code, output = exported.dags_test("cio_incrementality", DATE)
+    code, output = exported.dags_test("cio_incrementality", RUN)
     assert code == 0, output[-4000:]
     store = object_store("cio_blob", "customerio")
     reports = store.list("reports/dev/demo/incrementality/paid_retention/")
@@ -84,7 +85,7 @@ def test_a_bad_upstream_export_fails_the_gate_and_the_syncs_do_not_run(
     fault = json.dumps({"kind": "drop_column", "column": "customer_id", "count": 1000}).encode()
     urllib.request.urlopen(urllib.request.Request(faults, data=fault, method="POST"), timeout=10).close()
     try:
-        code, output = exported.dags_test("cio_cart_recovery", f"{DATE}T10:00:00+00:00")
+        code, output = exported.dags_test("cio_cart_recovery", f"{DATE}T11:00:00+00:00")  # covers 10:00-11:00
     finally:
         urllib.request.urlopen(urllib.request.Request(faults, method="DELETE"), timeout=10).close()
     assert code != 0

@@ -18,8 +18,17 @@ from airflow_provider_cio.devstack.stack import project_root
 from airflow_provider_cio.standalone import Standalone, StandaloneError
 from airflow_provider_cio.storage.base import BlobNotFound
 
-DATES = ("2026-10-29", "2026-10-30", "2026-10-31")
+DATES = ("2026-10-29", "2026-10-30", "2026-10-31")  # logical dates of the backfill runs
 REFERENCE_DATE = "2026-10-30"
+
+
+def covered(logical: str) -> str:
+    """The day a daily run of that logical date lands: the day that ended when it fired (operators/_partition.py)."""
+    from datetime import date
+
+    return (date.fromisoformat(logical) - timedelta(days=1)).isoformat()
+
+
 AUDIENCE = "suppress_recent_purchasers"
 WEBHOOK_ENV = "CIO_TEST_DEADLINE_WEBHOOK"
 # a backfill of three days takes about two minutes here: this bounds a hang, it does not time a run
@@ -171,11 +180,11 @@ def _backfills(airflow: Standalone) -> list[dict[str, Any]]:
 
 
 def snapshot(result: Backfill, store: Any, workspace: str, datasets: list[str]) -> Backfill:
-    """Record each partition's manifest and the names of every blob under it."""
+    """Record each run's partition's manifest and the names of every blob under it (keyed by the run's date)."""
     result.workspace = workspace
     for dataset in datasets:
         for date in DATES:
-            prefix = f"landing/dev/{workspace}/{dataset}/dt={date}"
+            prefix = f"landing/dev/{workspace}/{dataset}/dt={covered(date)}"
             try:
                 manifest = json.loads(store.read_bytes(f"{prefix}/_manifest.json"))
             except BlobNotFound:

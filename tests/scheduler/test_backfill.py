@@ -1,12 +1,13 @@
-"""``airflow backfill create`` on ``cio_export`` with a real scheduler: three days land, equal what ``dags test``
-lands for the same day, and a ``--reprocess-behavior completed`` rerun replaces each partition without duplicates."""
+"""``airflow backfill create`` on ``cio_export`` with a real scheduler: three days land (each run the day before its
+logical date: the day that had ended when it would have fired), equal what ``dags test`` of the same logical date
+lands, and a ``--reprocess-behavior completed`` rerun replaces each partition without duplicates."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from scheduler_support import DATES, REFERENCE_DATE, Backfill, Reference, failed_tasks
+from scheduler_support import DATES, REFERENCE_DATE, Backfill, Reference, covered, failed_tasks
 
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.reader import read_table
@@ -41,7 +42,7 @@ def test_backfill_lands_a_committed_partition_per_dataset_and_day(
         for date in DATES:
             manifest = result.manifests[f"{dataset}/{date}"]
             assert manifest, f"{dataset} {date}: no _manifest.json (not landed)"
-            assert manifest["partition"].endswith(f"dt={date}"), manifest["partition"]
+            assert manifest["partition"].endswith(f"dt={covered(date)}"), manifest["partition"]
             assert manifest["dataset"] == dataset
             assert manifest["parts"], f"{dataset} {date}: no parts"
             assert manifest["rows"] == sum(part["rows"] for part in manifest["parts"])
@@ -65,7 +66,7 @@ def test_backfilled_day_equals_a_dags_test_of_that_day(
     print(f"dags test of {REFERENCE_DATE} (while Airflow started): {reference.seconds:.0f}s")
     for dataset in datasets:
         ours = result.manifests[f"{dataset}/{REFERENCE_DATE}"]
-        theirs = _manifest(landing_store, reference.workspace, dataset, REFERENCE_DATE)
+        theirs = _manifest(landing_store, reference.workspace, dataset, covered(REFERENCE_DATE))
         assert ours["rows"] == theirs["rows"], dataset
         assert ours["rejected_rows"] == theirs["rejected_rows"], dataset
         if dataset == "people":
@@ -118,5 +119,5 @@ def _manifest(store: Any, workspace: str, dataset: str, date: str) -> dict[str, 
 def _table(store: Any, workspace: str, dataset: str) -> Any:
     from datetime import date
 
-    ref = PartitionRef("landing", "dev", workspace, dataset, date.fromisoformat(REFERENCE_DATE))
+    ref = PartitionRef("landing", "dev", workspace, dataset, date.fromisoformat(covered(REFERENCE_DATE)))
     return read_table(store, ref)

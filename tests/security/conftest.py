@@ -22,9 +22,11 @@ from airflow_provider_cio.devstack import Devstack, processes
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("CIO_CHAOS", "").lower() == "full"
-DAY = "2026-11-01"
-GOOD_HOUR = f"{DAY}T14:00:00+00:00"
-BLOCKED_HOUR = f"{DAY}T10:00:00+00:00"
+# a run covers the period that ended when it fired: the daily run of 2026-11-02 lands 2026-11-01, the hourly run of
+# 15:00 lands 14:00-15:00 (operators/_partition.py)
+DAY = "2026-11-02"
+GOOD_HOUR = "2026-11-01T15:00:00+00:00"
+BLOCKED_HOUR = "2026-11-01T11:00:00+00:00"
 PROBE_DAGS = Path(__file__).with_name("probe_dags")
 
 

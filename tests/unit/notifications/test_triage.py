@@ -84,8 +84,11 @@ def test_notifier_sends_one_message_and_forwards_it() -> None:
         "exception": ConfigurationError(
             "Customer.io rejected the App API key (401)", who_must_act="workspace admin"
         ),
-        "run_id": "scheduled__2026-11-01",
-        "data_interval_start": datetime(2026, 11, 1, tzinfo=UTC),
+        "run_id": "scheduled__2026-11-02",
+        # the daily run fired at 2026-11-02 00:00 (CronTriggerTimetable: empty interval) covers 2026-11-01
+        "logical_date": datetime(2026, 11, 2, tzinfo=UTC),
+        "data_interval_start": datetime(2026, 11, 2, tzinfo=UTC),
+        "data_interval_end": datetime(2026, 11, 2, tzinfo=UTC),
     }
     notifier.notify(context)
     assert len(received) == 1
