@@ -427,7 +427,9 @@ def test_validate_only_remove_all_checks_the_time_and_removes_nobody(
         client.remove_all_audience_members(request=future)
     assert refused.value.reason == "INVALID_REMOVE_AS_OF_TIME"
     past = dm.RemoveAllAudienceMembersRequest(
-        destinations=[destination(list_id)], remove_as_of_time=clock.now(), validate_only=True
+        destinations=[destination(list_id)],
+        remove_as_of_time=clock.now() - dt.timedelta(seconds=1),
+        validate_only=True,
     )
     assert client.remove_all_audience_members(request=past).request_id == ""
     clock.advance(PROCESSING)

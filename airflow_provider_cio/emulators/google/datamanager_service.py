@@ -492,8 +492,8 @@ class DataManagerService:
             destinations = self._destinations(context, request)
             as_of: int | None = None
             if "remove_as_of_time" in request:
-                ts = request.remove_as_of_time  # proto-plus gives a datetime for Timestamp fields
-                as_of = int(ts.timestamp() * 1_000_000) * 1000
+                ts = request._pb.remove_as_of_time  # the protobuf Timestamp: exact nanoseconds, no float
+                as_of = ts.seconds * 1_000_000_000 + ts.nanos
                 # "If set, only audience members last added before this time will be removed. If not set, it
                 # defaults to current time. The remove as of time must not be in the future."
                 # (audienceMembers.removeAll, https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/removeAll)
