@@ -215,6 +215,8 @@ class MetaGraphEmulator:
         if not parts or not _VERSION.match(parts[0]):
             raise GraphError(2500, "Unknown path components", type_="OAuthException")
         major = int(_VERSION.match(parts[0]).group(1))  # type: ignore[union-attr]
+        # calls to a retired version fail (2635; "Graph API Changelog", versions and their end dates:
+        # https://developers.facebook.com/docs/graph-api/changelog)
         if major < self.min_api_version:
             raise GraphError(
                 2635, f"(#2635) You are calling a deprecated version of the Ads API ({parts[0]})"
@@ -255,6 +257,9 @@ class MetaGraphEmulator:
         token = params.get(
             "access_token"
         )  # the handler folds an ``Authorization: Bearer|OAuth`` header in here
+        # error codes 104 / 190 and appsecret_proof: "Handling Errors" and "Securing Requests" (Graph API docs,
+        # https://developers.facebook.com/docs/graph-api/guides/error-handling,
+        # https://developers.facebook.com/docs/graph-api/securing-requests)
         if not token:
             raise GraphError(104, "An access token is required to request this resource.")
         if not hmac.compare_digest(token, self._token):

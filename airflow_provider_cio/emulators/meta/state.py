@@ -41,6 +41,8 @@ KNOWN_KEYS = frozenset(
 )
 UNHASHED_KEYS = frozenset({"EXTERN_ID", "MADID"})
 SINGLE_KEY_SCHEMAS = {"EMAIL_SHA256": "EMAIL", "PHONE_SHA256": "PHONE", "MOBILE_ADVERTISER_ID": "MADID"}
+# "You can add an unlimited number of records for an audience, but only a maximum of 10000 at a time"
+# ("Custom Audience Users" reference, https://developers.facebook.com/docs/marketing-api/reference/custom-audience/users)
 MAX_ROWS = 10_000
 FLAGGED_STATUS = 471
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -251,6 +253,8 @@ class GraphState:
         subtype = params.get("subtype", "CUSTOM")
         if subtype != "CUSTOM":
             raise invalid_param("this emulator creates customer-file audiences only (subtype CUSTOM)")
+        # customer_file_source is required for customer-file audiences ("Customer File Custom Audiences", Create a
+        # Custom Audience: https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audiences)
         source = params.get("customer_file_source", "")
         if source not in ("USER_PROVIDED_ONLY", "PARTNER_PROVIDED_ONLY", "BOTH_USER_AND_PARTNER_PROVIDED"):
             raise invalid_param(
@@ -368,6 +372,8 @@ class GraphState:
             for s in audience.sessions.values()
         )
 
+        # no adds or removals while a replace session is open (the emulator's reading of the "Custom Audience
+        # Usersreplace" reference: https://developers.facebook.com/docs/marketing-api/reference/custom-audience/usersreplace)
         if open_replace and operation != "replace":
             raise invalid_param(
                 "a replace session is in progress on this audience; adds and removes are blocked"
@@ -441,6 +447,8 @@ class GraphState:
             seq = int(param["batch_seq"])
         except (KeyError, TypeError, ValueError):
             raise invalid_param("session needs an integer session_id and batch_seq") from None
+        # session_id, batch_seq (from 1), last_batch_flag, estimated_num_total ("Custom Audience Users" reference,
+        # parameter session: https://developers.facebook.com/docs/marketing-api/reference/custom-audience/users); the refusals of repeats and of batches after the last one are the emulator's reading
         last = bool(param.get("last_batch_flag", False))
         session = audience.sessions.get(session_id)
         if session is None:
@@ -507,6 +515,8 @@ def _parse_payload(raw: str | None) -> tuple[list[str], list[list[str]]]:
         raise invalid_param(
             f"payload.data has {len(data)} rows; at most {MAX_ROWS} per request", subcode=1870049
         )
+    # every key but EXTERN_ID / MADID is a SHA-256 of the normalized value ("Customer File Custom Audiences", Hashing
+    # and Normalizing Data: https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audiences)
     hashed_columns = [i for i, key in enumerate(schema) if key not in UNHASHED_KEYS]
     unhashed = 0
     fullmatch = _HEX64.fullmatch
