@@ -41,7 +41,13 @@ from airflow_provider_cio.landing.generations import DEFAULT_GRACE, new_generati
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest, PartFile
 from airflow_provider_cio.landing.shrink import ShrinkPolicy
-from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore, PreconditionFailed, Versioned
+from airflow_provider_cio.storage.base import (
+    BlobNotFound,
+    ObjectStore,
+    PreconditionFailed,
+    ReadRefused,
+    Versioned,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -303,7 +309,10 @@ class PartitionWriter:
                     f"ago than the {self.grace} grace period after which other writers sweep unfinished "
                     "generations; nothing was committed. Platform: a retry writes it again."
                 )
-            current, committed = self._committed()
+            try:
+                current, committed = self._committed()
+            except ReadRefused:
+                return self._switch_blind(contract_version), None
             found = committed.generation if committed is not None else None
             if self.replaces != ANY_GENERATION and found != self.replaces:
                 raise ConcurrentCommit(
@@ -337,6 +346,29 @@ class PartitionWriter:
             f"{self.ref.label}: other writers committed {MAX_COMMIT_ATTEMPTS} times while generation "
             f"{self.generation} tried to; nothing was committed by it. Platform: a retry writes it again."
         )
+
+    def _switch_blind(self, contract_version: str | None) -> Manifest:
+        """Write-only credentials (a container SAS with create+write): the committed manifest cannot be read, so
+        there is no shrink guard, no ``previous`` and no ETag to match. Create-only first; if a manifest exists,
+        replace it. Still safe for concurrent writers: a write-only writer cannot list or delete, so it never
+        removes another's parts, and each manifest lists only its own complete parts."""
+        if self.replaces != ANY_GENERATION:
+            raise ConcurrentCommit(
+                f"{self.ref.label}: these rows were derived from generation {self.replaces or '(none)'}, but the "
+                "credentials may not read the committed manifest to check it is still the one; nothing was "
+                "committed. Configuration: give the landing connection read rights."
+            )
+        log.warning(
+            "%s: the credentials may not read the committed manifest: no rerun shrink guard, no previous "
+            "generation kept for a rollback",
+            self.ref.label,
+        )
+        manifest = self._manifest(contract_version, None)
+        try:
+            self.store.write_bytes(self.ref.manifest_path, manifest.to_json(), overwrite=False)
+        except PreconditionFailed:
+            self.store.write_bytes(self.ref.manifest_path, manifest.to_json())
+        return manifest
 
     def _committed(self) -> tuple[Versioned | None, Manifest | None]:
         """The committed manifest with its ETag; an unreadable one is replaced (conditionally) like any other."""
@@ -386,10 +418,13 @@ class PartitionWriter:
         except Exception:  # the failure that made us abort matters more
             log.warning("an upload failed while aborting %s", self.ref.label)
         self._uploads.shutdown(wait=True)
-        for part in self._parts:
-            self.store.delete(part.path)
-        for path in self._rejected_parts:
-            self.store.delete(path)
+        try:
+            for path in [part.path for part in self._parts] + self._rejected_parts:
+                self.store.delete(path)
+        except (
+            Exception
+        ) as exc:  # (write-only credentials) uncommitted parts are invisible; a later sweep takes them
+            log.warning("%s: this attempt's parts were not deleted (%s)", self.ref.label, type(exc).__name__)
         self._closed = True
 
     def __enter__(self) -> PartitionWriter:

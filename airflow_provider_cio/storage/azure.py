@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cio.storage.base import BlobNotFound, PreconditionFailed, Versioned
+from airflow_provider_cio.storage.base import BlobNotFound, PreconditionFailed, ReadRefused, Versioned
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -32,17 +32,29 @@ class AzureObjectStore:
         return str(self._container.container_name)
 
     def read_bytes(self, path: str) -> bytes:
-        return self.read_versioned(path).data
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return bytes(self._container.download_blob(path).readall())
+        except ResourceNotFoundError:
+            raise BlobNotFound(path) from None
 
     def read_versioned(self, path: str) -> Versioned:
         """One download: its content and ETag describe the same version (the SDK pins later ranges to that ETag)."""
-        from azure.core.exceptions import ResourceNotFoundError
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
         try:
             download = self._container.download_blob(path)
             return Versioned(bytes(download.readall()), str(download.properties.etag))
         except ResourceNotFoundError:
             raise BlobNotFound(path) from None
+        except HttpResponseError as refused:
+            if (
+                refused.status_code == 403
+                and getattr(refused, "error_code", None) == "AuthorizationPermissionMismatch"
+            ):
+                raise ReadRefused(f"{path}: the credentials may not read it") from refused
+            raise
 
     def open_chunks(self, path: str) -> Iterator[bytes]:
         from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError

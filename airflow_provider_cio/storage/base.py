@@ -19,6 +19,11 @@ class PreconditionFailed(RuntimeError):
     """A conditional write lost a race (the object exists, or its etag changed)."""
 
 
+class ReadRefused(PermissionError):
+    """The credentials may write but not read (a container SAS with create+write only): raised by
+    ``read_versioned`` so that a writer can still commit, without what a read would have given it."""
+
+
 class Versioned(NamedTuple):
     """An object's content and the ETag it had when read: the condition of a later compare-and-swap write."""
 
@@ -37,7 +42,8 @@ class ObjectStore(Protocol):
         """Stream the object's content in chunks; raise ``BlobNotFound`` if missing."""
 
     def read_versioned(self, path: str) -> Versioned:
-        """The object's content with its ETag (one request: both describe the same version); ``BlobNotFound``."""
+        """The object's content with its ETag (one request: both describe the same version); ``BlobNotFound``;
+        ``ReadRefused`` when the credentials may not read."""
 
     def write_bytes(
         self, path: str, data: bytes | Iterable[bytes], *, overwrite: bool = True, if_match: str | None = None

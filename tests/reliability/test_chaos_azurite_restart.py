@@ -1,12 +1,13 @@
 """Azurite dies in the middle of a landing and comes back (on a new port): the committed partition is untouched
 and readable through the refreshed connection, the retried landing commits exactly its rows once, and the dead
-attempt's orphan parts are swept by that commit."""
+attempt's orphan parts are kept through the sweep's grace period (they could be a live writer's) and swept by
+the first commit after it."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pytest
@@ -14,6 +15,7 @@ from chaos_support import azurite_port, azurite_store, wait_for
 
 from airflow_provider_cio.devstack import processes
 from airflow_provider_cio.devstack.seed import CONTAINER, ORDERS_PATH
+from airflow_provider_cio.landing.generations import DEFAULT_GRACE
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.reader import read_manifest, read_table
 from airflow_provider_cio.landing.writer import PartitionWriter, write_table
@@ -73,8 +75,18 @@ def test_azurite_stopped_mid_landing_then_restarted_keeps_data_and_the_retry_lan
         orphans = set(store.list(ref.prefix + "/")) - {p.path for p in read_manifest(store, ref).parts}
         assert len(orphans) >= 3  # the manifest and the dead attempt's parts: swept by the next commit
 
+        replaced = read_manifest(store, ref)
         manifest = write_table(store, ref, retry_rows, source="chaos", part_rows=part_rows)
         assert read_table(store, ref).sort_by("event_id").equals(retry_rows.sort_by("event_id"))
         assert manifest.rows == retry_rows.num_rows
-        assert set(store.list(ref.prefix + "/")) == {p.path for p in manifest.parts} | {ref.manifest_path}
+        # the replaced generation stays until the retry passes its gate; the dead attempt's parts are young
+        kept = {p.path for p in manifest.parts + replaced.parts} | {ref.manifest_path}
+        dead = set(store.list(ref.prefix + "/")) - kept
+        assert len(dead) >= 2 and dead <= {p.path for p in writer._parts}
+        later = datetime.now(UTC) + DEFAULT_GRACE + timedelta(minutes=1)
+        manifest = write_table(
+            store, ref, retry_rows, source="chaos", part_rows=part_rows, clock=lambda at=later: at
+        )
+        leftover = set(store.list(ref.prefix + "/")) - {ref.manifest_path} - {p.path for p in manifest.parts}
+        assert not dead & leftover  # swept after the grace
         committed = retry_rows

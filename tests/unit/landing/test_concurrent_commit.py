@@ -22,7 +22,7 @@ from airflow_provider_cio.landing.reader import read_manifest, read_table
 from airflow_provider_cio.landing.shrink import ShrinkPolicy
 from airflow_provider_cio.landing.writer import ConcurrentCommit, PartitionWriter, write_table
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.storage.base import Versioned
+from airflow_provider_cio.storage.base import ReadRefused, Versioned
 
 REF = PartitionRef("landing", "dev", "ws1", "events", date(2026, 11, 1))
 PART_ROWS = 100
@@ -259,3 +259,34 @@ def test_concurrent_landings_of_one_partition_while_readers_read_repeated() -> N
     for _ in range(5):
         seen += land_and_read_concurrently(store, writers=4, readers=2, reads=6)
     assert len(seen) == 5 * 2 * 6
+
+
+# -- write-only credentials (a container SAS with create+write): no read, list or delete ---------------------------
+class WriteOnly(MemoryObjectStore):
+    def read_versioned(self, path: str) -> Versioned:
+        raise ReadRefused(path)
+
+    def list(self, prefix: str) -> list[str]:
+        raise PermissionError(prefix)
+
+    def delete(self, path: str) -> None:
+        raise PermissionError(path)
+
+
+def test_write_only_writers_of_one_partition_each_commit_whole_and_delete_nothing() -> None:
+    store = WriteOnly()
+    a, b = writer(store), writer(store)
+    for index in range(3):
+        upload_part(a, "w1", index)
+        upload_part(b, "w2", index)
+    first, second = a.commit(), b.commit()
+    assert first.previous is None and second.previous is None  # nothing could be read to keep
+    readable = MemoryObjectStore()
+    readable._objects, readable._etags = store._objects, store._etags
+    assert assert_one_whole_generation(read_table(readable, REF), {"w2": 300}) == "w2"
+    assert all(readable.exists(p.path) for p in first.parts + second.parts)
+    merging = writer(store, replaces=second.generation)
+    upload_part(merging, "w3", 0)
+    with pytest.raises(ConcurrentCommit, match="may not read"):
+        merging.commit()
+    assert read_manifest(readable, REF).generation == second.generation
