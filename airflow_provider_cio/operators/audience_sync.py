@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
+from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
 from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
@@ -25,6 +27,11 @@ class CioAudienceSyncOperator(BaseOperator):
     DAG after the hourly one) is skipped as ``superseded``: the live audience never goes back in time unless
     ``allow_older`` says so. With ``plan_only`` (a dry run) the plan is computed and reported and
     nothing is sent. Returns the PII-free sync report.
+
+    A platform that accepted everything and is still processing it (Google: minutes to many hours) does not hold a
+    worker slot: with ``deferrable`` the task waits ``worker_wait_seconds`` polling, then defers (a timer on the
+    triggerer) and looks again, for at most ``max_processing_seconds`` in all. Each look resumes the run from its
+    ledger: it polls the requests already sent and sends nothing again.
     """
 
     template_fields: Sequence[str] = (
@@ -60,6 +67,9 @@ class CioAudienceSyncOperator(BaseOperator):
         allow_older: bool | str = False,
         plan_only: bool | str = False,
         hourly: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        worker_wait_seconds: float = 300.0,
+        max_processing_seconds: float = 48 * 3600.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -83,6 +93,9 @@ class CioAudienceSyncOperator(BaseOperator):
         self.allow_older = allow_older
         self.plan_only = plan_only
         self.hourly = hourly
+        self.deferrable = deferrable
+        self.worker_wait_seconds = worker_wait_seconds
+        self.max_processing_seconds = max_processing_seconds
 
     def _destination(self) -> Any:
         if self.platform == "meta":
@@ -91,13 +104,51 @@ class CioAudienceSyncOperator(BaseOperator):
             return MetaCustomAudienceHook(self.conn_id).get_destination()
         from airflow_provider_cio.hooks.google import GoogleCustomerMatchHook
 
-        return GoogleCustomerMatchHook(self.conn_id).get_destination()
+        destination = GoogleCustomerMatchHook(self.conn_id).get_destination()
+        if self.deferrable and hasattr(destination, "poll_budget_seconds"):
+            # poll briefly in the worker; longer waits are deferrals (execute_complete)
+            destination.poll_budget_seconds = min(destination.poll_budget_seconds, self.worker_wait_seconds)
+        return destination
 
     def execute(self, context: Any) -> dict[str, Any]:
+        return self._sync_or_defer(context, waited=0.0)
+
+    def execute_complete(self, context: Any, event: Any = None, waited: float = 0.0) -> dict[str, Any]:
+        """Back from a deferral: resume the run (poll what was sent; nothing is sent again)."""
+        return self._sync_or_defer(context, waited=waited)
+
+    def _sync_or_defer(self, context: Any, *, waited: float) -> dict[str, Any]:
         from airflow_provider_cio.operators._failfast import fail_fast
+        from airflow_provider_cio.sync.errors import PlatformError, StillProcessing
 
         with fail_fast():
-            return self._sync(context)
+            try:
+                return self._sync(context)
+            except StillProcessing as exc:
+                if not self.deferrable:
+                    raise
+                delay = max(30.0, float(exc.retry_after or 300.0))
+                if waited + delay > self.max_processing_seconds:
+                    raise PlatformError(
+                        f"{self.platform} {self.audience}: still processing after {waited:.0f}s of deferred waits "
+                        f"(max_processing_seconds {self.max_processing_seconds:.0f}); a retry polls again, "
+                        "nothing is sent twice"
+                    ) from exc
+                self.log.info(
+                    "%s %s: the platform is still processing what was sent; looking again in %.0fs "
+                    "(deferred, %.0fs waited so far)",
+                    self.platform,
+                    self.audience,
+                    delay,
+                    waited,
+                )
+        from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+        self.defer(
+            trigger=TimeDeltaTrigger(timedelta(seconds=delay)),
+            method_name="execute_complete",
+            kwargs={"waited": waited + delay},
+        )
 
     def _sync(self, context: Any) -> dict[str, Any]:
         from airflow_provider_cio.audiences.snapshot import snapshot_members, snapshot_ref

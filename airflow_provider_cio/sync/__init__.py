@@ -8,7 +8,9 @@ from airflow_provider_cio.sync.errors import (
     ConfigurationError,
     DataError,
     GuardrailBlocked,
+    MembersNotApplied,
     PlatformError,
+    StillProcessing,
     SyncError,
 )
 from airflow_provider_cio.sync.guards import Guardrails
@@ -25,9 +27,11 @@ __all__ = [
     "Guardrails",
     "GuardrailBlocked",
     "Member",
+    "MembersNotApplied",
     "PlatformError",
     "RetryPolicy",
     "SessionState",
+    "StillProcessing",
     "SyncError",
     "SyncMode",
     "SyncPlan",

@@ -29,6 +29,12 @@ class PlatformError(SyncError):
         self.retry_after = retry_after
 
 
+class StillProcessing(PlatformError):
+    """Everything was sent and accepted and the platform is still processing it (Google: minutes to many hours).
+    Not a fault: look again later. A resumed run polls the same requests (the ledger holds them) and sends nothing
+    again, so the wait can be a deferral that frees the worker slot."""
+
+
 class DataError(SyncError):
     """The platform refused rows as invalid (counted, never with raw values)."""
 

@@ -2,7 +2,8 @@
 
 Configuration errors fail at once: retrying an expired token only delays the page to the person who can fix it.
 A hint longer than ``max_wait`` is not slept through in a worker slot: the error propagates, the task retries
-later, and the ledger makes that retry resume where this attempt stopped.
+later, and the ledger makes that retry resume where this attempt stopped. ``StillProcessing`` is not retried here
+at all: the operator defers and looks again.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from airflow_provider_cio.sync.errors import PlatformError
+from airflow_provider_cio.sync.errors import PlatformError, StillProcessing
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ def call_with_retry(
             counter.attempts += 1
         try:
             return fn()
+        except StillProcessing:
+            raise  # nothing failed: the caller waits (a deferral), this worker slot does not
         except PlatformError as exc:
             if attempt >= policy.max_attempts:
                 log.error("%s failed after %s attempts: %s", what, attempt, exc)
