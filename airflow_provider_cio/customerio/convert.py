@@ -216,11 +216,14 @@ def decode_text(raw: pa.Array, max_bytes: int = DEFAULT_MAX_FIELD_BYTES) -> tupl
     import pyarrow.compute as pc
 
     n = len(raw)
-    if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
-        raw = raw.cast(pa.binary()) if pa.types.is_string(raw.type) else raw.cast(pa.large_binary())
-    too_long = _mask(pc.greater(pc.binary_length(raw), max_bytes))
-    if too_long.any():
+    lengths = pc.binary_length(raw)
+    longest = pc.max(lengths).as_py()
+    too_long = np.zeros(n, dtype=bool)
+    if longest is not None and longest > max_bytes:  # rare: one scalar decides the common case
+        too_long = _mask(pc.greater(lengths, max_bytes))
         raw = pc.if_else(pa.array(too_long), pa.scalar(None, raw.type), raw)
+    if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):  # Arrow validated it already
+        return raw, np.zeros(n, dtype=bool), too_long
     try:
         return raw.cast(pa.string()), np.zeros(n, dtype=bool), too_long
     except pa.ArrowInvalid:

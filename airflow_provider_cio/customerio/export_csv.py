@@ -421,6 +421,8 @@ class _Converter:
 
         def flag(invalid: Any, reason: str) -> None:
             nonlocal bad
+            if not invalid.any():  # the common case: one pass, no temporaries
+                return
             new = invalid & ~bad
             if new.any():
                 reasons.update(dict.fromkeys(np.flatnonzero(new).tolist(), reason))
