@@ -31,8 +31,14 @@ if TYPE_CHECKING:
 
 SERVICE = "google.ads.datamanager.v1.IngestionService"
 _DOMAIN = "datamanager.googleapis.com"
+# "At most 10000 AudienceMember resources can be sent in a single request" (IngestAudienceMembersRequest,
+# https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/ingest)
 MAX_MEMBERS = 10_000
+# "At most 10 userIdentifiers can be provided in a single UserData" (UserData,
+# https://developers.google.com/data-manager/api/reference/rest/v1/UserData)
 MAX_IDENTIFIERS = 10
+# 10 destinations per request: the package's TOO_MANY_DESTINATIONS reason and our reference notes; the number itself
+# is not confirmed on a Google page (see the report of issue 15)
 MAX_DESTINATIONS = 10
 
 
