@@ -202,8 +202,11 @@ def run_sync(
         log.warning("could not read audience stats after the sync: %s", type(exc).__name__)
         report.platform_stats = {"error": exc.error_class}
 
-    # departed members stay where nothing removed them: upsert, or a replace whose failed ingest left no sweep
-    departed_kept = mode == "upsert" or bool(unapplied and plan.replace_members)
+    # A replace the platform ran (stats "applied", e.g. a Google Ads remove_all + creates job) left only what it
+    # applied: members it refused are off the audience. Otherwise departed members stay where nothing removed them:
+    # upsert, or a replace whose failed ingest left no sweep, and unapplied members keep their previous row.
+    replaced = bool(plan.replace_members) and report.sessions.get("replace", {}).get("applied") is True
+    departed_kept = mode == "upsert" or bool(unapplied and plan.replace_members and not replaced)
     oldest = _Oldest()
     info = states.write(
         snapshot_id=snapshot_id,
@@ -216,6 +219,7 @@ def run_sync(
             sent=_sent_ids(plan),
             unapplied=unapplied,
             departed_kept=departed_kept,
+            unapplied_absent=replaced,
             today=today.isoformat(),
             default_sent_on=previous.synced_on if previous else "",
             oldest=oldest,
@@ -498,13 +502,15 @@ def _state_lines(
     sent: set[str] | None,
     unapplied: set[str],
     departed_kept: bool,
+    unapplied_absent: bool,
     today: str,
     default_sent_on: str,
     oldest: _Oldest,
 ) -> Iterator[str]:
     """The membership after this run, sorted by customer_id: the snapshot's members the platform applied, dated
     ``today`` when sent and keeping their upload date when unchanged; the members it did not apply as they were
-    before (or absent); departed members only where nothing removed them (upsert, a replace with no sweep)."""
+    before (or absent; always absent when ``unapplied_absent``: a replace cleared them); departed members only where
+    nothing removed them (upsert, a replace with no sweep)."""
 
     def kept(line: StateLine) -> str:
         oldest.see(line.sent_on or default_sent_on)
@@ -521,7 +527,7 @@ def _state_lines(
         if prior is not None:
             old = next(previous, None)
         if cid in unapplied:
-            if prior is not None:
+            if prior is not None and not unapplied_absent:
                 yield kept(prior)
             continue
         if (

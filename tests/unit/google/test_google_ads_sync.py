@@ -54,21 +54,7 @@ def test_a_job_that_failed_after_acceptance_is_not_recorded_and_the_next_run_rep
     assert recorded == held == {email_key(i) for i in range(3, 10)}
 
 
-@pytest.mark.parametrize(
-    "mode",
-    [
-        "mirror",
-        pytest.param(
-            "replace",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="sync core: in a replace whose job ran (stats applied=True) the remove_all also removed the "
-                "members in failed_seqs, but the state keeps their previous row, so they are recorded synced while "
-                "off the list and the next run does not send them",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("mode", ["mirror", "replace"])
 def test_members_refused_at_add_time_are_not_recorded_and_the_next_run_sends_them(
     emulator: GoogleEmulator, mode: str
 ) -> None:
