@@ -34,7 +34,7 @@ _DOMAIN = "datamanager.googleapis.com"
 # "At most 10000 AudienceMember resources can be sent in a single request" (IngestAudienceMembersRequest,
 # https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/ingest)
 MAX_MEMBERS = 10_000
-# "At most 10 userIdentifiers can be provided in a single UserData" (UserData,
+# "At most 10 userIdentifiers can be provided in a single AudienceMember or Event" (UserData,
 # https://developers.google.com/data-manager/api/reference/rest/v1/UserData)
 MAX_IDENTIFIERS = 10
 # 10 destinations per request: the package's TOO_MANY_DESTINATIONS reason and our reference notes; the number itself
