@@ -23,6 +23,9 @@ class CustomerIoExportOperator(LandingPartitionOperator):
     Export ids are pushed to XCom (key ``export_ids``) as soon as Customer.io accepts them, the wait is deferrable,
     and the partition is replaced atomically: a retry or a backfill of the same interval rewrites the same paths.
     Customer.io has no endpoint to cancel an export, so ``on_kill`` only records which exports were left running.
+    A rerun that finds far fewer rows than the committed partition fails before replacing it (``PartitionShrink``,
+    upstream data; the allowance is the contract's ``rerun_max_shrink``); ``allow_shrink=True``, or
+    ``{"allow_shrink": true}`` as the dag run's conf, replaces it anyway.
     Returns a PII-free summary (rows, parts, rejected rows, manifest location). The partition's place (``dataset``,
     ``workspace``, ``env``, ``root``, ``container``, ``wasb_conn_id``, ``hourly``) is ``LandingPartitionOperator``'s.
     """
@@ -41,6 +44,7 @@ class CustomerIoExportOperator(LandingPartitionOperator):
         listing_page_limit: int = 100,
         export_timeout: float = 3 * 3600.0,
         settle_minutes: float = 0.0,
+        allow_shrink: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -54,6 +58,7 @@ class CustomerIoExportOperator(LandingPartitionOperator):
         self.listing_page_limit = listing_page_limit
         self.export_timeout = export_timeout
         self.settle_minutes = settle_minutes
+        self.allow_shrink = allow_shrink
         self.deferrable = deferrable
         self._export_ids: list[int] = []
 
@@ -131,8 +136,11 @@ class CustomerIoExportOperator(LandingPartitionOperator):
         store = object_store(self.wasb_conn_id, self.container)
         ref = self.partition(context)
         client = self._client()
+        shrink = self.shrink_policy(context, allow_shrink=self.allow_shrink)
         if export_ids or self.dataset in ("deliveries", "people"):
-            manifest = land_exports(client, store, ref, export_ids, max_rejected_rate=self.max_rejected_rate)
+            manifest = land_exports(
+                client, store, ref, export_ids, max_rejected_rate=self.max_rejected_rate, shrink=shrink
+            )
         else:
             start, end = interval(context, hourly=self.hourly)
             manifest = land_listing(
@@ -143,6 +151,7 @@ class CustomerIoExportOperator(LandingPartitionOperator):
                 end,
                 max_rejected_rate=self.max_rejected_rate,
                 page_limit=self.listing_page_limit,
+                shrink=shrink,
             )
         return {
             "dataset": manifest.dataset,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from airflow_provider_cio.landing.shrink import DEFAULT_RERUN_MAX_SHRINK
 from airflow_provider_cio.quality.errors import ContractError
 
 SEVERITIES = ("critical", "warning")
@@ -81,6 +82,8 @@ class Contract:
     identity_column: str | None = None
     description: str = ""
     source: str = "<memory>"
+    # share of a committed partition's rows a rerun may lose before the landing refuses to replace it
+    rerun_max_shrink: float = DEFAULT_RERUN_MAX_SHRINK
 
     @property
     def column_names(self) -> list[str]:
@@ -110,7 +113,16 @@ def parse_contract(data: Any, source: str = "<memory>") -> Contract:
         raise ContractError(source, "<document>", "expected a mapping at the top level")
     _reject_unknown(
         data,
-        {"dataset", "version", "description", "columns", "primary_key", "identity_column", "checks"},
+        {
+            "dataset",
+            "version",
+            "description",
+            "columns",
+            "primary_key",
+            "identity_column",
+            "checks",
+            "rerun_max_shrink",
+        },
         "",
         source,
     )
@@ -160,7 +172,16 @@ def parse_contract(data: Any, source: str = "<memory>") -> Contract:
         identity_column=identity_column,
         description=str(data.get("description") or ""),
         source=source,
+        rerun_max_shrink=_share(data, "rerun_max_shrink", DEFAULT_RERUN_MAX_SHRINK, source),
     )
+
+
+def _share(data: Mapping[str, Any], key: str, default: float, source: str) -> float:
+    """A number between 0 and 1 (``rerun_max_shrink: 0.1`` lets a rerun lose a tenth of the committed rows)."""
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ContractError(source, key, f"expected a share between 0 and 1, got {value!r}")
+    return float(value)
 
 
 def _parse_columns(raw: Any, source: str) -> list[ColumnSpec]:

@@ -101,3 +101,26 @@ def test_the_shrink_allowance_comes_from_the_contract_and_the_override_from_the_
     assert operator.shrink_policy({}, allow_shrink=True).allow_shrink
     unknown = CioQualityGateOperator(task_id="u", dataset="no_contract_here", workspace="ws1")
     assert unknown.shrink_policy({}).max_shrink == DEFAULT_RERUN_MAX_SHRINK
+
+
+@pytest.mark.parametrize("value", [0.3, 0, 1])
+def test_a_contracts_rerun_max_shrink_sets_the_allowance(tmp_path: Any, value: float) -> None:
+    from airflow_provider_cio.quality.loader import shipped_contracts_dir
+
+    shipped = (shipped_contracts_dir() / "events.yaml").read_text()
+    (tmp_path / "events.yaml").write_text(shipped + f"rerun_max_shrink: {value}\n")
+    operator = CioQualityGateOperator(
+        task_id="g", dataset="events", workspace="ws1", contract_paths=[str(tmp_path)]
+    )
+    assert operator.shrink_policy({}).max_shrink == value
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "'ten percent'", "true"])
+def test_a_rerun_max_shrink_that_is_not_a_share_is_a_contract_error(tmp_path: Any, value: str) -> None:
+    from airflow_provider_cio.quality.errors import ContractError
+    from airflow_provider_cio.quality.loader import load_contract_file, shipped_contracts_dir
+
+    shipped = (shipped_contracts_dir() / "events.yaml").read_text()
+    (tmp_path / "events.yaml").write_text(shipped + f"rerun_max_shrink: {value}\n")
+    with pytest.raises(ContractError, match="rerun_max_shrink"):
+        load_contract_file(tmp_path / "events.yaml")
