@@ -174,6 +174,8 @@ def read_source_file(
     sources["_seq_num"] = "seq_num"
     data = source.read_bytes(file.name)
     unplaced: Counter[str] = Counter()
+    if file.ext in ("csv", "json") and not data.strip():  # an interval without calls: nothing to land
+        return _no_rows(schema, DATASET_TIME_COLUMN[dataset])
     if file.ext == "csv":
         table, present = _read_csv(data, dataset, sources, schema, settings, unplaced)
     elif file.ext in ("parquet", "json"):
@@ -200,6 +202,18 @@ def read_source_file(
     bad = pc.is_valid(table[REJECT])
     rejected = table.filter(bad).select([time_column, REJECT, "_row"])
     return SourceRows(table.filter(pc.invert(bad)).drop_columns([REJECT]), rejected, unplaced, absent)
+
+
+def _no_rows(schema: pa.Schema, time_column: str) -> SourceRows:
+    import pyarrow as pa
+
+    empty = schema.empty_table()
+    rows = empty.drop_columns([REJECT]).append_column("_file_seq", pa.array([], pa.int64()))
+    rows = rows.append_column("_row", pa.array([], pa.int64())).append_column(
+        ABSENT, pa.array([], pa.string())
+    )
+    rejected = empty.select([time_column, REJECT]).append_column("_row", pa.array([], pa.int64()))
+    return SourceRows(rows, rejected, Counter(), [])
 
 
 def _read_csv(
@@ -298,11 +312,10 @@ def _read_json(data: bytes, unplaced: Counter[str]) -> pa.Table:
         for values in columns.values():
             if len(values) < rows:
                 values.append(None)
-    return (
-        pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
-        if columns
-        else (pa.table({"_empty": pa.nulls(rows, pa.string())}))
-    )
+    if not rows:
+        counts = ", ".join(f"{reason}: {n}" for reason, n in unplaced.most_common())
+        raise _FileRejected(f"no line is a JSON object ({counts})")
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 
 
 def _flatten_json(item: dict[str, Any], prefix: str, out: dict[str, str | None]) -> None:

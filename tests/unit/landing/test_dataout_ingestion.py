@@ -264,3 +264,15 @@ def test_one_undecodable_or_huge_field_rejects_its_row_in_csv_and_json_files() -
         "column cart_id: value longer than 1048576 bytes": 1,
         "line not valid UTF-8": 1,
     }
+
+
+def test_an_empty_interval_file_lands_nothing_and_a_file_with_no_json_line_is_quarantined() -> None:
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    source.write_bytes(f"{SRC}/int1.act9.1.track.json", b"")
+    source.write_bytes(f"{SRC}/int1.act9.2.track.csv", b"\n")
+    source.write_bytes(f"{SRC}/int1.act9.3.track.json", b"not json\n[1, 2]\n")
+    report = _ingest(source, store)
+    assert report.files == {"events": 3} and report.partitions == []
+    assert list(report.rejected_files.values()) == [
+        "no line is a JSON object (line not valid JSON: 1, line not a JSON object: 1)"
+    ]
