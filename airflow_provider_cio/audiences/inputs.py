@@ -48,7 +48,7 @@ def fetch_landing_inputs(
     Reads only committed partitions (``PartitionNotFound`` if a manifest is missing); a partition with no rows
     contributes no file, and ``register_inputs`` then uses the dataset's empty schema.
     """
-    from airflow_provider_cio.landing.reader import fetch_parts, read_manifest
+    from airflow_provider_cio.landing.reader import fetch_committed
 
     out: dict[str, list[Path]] = {}
     for dataset, dataset_refs in refs.items():
@@ -57,7 +57,8 @@ def fetch_landing_inputs(
             hour = f"-hr{ref.hr:02d}" if ref.hr is not None else ""
             target = dest_dir / dataset / f"dt={ref.dt.isoformat()}{hour}"
             target.mkdir(parents=True, exist_ok=True)
-            paths.extend(fetch_parts(store, read_manifest(store, ref), target))
+            # one whole generation, even when a rerun of that day commits during the download
+            paths.extend(fetch_committed(store, ref, target)[1])
         out[dataset] = paths
     return out
 
