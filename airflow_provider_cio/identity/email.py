@@ -53,48 +53,52 @@ def _unicode_label(label: str) -> str | None:
     return decoded
 
 
-def _canonical(s: str) -> str | None:
-    """Lowercased address with its domain in Unicode form, or ``None`` if a domain label is broken punycode."""
-    if _ACE_PREFIX not in s:
-        return s
+def _canonical(s: str) -> str | Dropped:
+    """The address with its domain in Unicode form, or ``malformed_email`` if a domain label is broken punycode."""
     local, _, domain = s.rpartition("@")
     labels = [_unicode_label(label) for label in domain.split(".")]
     if any(label is None for label in labels):
-        return None
+        return MALFORMED_EMAIL
     return f"{local}@{'.'.join(labels)}"  # type: ignore[arg-type]
 
 
-def _lowered(value: str) -> str:
-    s = value.strip()
-    if not s.isascii():
-        s = clean(s)
-        if "\u3002" in s:  # a label separator in the domain only; the local part is left as written
-            local, at, domain = s.rpartition("@")
-            s = local + at + domain.translate(_IDEOGRAPHIC_FULL_STOP)
+def _unicode_lowered(s: str) -> str:
+    """NFKC, the ideographic full stop as a domain label separator, then lowercase: the non-ASCII path."""
+    s = clean(s)
+    if "\u3002" in s:  # a label separator in the domain only; the local part is left as written
+        local, at, domain = s.rpartition("@")
+        s = local + at + domain.translate(_IDEOGRAPHIC_FULL_STOP)
     return lower(s)
 
 
-def _finish(s: str) -> str | Dropped:
+def _checked(s: str) -> str | Dropped:
+    """``s`` (trimmed, lowercased) if it looks like an address, with its domain in Unicode form; or why not."""
     if not s:
         return EMPTY
     if _looks_like_email(s) is None:
         return MALFORMED_EMAIL
-    canonical = _canonical(s)
-    return MALFORMED_EMAIL if canonical is None else canonical
+    return _canonical(s) if "xn--" in s else s
 
 
 def normalize_email_meta(value: str) -> str | Dropped:
     """Trimmed, lowercased email (domain in Unicode form), or why not. Inner whitespace is malformed for Meta."""
-    return _finish(_lowered(value))
+    s = value.strip()
+    s = s.lower() if s.isascii() else _unicode_lowered(s)
+    if not s:
+        return EMPTY
+    if _looks_like_email(s) is None:
+        return MALFORMED_EMAIL
+    return _canonical(s) if "xn--" in s else s  # the literal: a constant load on the hot path
 
 
 def normalize_email_google(value: str) -> str | Dropped:
     """Google's rule: no whitespace anywhere; gmail.com / googlemail.com lose the dots and the ``+tag`` of the
     local part."""
-    s = _lowered(value)
+    s = value.strip()
+    s = s.lower() if s.isascii() else _unicode_lowered(s)
     if _WHITESPACE(s) is not None:
         s = without_whitespace(s)
-    result = _finish(s)
+    result = _checked(s)
     if type(result) is str and result.endswith(_GMAIL_SUFFIXES):
         local, _, domain = result.rpartition("@")
         if domain in _GMAIL_DOMAINS:

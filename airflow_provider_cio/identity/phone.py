@@ -26,7 +26,11 @@ from airflow_provider_cio.identity.countries import (
     calling_code_for,
 )
 from airflow_provider_cio.identity.kinds import GOOGLE
-from airflow_provider_cio.identity.placeholders import has_reserved_country_code, is_fictional
+from airflow_provider_cio.identity.placeholders import (
+    FICTIONAL_PREFIXES_BY_LENGTH,
+    NANP_FICTIONAL_EXCHANGE_LINE,
+    has_reserved_country_code,
+)
 from airflow_provider_cio.identity.reasons import (
     EMPTY,
     INVALID_COUNTRY_CODE,
@@ -88,6 +92,8 @@ def make_phone_normalizer(platform: str, default_country: str | None) -> Callabl
     code_by_prefix = _CODE_BY_PREFIX
     code_then_zero = _CODE_THEN_TRUNK_ZERO
     placeholders = _PLACEHOLDERS
+    nanp_fictional = NANP_FICTIONAL_EXCHANGE_LINE
+    fictional_by_length = FICTIONAL_PREFIXES_BY_LENGTH
 
     def not_digits(value: str) -> str | Dropped:
         s = value.strip()
@@ -149,8 +155,12 @@ def make_phone_normalizer(platform: str, default_country: str | None) -> Callabl
                     return TOO_LONG
                 if national[0] in "01":
                     return MALFORMED_PHONE
-            if is_fictional(code, national):
-                return PLACEHOLDER_PHONE
+                if national[3:8] == nanp_fictional:
+                    return PLACEHOLDER_PHONE
+            elif code in fictional_by_length:  # is_fictional, inlined: this runs once per phone
+                prefixes = fictional_by_length[code].get(len(national))
+                if prefixes is not None and national.startswith(prefixes):
+                    return PLACEHOLDER_PHONE
         elif (
             digits[1:] in placeholders
             or digits[2:] in placeholders

@@ -26,7 +26,7 @@ from typing import Final
 
 RESERVED_COUNTRY_CODES: Final[tuple[str, ...]] = ("999",)
 
-_NANP_FICTIONAL_EXCHANGE_LINE: Final = (
+NANP_FICTIONAL_EXCHANGE_LINE: Final = (
     "55501"  # NXX 555, line 01xx: digits 4-8 of the 10-digit national number
 )
 
@@ -52,15 +52,29 @@ _RANGES: Final[dict[str, tuple[tuple[str, int], ...]]] = {
 }
 
 
+def _by_length() -> dict[str, dict[int, tuple[str, ...]]]:
+    """Code -> national number length -> prefixes: one ``str.startswith`` call per number on the hot path."""
+    table: dict[str, dict[int, tuple[str, ...]]] = {}
+    for code, ranges in _RANGES.items():
+        for prefix, length in ranges:
+            lengths = table.setdefault(code, {})
+            lengths[length] = (*lengths.get(length, ()), prefix)
+    return table
+
+
+# Calling code (other than NANP) -> national number length -> prefixes of the fictional ranges of that length.
+FICTIONAL_PREFIXES_BY_LENGTH: Final[dict[str, dict[int, tuple[str, ...]]]] = _by_length()
+
+
 def is_fictional(code: str, national: str) -> bool:
     """True for a national number (digits after the calling code) in a range kept for fiction."""
     if code == "1":
-        return national[3:8] == _NANP_FICTIONAL_EXCHANGE_LINE
-    ranges = _RANGES.get(code)
-    if ranges is None:
+        return len(national) == 10 and national[3:8] == NANP_FICTIONAL_EXCHANGE_LINE
+    lengths = FICTIONAL_PREFIXES_BY_LENGTH.get(code)
+    if lengths is None:
         return False
-    size = len(national)
-    return any(size == length and national.startswith(prefix) for prefix, length in ranges)
+    prefixes = lengths.get(len(national))
+    return prefixes is not None and national.startswith(prefixes)
 
 
 def has_reserved_country_code(digits: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_cio.identity import normalize, normalize_with_reason
+from airflow_provider_cio.identity.placeholders import is_fictional
 
 
 def test_published_example_meta_and_google() -> None:
@@ -163,3 +164,22 @@ def test_bad_phones_are_dropped_with_reason(raw: str, reason: str) -> None:
 def test_unknown_default_country_raises_naming_it() -> None:
     with pytest.raises(ValueError, match="'XX'"):
         normalize("phone", "+1 650 555 1212", platform="meta", default_country="XX")
+
+
+@pytest.mark.parametrize(
+    ("code", "national"),
+    [
+        ("1", "6505550100"),
+        ("44", "7700900461"),
+        ("44", "1614960000"),
+        ("61", "491570159"),
+        ("61", "255501234"),
+    ],
+)
+def test_is_fictional_and_the_inlined_check_agree(code: str, national: str) -> None:
+    assert is_fictional(code, national)
+    assert not is_fictional(code, national + "1")  # one digit more: another length, a real-looking number
+    assert normalize_with_reason("phone", f"+{code}{national}", platform="google") == (
+        None,
+        "placeholder_phone",
+    )
