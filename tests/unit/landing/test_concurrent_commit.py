@@ -290,3 +290,42 @@ def test_write_only_writers_of_one_partition_each_commit_whole_and_delete_nothin
     with pytest.raises(ConcurrentCommit, match="may not read"):
         merging.commit()
     assert read_manifest(readable, REF).generation == second.generation
+
+
+# -- a reader overtaken --------------------------------------------------------------------------------------------
+class CommitsDuringRead(MemoryObjectStore):
+    """Before the first part is streamed to a reader, runs ``commits`` (each a whole landing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits: list[Callable[[], object]] = []
+
+    def open_chunks(self, path: str) -> Iterator[bytes]:
+        pending, self.commits = self.commits, []
+        for commit in pending:
+            commit()
+        return super().open_chunks(path)
+
+
+def test_a_reader_overtaken_by_two_commits_starts_over_on_the_generation_committed_now() -> None:
+    """The generation being read is swept by the second commit (pushed out of ``previous``); the reader reads the
+    manifest again and returns the newest generation whole, never a mix and never PartitionCorrupt."""
+    store = CommitsDuringRead()
+    write_table(store, REF, rows("w0", 300), part_rows=PART_ROWS)
+    store.commits = [
+        lambda: write_table(store, REF, rows("w1", 300), part_rows=PART_ROWS),
+        lambda: write_table(store, REF, rows("w2", 300), part_rows=PART_ROWS),
+    ]
+    table = read_table(store, REF)
+    assert not store.commits  # the commits did run in the middle of the read
+    assert assert_one_whole_generation(table, {"w0": 300, "w1": 300, "w2": 300}) == "w2"
+
+
+def test_a_part_missing_under_an_unchanged_manifest_is_still_corruption() -> None:
+    from airflow_provider_cio.landing.reader import PartitionCorrupt
+
+    store = MemoryObjectStore()
+    manifest = write_table(store, REF, rows("w0", 300), part_rows=PART_ROWS)
+    store.delete(manifest.parts[1].path)
+    with pytest.raises(PartitionCorrupt, match="is missing"):
+        read_table(store, REF)
