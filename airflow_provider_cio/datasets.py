@@ -67,6 +67,28 @@ DATASET_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("value", _F64, False),
         ("timestamp", _TS, True),
     ],
+    # Customer.io Reporting Webhooks as the receiver lands them (airflow_provider_cio/webhooks): partitioned by the
+    # hour they were received (a late retry lands in the hour it arrived, so a closed hour stays closed); the
+    # identifiers' email and any message content are dropped before the event is written anywhere.
+    "webhook_events": [
+        ("event_id", _STR, True),
+        ("object_type", _STR, True),
+        ("metric", _STR, True),
+        ("timestamp", _TS, True),
+        ("received_at", _TS, True),
+        ("customer_id", _STR, False),
+        ("cio_id", _STR, False),
+        ("delivery_id", _STR, False),
+        ("campaign_id", _INT, False),
+        ("action_id", _INT, False),
+        ("broadcast_id", _INT, False),
+        ("newsletter_id", _INT, False),
+        ("content_id", _INT, False),
+        ("transactional_message_id", _INT, False),
+        ("trigger_event_id", _STR, False),
+        ("link_url", _STR, False),
+        ("reason", _STR, False),
+    ],
 }
 
 # The column each dataset is deduplicated on (latest row per key wins) and the column that dates a row.
@@ -75,12 +97,14 @@ DATASET_KEYS: dict[str, str] = {
     "deliveries": "delivery_id",
     "metrics": "event_id",
     "events": "event_id",
+    "webhook_events": "event_id",
 }
 DATASET_TIME_COLUMN: dict[str, str] = {
     "people": "updated_at",
     "deliveries": "created_at",
     "metrics": "created_at",
     "events": "timestamp",
+    "webhook_events": "received_at",
 }
 
 
