@@ -160,3 +160,71 @@ def test_names_that_are_not_generation_objects_have_no_generation_or_time(name: 
         assert len(name) == 23 and name[:17].isdigit()
     assert generation_of(f"{REF.prefix}/_quality/{name}", REF) is None
     assert generation_of(f"{REF.prefix}/_manifest.json", REF) is None
+
+
+# -- the sweep rule over generated partitions ----------------------------------------------------------------------
+OTHER_KINDS = ("pushed_out", "uncommitted")  # besides the committed generation and its previous
+
+
+@given(
+    generations=st.lists(
+        st.tuples(
+            st.sampled_from(OTHER_KINDS), st.integers(min_value=0, max_value=24 * 60), st.integers(1, 3)
+        ),
+        min_size=2,
+        max_size=8,
+    ),
+    reports=st.booleans(),
+    drop_reports=st.booleans(),
+)
+def test_the_sweep_deletes_exactly_the_provably_dead(
+    generations: list[tuple[str, int, int]], reports: bool, drop_reports: bool
+) -> None:
+    """Whatever lies under a partition: the committed and previous generations' objects and generations younger
+    than the grace always stay; generations pushed out of ``previous`` and unreferenced ones older than the grace
+    always go; reports go only when asked."""
+    from airflow_provider_cio.landing.generations import sweep
+    from airflow_provider_cio.landing.manifest import Manifest, PartFile
+
+    now = datetime(2026, 12, 6, 18, tzinfo=UTC)
+    store = MemoryObjectStore()
+    kinds = ["current", "previous"] + [kind for kind, _, _ in generations[2:]]
+    objects: dict[str, list[str]] = {}
+    ids: list[str] = []
+    for index, (_, minutes, parts) in enumerate(generations):
+        generation = new_generation(now - timedelta(minutes=minutes, seconds=index))
+        ids.append(generation)
+        names = [f"{REF.prefix}/part-{generation}-{n:05d}.parquet" for n in range(parts)]
+        names.append(f"{REF.prefix}/_rejected/{generation}-00000.jsonl")
+        for name in names:
+            store.write_bytes(name, b"x")
+        objects[generation] = names
+
+    def manifest(generation: str) -> Manifest:
+        parts = [PartFile(n, 1, 1, "0") for n in objects[generation] if n.endswith(".parquet")]
+        return Manifest(
+            dataset="events", partition=REF.prefix, rows=len(parts), bytes=len(parts), parts=parts,
+            schema=[], schema_version="1", source="test", produced_at=now.isoformat(), generation=generation,
+            rejected_parts=[n for n in objects[generation] if n.endswith(".jsonl")],
+        )  # fmt: skip
+
+    current = manifest(ids[0])
+    current.previous = manifest(ids[1]).as_previous()
+    store.write_bytes(REF.manifest_path, current.to_json())
+    if reports:
+        store.write_bytes(f"{REF.quality_prefix}/result.json", b"{}")
+    pushed_out = {g for g, kind in zip(ids, kinds, strict=True) if kind == "pushed_out"}
+    sweep(store, REF, current, dead=pushed_out, now=now, drop_reports=drop_reports)
+
+    left = set(store.list(REF.prefix + "/"))
+    assert REF.manifest_path in left
+    assert (f"{REF.quality_prefix}/result.json" in left) == (reports and not drop_reports)
+    for (_, minutes, _), generation, kind in zip(generations, ids, kinds, strict=True):
+        young = timedelta(minutes=minutes) < DEFAULT_GRACE - timedelta(seconds=10)
+        kept = kind in ("current", "previous") or (kind == "uncommitted" and young)
+        gone = kind == "pushed_out" or (kind == "uncommitted" and not young and minutes > 6 * 60)
+        present = [name in left for name in objects[generation]]
+        if kept:
+            assert all(present), f"{kind} generation {minutes} min old lost objects"
+        if gone:
+            assert not any(present), f"{kind} generation {minutes} min old was left"
