@@ -37,7 +37,7 @@ from airflow_provider_cio.datasets import arrow_schema
 from airflow_provider_cio.landing.dataout import ingest_dataout
 from airflow_provider_cio.landing.dataout_settings import JOURNEYS_V4, DataOutDataset, DataOutSettings
 from airflow_provider_cio.landing.layout import PartitionRef
-from airflow_provider_cio.landing.reader import PartitionNotFound, read_table
+from airflow_provider_cio.landing.reader import PartitionNotFound, list_partitions, read_table
 from airflow_provider_cio.storage import MemoryObjectStore
 
 FULL = os.environ.get("CIO_CHAOS") == "full"
@@ -493,3 +493,102 @@ def _assert_people(
         assert all(
             re.fullmatch(r"(column [a-z_]+: .+|missing required value: [a-z_, ]+)", r) for r in reasons
         )
+
+
+@st.composite
+def people_histories(draw: st.DrawFn) -> list[tuple[bool, dict[int, str | None], bool]]:
+    """Files in the order Customer.io wrote them: (carries email_addr, key -> email (None: no email), new run)."""
+    keys = st.integers(0, 5)
+    emails = st.one_of(st.none(), st.integers(0, 99).map(lambda n: f"e{n}@example.com"))
+    files = draw(
+        st.lists(
+            st.tuples(st.booleans(), st.dictionaries(keys, emails, min_size=1), st.booleans()),
+            min_size=1,
+            max_size=5,
+        )
+    )
+    return files
+
+
+@examples(25)
+@given(people_histories())
+def test_a_file_without_a_column_never_changes_what_is_known(
+    history: list[tuple[bool, dict[int, str | None], bool]],
+) -> None:
+    """Whatever the order of files with and without ``email_addr``, in one run or several, each person's newest
+    landed row carries the email the newest file that had the column said (null only when none ever did)."""
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    known: dict[int, str | None] = {}
+    for index, (with_email, people, new_run) in enumerate(history):
+        at = DAY + timedelta(hours=9 * index)  # later files update later, some on later days
+        rows = []
+        for key, email in sorted(people.items()):
+            row: dict[str, Any] = {
+                "workspace_id": 1,
+                "customer_id": f"c{key}",
+                "internal_customer_id": f"i{key}",
+                "deleted": False,
+                "suppressed": False,
+                "created_at": DAY,
+                "updated_at": at,
+            }
+            if with_email:
+                row["email_addr"] = email
+                known[key] = email
+            rows.append(row)
+        table = pa.Table.from_pylist(rows)
+        if with_email:
+            table = table.set_column(
+                table.schema.get_field_index("email_addr"),
+                "email_addr",
+                pa.array([r["email_addr"] for r in rows], pa.string()),
+            )
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer)
+        source.write_bytes(f"src/people_v4_1_{index + 1:018d}.parquet", buffer.getvalue())
+        if new_run:
+            ingest_dataout(source, "src/", store, root="l", env="e", workspace="w")
+    ingest_dataout(source, "src/", store, root="l", env="e", workspace="w")
+
+    newest: dict[str, dict[str, Any]] = {}
+    for ref in list_partitions(store, "l", "e", "w", "people"):
+        for row in read_table(store, ref).to_pylist():
+            if (
+                row["customer_id"] not in newest
+                or row["updated_at"] > newest[row["customer_id"]]["updated_at"]
+            ):
+                newest[row["customer_id"]] = row
+    everyone = {key for _, people, _ in history for key in people}
+    assert set(newest) == {f"c{key}" for key in everyone}
+    for key in everyone:
+        assert newest[f"c{key}"]["email"] == known.get(key), f"person {key}"
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@examples(40)
+@given(st.sampled_from(["csv", "json", "parquet"]), st.binary(max_size=2000), st.booleans())
+def test_random_data_out_bytes_are_landed_rejected_or_quarantined_never_a_bug(
+    fmt: str, data: bytes, with_header: bool
+) -> None:
+    """Random bytes as a data-out file: the file is quarantined with a reason, or its rows land or are counted;
+    the only exceptions are the upstream-data ones for too many rejected rows."""
+    from airflow_provider_cio.landing.dataout import DataOutRowsRejected
+    from airflow_provider_cio.landing.writer import TooManyRejectedRows
+
+    header = (
+        b"workspace_id,customer_id,internal_customer_id,deleted,suppressed,created_at,updated_at,email_addr\n"
+    )
+    body = (header if with_header and fmt == "csv" else b"") + data
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    source.write_bytes(f"src/people_v4_1_{1:018d}.{fmt}", body)
+    try:
+        report = ingest_dataout(
+            source, "src/", store, root="l", env="e", workspace="w", settings=PEOPLE_IN_ANY_FORMAT
+        )
+    except (TooManyRejectedRows, DataOutRowsRejected) as exc:
+        assert exc.error_class == "upstream_data"
+        return
+    assert report.files == {"people": 1}
+    chunks = [c.decode() for c in re.split(rb"[^ -~]+|[\s,]", data) if len(c) > 6]
+    for reason in report.rejected_files.values():  # reasons name columns and counts, never the file's text
+        assert not any(chunk in reason for chunk in chunks)
