@@ -2,7 +2,7 @@
 
 Accepted: ``+CC`` followed by digits with spaces, dashes, dots, slashes or parentheses; a ``(0)`` trunk marker after
 the country code (dropped); the ``00`` international prefix; national numbers (``(650) 555-1212``,
-``020 7946 0958``) when a default country is given, which adds its calling code and drops its trunk prefix.
+``020 7123 4567``) when a default country is given, which adds its calling code and drops its trunk prefix.
 Meta wants digits with the country code and no ``+``; Google wants E.164 with the ``+``.
 
 Refused, with a reason: letters or extensions (``malformed_phone``), placeholder numbers (all one digit,

@@ -4,6 +4,7 @@ which is what makes their answers identical."""
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Final
@@ -62,16 +63,19 @@ def normalizer_for(kind: str, platform: str, default_country: str | None = None)
 
 
 def as_text(value: object) -> str | Dropped:
-    """Accept what columns really hold: None/NaN/pandas NA -> ``empty``; ints (phones, zips read as numbers) -> str;
-    anything else that is not a string -> ``not_a_string``."""
+    """Accept what columns really hold: None/NaN/pandas NA -> ``empty``; ints (phones, zips read as numbers, NumPy
+    integers included) -> str; str subclasses -> str; anything else that is not a string -> ``not_a_string``
+    (floats too: ``94105.0`` may have lost a leading zero or digits, so it is not guessed back)."""
     if value is None:
         return EMPTY
     if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
+        # a str subclass (numpy.str_ from a NumPy array, an enum's value) becomes a plain str: the normalizers and
+        # the column path tell a kept value from a drop by ``type(x) is str``
+        return value if type(value) is str else str.__str__(value)
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
         return NOT_A_STRING
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, numbers.Integral):  # int, and NumPy's integer scalars
+        return str(int(value))
     if isinstance(value, float) and math.isnan(value):
         return EMPTY
     if type(value).__name__ in ("NAType", "NaTType"):

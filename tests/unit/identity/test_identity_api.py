@@ -8,10 +8,12 @@ import pytest
 
 from airflow_provider_cio.identity import (
     KINDS,
+    hash_column,
     hash_identifier,
     is_hashed,
     kinds_for,
     normalize,
+    normalize_column,
     normalize_with_reason,
     prepare,
 )
@@ -96,3 +98,29 @@ def test_prepare_hashes_or_sends_plain_as_the_platform_wants() -> None:
 )
 def test_odd_python_values_are_dropped_not_raised(value: object, reason: str) -> None:
     assert normalize_with_reason("zip", value, platform="meta") == (None, reason)
+
+
+def test_numpy_and_other_str_subclasses_are_normalized_not_passed_through() -> None:
+    # A NumPy array of strings hands over numpy.str_, a str subclass: it was once returned as the "normalized"
+    # value unchanged (raw and unvalidated); it must get exactly the answer of the plain str.
+    import numpy as np
+
+    for platform in ("meta", "google"):
+        assert normalize_with_reason(
+            "email", np.str_(" A.B@Gmail.com "), platform=platform
+        ) == normalize_with_reason("email", " A.B@Gmail.com ", platform=platform)
+        assert normalize_with_reason("email", np.str_("garbage"), platform=platform) == (
+            None,
+            "malformed_email",
+        )
+    column = hash_column("phone", np.array(["+1 650 555 1212", "call me"]), platform="meta")
+    assert column.values == [hashlib.sha256(b"16505551212").hexdigest(), None]
+    assert column.reasons == {"malformed_phone": 1}
+
+
+def test_numpy_integers_read_like_ints_and_numpy_bools_are_refused() -> None:
+    import numpy as np
+
+    assert normalize_column("zip", np.array([94105, 10001]), platform="meta").values == ["94105", "10001"]
+    assert normalize_with_reason("zip", np.bool_(True), platform="meta") == (None, "not_a_string")
+    assert normalize_with_reason("zip", np.float64(94105.0), platform="meta") == (None, "not_a_string")

@@ -18,6 +18,7 @@ import os
 import unicodedata
 from collections import Counter
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -74,6 +75,11 @@ any_value = st.one_of(
     st.none(),
     st.lists(st.text(max_size=5), max_size=3),
     st.dates(),
+    # what a NumPy array hands over: str_ (a str subclass), integer, bool and float scalars
+    short_text.map(np.str_),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1).map(np.int64),
+    st.booleans().map(np.bool_),
+    st.floats().map(np.float64),
 )
 cases = st.sampled_from(CASES)
 
