@@ -7,6 +7,11 @@
   A late file (sequence below what was already processed) never overwrites a row already landed.
 * Every source schema version maps to the dataset's one current schema (``dataout_settings``); an unknown version or
   an unreadable file is quarantined (copied under ``_rejected/dataout/`` with its reason) and counted, never dropped.
+* Every value is typed from its column's documented type, row by row: a value that does not convert (a boolean
+  spelled ``Y``, invalid UTF-8, an oversized field, a JSON line that is not JSON) rejects its row, counted in its
+  day's partition with the column's name as the reason, never coerced to a default.
+* A mapped column a file lacks is unknown, not null: each key keeps its latest known value, and the column is
+  recorded as absent in the manifest, where the contract's ``absent_severity`` decides what the gate does.
 * ``deliveries`` get their ``customer_id`` through the people identity map (internal id -> customer id) kept in Blob.
 """
 
@@ -189,9 +194,9 @@ def read_source_file(
     for name in absent:
         if name in (key, time_column):
             raise _FileRejected(f"required column {name} (source {mapping[name]}) is missing")
-    if (
-        "ad_consent" in schema.names and "ad_consent" not in mapping
-    ):  # data-out people carry no consent column
+    # data-out people carry no consent column (consent is an ``attributes`` row, a dataset not landed yet): they
+    # land as consented, the behaviour before row-level typing; a known gap, not a reading of the source
+    if "ad_consent" in schema.names and "ad_consent" not in mapping:
         index = schema.get_field_index("ad_consent")
         table = table.set_column(index, "ad_consent", pa.repeat(pa.scalar(True), table.num_rows))
     n = table.num_rows
