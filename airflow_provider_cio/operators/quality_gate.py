@@ -50,7 +50,6 @@ class CioQualityGateOperator(LandingPartitionOperator):
         store = object_store(self.wasb_conn_id, self.container)
         ref = self.partition(context)
         start, end = interval(context, hourly=self.hourly)
-        generation = _committed_generation(store, ref)
         result = run_gate(
             store,
             ref,
@@ -72,7 +71,7 @@ class CioQualityGateOperator(LandingPartitionOperator):
             )
             raise QualityGateFailed(result)
         self.log.info("quality gate passed for %s (%s checks)", ref.label, len(result.checks))
-        _release_previous(store, ref, generation, self.log)
+        _release_previous(store, ref, result.generation, self.log)
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {
                 "partition": ref.prefix,
@@ -83,19 +82,9 @@ class CioQualityGateOperator(LandingPartitionOperator):
         return summary
 
 
-def _committed_generation(store: Any, ref: Any) -> str | None:
-    """The generation committed before the gate reads it: the one a pass may release the predecessor of (if a
-    commit overtakes the gate, the release finds another generation committed and does nothing)."""
-    from airflow_provider_cio.landing.reader import PartitionCorrupt, PartitionNotFound, read_manifest
-
-    try:
-        return read_manifest(store, ref).generation or None
-    except (PartitionNotFound, PartitionCorrupt):
-        return None  # run_gate reports it
-
-
 def _release_previous(store: Any, ref: Any, generation: str | None, log: Any) -> None:
-    """The partition passed its gate: the generation it replaced is no longer needed for a rollback."""
+    """``generation`` passed its gate: the generation it replaced is no longer needed for a rollback (if a rerun
+    committed meanwhile, ``release_previous`` finds another generation committed and does nothing)."""
     from airflow_provider_cio.landing.generations import release_previous
 
     if not generation:

@@ -118,6 +118,7 @@ def run_gate(
             engine=engine,
             absent_at_source=manifest.absent_columns,
         )
+    result.generation = manifest.generation or None
     result_path = f"{ref.quality_prefix}/{RESULT_NAME}"
     report_path = f"{ref.quality_prefix}/{REPORT_NAME}"
     result.result_url = store.url(result_path)

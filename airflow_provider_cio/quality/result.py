@@ -67,6 +67,8 @@ class GateResult:
     report_url: str | None = None
     result_url: str | None = None
     seconds: float | None = None
+    # the landing generation validated (a rerun beside the gate may have committed another one since)
+    generation: str | None = None
 
     @property
     def success(self) -> bool:
@@ -106,6 +108,7 @@ class GateResult:
             "report_url": self.report_url,
             "result_url": self.result_url,
             "seconds": self.seconds,
+            "generation": self.generation,
             "checks": [asdict(check) for check in self.checks],
             "drift": [asdict(finding) for finding in self.drift],
         }
@@ -128,6 +131,7 @@ class GateResult:
             "likely_causes": self.likely_causes,
             "report_url": self.report_url,
             "result_url": self.result_url,
+            "generation": self.generation,
         }
 
     def on_call_message(self) -> str:

@@ -60,7 +60,8 @@ def test_a_rerun_keeps_the_replaced_generation_until_it_passes_its_gate(
 ) -> None:
     store, run_gate = gate
     first = write_table(store, REF, events(300, "a"), part_rows=100)
-    assert run_gate()["success"] is True
+    summary = run_gate()
+    assert summary["success"] is True and summary["generation"] == first.generation
     second = write_table(store, REF, events(300, "b"), part_rows=100)
     assert read_manifest(store, REF).previous is not None
     assert all(store.exists(p.path) for p in first.parts)  # kept while the rerun is ungated
