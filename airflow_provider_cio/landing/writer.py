@@ -303,7 +303,7 @@ class PartitionWriter:
     def _switch(self, contract_version: str | None) -> tuple[Manifest, Manifest | None]:
         """The conditional manifest write; returns the new manifest and the one it replaced."""
         for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
-            if self._clock() - self._started > self.grace - _CLOCK_MARGIN:
+            if self._clock() - self._started > self.grace - min(_CLOCK_MARGIN, self.grace / 10):
                 raise StaleWriter(
                     f"{self.ref.label}: this write started {self._started.isoformat(timespec='seconds')}, longer "
                     f"ago than the {self.grace} grace period after which other writers sweep unfinished "
