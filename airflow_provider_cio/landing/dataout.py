@@ -390,6 +390,9 @@ def _typed(
 
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        # Parquet readers hand strings over unvalidated: check them as bytes, like every other text
+        values = values.cast(pa.binary() if pa.types.is_string(values.type) else pa.large_binary())
     if values.type == target:
         return values, []
     if pa.types.is_timestamp(target) and pa.types.is_timestamp(values.type):

@@ -276,3 +276,25 @@ def test_an_empty_interval_file_lands_nothing_and_a_file_with_no_json_line_is_qu
     assert list(report.rejected_files.values()) == [
         "no line is a JSON object (line not valid JSON: 1, line not a JSON object: 1)"
     ]
+
+
+def test_invalid_utf8_inside_a_parquet_string_rejects_its_row() -> None:
+    """pyarrow reads a Parquet string column without checking its UTF-8; the landing checks it."""
+    import numpy as np
+
+    rows = _people_rows(150, suppressed=False)
+    emails = [r.pop("email_addr").encode() for r in rows]
+    emails[3] = b"p3@exa\xffmple.com"
+    offsets = np.cumsum([0] + [len(e) for e in emails]).astype(np.int32)
+    column = pa.Array.from_buffers(
+        pa.string(), len(emails), [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(emails))]
+    )
+    table = pa.Table.from_pylist(rows).append_column("email_addr", column)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    source.write_bytes(f"{SRC}/people_v4_1_{1:018d}.parquet", buffer.getvalue())
+    report = _ingest(source, store)
+    landed = _people_on(store, 1)
+    assert "cust-3" not in landed and len(landed) == 149 and landed["cust-4"]["email"] == "p4@example.com"
+    assert report.rejected_reasons["people"] == {"column email: not valid UTF-8": 1}
