@@ -4,6 +4,7 @@ Layout under ``{base}/runs/{run_id}/``::
 
     plan.json                    plan summary and guard verdicts (also written by a dry run)
     sessions/{operation}.json    the session handle, written before the first batch of that operation
+    sessions/{operation}.closing.json  the handle as an unfinished close left it (a resume closes from there)
     sessions/{operation}.closed.json   what closing the session returned (a resume does not close it twice)
     batches/{operation}-{seq:06d}.json   one per acknowledged batch: sizes, response counts, session handle
     done.json                    the final report (the run finished)
@@ -71,6 +72,21 @@ class Ledger:
     def load_session(self, operation: Operation) -> SessionState | None:
         try:
             doc = self._json(f"{self.prefix}/sessions/{operation}.json")
+        except BlobNotFound:
+            return None
+        return SessionState(operation=operation, handle=dict(doc["handle"]))
+
+    def save_closing(self, session: SessionState) -> None:
+        """The session as a close that did not finish left it (request ids polled, a sweep sent): the next attempt
+        closes from here instead of sending what the handle says was already sent."""
+        doc = {"operation": session.operation, "handle": session.handle}
+        self._store.write_bytes(
+            f"{self.prefix}/sessions/{session.operation}.closing.json", json.dumps(doc).encode()
+        )
+
+    def load_closing(self, operation: Operation) -> SessionState | None:
+        try:
+            doc = self._json(f"{self.prefix}/sessions/{operation}.closing.json")
         except BlobNotFound:
             return None
         return SessionState(operation=operation, handle=dict(doc["handle"]))

@@ -373,12 +373,19 @@ def _run_operation(
 
     closed = ledger.load_closed(operation)
     if closed is None:
-        closed = call_with_retry(
-            f"close {operation} session",
-            lambda: destination.close_session(audience_id, session),
-            policy=policy,
-            sleep=sleep,
-        )
+        closing = ledger.load_closing(operation) or session
+        try:
+            closed = call_with_retry(
+                f"close {operation} session",
+                lambda: destination.close_session(audience_id, closing),
+                policy=policy,
+                sleep=sleep,
+            )
+        except BaseException:
+            ledger.save_closing(
+                closing
+            )  # e.g. a sweep sent while closing: the next attempt must not send another
+            raise
         ledger.save_closed(operation, closed)
     report.sessions[operation] = closed
 

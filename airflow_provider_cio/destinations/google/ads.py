@@ -26,7 +26,12 @@ from airflow_provider_cio.destinations.google.ads_jobs import wait_for_job
 from airflow_provider_cio.destinations.google.errors import ads_error_codes, classify_ads
 from airflow_provider_cio.destinations.google.identifiers import CONSENT_NOT_GRANTED, extract
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
-from airflow_provider_cio.sync.errors import ConfigurationError, GuardrailBlocked, PlatformError
+from airflow_provider_cio.sync.errors import (
+    ConfigurationError,
+    GuardrailBlocked,
+    PlatformError,
+    StillProcessing,
+)
 from airflow_provider_cio.sync.naming import refuse_foreign_audience, validate_platform_name
 
 log = logging.getLogger(__name__)
@@ -395,7 +400,7 @@ class GoogleAdsDestination:
                 handle.get("operations_sent", 0),
             )
         elif status["status"] not in ("SUCCESS", "NOT_RUN"):
-            raise PlatformError(
+            raise StillProcessing(
                 f"google ads: job {resource_name} is {status['status']}, not finished; nothing is known to be applied",
                 retry_after=self.poll_interval_seconds,
             )

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_cio.sync.errors import PlatformError
+from airflow_provider_cio.sync.errors import StillProcessing
 
 TERMINAL = frozenset({"SUCCESS", "FAILED"})
 _JOB_QUERY = (
@@ -63,7 +63,7 @@ def wait_for_job(
         if status["done"]:
             return status
         sleep(poll_interval_seconds)
-    raise PlatformError(
+    raise StillProcessing(
         f"google ads: job {resource_name} still running after {max_polls} polls",
         retry_after=poll_interval_seconds,
     )

@@ -37,7 +37,12 @@ from typing import Any, Literal
 from airflow_provider_cio.destinations.google.errors import classify_data_manager
 from airflow_provider_cio.destinations.google.identifiers import CONSENT_NOT_GRANTED, extract
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
-from airflow_provider_cio.sync.errors import ConfigurationError, GuardrailBlocked, PlatformError
+from airflow_provider_cio.sync.errors import (
+    ConfigurationError,
+    GuardrailBlocked,
+    PlatformError,
+    StillProcessing,
+)
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +275,7 @@ class DataManagerDestination:
                 interval = self.poll_interval_seconds  # a new request: start the backoff again
             if waited + interval > self.poll_budget_seconds:
                 pending = len(self._pending(session))
-                raise PlatformError(
+                raise StillProcessing(
                     f"data manager: {pending} request(s) still PROCESSING after {waited:.0f}s of polling (budget "
                     f"{self.poll_budget_seconds:.0f}s); Google processes requests asynchronously, so the retry "
                     "polls the same requests again and sends nothing twice",

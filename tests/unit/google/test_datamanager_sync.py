@@ -19,7 +19,7 @@ from airflow_provider_cio.emulators.google.settings import EmulatorSettings
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import Guardrails, PlatformError, run_sync
 from airflow_provider_cio.sync.destination import Member
-from airflow_provider_cio.sync.errors import MembersNotApplied
+from airflow_provider_cio.sync.errors import MembersNotApplied, StillProcessing
 
 GUARDS = Guardrails(min_size=5, allow_shrink=True)
 
@@ -180,3 +180,32 @@ def test_a_member_who_withdraws_consent_leaves_the_list(emulator: GoogleEmulator
     assert [call.summary["members"] for call in emulator.calls("IngestAudienceMembers")] == [
         10
     ]  # never re-sent
+
+
+def test_a_sweep_slower_than_the_poll_budget_is_polled_again_never_sent_twice(
+    emulator: GoogleEmulator, clock: Clock
+) -> None:
+    """The close that sent the replace's remove-all ran out of budget: the next attempt resumes from the handle that
+    close left (the ledger keeps it), so it polls the sweep instead of sending a second one."""
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id, poll_interval_seconds=60, poll_budget_seconds=1200)
+    dest.max_batch_size = 10
+    store = MemoryObjectStore()
+    sync(dest, store, clock, [member(i) for i in range(20)])
+    clock.sleep(3600)
+    emulator.inject("slow_processing", method="RemoveAllAudienceMembers", delay_seconds=4 * 3600)
+    snapshot = [member(i) for i in range(10, 30)]
+
+    attempts = 0
+    while True:
+        attempts += 1
+        assert attempts < 20, "the sync never finished"
+        try:
+            report = sync(dest, store, clock, snapshot, mode="replace")
+            break
+        except StillProcessing:  # a deferral or a task retry: the ledger resumes, the platform is only polled
+            clock.sleep(1800)
+
+    assert attempts > 1 and report.status == "synced"
+    assert len(emulator.calls("RemoveAllAudienceMembers")) == 1
+    assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(10, 30)}
