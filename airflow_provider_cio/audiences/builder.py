@@ -11,6 +11,9 @@ hashed once per engine. Every audience gets the global exclusions, applied in th
 (the first reason that applies is the one counted): ``not_in_people``, ``deleted``, ``suppressed``,
 ``no_ad_consent``, ``holdout`` (when a holdout policy is given and the definition excludes holdout members), then
 ``no_usable_identifier`` (no usable email or phone on any platform).
+
+With an outside engine (``engines.PostgresEngine``, ``engines.SparkEngine``) only the definition's query runs there;
+its candidates come back in bounded batches and everything above happens here, unchanged.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ from airflow_provider_cio.identity import PLATFORMS
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+
+    from airflow_provider_cio.audiences.engines.base import OutsideEngine
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +107,7 @@ class AudienceEngine:
         work_dir: str | Path | None = None,
         memory_limit: str | None = None,
         threads: int | None = None,
+        outside: OutsideEngine | None = None,
     ) -> None:
         import duckdb
 
@@ -112,6 +118,7 @@ class AudienceEngine:
             )
         self.platforms = tuple(platforms)
         self.default_country = default_country
+        self.outside = outside
         self._tmp = tempfile.TemporaryDirectory(prefix="cio-audience-", dir=work_dir)
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
@@ -132,11 +139,20 @@ class AudienceEngine:
                 continue
             register_table(self.con, f"landed_{name}", source, landed=True)
             self.tables[name] = "landed"
+        from airflow_provider_cio.audiences.warehouse import WarehouseRelation
+
         for name, source in inputs.warehouse.items():
             if name in LANDED or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
                 raise AudienceInputError(
                     f"warehouse table name {name!r} is reserved or not a plain identifier"
                 )
+            if isinstance(source, WarehouseRelation):
+                if self.outside is None:
+                    raise AudienceInputError(
+                        f"warehouse table {name!r} ({source.describe()}) is a warehouse relation: read it first "
+                        "(audiences.warehouse.materialize_relations) or build on the engine it lives in"
+                    )
+                continue  # read in place by the outside engine
             register_table(self.con, name, source)
             self.tables[name] = "warehouse"
         if "events" in self.tables:
@@ -229,17 +245,30 @@ class AudienceEngine:
         con = self.con
         as_of = _as_utc(as_of)
         values = definition.resolve(parameters)
-        self.check_inputs(definition)
         binds = {
             name: (as_of if name == "as_of" else values[name]) for name in definition.referenced_parameters()
         }
         outputs = ", ".join(f'q."{c}"' for c in definition.outputs)
-        self._run(
-            f"CREATE OR REPLACE TEMP TABLE candidates AS SELECT {outputs} FROM ({definition.sql}) q "
-            "WHERE q.customer_id IS NOT NULL",
-            binds,
-            audience=definition.name,
-        )
+        if self.outside is not None:
+            reader = self.outside.candidates(definition, binds)  # checks the inputs there first
+            con.register("outside_candidates", reader)
+            try:
+                self._run(
+                    f"CREATE OR REPLACE TEMP TABLE candidates AS SELECT {outputs} FROM outside_candidates q "
+                    "WHERE q.customer_id IS NOT NULL",
+                    None,
+                    audience=definition.name,
+                )
+            finally:
+                con.unregister("outside_candidates")
+        else:
+            self.check_inputs(definition)
+            self._run(
+                f"CREATE OR REPLACE TEMP TABLE candidates AS SELECT {outputs} FROM ({definition.sql}) q "
+                "WHERE q.customer_id IS NOT NULL",
+                binds,
+                audience=definition.name,
+            )
         row = next(
             iter(con.execute("SELECT count(*), count(DISTINCT customer_id) FROM candidates").fetchall()), None
         )
@@ -310,6 +339,7 @@ class AudienceEngine:
             definition, values, as_of, holdout if apply_holdout else None, total, exclusions, members
         )
         stats["identifiers_hashed_this_build"] = hashed_now
+        stats["engine"] = self.outside.name if self.outside is not None else "duckdb"
         log.info(
             "audience %s as of %s: %d candidates -> %d members (excluded: %s)",
             definition.name,
