@@ -1,20 +1,21 @@
 """Phone numbers that belong to nobody: ranges numbering plans keep for fiction, and reserved country codes.
 
-A CRM fills these in when the real number is unknown (tests, demo accounts, "call me maybe" forms). Hashing one
-sends an identifier that can only match nobody, or everybody who typed the same fake; both platforms count it as a
-sent, unmatched row. So a fictional number becomes no identifier, counted as ``placeholder_phone`` like the
-typed placeholders (all one digit, 1234567890 runs) in ``phone``.
+A CRM fills these in when the real number is unknown (tests, demo accounts, forms that insist on a number).
+Hashing one sends an identifier that can match nobody, or anyone else who typed the same fake, and lowers the
+match rate the on-call reads. So a fictional number becomes no identifier, counted as ``placeholder_phone`` like
+the typed placeholders (all one digit, 1234567890 runs) in ``phone``.
 
 Sources (each range below cites its own):
 - NANP (+1): "555-0100 through 555-0199 are now reserved for fictional use, with the other numbers having been
   released for assignment" (Wikipedia, "Fictitious telephone number" / NANPA). 555-1212 and other 555 lines stay
   valid: they can be assigned, and 555-1212 is the platforms' own published example.
 - ITU-T E.164: country code 999 is reserved (spare, "reserved for future global service"; ITU-T E.164
-  assigned country codes list). Not confirmed through a fetched ITU page: see docs/audiences.md.
+  assigned country codes list). Not confirmed through a fetched ITU page.
 - UK (+44), Ofcom's "telephone numbers for drama purposes" list: 07700 900000-900999 (mobile), the 01632
   fictional area code, the city blocks "area code + 496 0xxx", London 020 7946 0xxx. Read through BBC News, "The
   20,000 fake phone numbers used on film and television" (http://www.bbc.com/news/blogs-magazine-monitor-32348371)
-  and press copies of the list; Ofcom's own page was not fetched (the city list and London's block are from it).
+  and press copies of the list. Ofcom's own page was not fetched: the exact city list and London's block are not
+  confirmed by a fetched source.
 - Australia (+61), ACMA "Fictitious numbers for radio, books, film & TV" (version of 2009-10-21, as quoted by
   Wikipedia, "Fictitious telephone number"): (0x) 5550 xxxx and (0x) 7010 xxxx for x in 2, 3, 7, 8; mobiles
   0491 570 110 and 0491 570 156-159; 1800 160 401, 1800 975 707, 1900 654 321.
