@@ -314,6 +314,9 @@ class PartitionWriter:
             except ReadRefused:
                 return self._switch_blind(contract_version), None
             found = committed.generation if committed is not None else None
+            if committed is not None and found == self.generation:
+                # our own earlier attempt went through (a write whose answer was lost, then retried as a 412)
+                return committed, committed.previous_manifest()
             if self.replaces != ANY_GENERATION and found != self.replaces:
                 raise ConcurrentCommit(
                     f"{self.ref.label}: these rows were derived from generation {self.replaces or '(none)'}, but "

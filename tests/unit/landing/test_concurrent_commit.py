@@ -22,7 +22,7 @@ from airflow_provider_cio.landing.reader import read_manifest, read_table
 from airflow_provider_cio.landing.shrink import ShrinkPolicy
 from airflow_provider_cio.landing.writer import ConcurrentCommit, PartitionWriter, write_table
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.storage.base import ReadRefused, Versioned
+from airflow_provider_cio.storage.base import PreconditionFailed, ReadRefused, Versioned
 
 REF = PartitionRef("landing", "dev", "ws1", "events", date(2026, 11, 1))
 PART_ROWS = 100
@@ -329,3 +329,27 @@ def test_a_part_missing_under_an_unchanged_manifest_is_still_corruption() -> Non
     store.delete(manifest.parts[1].path)
     with pytest.raises(PartitionCorrupt, match="is missing"):
         read_table(store, REF)
+
+
+class LostAnswer(MemoryObjectStore):
+    """The first manifest write is applied but its answer is lost (the SDK's retry then meets a changed ETag)."""
+
+    lost = False
+
+    def write_bytes(self, path: str, data: object, **kwargs: object) -> None:  # type: ignore[override]
+        super().write_bytes(path, data, **kwargs)  # type: ignore[arg-type]
+        if path == REF.manifest_path and not self.lost:
+            self.lost = True
+            raise PreconditionFailed(path)
+
+
+def test_a_commit_whose_answer_was_lost_is_recognised_and_keeps_the_generation_it_replaced() -> None:
+    store = LostAnswer()
+    store.lost = True
+    good = write_table(store, REF, rows("w0", 300), part_rows=PART_ROWS)
+    store.lost = False
+    rerun = write_table(store, REF, rows("w1", 300), part_rows=PART_ROWS)
+    manifest = read_manifest(store, REF)
+    assert manifest.generation == rerun.generation
+    assert manifest.previous is not None and manifest.previous["generation"] == good.generation
+    assert_referenced_parts_exist(store)
