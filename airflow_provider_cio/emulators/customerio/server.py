@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 from airflow_provider_cio.emulators.customerio import rules
 from airflow_provider_cio.emulators.customerio.faults import REQUEST_FAULTS, FaultInjector
 from airflow_provider_cio.emulators.customerio.rules import Readings, RuleViolation
+from airflow_provider_cio.emulators.customerio.webhooks import ReportingWebhookSender
 from airflow_provider_cio.emulators.http_server import EmulatorHTTPServer
 from airflow_provider_cio.emulators.synthetic import (
     SEGMENTS,
@@ -194,6 +195,8 @@ class CustomerIoEmulator:
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._webhook_senders: list[ReportingWebhookSender] = []
+        self._webhook_queued = 0
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -213,6 +216,8 @@ class CustomerIoEmulator:
 
     def stop(self) -> None:
         self._stopping.set()
+        for sender in self._webhook_senders:
+            sender.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -246,6 +251,49 @@ class CustomerIoEmulator:
             self._exports.clear()
             self._signed.clear()
         self.faults.clear()
+
+    # ------------------------------------------------------------------ reporting webhooks
+
+    def post_webhooks(
+        self,
+        url: str,
+        signing_key: bytes,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        readings: dict[str, Any] | None = None,
+    ) -> ReportingWebhookSender:
+        """Post the workspace's message activity in ``[start, end)`` (ISO times) to ``url``, signed, in order."""
+        from datetime import datetime
+
+        from airflow_provider_cio.emulators.customerio.webhooks import WebhookReadings, reporting_events
+
+        events = reporting_events(
+            self.workspace,
+            datetime.fromisoformat(start) if start else None,
+            datetime.fromisoformat(end) if end else None,
+        )
+        sender = ReportingWebhookSender(url, signing_key, WebhookReadings(**(readings or {}))).start()
+        sender.send(events)
+        self._webhook_senders.append(sender)
+        self._webhook_queued = len(events)
+        return sender
+
+    def webhook_status(self) -> dict[str, Any]:
+        """Per sender: attempts, acknowledged and expired counts, failures by kind (no event content)."""
+        return {
+            "senders": [
+                {
+                    "url": sender.url,
+                    "idle": sender.idle(),
+                    "attempts": sender.stats.attempts,
+                    "acknowledged": len(sender.stats.acknowledged),
+                    "expired": len(sender.stats.expired),
+                    "failures": dict(sender.stats.failures),
+                }
+                for sender in self._webhook_senders
+            ]
+        }
 
     # ------------------------------------------------------------------ request plumbing
 
@@ -312,6 +360,22 @@ class CustomerIoEmulator:
             return 200, {"armed": self.faults.armed()}
         if path == "/_admin/requests" and method == "GET":
             return 200, {"requests": [r.__dict__ for r in self.requests]}
+        if path == "/_admin/webhooks" and method == "POST":
+            # start posting the workspace's activity as signed Reporting Webhooks (emulators/customerio/webhooks.py)
+            spec = json.loads(body or b"{}")
+            try:
+                sender = self.post_webhooks(
+                    str(spec["url"]),
+                    str(spec["signing_key"]).encode(),
+                    start=spec.get("start"),
+                    end=spec.get("end"),
+                    readings=spec.get("readings") or {},
+                )
+            except (KeyError, TypeError, ValueError) as err:
+                raise _ApiError(400, f"webhooks: {type(err).__name__} {err}") from None
+            return 200, {"queued": self._webhook_queued, "url": sender.url}
+        if path == "/_admin/webhooks" and method == "GET":
+            return 200, self.webhook_status()
         if path == "/_admin/reset" and method == "POST":
             self.reset()
             return 200, {"reset": True}
