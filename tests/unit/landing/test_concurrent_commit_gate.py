@@ -125,3 +125,23 @@ def test_a_rerun_max_shrink_that_is_not_a_share_is_a_contract_error(tmp_path: An
     (tmp_path / "events.yaml").write_text(shipped + f"rerun_max_shrink: {value}\n")
     with pytest.raises(ContractError, match="rerun_max_shrink"):
         load_contract_file(tmp_path / "events.yaml")
+
+
+def test_on_call_classes_a_shrink_fails_at_once_and_a_lost_race_is_retried() -> None:
+    """The classes the notifier and fail_fast act on: a refused rerun is upstream data (no retry burned, nobody
+    waits for the platform); an overtaken or stale writer is platform (its retry lands again)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_provider_cio.landing.shrink import ShrinkPolicy
+    from airflow_provider_cio.landing.writer import ConcurrentCommit, StaleWriter
+    from airflow_provider_cio.notifications.triage import classify
+    from airflow_provider_cio.operators._failfast import fail_fast
+
+    store = MemoryObjectStore()
+    write_table(store, REF, events(300, "a"))
+    with pytest.raises(AirflowFailException) as caught, fail_fast():
+        write_table(store, REF, events(0, "none"), shrink=ShrinkPolicy())
+    assert classify(caught.value) == "upstream_data"
+    assert classify(ConcurrentCommit("x")) == classify(StaleWriter("x")) == "platform"
+    with pytest.raises(ConcurrentCommit), fail_fast():  # passed through: Airflow retries it
+        raise ConcurrentCommit("x")
