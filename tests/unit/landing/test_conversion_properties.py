@@ -592,3 +592,80 @@ def test_random_data_out_bytes_are_landed_rejected_or_quarantined_never_a_bug(
     chunks = [c.decode() for c in re.split(rb"[^ -~]+|[\s,]", data) if len(c) > 6]
     for reason in report.rejected_files.values():  # reasons name columns and counts, never the file's text
         assert not any(chunk in reason for chunk in chunks)
+
+
+# A Parquet column of the wrong type: each generator gives (the values as written, what each means as an integer).
+INVALID = object()
+
+
+def _as_int(value: Any) -> Any:
+    """The integer a value means, None for a missing value, ``INVALID`` for one that means no integer."""
+    if isinstance(value, bool):
+        return INVALID
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < 1e18 else INVALID
+    if value.strip(" \t") == "":
+        return None
+    parsed = ref_int(value)
+    return INVALID if parsed is None else parsed
+
+
+WRONG_TYPED = st.one_of(
+    st.lists(st.integers(-(2**62), 2**62), min_size=1, max_size=20).map(
+        lambda v: (pa.array(v, pa.int64()), v)
+    ),
+    st.lists(st.integers(-(2**31), 2**31 - 1), min_size=1, max_size=20).map(
+        lambda v: (pa.array(v, pa.int32()), v)
+    ),
+    st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=20).map(
+        lambda v: (pa.array(v, pa.float64()), v)
+    ),
+    st.lists(st.one_of(numbers_text, st.integers(0, 99).map(str)), min_size=1, max_size=20).map(
+        lambda v: (pa.array(v, pa.string()), v)
+    ),
+    st.lists(st.booleans(), min_size=1, max_size=20).map(lambda v: (pa.array(v, pa.bool_()), v)),
+)
+
+
+@examples(40)
+@given(WRONG_TYPED)
+def test_a_parquet_column_of_another_type_lands_only_values_that_mean_the_same(
+    column: tuple[pa.Array, list[Any]],
+) -> None:
+    """``campaign_id`` (int64) written as int32, float64, text or bool: a value lands only as the integer it means
+    (``3.0`` -> 3, ``"12"`` -> 12); anything else (``1.5``, ``true``, ``"two"``) is rejected and counted."""
+    values, meaning = column
+    n = len(values)
+    table = pa.table(
+        {
+            "workspace_id": pa.repeat(1, n),
+            "delivery_id": pa.array([f"d{i}" for i in range(n)]),
+            "internal_customer_id": pa.array([f"i{i}" for i in range(n)]),
+            "delivery_type": pa.repeat("email", n),
+            "campaign_id": values,
+            "created_at": pa.repeat(pa.scalar(DAY, pa.timestamp("us", tz="UTC")), n),
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    source.write_bytes(f"src/deliveries_v4_1_{1:018d}.parquet", buffer.getvalue())
+    report = ingest_dataout(source, "src/", store, root="l", env="e", workspace="w", max_rejected_rate=1.0)
+    try:
+        landed = {
+            r["delivery_id"]: r["campaign_id"]
+            for r in read_table(store, PartitionRef("l", "e", "w", "deliveries", DAY.date())).to_pylist()
+        }
+    except PartitionNotFound:
+        landed = {}
+    for i, value in enumerate(meaning):
+        expected = _as_int(value)
+        if f"d{i}" in landed:
+            assert expected is not INVALID and landed[f"d{i}"] == expected, (
+                f"{value!r} landed as {landed[f'd{i}']!r}"
+            )
+        elif isinstance(value, int) and not isinstance(value, bool):
+            raise AssertionError(f"the integer {value!r} was rejected")
+    assert len(landed) + report.rejected_rows.get("deliveries", 0) == n
