@@ -1,15 +1,19 @@
 """One scheduled run: build several audiences over one set of inputs and snapshot each to Blob.
 
 This is what an operator calls: it returns pointers and counts only (XCom-sized, PII-free), never members.
+The definitions' queries run in the embedded DuckDB unless ``outside`` opens another engine (PostgreSQL, Spark) for
+the run's inputs; warehouse relations are then read in place, else first streamed into local Parquet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.audiences.builder import AudienceEngine
 from airflow_provider_cio.audiences.definitions import AudienceDefinition, load_definition
@@ -18,6 +22,9 @@ from airflow_provider_cio.audiences.inputs import AudienceInputs
 from airflow_provider_cio.audiences.snapshot import snapshot_ref, write_snapshot
 from airflow_provider_cio.identity import PLATFORMS
 from airflow_provider_cio.storage.base import ObjectStore
+
+if TYPE_CHECKING:
+    from airflow_provider_cio.audiences.engines.base import OutsideEngine
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +50,31 @@ def snapshot_audiences(
     default_country: str | None = None,
     search_dirs: Sequence[str | Path] = (),
     memory_limit: str | None = None,
+    outside: Callable[[AudienceInputs], OutsideEngine] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Build each audience and write its snapshot; audience name -> {prefix, size, exclusions, generation}."""
+    from airflow_provider_cio.audiences.warehouse import materialize_relations
+
     day = dt or partition_date(as_of)
     results: dict[str, dict[str, Any]] = {}
-    with AudienceEngine(
-        inputs, platforms=platforms, default_country=default_country, memory_limit=memory_limit
-    ) as engine:
-        for item in audiences:
-            definition = (
-                item
-                if isinstance(item, AudienceDefinition)
-                else load_definition(item, search_dirs=search_dirs)
+    definitions = [
+        item if isinstance(item, AudienceDefinition) else load_definition(item, search_dirs=search_dirs)
+        for item in audiences
+    ]
+    with tempfile.TemporaryDirectory(prefix="cio-warehouse-") as tmp, contextlib.ExitStack() as stack:
+        other = stack.enter_context(outside(inputs)) if outside is not None else None
+        if other is None:
+            inputs = materialize_relations(inputs, definitions, as_of=as_of, work_dir=Path(tmp))
+        engine = stack.enter_context(
+            AudienceEngine(
+                inputs,
+                platforms=platforms,
+                default_country=default_country,
+                memory_limit=memory_limit,
+                outside=other,
             )
+        )
+        for definition in definitions:
             build = engine.build(
                 definition, as_of=as_of, parameters=(parameters or {}).get(definition.name), holdout=holdout
             )
@@ -67,5 +86,6 @@ def snapshot_audiences(
                 "candidates": build.stats["candidates"],
                 "exclusions": build.stats["exclusions"],
                 "generation": manifest.generation,
+                "engine": build.stats["engine"],
             }
     return results

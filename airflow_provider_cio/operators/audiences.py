@@ -15,8 +15,11 @@ class CioAudienceBuildOperator(BaseOperator):
     """Builds each named audience as of the end of the run's data interval and snapshots it to
     ``audiences/{env}/{workspace}/{audience}/dt=.../`` (customer id + hashed identifiers + stats).
 
-    Reads landing partitions within ``lookback_days`` and the warehouse tables (``name -> blob prefix`` of Parquet
-    objects). Global exclusions (deleted, suppressed, no ad consent, the holdout) apply to every audience.
+    Reads landing partitions within ``lookback_days`` and the warehouse tables: ``name -> blob prefix`` of Parquet
+    objects, or ``name -> {table, conn_id, time_column, lookback_days, types, dialect}`` for a table in the team's
+    warehouse (any Airflow SQL connection). ``engine`` says where the definitions' queries run: ``{engine: duckdb}``
+    (default, embedded), ``{engine: postgres, conn_id}`` or ``{engine: spark, spark_master | spark_remote}``
+    (docs/warehouse.md). Global exclusions (deleted, suppressed, no ad consent, the holdout) apply to every audience.
     Returns, per audience, the snapshot prefix, size and exclusion counts (no member data).
     """
 
@@ -32,7 +35,7 @@ class CioAudienceBuildOperator(BaseOperator):
         root: str = "landing",
         container: str = "customerio",
         wasb_conn_id: str = DEFAULT_BLOB_CONN_ID,
-        warehouse: Mapping[str, str] | None = None,
+        warehouse: Mapping[str, str | Mapping[str, Any]] | None = None,
         lookback_days: int = 35,
         parameters: Mapping[str, Mapping[str, Any]] | None = None,
         holdout: Mapping[str, Any] | None = None,
@@ -40,6 +43,7 @@ class CioAudienceBuildOperator(BaseOperator):
         default_country: str | None = None,
         definition_paths: Sequence[str] = (),
         hourly: bool = False,
+        engine: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -57,6 +61,7 @@ class CioAudienceBuildOperator(BaseOperator):
         self.default_country = default_country
         self.definition_paths = list(definition_paths)
         self.hourly = hourly
+        self.engine = dict(engine or {})
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airflow_provider_cio.operators._failfast import fail_fast
@@ -72,11 +77,20 @@ class CioAudienceBuildOperator(BaseOperator):
         from airflow_provider_cio.audiences.holdout import HoldoutPolicy
         from airflow_provider_cio.audiences.run import snapshot_audiences
         from airflow_provider_cio.hooks.blob import object_store
+        from airflow_provider_cio.hooks.warehouse import outside_engine, warehouse_relation
 
         store = object_store(self.wasb_conn_id, self.container)
         start, as_of = interval(context, hourly=self.hourly)
         day = start.date()
         holdout = HoldoutPolicy(**self.holdout) if self.holdout else None
+        prefixes: dict[str, str] = {}
+        relations = {}
+        for name, spec in self.warehouse.items():
+            if isinstance(spec, str) or "prefix" in spec:
+                prefixes[name] = spec if isinstance(spec, str) else str(spec["prefix"])
+            else:
+                relations[name] = warehouse_relation(name, spec)
+        outside = outside_engine(self.engine)
         with tempfile.TemporaryDirectory(prefix="cio-audiences-") as tmp:
             inputs = inputs_from_landing(
                 store,
@@ -85,9 +99,10 @@ class CioAudienceBuildOperator(BaseOperator):
                 workspace=self.workspace,
                 day=day,
                 lookback_days=self.lookback_days,
-                warehouse=self.warehouse,
+                warehouse=prefixes,
                 work_dir=Path(tmp),
             )
+            inputs.warehouse = {**inputs.warehouse, **relations}
             results = snapshot_audiences(
                 store,
                 env=self.env,
@@ -102,6 +117,7 @@ class CioAudienceBuildOperator(BaseOperator):
                 platforms=self.platforms,
                 default_country=self.default_country,
                 search_dirs=self.definition_paths,
+                outside=outside,
             )
         for name, result in results.items():
             self.log.info(
