@@ -33,7 +33,8 @@ class Booleans:
     false: frozenset[str]
 
 
-# App API exports: the spellings Customer.io's attribute values have been seen in (case-insensitive).
+# App API exports: the spellings the export reader has always accepted, case-insensitive (UNCONFIRMED: Customer.io
+# does not document how an export writes a boolean attribute; attribute values are whatever the sender stored).
 EXPORT_BOOLEANS = Booleans(
     frozenset({"true", "t", "1", "yes", "y"}), frozenset({"false", "f", "0", "no", "n"})
 )

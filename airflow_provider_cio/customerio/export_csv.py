@@ -45,6 +45,9 @@ DEFAULT_FILLS: dict[str, dict[str, Any]] = {
     "people": {"deleted": False, "suppressed": False, "ad_consent": False},
     "deliveries": {"delivery_type": "email"},
 }
+# Flags a fill stands in for only when the export has no such column: a blank in a column the export does carry is
+# an unknown state, and an unknown suppression is never "not suppressed" (the row is quarantined).
+NEVER_FILLED_WHEN_PRESENT = frozenset({"deleted", "suppressed"})
 
 
 @dataclass(frozen=True)
@@ -444,7 +447,7 @@ class _Converter:
                 flag(not_utf8, f"column {target.name}: not valid UTF-8")
                 flag(too_long, f"column {target.name}: value longer than {self.max_field_bytes} bytes")
             values, invalid = convert_text(raw, target.type, self.booleans)
-            if target.name in self.fills:
+            if target.name in self.fills and target.name not in NEVER_FILLED_WHEN_PRESENT:
                 values = values.fill_null(pa.scalar(self.fills[target.name], target.type))
             if not target.nullable:
                 invalid = invalid | np.asarray(values.is_null().to_numpy(zero_copy_only=False))

@@ -324,3 +324,17 @@ def test_a_record_beyond_the_largest_block_is_an_upstream_data_error_without_its
         list(iter_export_batches([data], "deliveries", block_size=256 * 1024, max_block_size=1024 * 1024))
     assert caught.value.error_class == "upstream_data" and "jane" not in str(caught.value)
     assert "past data record 1" in str(caught.value)
+
+
+def test_a_blank_suppression_flag_is_quarantined_never_filled_as_false() -> None:
+    """The fill stands in for a column the export lacks; a blank in a suppressed column it carries is unknown."""
+    stamp = datetime(2024, 3, 1, tzinfo=UTC)
+    data = b"id,email,suppressed,ad_consent\nc1,a@example.com,,\nc2,b@example.com,true,yes\nc3,c@example.com,N,\n"
+    landed, quarantine = _land(data, "people", fills={"created_at": stamp, "updated_at": stamp})
+    assert landed.select(["customer_id", "suppressed", "ad_consent"]).to_pylist() == [
+        {"customer_id": "c2", "suppressed": True, "ad_consent": True},
+        {"customer_id": "c3", "suppressed": False, "ad_consent": False},  # no consent given: False
+    ]
+    assert [(e.record, e.reason) for e in quarantine.examples] == [
+        (1, "column suppressed: missing or not a valid bool")
+    ]
