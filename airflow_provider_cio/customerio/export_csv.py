@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024
 # A record longer than a block is read by replaying in bigger blocks, up to this size (memory: a few blocks).
 DEFAULT_MAX_BLOCK_SIZE = 64 * 1024 * 1024
-# Values filled in when an export lacks a column the landed schema requires (customers exports carry no flags).
+# Values filled in when an export lacks a column the landed schema requires. Customers exports carry no flags: a
+# person an export lists exists and is not suppressed (Customer.io deletes the people it suppresses: "Delete people
+# and suppress profile IDs", https://docs.customer.io/journeys/deleting-users/); consent is opt-in.
 DEFAULT_FILLS: dict[str, dict[str, Any]] = {
     "people": {"deleted": False, "suppressed": False, "ad_consent": False},
     "deliveries": {"delivery_type": "email"},
