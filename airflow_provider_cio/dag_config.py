@@ -185,6 +185,7 @@ class CioDagConfig:
     min_size: int = 100
     max_shrink: float = 0.30
     holdout: HoldoutConfig | None = None
+    warehouse: WarehouseConfig = field(default_factory=lambda: WarehouseConfig())
 
     def __post_init__(self) -> None:
         for key in ("env", "workspace"):
@@ -206,6 +207,7 @@ class CioDagConfig:
             raise _Invalid(f"connections.{name}", "is missing: name the Airflow connection to use")
         names = {a.name for a in self.audiences}
         _all_of("cart_recovery.audiences", self.cart_recovery.audiences, sorted(names))
+        _all_of("warehouse.engines", sorted(self.warehouse.engines), sorted(names))
 
     @property
     def datasets(self) -> list[str]:
@@ -275,9 +277,13 @@ def parse_dag_config(raw: Any, *, source: str = "cio.yaml") -> CioDagConfig:
     raw["audiences"] = tuple(audience_configs)
     if holdout is not None:
         raw["holdout"] = reader.section(HoldoutConfig, holdout, "holdout")
-    for key, kind in (("export", ExportConfig), ("cart_recovery", CartRecoveryConfig)):
+    for key, kind in (
+        ("export", ExportConfig),
+        ("cart_recovery", CartRecoveryConfig),
+        ("warehouse", WarehouseConfig),
+    ):
         raw[key] = reader.section(kind, raw.get(key) or {}, key)
-    built = {"audiences", "holdout", "export", "cart_recovery", "min_size", "max_shrink"}
+    built = {"audiences", "holdout", "export", "cart_recovery", "warehouse", "min_size", "max_shrink"}
     return reader.section(CioDagConfig, raw, "", built=built)
 
 
@@ -390,3 +396,62 @@ class _Reader:
 
 def _kind(value: Any) -> str:
     return "nothing (null)" if value is None else f"{type(value).__name__} {value!r}"[:60]
+
+
+# where the audience definitions' queries run (airflow_provider_cio.audiences.engines.ENGINES)
+ENGINES = ("duckdb", "postgres", "spark")
+_TABLE_KEYS = ("prefix", "conn_id", "table", "time_column", "lookback_days", "types", "dialect")
+
+
+@dataclass(frozen=True)
+class WarehouseConfig:
+    """``warehouse``: where definitions run (``engine``, per audience in ``engines``) and where each warehouse
+    table comes from (``tables``: a Blob ``prefix`` of Parquet, or a ``table`` read through ``conn_id``).
+    See docs/warehouse.md."""
+
+    engine: str = "duckdb"
+    conn_id: str = ""  # the postgres engine's Airflow connection
+    spark_master: str = "local[2]"
+    spark_remote: str = ""  # Spark Connect (sc://host:15002) instead of a local master
+    engines: dict[str, str] = field(default_factory=dict)  # audience -> engine
+    tables: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # name -> {prefix} | {table, conn_id, ...}
+
+    def __post_init__(self) -> None:
+        _one_of("engine", self.engine, ENGINES)
+        for audience, engine in self.engines.items():
+            _one_of(f"engines.{audience}", engine, ENGINES)
+        if "postgres" in (self.engine, *self.engines.values()) and not self.conn_id:
+            raise _Invalid("conn_id", "is missing: the postgres engine needs an Airflow Postgres connection")
+        for name, spec in self.tables.items():
+            unknown = sorted(set(spec) - set(_TABLE_KEYS))
+            if unknown:
+                raise _Invalid(
+                    f"tables.{name}", f"unknown key(s) {unknown} (allowed: {', '.join(_TABLE_KEYS)})"
+                )
+            if ("prefix" in spec) == ("table" in spec):
+                raise _Invalid(
+                    f"tables.{name}", "give either prefix (Blob Parquet) or table (in the warehouse)"
+                )
+
+    def engine_spec(self, engine: str) -> dict[str, Any]:
+        """The build operator's ``engine`` argument for ``engine``."""
+        spec: dict[str, Any] = {"engine": engine}
+        if engine == "postgres":
+            spec["conn_id"] = self.conn_id
+        elif engine == "spark":
+            spec.update(
+                {"spark_remote": self.spark_remote}
+                if self.spark_remote
+                else {"spark_master": self.spark_master}
+            )
+        return spec
+
+    def operator_kwargs(self, env: str) -> dict[str, Any]:
+        """``engine``, ``audience_engines`` and ``warehouse`` for ``CioAudienceBuildOperator``."""
+        return {
+            "engine": self.engine_spec(self.engine),
+            "audience_engines": {a: self.engine_spec(e) for a, e in self.engines.items()},
+            "warehouse": dict(self.tables) or {"orders": f"warehouse/{env}/orders"},
+        }

@@ -19,7 +19,7 @@ class CioAudienceBuildOperator(BaseOperator):
     objects, or ``name -> {table, conn_id, time_column, lookback_days, types, dialect}`` for a table in the team's
     warehouse (any Airflow SQL connection). ``engine`` says where the definitions' queries run: ``{engine: duckdb}``
     (default, embedded), ``{engine: postgres, conn_id}`` or ``{engine: spark, spark_master | spark_remote}``
-    (docs/warehouse.md). Global exclusions (deleted, suppressed, no ad consent, the holdout) apply to every audience.
+    (docs/warehouse.md); ``audience_engines`` overrides it per audience. Global exclusions (deleted, suppressed, no ad consent, the holdout) apply to every audience.
     Returns, per audience, the snapshot prefix, size and exclusion counts (no member data).
     """
 
@@ -44,6 +44,7 @@ class CioAudienceBuildOperator(BaseOperator):
         definition_paths: Sequence[str] = (),
         hourly: bool = False,
         engine: Mapping[str, Any] | None = None,
+        audience_engines: Mapping[str, Mapping[str, Any]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -62,6 +63,7 @@ class CioAudienceBuildOperator(BaseOperator):
         self.definition_paths = list(definition_paths)
         self.hourly = hourly
         self.engine = dict(engine or {})
+        self.audience_engines = {k: dict(v) for k, v in (audience_engines or {}).items()}
 
     def execute(self, context: Any) -> dict[str, Any]:
         from airflow_provider_cio.operators._failfast import fail_fast
@@ -70,6 +72,7 @@ class CioAudienceBuildOperator(BaseOperator):
             return self._build(context)
 
     def _build(self, context: Any) -> dict[str, Any]:
+        import json
         import tempfile
         from pathlib import Path
 
@@ -90,7 +93,10 @@ class CioAudienceBuildOperator(BaseOperator):
                 prefixes[name] = spec if isinstance(spec, str) else str(spec["prefix"])
             else:
                 relations[name] = warehouse_relation(name, spec)
-        outside = outside_engine(self.engine)
+        groups: dict[str, list[str]] = {}  # engine spec -> its audiences, one engine session each
+        for name in self.audiences:
+            engine = self.audience_engines.get(name, self.engine)
+            groups.setdefault(json.dumps(engine, sort_keys=True), []).append(name)
         with tempfile.TemporaryDirectory(prefix="cio-audiences-") as tmp:
             inputs = inputs_from_landing(
                 store,
@@ -103,22 +109,26 @@ class CioAudienceBuildOperator(BaseOperator):
                 work_dir=Path(tmp),
             )
             inputs.warehouse = {**inputs.warehouse, **relations}
-            results = snapshot_audiences(
-                store,
-                env=self.env,
-                workspace=self.workspace,
-                inputs=inputs,
-                audiences=self.audiences,
-                as_of=as_of,
-                dt=day,
-                hour=start.hour if self.hourly else None,
-                parameters=self.parameters,
-                holdout=holdout,
-                platforms=self.platforms,
-                default_country=self.default_country,
-                search_dirs=self.definition_paths,
-                outside=outside,
-            )
+            results: dict[str, Any] = {}
+            for key, names in groups.items():
+                results.update(
+                    snapshot_audiences(
+                        store,
+                        env=self.env,
+                        workspace=self.workspace,
+                        inputs=inputs,
+                        audiences=names,
+                        as_of=as_of,
+                        dt=day,
+                        hour=start.hour if self.hourly else None,
+                        parameters=self.parameters,
+                        holdout=holdout,
+                        platforms=self.platforms,
+                        default_country=self.default_country,
+                        search_dirs=self.definition_paths,
+                        outside=outside_engine(json.loads(key)),
+                    )
+                )
         for name, result in results.items():
             self.log.info(
                 "audience %s: %d members, exclusions %s", name, result["size"], result["exclusions"]
