@@ -78,6 +78,7 @@ def serve(settings, store, *, host: str, port: int, url_file: Path | None = None
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(2048)  # connections queue from now on: the URL file never points at a refusing port
     bound = sock.getsockname()[1]
     config = uvicorn.Config(
         create_app(settings, store), log_level="warning", access_log=False, timeout_graceful_shutdown=10
