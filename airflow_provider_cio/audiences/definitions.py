@@ -70,6 +70,20 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Window:
+    """The rows of a table a definition can see: ``column`` before as_of and, when ``days`` is set (a number or
+    the name of an int parameter), not before as_of minus that many days. A warehouse read takes only these rows."""
+
+    column: str
+    days: int | str | None = None
+
+    def lookback(self, values: Mapping[str, Any]) -> int | None:
+        if self.days is None or isinstance(self.days, int):
+            return self.days
+        return int(values[self.days])
+
+
+@dataclass(frozen=True)
 class AudienceDefinition:
     """What an audience is. ``requires`` maps each input table to the columns the SQL reads (checked up front)."""
 
@@ -82,6 +96,7 @@ class AudienceDefinition:
     requires: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     exclude_holdout: bool = True
     outputs: tuple[str, ...] = ("customer_id",)
+    windows: Mapping[str, Window] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -105,6 +120,18 @@ class AudienceDefinition:
             raise AudienceDefinitionError(f"audience {self.name}: outputs must include customer_id")
         for p in self.parameters:
             p.coerce(p.default)
+        ints = {p.name for p in self.parameters if p.type == "int"}
+        for table, window in self.windows.items():
+            if window.column not in self.requires.get(table, ()):
+                raise AudienceDefinitionError(
+                    f"audience {self.name}: window of {table!r} on {window.column!r}, which requires does not list"
+                )
+            if isinstance(window.days, str) and window.days not in ints:
+                raise AudienceDefinitionError(
+                    f"audience {self.name}: window of {table!r}: days {window.days!r} is not an int parameter"
+                )
+            if isinstance(window.days, int) and (isinstance(window.days, bool) or window.days < 1):
+                raise AudienceDefinitionError(f"audience {self.name}: window of {table!r}: days must be >= 1")
 
     def referenced_parameters(self) -> list[str]:
         """Parameter names the SQL binds, in first-use order."""
@@ -156,6 +183,10 @@ class AudienceDefinition:
             requires = {
                 str(t): tuple(str(c) for c in cols) for t, cols in (raw.get("requires") or {}).items()
             }
+            windows = {
+                str(t): Window(column=str(w["column"]), days=w.get("days"))
+                for t, w in (raw.get("windows") or {}).items()
+            }
             return cls(
                 name=str(raw["name"]),
                 description=str(raw.get("description", "")).strip(),
@@ -166,6 +197,7 @@ class AudienceDefinition:
                 requires=requires,
                 exclude_holdout=bool(raw.get("exclude_holdout", True)),
                 outputs=tuple(raw.get("outputs") or ("customer_id",)),
+                windows=windows,
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise AudienceDefinitionError(

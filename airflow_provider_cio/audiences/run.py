@@ -64,7 +64,9 @@ def snapshot_audiences(
     with tempfile.TemporaryDirectory(prefix="cio-warehouse-") as tmp, contextlib.ExitStack() as stack:
         other = stack.enter_context(outside(inputs)) if outside is not None else None
         if other is None:
-            inputs = materialize_relations(inputs, definitions, as_of=as_of, work_dir=Path(tmp))
+            inputs = materialize_relations(
+                inputs, definitions, as_of=as_of, work_dir=Path(tmp), parameters=parameters
+            )
         engine = stack.enter_context(
             AudienceEngine(
                 inputs,

@@ -70,6 +70,25 @@ def needed_columns(definitions: Sequence[AudienceDefinition], table: str) -> lis
     return list(out)
 
 
+def read_window(
+    definitions: Sequence[AudienceDefinition],
+    table: str,
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
+) -> tuple[str, int | None] | None:
+    """The rows of ``table`` the run's definitions can see, from their declared ``windows``: (time column, days
+    back or None for all history before as_of); None when a reader declares no window or two disagree on the
+    column (then the relation's own ``time_column``/``lookback_days`` apply)."""
+    readers = [d for d in definitions if table in d.requires]
+    windows = [w for d in readers if (w := d.windows.get(table)) is not None]
+    if not readers or len(windows) != len(readers) or len({w.column for w in windows}) != 1:
+        return None
+    days = [
+        w.lookback(d.resolve((parameters or {}).get(d.name))) for d, w in zip(readers, windows, strict=True)
+    ]
+    bounded = [d for d in days if d is not None]
+    return windows[0].column, (max(bounded) if len(bounded) == len(days) else None)
+
+
 def read_relation(
     name: str,
     relation: WarehouseRelation,
@@ -171,8 +190,10 @@ def materialize_relations(
     *,
     as_of: datetime,
     work_dir: Path,
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> AudienceInputs:
-    """``inputs`` with every ``WarehouseRelation`` read into a local Parquet file (for the embedded engine)."""
+    """``inputs`` with every ``WarehouseRelation`` read into a local Parquet file (for the embedded engine): the
+    columns the definitions declare, the rows their windows cover (else the relation's own window)."""
     from dataclasses import replace
 
     warehouse: dict[str, Any] = {}
@@ -181,6 +202,9 @@ def materialize_relations(
             columns = needed_columns(definitions, name)
             if not columns:
                 continue  # no definition of this run reads it
+            window = read_window(definitions, name, parameters)
+            if window is not None:
+                source = replace(source, time_column=window[0], lookback_days=window[1])
             warehouse[name] = str(
                 read_relation(
                     name, source, columns, as_of=as_of, dest=work_dir / "warehouse" / f"{name}.parquet"

@@ -192,3 +192,27 @@ def test_the_read_takes_only_declared_columns_and_the_window(
     assert sorted(got.column("customer_id").to_pylist()) == sorted(
         landed.orders.filter(inside).column("customer_id").to_pylist()
     )
+
+
+def test_the_read_takes_the_window_the_definitions_declare(
+    postgres: Any, landed: Landed, tmp_path: Path
+) -> None:
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    load_orders(postgres, landed.orders, "sales.orders_declared", **GOOD)
+    relation = WarehouseRelation("sales.orders_declared", connect=postgres.connect)  # no window of its own
+    definitions = [load_definition("suppress_recent_purchasers")]
+    inputs = materialize_relations(
+        landed.inputs({"orders": relation}),
+        definitions,
+        as_of=landed.as_of,
+        work_dir=tmp_path,
+        parameters={"suppress_recent_purchasers": {"purchase_window_days": 5}},
+    )
+    got = pq.read_table(inputs.warehouse["orders"])  # type: ignore[arg-type]
+    assert got.column_names == ["customer_id", "ordered_at"]
+    micros = landed.orders.column("ordered_at").cast(pa.int64())
+    end = int(landed.as_of.timestamp() * 1_000_000)
+    inside = pc.and_(pc.greater_equal(micros, end - 5 * 86_400 * 1_000_000), pc.less(micros, end))
+    assert 0 < got.num_rows == pc.sum(inside).as_py() < landed.orders.num_rows
