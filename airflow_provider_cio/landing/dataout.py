@@ -29,7 +29,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_cio.datasets import DATASET_KEYS, DATASET_TIME_COLUMN, arrow_schema
 from airflow_provider_cio.landing.dataout_settings import DataOutDataset, DataOutSettings
 from airflow_provider_cio.landing.layout import PartitionRef
-from airflow_provider_cio.landing.reader import PartitionNotFound, list_partitions, read_table
+from airflow_provider_cio.landing.reader import (
+    PartitionNotFound,
+    list_partitions,
+    read_generation,
+    read_table,
+)
 from airflow_provider_cio.landing.writer import PartitionWriter
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
 
@@ -667,10 +672,11 @@ def _merge_into_partitions(
         )
         ref = PartitionRef(root, env, workspace, dataset, day)
         parts = [rows.drop_columns([ABSENT])]
+        existing: pa.Table | None
         try:
-            existing = read_table(store, ref)
+            generation, existing = read_generation(store, ref)
         except PartitionNotFound:
-            existing = None
+            generation, existing = None, None
         if existing is not None:
             n = existing.num_rows
             existing = existing.append_column("_seq_num", pa.nulls(n, pa.int64()))
@@ -686,6 +692,7 @@ def _merge_into_partitions(
             source=SOURCE,
             source_ids=[f.name for f in files],
             max_rejected_rate=max_rejected_rate,
+            replaces=generation,  # merged from that generation: a commit that overtook it fails this one
         ) as writer:
             writer.write_batch(merged)
             writer.note_absent_columns(absent)

@@ -101,19 +101,27 @@ def fetch_committed(store: ObjectStore, ref: PartitionRef, dest_dir: Path) -> tu
 
 def read_table(store: ObjectStore, ref: PartitionRef, columns: list[str] | None = None) -> pa.Table:
     """The whole partition as one Arrow table (verified against its manifest)."""
+    return read_generation(store, ref, columns)[1]
+
+
+def read_generation(
+    store: ObjectStore, ref: PartitionRef, columns: list[str] | None = None
+) -> tuple[str | None, pa.Table]:
+    """The partition's committed generation and its rows: a writer that merges into them passes the generation as
+    ``PartitionWriter(replaces=...)``, so a merge another writer overtook fails instead of dropping its rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     with tempfile.TemporaryDirectory(prefix="cio-read-") as tmp:
-        _, paths = fetch_committed(store, ref, Path(tmp))
+        manifest, paths = fetch_committed(store, ref, Path(tmp))
         if not paths:
             from airflow_provider_cio.datasets import arrow_schema
 
             schema = arrow_schema(ref.dataset)
             empty = schema.empty_table()
-            return empty.select(columns) if columns else empty
+            return manifest.generation, (empty.select(columns) if columns else empty)
         tables = [pq.read_table(path, columns=columns) for path in paths]
-        return pa.concat_tables(tables)
+        return manifest.generation, pa.concat_tables(tables)
 
 
 def list_partitions(

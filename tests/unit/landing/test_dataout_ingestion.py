@@ -298,3 +298,49 @@ def test_invalid_utf8_inside_a_parquet_string_rejects_its_row() -> None:
     landed = _people_on(store, 1)
     assert "cust-3" not in landed and len(landed) == 149 and landed["cust-4"]["email"] == "p4@example.com"
     assert report.rejected_reasons["people"] == {"column email: not valid UTF-8": 1}
+
+
+def test_a_merge_overtaken_by_another_commit_fails_and_loses_neither_side() -> None:
+    """Two data-out merges of one day at once (a retry beside a backfill): the one that read the older generation
+    must not commit over the other's rows. It fails (platform, retried) and the winner's rows stay."""
+    from airflow_provider_cio.datasets import arrow_schema
+    from airflow_provider_cio.landing.writer import ConcurrentCommit, PartitionWriter
+
+    day = PartitionRef("landing", "dev", "ws1", "deliveries", NOV1.date())
+
+    class OvertakingStore(MemoryObjectStore):
+        """Commits another merge of the day the moment our writer uploads its first part."""
+
+        overtaken = False
+
+        def write_bytes(self, path, data, **kwargs):  # type: ignore[no-untyped-def, override]
+            if not self.overtaken and path.startswith(day.prefix + "/part-"):
+                self.overtaken = True
+                rows = read_table(self, day).to_pylist()
+                rows.append({**rows[0], "delivery_id": "d-other", "delivery_type": "push"})
+                schema = arrow_schema("deliveries")
+                with PartitionWriter(self, day, schema, source="other merge") as other:
+                    other.write_batch(pa.Table.from_pylist(rows, schema=schema))
+                    other.commit()
+            return super().write_bytes(path, data, **kwargs)
+
+    source, store = MemoryObjectStore("src"), OvertakingStore("landing")
+    source.write_bytes(*_people(1, [("cust-1", "i1", "a@example.com")]))
+    source.write_bytes(*_deliveries(1, [("d1", "i1", NOV1, "email")]))
+    store.overtaken = True  # the first landing runs alone
+    _ingest(source, store)
+    store.overtaken = False
+
+    source.write_bytes(*_deliveries(2, [("d2", "i1", NOV1, "sms")]))
+    with pytest.raises(ConcurrentCommit) as raised:
+        _ingest(source, store)
+    assert raised.value.error_class == "platform"
+    assert _deliveries_on(store, 1) == {"d1": ("cust-1", "email"), "d-other": ("cust-1", "push")}
+
+    report = _ingest(source, store)  # the retry merges into the winner's generation
+    assert report.files == {"deliveries": 1}
+    assert _deliveries_on(store, 1) == {
+        "d1": ("cust-1", "email"),
+        "d-other": ("cust-1", "push"),
+        "d2": ("cust-1", "sms"),
+    }
