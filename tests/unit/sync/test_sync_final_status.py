@@ -107,7 +107,9 @@ def test_members_failed_after_acceptance_are_not_recorded_and_are_sent_again():
     before = len(platform.sent)
     report = sync(platform, store, target)  # the retry: a new run against the partial state
     assert report.status == "synced" and report.plan["adds"] == 100
-    assert [cids for _, cids in platform.sent[before:]] == [[m.customer_id for m in make_members(range(100, 200))]]
+    assert [cids for _, cids in platform.sent[before:]] == [
+        [m.customer_id for m in make_members(range(100, 200))]
+    ]
     assert set(platform.members) == ids(target)
     assert sync(platform, store, target).status == "already_synced"
 
@@ -213,7 +215,13 @@ def test_version_1_state_lines_count_as_sent_on_the_state_date():
     synced = datetime.fromisoformat(info.synced_at.replace("Z", "+00:00")).date()
     today = synced + timedelta(days=40)
     plan = build_plan(
-        snap, info, states.iter_lines(info), mode="mirror", snapshot_id="new", refresh_after_days=30, today=today
+        snap,
+        info,
+        states.iter_lines(info),
+        mode="mirror",
+        snapshot_id="new",
+        refresh_after_days=30,
+        today=today,
     )
     assert plan.refreshed_members == 10
     v2 = format_line("c", "f" * 16, True, "{}", sent_on="2026-01-01")
