@@ -94,6 +94,20 @@ def _refresh_cost(records: list[Record]) -> list[str]:
     return []
 
 
+def _webhook_rate(records: list[Record]) -> list[str]:
+    """Issue 20: the receiver sustains >= 2,000 signed events/s with durable acks, none lost."""
+    lines = []
+    for r in records:
+        if r["benchmark"] == "webhook_ingest" and r["variant"] == "ours":
+            lost = r["extra"].get("lost", 0)
+            verdict = "met" if r["value"] >= 2000 and not lost else "NOT met"
+            lines.append(
+                f"webhook_ingest {r['case']}: {r['value']:,.0f} signed events/s durably acknowledged (median; "
+                f"{r['min']:,.0f}-{r['max']:,.0f}), {lost} lost (target >= 2,000/s, 0 lost): **{verdict}**"
+            )
+    return lines
+
+
 LOWER_IS_BETTER = {"s", "rows/day"}
 
 TARGETS: list[Callable[[list[Record]], list[str]]] = [
@@ -104,6 +118,7 @@ TARGETS: list[Callable[[list[Record]], list[str]]] = [
     _churn_target("sync_plan_meta"),
     _churn_target("sync_plan_google"),
     _refresh_cost,
+    _webhook_rate,
 ]
 
 
