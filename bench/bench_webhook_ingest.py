@@ -246,6 +246,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
                         samples[variant].append(sample)
             for variant, variant_samples in samples.items():
                 p99 = [s["extra"]["p99_ack_ms"] for s in variant_samples]
+                shared: dict[str, Any] = {
+                    "events": n,
+                    "concurrency": CONCURRENCY,
+                    "p99_ack_ms_median": statistics.median(p99),
+                }
+                if variant == "ours":  # acknowledged but never landed, over every run
+                    shared["lost"] = sum(s["extra"]["lost"] for s in variant_samples)
                 records.append(
                     record(
                         BENCHMARK,
@@ -255,12 +262,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
                         unit="events/s",
                         samples=variant_samples,
                         work=n,
-                        extra={
-                            "events": n,
-                            "concurrency": CONCURRENCY,
-                            "p99_ack_ms_median": statistics.median(p99),
-                        },
-                    )  # fmt: skip
+                        extra=shared,
+                    )
                 )
         finally:
             stack.down()
