@@ -7,6 +7,12 @@ alternating:
   Google) in one engine. No pandas counterpart (the tier and cart queries are where SQL earns its keep).
 - case ``clickers_viewers``: ``engaged_clickers_14d`` + ``viewed_twice_no_purchase`` with the same exclusions and
   the same identity hashing (emails and phones, both platforms): ``ours`` vs ``pandas_merge`` (baseline).
+- case ``engines``: the five reference audiences with the definitions' queries on ``duckdb`` (baseline, embedded),
+  ``postgres`` (a local PostgreSQL from Debian's packages; loading the landed data with COPY is part of the time,
+  as it is of a run) and ``spark`` (pyspark local[2]; session start-up counted and also reported apart). Peak RSS
+  is our Python process's: PostgreSQL's and Spark's JVM memory are theirs (the JVM's RSS at the end is in extra).
+- case ``warehouse_read``: the 1M-row orders table read from PostgreSQL: ``streamed`` (ours: fetchmany on a
+  server-side cursor into Parquet) vs ``get_pandas_df`` (baseline: the DbApiHook's whole-table DataFrame).
 """
 
 from __future__ import annotations
@@ -234,6 +240,165 @@ def pandas_merge(directory: str, names: list[str]) -> dict[str, Any]:
     return {"sizes": sizes}
 
 
+def on_engine(directory: str, names: list[str], engine: str, uri: str) -> dict[str, Any]:
+    """Build ``names`` with their queries on ``engine`` (holdout 10%, both platforms)."""
+    import time
+
+    from airflow_provider_cio.audiences.builder import AudienceEngine
+    from airflow_provider_cio.audiences.definitions import load_definition
+    from airflow_provider_cio.audiences.holdout import HoldoutPolicy
+
+    inputs = _inputs(directory)
+    outside: Any = None
+    spark: Any = None
+    extra: dict[str, Any] = {}
+    if engine == "postgres":
+        import psycopg
+
+        from airflow_provider_cio.audiences.engines.postgres import PostgresEngine
+
+        outside = PostgresEngine(inputs, lambda: psycopg.connect(uri))
+    elif engine == "spark":
+        from pyspark.sql import SparkSession
+
+        from airflow_provider_cio.audiences.engines.spark import SparkEngine
+
+        start = time.perf_counter()
+        spark = (
+            SparkSession.builder.master("local[2]")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.showConsoleProgress", "false")
+            .getOrCreate()
+        )
+        extra["session_start_s"] = round(time.perf_counter() - start, 1)
+        outside = SparkEngine(inputs, spark)
+    sizes: dict[str, int] = {}
+    try:
+        with AudienceEngine(inputs, work_dir=directory, outside=outside) as built:
+            for name in names:
+                build = built.build(
+                    load_definition(name), as_of=AS_OF, holdout=HoldoutPolicy("bench", SALT, 0.1)
+                )
+                sizes[name] = build.size
+    finally:
+        if outside is not None:
+            outside.close()
+        if spark is not None:
+            import psutil
+
+            extra["jvm_rss_mb_at_end"] = round(
+                sum(c.memory_info().rss for c in psutil.Process().children(recursive=True)) / 2**20
+            )
+            spark.stop()
+    return {"sizes": sizes, **extra}
+
+
+def read_streamed(directory: str, uri: str) -> dict[str, Any]:
+    """The orders table through ``read_relation``: declared columns, fetchmany batches into local Parquet."""
+    import psycopg
+
+    from airflow_provider_cio.audiences.warehouse import WarehouseRelation, read_relation
+
+    relation = WarehouseRelation("sales.orders", connect=lambda: psycopg.connect(uri))
+    columns = ["customer_id", "order_id", "amount", "margin", "ordered_at"]
+    path = read_relation(
+        "orders", relation, columns, as_of=AS_OF, dest=Path(directory) / "read" / "orders.parquet"
+    )
+    import pyarrow.parquet as pq
+
+    return {"rows": pq.ParquetFile(path).metadata.num_rows}
+
+
+def read_pandas(directory: str, uri: str) -> dict[str, Any]:
+    """The naive way: the connection's hook, ``get_pandas_df`` of the whole table."""
+    import os
+
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    os.environ["AIRFLOW_CONN_BENCH_WAREHOUSE"] = uri
+    frame = PostgresHook(postgres_conn_id="bench_warehouse").get_pandas_df(
+        "SELECT customer_id, order_id, amount, margin, ordered_at FROM sales.orders"
+    )
+    return {"rows": len(frame)}
+
+
+def _load_orders(uri: str, path: Path) -> None:
+    """The warehouse's orders table in PostgreSQL, filled with COPY (untimed set-up)."""
+    import io
+
+    import psycopg
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    with psycopg.connect(uri) as con, con.cursor() as cur:
+        cur.execute("CREATE SCHEMA IF NOT EXISTS sales")
+        cur.execute(
+            "CREATE TABLE sales.orders (customer_id text, order_id text, amount numeric(12,2), "
+            "margin numeric(12,2), ordered_at timestamptz)"
+        )
+        with cur.copy("COPY sales.orders FROM STDIN WITH (FORMAT csv)") as copy:
+            for batch in table.to_batches(200_000):
+                buffer = io.BytesIO()
+                pacsv.write_csv(batch, buffer, write_options=pacsv.WriteOptions(include_header=False))
+                copy.write(buffer.getvalue())
+
+
+def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, Any]]:
+    """The ``engines`` and ``warehouse_read`` cases (a local PostgreSQL for their duration)."""
+    import functools
+
+    from airflow_provider_cio.audiences.definitions import REFERENCE_AUDIENCES
+    from bench.common import alternate, record, run_in_child
+    from bench.warehouse_pg import local_postgres
+
+    people, deliveries, orders, _ = SIZES[quick]
+    records: list[dict[str, Any]] = []
+    all5 = list(REFERENCE_AUDIENCES)
+    with local_postgres() as uri:
+        engines = ("duckdb", "postgres", "spark")
+        samples = alternate(
+            {e: functools.partial(run_in_child, on_engine, tmp, all5, e, uri) for e in engines}, runs
+        )
+        for engine in engines:
+            records.append(
+                record(
+                    "audience_build",
+                    f"engines/{label}",
+                    engine,
+                    baseline=engine == "duckdb",
+                    unit="s",
+                    samples=samples[engine],
+                    work=float(deliveries),
+                )
+            )
+        _load_orders(uri, Path(tmp) / "orders.parquet")
+        samples = alternate(
+            {
+                "streamed": lambda: run_in_child(read_streamed, tmp, uri),
+                "get_pandas_df": lambda: run_in_child(read_pandas, tmp, uri),
+            },
+            runs,
+        )
+        for variant, baseline in (("streamed", False), ("get_pandas_df", True)):
+            records.append(
+                record(
+                    "audience_build",
+                    f"warehouse_read/{orders // 1000}k_orders_postgres",
+                    variant,
+                    baseline=baseline,
+                    unit="s",
+                    samples=samples[variant],
+                    work=float(orders),
+                )
+            )
+    return records
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     from airflow_provider_cio.audiences.definitions import REFERENCE_AUDIENCES
     from bench.common import alternate, record, run_in_child
@@ -277,6 +442,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     work=float(deliveries),
                 )
             )
+        records.extend(run_engines(quick, tmp, label, runs))
     return records
 
 

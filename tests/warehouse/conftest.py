@@ -126,12 +126,18 @@ def postgres() -> Iterator[Postgres]:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """A local SparkSession on loopback (2 threads, 2 shuffle partitions, UTC, no UI): nothing leaves the machine."""
+    import logging
+
     from pyspark.sql import SparkSession
 
+    logging.getLogger("py4j").setLevel(
+        logging.WARNING
+    )  # its INFO lines at interpreter exit hit closed streams
     session = (
         SparkSession.builder.master("local[2]")
         .appName("cio-warehouse-tests")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
