@@ -82,8 +82,12 @@ class Standalone:
                 "AIRFLOW__API__WORKERS": "1",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
                 # every component must sign and check task tokens with the same secret
-                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+                "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),  # HS512 wants 64+ bytes
                 "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+                # the log servers of the scheduler and triggerer default to 8793/8794 on every interface: a second
+                # Airflow on this machine (make ui beside tests/scheduler) failed to bind them
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             }
@@ -122,6 +126,8 @@ class Standalone:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                # stop() interrupts it as Ctrl-C does; a shell's background job inherits SIGINT ignored
+                preexec_fn=_default_sigint,
             )
         log.info("airflow standalone pid %s on %s (log %s)", self._proc.pid, self.url, self.log_path)
         try:
@@ -153,15 +159,22 @@ class Standalone:
         return all((health.get(part) or {}).get("status") == "healthy" for part in COMPONENTS)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM the session (standalone, its components, their task processes), wait, SIGKILL leftovers."""
+        """Ctrl-C to standalone (it stops its components and reads their last output), then SIGTERM what is left
+        of the session (task processes), wait, SIGKILL leftovers.
+
+        SIGTERM to every process at once left the api-server hanging until SIGKILL: standalone died first, and
+        the api-server's shutdown lines went to a pipe nobody read any more.
+        """
         if self._proc is None:
             return
         session = self._proc.pid
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(session, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout=timeout)
         for pid in session_members(session):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._proc.wait(timeout=timeout)
         deadline = time.monotonic() + timeout
         while session_members(session) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -301,6 +314,10 @@ def session_members(session: int) -> list[int]:
         if len(fields) > 3 and int(fields[3]) == session and fields[0] != "Z":
             members.append(int(entry.name))
     return members
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _interrupt(signum: int, frame: object) -> None:
