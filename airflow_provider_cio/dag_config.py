@@ -449,9 +449,16 @@ class WarehouseConfig:
         return spec
 
     def operator_kwargs(self, env: str) -> dict[str, Any]:
-        """``engine``, ``audience_engines`` and ``warehouse`` for ``CioAudienceBuildOperator``."""
+        """``engine``, ``audience_engines`` and ``warehouse`` for ``CioAudienceBuildOperator`` (``{env}`` in a prefix
+        is the deployment's env)."""
         return {
             "engine": self.engine_spec(self.engine),
             "audience_engines": {a: self.engine_spec(e) for a, e in self.engines.items()},
-            "warehouse": dict(self.tables) or {"orders": f"warehouse/{env}/orders"},
+            "warehouse": {
+                name: {**spec, "prefix": str(spec["prefix"]).replace("{env}", env)}
+                if "prefix" in spec
+                else dict(spec)
+                for name, spec in self.tables.items()
+            }
+            or {"orders": f"warehouse/{env}/orders"},
         }

@@ -96,7 +96,11 @@ def _column(values: list[Any], arrow_type: pa.DataType | None) -> pa.Array:
     if arrow_type is not None:
         if pa.types.is_floating(arrow_type):
             values = [None if v is None else float(v) for v in values]  # Decimal from numeric columns
-        return pa.array(values, type=arrow_type)
+        try:
+            return pa.array(values, type=arrow_type)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            # e.g. ints into a column that an all-null first batch made text
+            return pa.array(values).cast(arrow_type)
     array = pa.array(values)
     if pa.types.is_null(array.type):
         return array.cast(pa.string())
@@ -188,10 +192,13 @@ def query_batches(
         if cursor.description is None:
             return
         names = [str(d[0]) for d in cursor.description]
+        if schema is None:  # types from the driver's description, not from whatever the first rows hold
+            families = description_families(connection, cursor.description)
+            if all(families[n] is not None for n in names):
+                schema = pa.schema([(n, family_type(families[n])) for n in names])
         if not first:
             if schema is None:
-                families = description_families(connection, cursor.description)
-                schema = pa.schema([(n, family_type(families[n])) for n in names])
+                schema = pa.schema([(n, pa.string()) for n in names])
             yield pa.RecordBatch.from_pylist([], schema=schema)
             return
         rows = itertools.chain(first, fetch_batches(cursor, batch_rows))
