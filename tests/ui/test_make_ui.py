@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import Browser
-from conftest import RunningUi, processes_of
+from ui_browser import Browser
+from ui_support import RunningUi, processes_of
 
 from airflow_provider_cio.devstack.processes import port_open
 from airflow_provider_cio.devstack.stack import project_root
