@@ -32,6 +32,10 @@ class CioAudienceSyncOperator(BaseOperator):
     worker slot: with ``deferrable`` the task waits ``worker_wait_seconds`` polling, then defers (a timer on the
     triggerer) and looks again, for at most ``max_processing_seconds`` in all. Each look resumes the run from its
     ledger: it polls the requests already sent and sends nothing again.
+
+    Every real sync adds a row to the match-rate and reach history (``reporting.history``: Parquet in Blob), redraws
+    the audience's trend report and sends drift alerts (match rate or reach down past ``drift`` thresholds) to
+    ``alert_to`` notifiers, the way ``CioFailureNotifier`` forwards.
     """
 
     template_fields: Sequence[str] = (
@@ -70,6 +74,8 @@ class CioAudienceSyncOperator(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         worker_wait_seconds: float = 300.0,
         max_processing_seconds: float = 48 * 3600.0,
+        alert_to: Sequence[Any] = (),
+        drift: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -96,6 +102,9 @@ class CioAudienceSyncOperator(BaseOperator):
         self.deferrable = deferrable
         self.worker_wait_seconds = worker_wait_seconds
         self.max_processing_seconds = max_processing_seconds
+        # match-rate/reach drift alerts go to these notifiers as {{ cio_triage }}; ``drift``: DriftThresholds fields
+        self.alert_to = list(alert_to)
+        self.drift = dict(drift or {})
 
     def _destination(self) -> Any:
         if self.platform == "meta":
@@ -172,28 +181,38 @@ class CioAudienceSyncOperator(BaseOperator):
         name = platform_audience_name(
             self.env, self.workspace, self.audience, override=self.platform_audience_name
         )
-        report = run_sync(
-            self._destination(),
-            store,
-            audience_name=name,
-            members=snapshot_members(store, ref, self.platform),
-            mode=self.mode,  # type: ignore[arg-type]
-            guards=Guardrails(
-                min_size=self.min_size,
-                max_shrink=self.max_shrink,
-                allow_empty=self.allow_empty,
-                allow_shrink=self.allow_shrink,
-                min_size_override=self.min_size_override,
-                ignore_quality_verdict=self.ignore_quality_verdict,
-                allow_older=_flag(self.allow_older),
-            ),
-            quality_passed=verdict,
-            dry_run=dry_run,
-            ledger_root=f"ledger/{self.env}/{self.workspace}",
-            description=AudienceOwner(self.env, self.workspace, self.audience).description(),
-            as_of=end,
-        )
+        try:
+            report = run_sync(
+                self._destination(),
+                store,
+                audience_name=name,
+                members=snapshot_members(store, ref, self.platform),
+                mode=self.mode,  # type: ignore[arg-type]
+                guards=Guardrails(
+                    min_size=self.min_size,
+                    max_shrink=self.max_shrink,
+                    allow_empty=self.allow_empty,
+                    allow_shrink=self.allow_shrink,
+                    min_size_override=self.min_size_override,
+                    ignore_quality_verdict=self.ignore_quality_verdict,
+                    allow_older=_flag(self.allow_older),
+                ),
+                quality_passed=verdict,
+                dry_run=dry_run,
+                ledger_root=f"ledger/{self.env}/{self.workspace}",
+                description=AudienceOwner(self.env, self.workspace, self.audience).description(),
+                as_of=end,
+            )
+        except Exception as exc:  # a failed sync whose report exists still goes into the history
+            from airflow_provider_cio.operators._sync_history import failed_report
+
+            failed = failed_report(store, exc)
+            if failed is not None:
+                self._record_history(store, failed, start.date(), context)
+            raise
         summary = report.to_dict()
+        if not dry_run:
+            summary["history"] = self._record_history(store, summary, start.date(), context)
         self.log.info(
             "%s %s (%s): %s, %d rows sent in %d requests (plan %s)",
             self.platform,
@@ -205,6 +224,14 @@ class CioAudienceSyncOperator(BaseOperator):
             summary.get("plan"),
         )
         return summary
+
+    def _record_history(
+        self, store: Any, report: dict[str, Any], covered: Any, context: Any
+    ) -> dict[str, Any]:
+        """The match-rate and reach history, the audience's trend report and drift alerts (never fails the sync)."""
+        from airflow_provider_cio.operators._sync_history import record_and_alert
+
+        return record_and_alert(self, store, report, covered, context)
 
 
 def _flag(value: bool | str) -> bool:

@@ -66,3 +66,4 @@ class MembersNotApplied(PlatformError):
         )
         self.members = members
         self.reasons = dict(reasons)
+        self.ledger = ledger  # the run's ledger (its done.json holds the report: the sync history reads it)
