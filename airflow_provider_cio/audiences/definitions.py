@@ -27,6 +27,7 @@ ParameterType = Literal["int", "float", "str", "bool", "int_list", "str_list"]
 Purpose = Literal["ad", "suppression"]
 _PARAM_REF: Final = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
+_IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,12 @@ class AudienceDefinition:
             raise AudienceDefinitionError(f"audience {self.name}: outputs must include customer_id")
         for p in self.parameters:
             p.coerce(p.default)
+        for table, columns in self.requires.items():
+            odd = [c for c in (table, *columns) if not _IDENTIFIER.match(c)]
+            if odd:  # they are quoted into SQL on every engine: plain identifiers only
+                raise AudienceDefinitionError(
+                    f"audience {self.name}: requires names {odd} are not plain identifiers ([A-Za-z_][A-Za-z0-9_]*)"
+                )
         ints = {p.name for p in self.parameters if p.type == "int"}
         for table, window in self.windows.items():
             if window.column not in self.requires.get(table, ()):

@@ -65,3 +65,14 @@ def test_no_window_when_a_reader_declares_none_or_columns_disagree() -> None:
 def test_a_wrong_window_is_a_definition_error(window: dict[str, Any], words: str) -> None:
     with pytest.raises(AudienceDefinitionError, match=words):
         definition("a", window)
+
+
+@pytest.mark.parametrize("column", ['ordered"at', "ordered at", "1st", "a;b", ""])
+def test_a_required_column_that_is_not_a_plain_identifier_is_refused(column: str) -> None:
+    raw = {
+        "name": "a",
+        "sql": "SELECT customer_id FROM orders",
+        "requires": {"orders": ["customer_id", column]},
+    }
+    with pytest.raises(AudienceDefinitionError, match="plain identifiers"):
+        AudienceDefinition.from_mapping(raw)
