@@ -123,10 +123,27 @@ def postgres() -> Iterator[Postgres]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _ensure_java() -> None:
+    """Spark 4 needs Java 17+: Debian's headless JRE is installed when java is missing (as root), else a failure."""
+    if shutil.which("java"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.fail(
+            "java is missing: install a JRE 17+ (Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless)"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "openjdk-17-jre-headless"]):
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+        if done.returncode:
+            pytest.fail(f"{' '.join(cmd)} failed: {done.stderr.strip()[-500:]}")
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
     """A local SparkSession on loopback (2 threads, 2 shuffle partitions, UTC, no UI): nothing leaves the machine."""
     import logging
+
+    _ensure_java()
 
     from pyspark.sql import SparkSession
 
