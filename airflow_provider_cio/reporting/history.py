@@ -92,6 +92,11 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _count(value: Any) -> int:
+    """A count from a report: a missing, malformed or negative value counts as 0."""
+    return max(_int(value) or 0, 0)
+
+
 def _match_rate(report: dict[str, Any]) -> tuple[float | None, float | None, str | None]:
     """Data Manager: the ranges its requests reported; Google Ads: each job's range, else the list's
     ``match_rate_percentage``; Meta: matched / received of its upload sessions. Low and high in percent."""
@@ -111,14 +116,19 @@ def _match_rate(report: dict[str, Any]) -> tuple[float | None, float | None, str
         low = sum(r[0] for r in ranges) / len(ranges)
         high = sum(r[1] for r in ranges) / len(ranges)
         return low, high, "platform_range"
-    matched = sum(_int(s.get("num_matched")) or 0 for s in sessions.values() if isinstance(s, dict))
-    received = sum(_int(s.get("num_received")) or 0 for s in sessions.values() if isinstance(s, dict))
+    matched = sum(_count(s.get("num_matched")) for s in sessions.values() if isinstance(s, dict))
+    received = sum(_count(s.get("num_received")) for s in sessions.values() if isinstance(s, dict))
     if received > 0 and any(isinstance(s, dict) and "num_matched" in s for s in sessions.values()):
-        rate = round(100.0 * matched / received, 2)
+        rate = min(round(100.0 * matched / received, 2), 100.0)
         return rate, rate, "meta_sessions"
     percentage = _int((report.get("platform_stats") or {}).get("match_rate_percentage"))
     stats = report.get("platform_stats") or {}
-    if percentage is not None and stats.get("backend") != "data_manager" and report.get("status") == "synced":
+    if (
+        percentage is not None
+        and 0 <= percentage <= 100
+        and stats.get("backend") != "data_manager"
+        and report.get("status") == "synced"
+    ):
         return float(percentage), float(percentage), "user_list"
     return None, None, None
 
@@ -149,26 +159,26 @@ def row_from_report(
     plan = report.get("plan") or {}
     stats = report.get("platform_stats") or {}
     sessions = report.get("sessions") or {}
-    adds, removes = _int(plan.get("adds")) or 0, _int(plan.get("removes")) or 0
+    adds, removes = _count(plan.get("adds")), _count(plan.get("removes"))
     # the run's unapplied reasons are the failed requests' error counts again: per reason, the larger of the two
     errors: dict[str, int] = {}
     for closed in sessions.values():
         for reason, count in ((closed.get("error_counts") or {}) if isinstance(closed, dict) else {}).items():
-            errors[str(reason)] = errors.get(str(reason), 0) + (_int(count) or 0)
+            errors[str(reason)] = errors.get(str(reason), 0) + _count(count)
     reasons = dict(errors)
     for reason, count in (report.get("unapplied_reasons") or {}).items():
-        reasons[str(reason)] = max(reasons.get(str(reason), 0), _int(count) or 0)
-    invalid = _int(report.get("invalid")) or 0
+        reasons[str(reason)] = max(reasons.get(str(reason), 0), _count(count))
+    invalid = _count(report.get("invalid"))
     if invalid and not reasons:
         reasons["invalid_entries"] = invalid
-    unapplied = _int(report.get("members_unapplied")) or 0
+    unapplied = _count(report.get("members_unapplied"))
     rejected = max(invalid + unapplied, sum(reasons.values()) if reasons else 0)
-    sent = _int(report.get("rows_sent")) or 0
+    sent = _count(report.get("rows_sent"))
     statuses: dict[str, int] = {}
     for closed in sessions.values():
         if isinstance(closed, dict):
             for status, count in (closed.get("statuses") or {}).items():
-                statuses[str(status)] = statuses.get(str(status), 0) + (_int(count) or 0)
+                statuses[str(status)] = statuses.get(str(status), 0) + _count(count)
     low, high, source = _match_rate(report)
     meta_low = _int(stats.get("approximate_count_lower_bound"))
     meta_high = _int(stats.get("approximate_count_upper_bound"))
@@ -192,7 +202,7 @@ def row_from_report(
         status=str(report.get("status", "?")),
         mode=str(report.get("mode", "")),
         snapshot_size=_int(plan.get("snapshot_size")),
-        rows_planned=adds + removes + (_int(plan.get("replace_rows")) or 0),
+        rows_planned=adds + removes + _count(plan.get("replace_rows")),
         adds=adds,
         removes=removes,
         rows_sent=sent,
@@ -276,18 +286,20 @@ class SyncHistory:
         """Every row (oldest first by covered day, then by time recorded), optionally of one audience/platform."""
         found = [
             row
-            for row in self._read_all()
+            for row in self._read(f"part-{audience}-" if audience else "part-")
             if (audience is None or row.audience == audience)
             and (platform is None or row.platform == platform)
         ]
         return sorted(found, key=lambda r: (r.dt, r.recorded_at))
 
-    def _read_all(self) -> Iterator[HistoryRow]:
+    def _read(self, name_prefix: str) -> Iterator[HistoryRow]:
+        """Rows of the files whose name starts with ``name_prefix`` (an audience's files are named after it)."""
         import pyarrow.parquet as pq
 
         prefix = f"{self.partition(date(2000, 1, 1)).dataset_prefix}/"
         for path in self.store.list(prefix):
-            if not path.endswith(".parquet"):
+            name = path.rsplit("/", 1)[-1]
+            if "/dt=" not in path or not (name.startswith(name_prefix) and name.endswith(".parquet")):
                 continue
             table = pq.read_table(io.BytesIO(self.store.read_bytes(path)))
             for record in table.to_pylist():
