@@ -222,6 +222,18 @@ class AudienceEngine:
                     f"audience {definition.name} needs {role} {table!r}, which was not given to the build"
                 )
             check_columns(self.con, table, columns, role=self.tables[table])
+            self._check_types(table, columns)
+
+    def _check_types(self, table: str, columns: Sequence[str]) -> None:
+        """Declared columns of the expected family (an ``ordered_at`` stored as text is refused here, naming it,
+        instead of failing or comparing as text inside the query); same rule as on the outside engines."""
+        from airflow_provider_cio.audiences.engines.columns import check_table, duckdb_family, expected_types
+
+        have = {
+            str(name): duckdb_family(str(kind))
+            for name, kind, *_ in self.con.execute(f'DESCRIBE "{table}"').fetchall()
+        }
+        check_table(table, have, columns, expected_types(table), where=self.tables[table])
 
     def _run(self, sql: str, params: Mapping[str, Any] | None, *, audience: str) -> duckdb.DuckDBPyConnection:
         import duckdb

@@ -72,6 +72,38 @@ def arrow_family(arrow_type: Any) -> Family | None:
     return None
 
 
+def duckdb_family(type_name: str) -> Family | None:
+    """The family of a DuckDB type name (``DESCRIBE``'s column_type)."""
+    t = type_name.upper()
+    if t in ("VARCHAR", "TEXT", "STRING") or t.startswith("VARCHAR("):
+        return "string"
+    if t.startswith(("TIMESTAMP",)):
+        return "timestamp"
+    if t == "DATE":
+        return "date"
+    if t in ("BOOLEAN", "BOOL"):
+        return "bool"
+    if t in ("BLOB", "BYTEA"):
+        return "binary"
+    if t.startswith("DECIMAL") or t in (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+        "FLOAT",
+        "DOUBLE",
+        "REAL",
+    ):
+        return "number"
+    return None
+
+
 def check_table(
     table: str,
     have: Mapping[str, Family | None],
