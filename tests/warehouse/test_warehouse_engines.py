@@ -109,7 +109,9 @@ def test_spark_builds_the_same_members_as_duckdb(
 ) -> None:
     from airflow_provider_cio.audiences.engines.spark import SparkEngine
 
-    inputs = landed.inputs()
+    # orders as a table of the session's catalog (read with spark.table), the landed datasets by path
+    spark.read.parquet(landed.path("orders")).createOrReplaceGlobalTempView("cio_orders")
+    inputs = landed.inputs({"orders": WarehouseRelation("global_temp.cio_orders")})
     with SparkEngine(inputs, spark, batch_rows=100) as engine:
         got = build_all(inputs, landed.as_of, outside=engine)
     assert_same(on_duckdb, got, "spark")

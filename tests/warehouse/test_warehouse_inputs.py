@@ -216,3 +216,33 @@ def test_the_read_takes_the_window_the_definitions_declare(
     end = int(landed.as_of.timestamp() * 1_000_000)
     inside = pc.and_(pc.greater_equal(micros, end - 5 * 86_400 * 1_000_000), pc.less(micros, end))
     assert 0 < got.num_rows == pc.sum(inside).as_py() < landed.orders.num_rows
+
+
+def test_spark_refuses_a_missing_column_or_table_before_the_query(
+    spark: Any, landed: Landed, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    from airflow_provider_cio.audiences.engines.spark import SparkEngine
+
+    no_margin = tmp_path / "orders_no_margin.parquet"
+    pq.write_table(landed.orders.drop_columns(["margin"]), no_margin)
+    cases = [
+        ({"orders": str(no_margin)}, "upstream_data", ["'orders'", "margin"]),
+        (
+            {"orders": WarehouseRelation("global_temp.nope")},
+            "configuration",
+            ["'orders'", "global_temp.nope"],
+        ),
+    ]
+    for warehouse, error_class, words in cases:
+        inputs = landed.inputs(warehouse)
+        with (
+            SparkEngine(inputs, spark) as outside,
+            AudienceEngine(inputs, outside=outside) as engine,
+            pytest.raises(AudienceInputError) as raised,
+        ):
+            engine.build(load_definition("reactivation_tiers"), as_of=landed.as_of)
+        assert raised.value.error_class == error_class
+        for word in words:
+            assert word in str(raised.value)
