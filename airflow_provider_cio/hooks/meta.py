@@ -54,10 +54,36 @@ class MetaCustomAudienceHook(BaseHook):
     def get_conn(self) -> MetaCustomAudienceDestination:
         return self.get_destination()
 
+    def preflight(
+        self, *, audience_id: str | None = None, warn_days: float = 14.0, now: Any = None
+    ) -> list[Any]:
+        """Before a sync: the ad account answers (raises ConfigurationError otherwise), then Meta's view of the
+        token (``debug_token``: valid, scopes, expiry ``warn_days`` ahead) and, given ``audience_id``, whether the
+        review flagged the audience. Returns ``preflight.findings.Finding``s (errors and warnings)."""
+        from datetime import UTC, datetime
+
+        from airflow_provider_cio.preflight.meta_token import check_audience, check_token
+
+        destination = self.get_destination()
+        destination.ping()
+        token = self.get_connection(self.meta_conn_id).password or ""
+        response = destination._guarded(
+            "debug token",
+            lambda: destination.api.call("GET", ("debug_token",), params={"input_token": token}),
+        )
+        data = (response.json() or {}).get("data") or {}
+        findings = check_token(data, now=now or datetime.now(UTC), warn_days=warn_days)
+        if audience_id:
+            findings += check_audience(destination.describe(audience_id))
+        return findings
+
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap real call: read the ad account."""
+        """Cheap real calls: read the ad account, and Meta's view of the token (validity, scopes, expiry)."""
         try:
-            self.get_destination().ping()
+            findings = self.preflight()
         except Exception as exc:
             return False, str(exc)
-        return True, "Meta Graph API reachable; token and ad account accepted"
+        if any(f.level == "error" for f in findings):
+            return False, "; ".join(f.line() for f in findings)
+        warned = "".join(f"; {f.line()}" for f in findings)
+        return True, f"Meta Graph API reachable; token and ad account accepted{warned}"

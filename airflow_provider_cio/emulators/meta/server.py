@@ -232,6 +232,8 @@ class MetaGraphEmulator:
             entry["fault"] = fault.kind
             raise fault.error(self.state.account_id)
 
+        if node == "debug_token" and method == "GET" and edge == "":
+            return self._debug_token(params)
         if node == self.state.account_id:
             return self._account(method, edge, params)
         if node.startswith("act_"):
@@ -277,6 +279,43 @@ class MetaGraphEmulator:
                 raise GraphError(
                     100, "Invalid appsecret_proof provided in the API argument", type_="GraphMethodException"
                 )
+
+    def _debug_token(self, params: dict[str, str]) -> dict[str, Any]:
+        """``GET /debug_token?input_token=...``: metadata about a token ("Debug-Token", Graph API reference,
+        https://developers.facebook.com/docs/graph-api/reference/debug_token/; the response's ``data`` object with
+        ``app_id, type, application, expires_at, is_valid, issued_at, scopes, user_id`` is shown in "Inspecting
+        access tokens", https://developers.facebook.com/docs/facebook-login/guides/access-tokens/debugging). An
+        unknown token is answered ``is_valid: false`` with an ``error`` (code 190), not an HTTP error."""
+        token = params.get("input_token")
+        if not token:
+            raise GraphError(
+                100, "(#100) The parameter input_token is required", type_="GraphMethodException"
+            )
+        settings = self.state.settings
+        if not hmac.compare_digest(token, self._token):
+            return {
+                "data": {
+                    "is_valid": False,
+                    "error": {
+                        "code": 190,
+                        "message": "Invalid OAuth access token - Cannot parse access token",
+                    },
+                    "scopes": [],
+                }
+            }
+        return {
+            "data": {
+                "app_id": "1000000000",
+                "type": "SYSTEM_USER",
+                "application": "Emulated app",
+                "is_valid": True,
+                "issued_at": 1_700_000_000,
+                "expires_at": int(settings.token_expires_at),
+                "data_access_expires_at": int(settings.token_data_access_expires_at),
+                "scopes": list(settings.token_scopes),
+                "user_id": "2000000000",
+            }
+        }
 
     def _account(self, method: str, edge: str, params: dict[str, str]) -> dict[str, Any]:
         account = self.state.account_id

@@ -32,6 +32,12 @@ Readings where the docs leave a choice open:
 * ``min_size_for_removal``: removals from an audience with fewer applied members than this are refused with error
   2650 / ``small_audience_subcode`` ("Meta refuses some removals from very small audiences"; audiences are usable
   from about 100 matched people, same guide). 0 = never refused.
+* ``token_expires_at`` / ``token_data_access_expires_at`` (Unix seconds, 0 = never) and ``token_scopes``: what
+  ``GET /debug_token`` says about the emulator's token ("Debug-Token", Graph API reference,
+  https://developers.facebook.com/docs/graph-api/reference/debug_token/: "whether the token is still valid, when it
+  expires, and what permissions the app has"). Whether 0 means "never" is the emulator's reading (system-user tokens
+  show "Never" in the Access Token Debugger); the token keeps working past ``token_expires_at`` here, only
+  ``debug_token`` reports it.
 """
 
 from __future__ import annotations
@@ -65,6 +71,9 @@ class MetaEmulatorSettings:
     replace_interrupted_subcode: int = REPLACE_INTERRUPTED_SUBCODE
     min_size_for_removal: int = 0
     small_audience_subcode: int = SMALL_AUDIENCE_SUBCODE
+    token_expires_at: int = 0
+    token_data_access_expires_at: int = 0
+    token_scopes: tuple[str, ...] = ("ads_management", "ads_read", "business_management")
 
     def __post_init__(self) -> None:
         if self.removal_match not in REMOVAL_MATCH_READINGS:
