@@ -272,6 +272,7 @@ def on_engine(directory: str, names: list[str], engine: str, uri: str) -> dict[s
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="cio-spark-warehouse-"))
             .getOrCreate()
         )
         extra["session_start_s"] = round(time.perf_counter() - start, 1)

@@ -98,6 +98,7 @@ def main() -> int:
                     SparkSession.builder.master("local[2]")
                     .config("spark.ui.enabled", "false")
                     .config("spark.ui.showConsoleProgress", "false")
+                    .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="cio-spark-warehouse-"))
                     .config("spark.driver.host", "127.0.0.1")
                     .config("spark.driver.bindAddress", "127.0.0.1")
                     .config("spark.sql.session.timeZone", "UTC")

@@ -96,8 +96,12 @@ def outside_engine(spec: Mapping[str, Any] | None) -> Callable[[AudienceInputs],
         if spec.get("spark_remote"):
             builder = builder.remote(str(spec["spark_remote"]))  # Spark Connect (sc://host:15002)
         else:
-            builder = builder.master(str(spec.get("spark_master", "local[2]"))).config(
-                "spark.ui.enabled", "false"
+            import tempfile
+
+            builder = (
+                builder.master(str(spec.get("spark_master", "local[2]")))
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="cio-spark-warehouse-"))
             )
         return SparkEngine(inputs, builder.getOrCreate())
 

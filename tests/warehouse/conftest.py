@@ -139,7 +139,7 @@ def _ensure_java() -> None:
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A local SparkSession on loopback (2 threads, 2 shuffle partitions, UTC, no UI): nothing leaves the machine."""
     import logging
 
@@ -155,6 +155,7 @@ def spark() -> Iterator[Any]:
         .appName("cio-warehouse-tests")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark-warehouse")))  # not the cwd
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")

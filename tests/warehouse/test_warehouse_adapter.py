@@ -83,3 +83,23 @@ def test_a_wrong_connection_or_engine_is_a_configuration_error(connections: None
         assert raised.value.error_class == "configuration"
         assert words in str(raised.value)
     assert outside_engine({"engine": "duckdb"}) is None and outside_engine(None) is None
+
+
+def test_the_spark_engine_from_its_config_builds_the_same_audience(spark: Any, landed: Landed) -> None:
+    """``outside_engine`` builds on the running session (getOrCreate) with the config's master."""
+    factory = outside_engine({"engine": "spark", "spark_master": "local[2]"})
+    assert factory is not None
+    sizes = {}
+    for name, outside in (("duckdb", None), ("spark", factory)):
+        results = snapshot_audiences(
+            MemoryObjectStore(),
+            env="dev",
+            workspace="ws",
+            inputs=landed.inputs(),
+            audiences=["engaged_clickers_14d"],
+            as_of=landed.as_of,
+            outside=outside,
+        )
+        assert results["engaged_clickers_14d"]["engine"] == name
+        sizes[name] = results["engaged_clickers_14d"]["size"]
+    assert sizes["spark"] == sizes["duckdb"] > 0
