@@ -12,6 +12,7 @@ certificate the worker trusts through ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -136,6 +137,18 @@ class GoogleCustomerMatchHook(BaseHook):
 
     def get_conn(self) -> Any:
         return self.get_destination()
+
+    def preflight(self, audience_names: Sequence[str] = ()) -> list[Any]:
+        """Before a sync: the backend answers (``ping``), and with Data Manager each named platform audience maps to
+        a list that accepts uploads (a validate-only upload; the Google Ads backend finds or creates its lists).
+        Returns ``preflight.findings.Finding``s."""
+        from airflow_provider_cio.preflight.google_lists import check_lists
+
+        destination = self.get_destination()
+        destination.ping()
+        if self.api != "data_manager":
+            return []
+        return check_lists(destination, audience_names or list(destination.user_list_ids))
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap real call on the configured backend."""
