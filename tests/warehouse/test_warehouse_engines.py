@@ -155,3 +155,38 @@ def test_a_parameter_value_is_bound_not_pasted(
                 outside.close()
         assert honest.stats["candidates"] > 0, name
         assert build.stats["candidates"] == 0, name
+
+
+def test_bring_your_own_model_a_warehouse_view_goes_through_the_same_exclusions(
+    postgres: Any, landed: Landed, pg_orders: str
+) -> None:
+    """An audience that is a view in the team's warehouse (a dbt model, say): the same holdout and exclusions."""
+    from airflow_provider_cio.audiences.definitions import AudienceDefinition
+    from airflow_provider_cio.audiences.engines.postgres import PostgresEngine
+
+    with postgres.connect() as con, con.cursor() as cur:
+        cur.execute("CREATE SCHEMA IF NOT EXISTS analytics")
+        cur.execute(
+            "CREATE OR REPLACE VIEW analytics.big_spenders AS SELECT customer_id, sum(amount) AS spend, "
+            f"max(ordered_at) AS last_order_at FROM {pg_orders} GROUP BY customer_id"
+        )
+    definition = AudienceDefinition.from_mapping(
+        {
+            "name": "big_spenders",
+            "requires": {"big_spenders": ["customer_id", "spend", "last_order_at"]},
+            "parameters": {"min_spend": {"type": "float", "default": 150.0}},
+            "sql": "SELECT customer_id FROM big_spenders WHERE spend >= $min_spend AND last_order_at < $as_of",
+        }
+    )
+    inputs = landed.inputs({"big_spenders": WarehouseRelation("analytics.big_spenders")})
+    with (
+        PostgresEngine(inputs, postgres.connect) as outside,
+        AudienceEngine(inputs, outside=outside) as engine,
+    ):
+        build = engine.build(definition, as_of=landed.as_of, holdout=HOLDOUT)
+    orders = landed.orders.to_pandas()
+    spend = orders[orders.ordered_at < landed.as_of].groupby("customer_id").amount.sum()
+    assert build.stats["candidates"] == int((spend >= 150.0).sum()) > 0
+    excluded = build.stats["exclusions"]
+    assert excluded["holdout"] > 0 and excluded["no_ad_consent"] > 0  # the same global exclusions ran
+    assert build.size == build.stats["candidates"] - sum(excluded.values())
