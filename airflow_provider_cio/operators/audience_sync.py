@@ -76,6 +76,8 @@ class CioAudienceSyncOperator(BaseOperator):
         max_processing_seconds: float = 48 * 3600.0,
         alert_to: Sequence[Any] = (),
         drift: dict[str, float] | None = None,
+        preflight: bool = True,
+        preflight_warn_days: float = 14.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -105,6 +107,9 @@ class CioAudienceSyncOperator(BaseOperator):
         # match-rate/reach drift alerts go to these notifiers as {{ cio_triage }}; ``drift``: DriftThresholds fields
         self.alert_to = list(alert_to)
         self.drift = dict(drift or {})
+        # credentials and target checked before every sync (operators/_preflight.py)
+        self.preflight = preflight
+        self.preflight_warn_days = preflight_warn_days
 
     def _destination(self) -> Any:
         if self.platform == "meta":
@@ -181,6 +186,10 @@ class CioAudienceSyncOperator(BaseOperator):
         name = platform_audience_name(
             self.env, self.workspace, self.audience, override=self.platform_audience_name
         )
+        if self.preflight:
+            from airflow_provider_cio.operators._preflight import run_preflight
+
+            run_preflight(self, name, warn_days=self.preflight_warn_days)
         try:
             report = run_sync(
                 self._destination(),

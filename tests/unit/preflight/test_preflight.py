@@ -134,3 +134,31 @@ def test_meta_flagged_audience_and_invalid_token(emulator: MetaGraphEmulator, me
     assert "wrong-token" not in str(raised.value)
     ok, _ = meta_hook(token="wrong-token").test_connection()
     assert not ok
+
+
+def test_the_sync_operators_preflight_stops_on_errors_and_logs_warnings(
+    emulator: MetaGraphEmulator,
+    meta_hook,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from airflow_provider_cio.operators._preflight import run_preflight
+
+    meta_hook()  # sets AIRFLOW_CONN_PF_META
+    now = datetime.now(UTC)
+    conn = {"conn_type": "wasb", "host": "http://127.0.0.1:1/devstoreaccount1"}
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_PF_SAS", json.dumps({**conn, "extra": {"sas_token": real_sas(now + timedelta(days=3))}})
+    )
+    operator = SimpleNamespace(platform="meta", conn_id="pf_meta", wasb_conn_id="pf_sas")
+    (warning,) = run_preflight(operator, "cio/dev/demo/vip", warn_days=14)
+    assert warning.startswith("[warning] blob_sas_expiry") and "storage account" in warning
+    emulator.configure(token_expires_at=int((now - timedelta(days=1)).timestamp()))
+    with pytest.raises(ConfigurationError, match="meta_token_expiry") as raised:
+        run_preflight(operator, "cio/dev/demo/vip", warn_days=14)
+    assert raised.value.error_class == "configuration" and "Meta token" in raised.value.who_must_act
+    emulator.configure(token_expires_at=0)
+    emulator.inject("throttle", times=5, on="any", minutes=1)  # a check that cannot run never fails the sync
+    assert run_preflight(operator, "cio/dev/demo/vip", warn_days=14) == [warning]
+    assert emulator.requests[-1].get("fault") == "throttle"
