@@ -77,6 +77,13 @@ class Flusher:
         self.stats = FlushStats()
 
     def start(self) -> Flusher:
+        # Arrow, Parquet and the landing writer take seconds of CPU to import (pyarrow pulls pandas): pay it before
+        # the first request, not in the first flush, where it stalled acknowledgements for 2.5 s
+        import pyarrow.compute
+        import pyarrow.parquet  # noqa: F401
+
+        from airflow_provider_cio.landing.writer import PartitionWriter  # noqa: F401
+
         self._thread = threading.Thread(target=self._loop, name="webhook-flusher", daemon=True)
         self._thread.start()
         return self
