@@ -186,7 +186,9 @@ def row_from_report(
         meta_low = meta_high = None
     display = _int(stats.get("size_for_display"))
     backend = _backend(report)
-    reach = display if backend == "google_ads" else meta_low if backend == "meta" else None
+    # Meta counts a new or just-changed audience late (0 until it has processed the upload): 0 is "not yet", not
+    # a collapse, so it is kept in meta_count_* but left out of reach (and of the drift baseline)
+    reach = display if backend == "google_ads" else (meta_low or None) if backend == "meta" else None
     return HistoryRow(
         recorded_at=(recorded_at or datetime.now(UTC)).astimezone(UTC),
         dt=covered,

@@ -104,6 +104,10 @@ def test_meta_row_reads_sessions_and_approximate_counts() -> None:
         meta_report("m2", lower=-1), env="dev", workspace="demo", audience="vip", covered=date(2026, 11, 1)
     )
     assert hidden.reach is None and hidden.meta_count_lower is None  # -1: Meta does not disclose
+    fresh = row_from_report(
+        meta_report("m3", lower=0), env="dev", workspace="demo", audience="vip", covered=date(2026, 11, 1)
+    )
+    assert fresh.meta_count_lower == 0 and fresh.reach is None  # not counted yet
 
 
 def test_google_ads_row_reads_the_job_range_and_list_size() -> None:
