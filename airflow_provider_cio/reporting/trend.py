@@ -11,6 +11,7 @@ import html
 import io
 import json
 from collections.abc import Sequence
+from datetime import timedelta
 
 from airflow_provider_cio.reporting.history import HistoryRow
 
@@ -61,6 +62,9 @@ def trend_png(rows: Sequence[HistoryRow], *, audience: str) -> bytes:
                 color=color,
                 label=f"{platform} snapshot",
             )
+    days = sorted({row.dt for row in synced})
+    if days and days[0] == days[-1]:  # one period: a week around it, not matplotlib's years-wide default
+        rate_ax.set_xlim(days[0] - timedelta(days=3), days[0] + timedelta(days=3))
     rate_ax.set_ylim(0, 100)
     rate_ax.set_ylabel("match rate (%)")
     rate_ax.set_title(f"{audience}: match rate and reach per sync")
