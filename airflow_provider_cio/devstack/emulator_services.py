@@ -44,6 +44,7 @@ def _start_google(port: int, state_dir: Path) -> Callable[[], None]:
 
     # Data Manager requests are processed a second after receipt (Google: hours), so the demo stays fast
     settings = EmulatorSettings(dm_processing_seconds=1.0)
+    _adopt_trusted_certificate(state_dir / "google")
     emulator = GoogleEmulator(port=port, cert_dir=state_dir / "google", settings=settings).start()
     lists = {
         name: str(emulator.create_user_list(GOOGLE_CUSTOMER_ID, name, description=description))
@@ -51,6 +52,28 @@ def _start_google(port: int, state_dir: Path) -> Callable[[], None]:
     }
     (state_dir / "google" / "lists.json").write_text(json.dumps(lists))
     return emulator.stop
+
+
+def _adopt_trusted_certificate(cert_dir: Path) -> None:
+    """Serve the certificate the starting process already trusts, when it names one of ours.
+
+    gRPC reads ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`` once per process: a process (a test session, say) that talked
+    TLS to an in-process emulator keeps that emulator's bundle for good, so a devstack it starts later must serve
+    that same certificate for it to connect. A fresh shell has no such variable and gets a new certificate."""
+    import os
+    import shutil
+
+    from airflow_provider_cio.emulators.google import certs
+
+    inherited = os.environ.get(certs.ROOTS_ENV)
+    if not inherited or certs.load(cert_dir) is not None:
+        return
+    pair = certs.load(Path(inherited).parent)
+    if pair is None or pair.bundle_path != Path(inherited):
+        return
+    cert_dir.mkdir(parents=True, exist_ok=True)
+    for path in (pair.key_path, pair.cert_path, pair.bundle_path):
+        shutil.copy2(path, cert_dir / path.name)
 
 
 def _google_connections(stack: Devstack, port: int) -> dict[str, dict[str, Any]]:
