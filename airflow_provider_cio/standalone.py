@@ -143,8 +143,18 @@ class Standalone:
         from airflow_provider_cio.dag_config import read_dag_config
 
         pool = pool_set_args(read_dag_config(self.dag_config))
-        if pool:
-            self.cli(*pool)
+        if not pool:
+            return
+        # through the REST API (the same effect as `airflow pools set`, without starting a CLI process: seconds on
+        # a busy machine); a pool kept from an earlier start of this home is updated instead
+        _, _, name, slots, description = pool
+        body = {"name": name, "slots": int(slots), "description": description, "include_deferred": False}
+        try:
+            self.api("POST", "/api/v2/pools", body)
+        except StandaloneError as exc:
+            if "HTTP 409" not in str(exc):
+                raise
+            self.api("PATCH", f"/api/v2/pools/{urllib.parse.quote(name, safe='')}", body)
 
     def _healthy(self) -> bool:
         if self._proc is not None and self._proc.poll() is not None:
