@@ -88,7 +88,7 @@ def match_rate_range(name: str | None) -> tuple[float, float] | None:
 def _int(value: Any) -> int | None:
     try:
         return None if value is None else int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # None, text, NaN, infinity
         return None
 
 
