@@ -64,6 +64,7 @@ with DAG(
         parameters={a.name: a.params for a in cfg.audiences if a.params},
         holdout=cfg.holdout.policy() if cfg.holdout else None,
         **common,
+        **cfg.warehouse.operator_kwargs(cfg.env),  # engine and warehouse tables (docs/warehouse.md)
     )
     for audience in cfg.audiences:
         gate_and_sync(build, audience, cfg)

@@ -56,6 +56,7 @@ with DAG(
         holdout=cfg.holdout.policy() if cfg.holdout else None,
         hourly=True,
         **common,
+        **cfg.warehouse.operator_kwargs(cfg.env),  # engine and warehouse tables (docs/warehouse.md)
     )
     for dataset in cfg.cart_recovery.datasets:
         land = CustomerIoExportOperator(
