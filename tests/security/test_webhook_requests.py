@@ -42,6 +42,8 @@ class Receiver:
         self.url, self.process, self.log, self.store = url, process, log, store
 
     def post(self, body: bytes, headers: dict[str, str]) -> int:
+        """The status; 0 when the receiver closed the connection while the body was still being sent (it answers
+        an oversized Content-Length at once, without reading the body)."""
         request = urllib.request.Request(
             self.url + "/webhooks/customerio", data=body, headers=headers, method="POST"
         )
@@ -50,6 +52,10 @@ class Receiver:
                 return int(answer.status)
         except urllib.error.HTTPError as error:
             return int(error.code)
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, (BrokenPipeError, ConnectionResetError)):
+                return 0
+            raise
 
     def status(self) -> dict[str, Any]:
         with urllib.request.urlopen(self.url + "/_status", timeout=10) as answer:
@@ -130,7 +136,9 @@ def test_bad_requests_are_refused_counted_and_never_logged(receiver: Receiver) -
     for label, (body, case_headers) in cases.items():
         if label == "malformed: no event_id":
             case_headers = _signed(body)
-        assert receiver.post(body, case_headers) == expected[label.split(":")[0]], label
+        status = receiver.post(body, case_headers)
+        kind = label.split(":")[0]
+        assert status == expected[kind] or (kind == "oversized" and status == 0), label
     refused = receiver.status()["refused"]
     assert refused == {"forged": 3, "replayed": 1, "stale": 2, "oversized": 1, "malformed": 3}
     _assert_clean_log(receiver, emails)
