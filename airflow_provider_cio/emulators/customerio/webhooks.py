@@ -57,9 +57,11 @@ class SenderStats:
     attempts: int = 0
     acknowledged: list[str] = field(default_factory=list)  # event ids, in the order their 2xx arrived
     expired: list[str] = field(default_factory=list)  # retried for the whole retry period without a 2xx
-    failures: Counter[str] = field(
-        default_factory=Counter
-    )  # "status 401", "timeout", "connection refused", ...
+    # per kind: "status 401", "timeout", "connection refused", ...
+    failures: Counter[str] = field(default_factory=Counter)
+    # what happened, in order: ("start" | "fail" | "ack" | "expire", event id); and each retry's scheduled delay
+    log: list[tuple[str, str]] = field(default_factory=list)
+    delays: list[tuple[str, float]] = field(default_factory=list)
 
 
 def sign(key: bytes, timestamp: str, body: bytes) -> str:
@@ -188,6 +190,7 @@ class ReportingWebhookSender:
                     break
                 event = self._queue.popleft()
                 self._busy += 1
+                self.stats.log.append(("start", str(event.get("event_id"))))
             try:
                 connection = self._deliver(event, connection)
             finally:
@@ -214,8 +217,10 @@ class ReportingWebhookSender:
                     self.stats.attempts += 1
                     if outcome is None:
                         self.stats.acknowledged.append(str(event.get("event_id")))
+                        self.stats.log.append(("ack", str(event.get("event_id"))))
                         return connection
                     self.stats.failures[outcome] += 1
+                    self.stats.log.append(("fail", str(event.get("event_id"))))
                     if not failing:
                         failing = True
                         self._failing += 1
@@ -227,7 +232,10 @@ class ReportingWebhookSender:
                 if self._clock() + delay - first_at > self.readings.retry_period_seconds:
                     with self._cond:
                         self.stats.expired.append(str(event.get("event_id")))
+                        self.stats.log.append(("expire", str(event.get("event_id"))))
                     return connection
+                with self._cond:
+                    self.stats.delays.append((str(event.get("event_id")), delay))
                 if self._sleep(delay):
                     return connection
         finally:
