@@ -4,7 +4,8 @@
 --start 2024-03-01 --days 30 [--url-file PATH]``; ``--pending-seconds``, ``--months``, ``--export-open-range``,
 ``--multi-key-filter`` and ``--unknown-fields`` pick the emulator's reading where the docs leave a case open
 (``rules.Readings``). The API key defaults to ``CIO_EMULATOR_API_KEY`` so the devstack
-can hand the same value to the Airflow connection. SIGTERM/SIGINT stop it cleanly.
+can hand the same value to the Airflow connection. ``--webhook-url URL`` also posts the workspace's activity there as
+signed Reporting Webhooks (``webhooks.py``). SIGTERM/SIGINT stop it cleanly.
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--gzip", action="store_true", help="serve export downloads gzip-compressed")
     parser.add_argument("--url-file", type=Path, help="write the emulator's base URL to this file")
+    parser.add_argument(
+        "--webhook-url",
+        help="post the workspace's activity there as signed Reporting Webhooks (key: CIO_EMULATOR_WEBHOOK_SIGNING_KEY)",
+    )
+    parser.add_argument("--webhook-start", help="ISO time: only activity from then on (default: all)")
+    parser.add_argument(
+        "--webhook-in-flight", type=int, default=1, help="calls in flight at once (unconfirmed: 1)"
+    )
     args = parser.parse_args(argv)
 
     workspace = generate_workspace(people=args.people, seed=args.seed, start=args.start, days=args.days)
@@ -81,6 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     ).start()
     if args.url_file:
         args.url_file.write_text(emulator.url + "\n")
+    if args.webhook_url:
+        key = os.environ.get("CIO_EMULATOR_WEBHOOK_SIGNING_KEY", "")
+        if not key:
+            parser.exit(2, "set CIO_EMULATOR_WEBHOOK_SIGNING_KEY to post webhooks\n")
+        emulator.post_webhooks(
+            args.webhook_url,
+            key.encode(),
+            start=args.webhook_start,
+            readings={"in_flight": args.webhook_in_flight},
+        )
     print(
         f"Customer.io emulator on {emulator.url} ({workspace.people.num_rows} people, "
         f"{workspace.deliveries.num_rows} deliveries, workspace {workspace.workspace_id})",

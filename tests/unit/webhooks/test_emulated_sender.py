@@ -179,3 +179,31 @@ def test_the_emulator_posts_its_workspace_activity_on_request(endpoint: tuple[st
     assert sorted({event_id for _, event_id, _, _ in script.seen}) == sorted(
         workspace.metrics["event_id"].to_pylist()
     )
+
+
+def test_the_emulator_process_posts_webhooks_from_its_command_line(endpoint: tuple[str, Script]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    url, script = endpoint
+    env = {**os.environ, "CIO_EMULATOR_WEBHOOK_SIGNING_KEY": KEY.decode()}
+    command = [sys.executable, "-m", "airflow_provider_cio.emulators.customerio", "--port", "0", "--people", "15",
+               "--days", "1", "--start", "2026-10-01", "--webhook-url", url, "--webhook-in-flight", "2"]  # fmt: skip
+    expected = reporting_events(generate_workspace(people=15, seed=7, start=date(2026, 10, 1), days=1))
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while len({event_id for _, event_id, _, _ in script.seen}) < len(expected):
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            assert time.monotonic() < deadline, "the emulator did not post every event"
+            time.sleep(0.05)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert {event_id for _, event_id, _, _ in script.seen} == {e["event_id"] for e in expected}
+    _, _, headers, body = script.seen[0]
+    assert (
+        verify(KEY, headers["X-CIO-Timestamp"], headers["X-CIO-Signature"], body, now=time.time())
+        is Verdict.OK
+    )
