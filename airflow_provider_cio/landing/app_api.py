@@ -211,14 +211,22 @@ def _customer(item: dict[str, Any]) -> str | None:
     return ident.get("id") or item.get("customer_id")
 
 
+# Timestamps of the message itself, not engagement: ``created`` is the delivery's own creation (landed as
+# deliveries.created_at), ``drafted`` and ``prefetch_*`` precede sending. GET /v1/messages lists them in ``metrics``.
+_NOT_ENGAGEMENT = frozenset({"created", "drafted"})
+
+
 def _metric_rows(messages: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any] | str]:
-    """One metrics row per metric timestamp of each message; a message without an id is a rejected row."""
+    """One metrics row per engagement timestamp of each message (the metrics contract's ``metric`` values); a
+    message without an id is a rejected row."""
     for message in messages:
         delivery_id = message.get("id")
         if not delivery_id:
             yield "message_without_id"
             continue
         for metric, at in sorted((message.get("metrics") or {}).items()):
+            if metric in _NOT_ENGAGEMENT or metric.startswith("prefetch_"):
+                continue
             created = _ts(at)
             if created is None:
                 continue

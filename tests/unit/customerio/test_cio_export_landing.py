@@ -155,3 +155,20 @@ def test_trigger_reports_a_failed_export(
 
     events = asyncio.run(collect())
     assert [e.payload["status"] for e in events] == ["failed"]
+
+
+def test_metrics_rows_are_engagement_only_never_the_messages_own_timestamps() -> None:
+    """GET /v1/messages lists ``created`` (and ``drafted``, ``prefetch_*``) among a message's metrics: they are the
+    message's own timestamps, not engagement (``created`` is deliveries.created_at), and the metrics contract's
+    ``metric`` values leave them out. The demo's metrics partition grew by one row per message when the emulator
+    began listing ``created``."""
+    from airflow_provider_cio.landing.app_api import _metric_rows
+
+    message = {
+        "id": "d1",
+        "customer_id": "cust-1",
+        "metrics": {"created": 100, "drafted": 90, "prefetch_opened": 120, "sent": 110, "opened": 130},
+    }
+    rows = [r for r in _metric_rows([message]) if not isinstance(r, str)]
+    assert sorted(r["metric"] for r in rows) == ["opened", "sent"]
+    assert list(_metric_rows([{"metrics": {"sent": 1}}])) == ["message_without_id"]
