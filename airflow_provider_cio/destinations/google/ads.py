@@ -25,6 +25,11 @@ from typing import Any
 from airflow_provider_cio.destinations.google.ads_jobs import wait_for_job
 from airflow_provider_cio.destinations.google.errors import ads_error_codes, classify_ads
 from airflow_provider_cio.destinations.google.identifiers import CONSENT_NOT_GRANTED, extract
+from airflow_provider_cio.destinations.google.membership import (
+    MAX_MEMBERSHIP_LIFE_SPAN_DAYS,
+    OWNER,
+    checked_membership,
+)
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import (
     ConfigurationError,
@@ -37,16 +42,11 @@ from airflow_provider_cio.sync.naming import refuse_foreign_audience, validate_p
 log = logging.getLogger(__name__)
 
 MAX_IDENTIFIERS_PER_MEMBER = 20
-# "requests to set the UserList.membership_life_span field ... to greater than 540 will return a RangeError.TOO_HIGH
-# error"; lists with no expiration (10000) were moved to 540 ("Update to Customer Match membership expiration
-# starting April 7, 2025", https://developers.google.com/ads/blog/posts/2025/02/update-to-customer-match-membership)
-MAX_MEMBERSHIP_LIFE_SPAN_DAYS = 540
 _LIST_FIELDS = (
     "user_list.id, user_list.resource_name, user_list.name, user_list.size_for_display, "
     "user_list.size_for_search, user_list.match_rate_percentage, user_list.description, "
     "user_list.membership_life_span"
 )
-_OWNER = "the owner of the Google connection"
 
 
 def build_ads_client(
@@ -101,19 +101,9 @@ class GoogleAdsDestination:
             raise ConfigurationError("google ads: customer_id must be digits (dashes allowed)")
         if not 0 < identifiers_per_request <= 100_000:
             raise ConfigurationError("google ads: identifiers_per_request must be in 1..100000")
-        span = membership_life_span_days
-        if (
-            isinstance(span, bool)
-            or not isinstance(span, int)
-            or not 1 <= span <= MAX_MEMBERSHIP_LIFE_SPAN_DAYS
-        ):
-            raise ConfigurationError(
-                f"google ads: membership_life_span_days must be a whole number of days from 1 to "
-                f"{MAX_MEMBERSHIP_LIFE_SPAN_DAYS} (Customer Match refuses longer), not {span!r}",
-                who_must_act=_OWNER,
-            )
         self._refresh_explicit = refresh_after_days is not None
-        self.refresh_after_days: int | None = _checked_refresh(span, refresh_after_days)
+        span, refresh = checked_membership("google ads", membership_life_span_days, refresh_after_days)
+        self.refresh_after_days: int | None = refresh
         self.client = client
         self.customer_id = customer_id.replace("-", "")
         self.version = api_version
@@ -215,7 +205,7 @@ class GoogleAdsDestination:
                 f"google ads: the existing list {name!r} keeps members {days} days, but they are re-sent only after "
                 f"{self.refresh_after_days} (refresh_after_days): they would lapse first - set {key} on the "
                 f"connection to match the list ({days} days, refresh below it)",
-                who_must_act=_OWNER,
+                who_must_act=OWNER,
             )
         log.warning(
             "google ads: list %s keeps members %s days, not the configured %s; using the list's value",
@@ -483,18 +473,6 @@ class GoogleAdsDestination:
                 if path:
                     failed.setdefault(int(path[0].index), code)
         return failed
-
-
-def _checked_refresh(life_span: int, refresh_after_days: int | None) -> int:
-    """``refresh_after_days`` (default a third of the life span), which must leave time to re-send before a lapse."""
-    refresh = life_span // 3 if refresh_after_days is None else refresh_after_days
-    if isinstance(refresh, bool) or not isinstance(refresh, int) or not 0 <= refresh < life_span:
-        raise ConfigurationError(
-            f"google ads: refresh_after_days must be a whole number of days below membership_life_span_days "
-            f"({life_span}), not {refresh!r}: a member must be re-sent before its membership lapses",
-            who_must_act=_OWNER,
-        )
-    return refresh
 
 
 def exc_codes(exc: BaseException, dest: GoogleAdsDestination) -> list[str]:

@@ -36,6 +36,10 @@ from typing import Any, Literal
 
 from airflow_provider_cio.destinations.google.errors import classify_data_manager
 from airflow_provider_cio.destinations.google.identifiers import CONSENT_NOT_GRANTED, extract
+from airflow_provider_cio.destinations.google.membership import (
+    MAX_MEMBERSHIP_LIFE_SPAN_DAYS,
+    checked_membership,
+)
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import (
     ConfigurationError,
@@ -48,9 +52,6 @@ log = logging.getLogger(__name__)
 
 MAX_MEMBERS_PER_REQUEST = 10_000
 MAX_IDENTIFIERS_PER_MEMBER = 10
-MAX_MEMBERSHIP_LIFE_SPAN_DAYS = (
-    540  # Customer Match: higher values refused since April 2025 (Google Ads blog)
-)
 FINAL = frozenset({"SUCCESS", "PARTIAL_SUCCESS", "FAILED"})
 REQUEST_FAILED = "REQUEST_FAILED"  # a final non-SUCCESS status that came without error counts
 STATUS_NOT_FOUND = "REQUEST_STATUS_NOT_FOUND"  # Google no longer knows the request: not provably applied
@@ -110,24 +111,7 @@ class DataManagerDestination:
                 f"data manager: replace_mode {replace_mode!r} is not supported; 'add_then_sweep' is the only mode "
                 "('clear_first' emptied the live list while Google processed the upload)"
             )
-        span = membership_life_span_days
-        if (
-            isinstance(span, bool)
-            or not isinstance(span, int)
-            or not 1 <= span <= MAX_MEMBERSHIP_LIFE_SPAN_DAYS
-        ):
-            raise ConfigurationError(
-                f"data manager: membership_life_span_days must be a whole number of days from 1 to "
-                f"{MAX_MEMBERSHIP_LIFE_SPAN_DAYS} (Customer Match refuses longer), not {span!r}",
-                who_must_act="the owner of the Google connection",
-            )
-        refresh = span // 3 if refresh_after_days is None else refresh_after_days
-        if isinstance(refresh, bool) or not isinstance(refresh, int) or not 0 <= refresh < span:
-            raise ConfigurationError(
-                f"data manager: refresh_after_days must be a whole number of days below membership_life_span_days "
-                f"({span}), not {refresh!r}: a member must be re-sent before its membership lapses",
-                who_must_act="the owner of the Google connection",
-            )
+        span, refresh = checked_membership("data manager", membership_life_span_days, refresh_after_days)
         if poll_interval_seconds <= 0 or poll_max_interval_seconds < poll_interval_seconds:
             raise ConfigurationError(
                 "data manager: poll_interval_seconds must be > 0 and <= poll_max_interval_seconds"
