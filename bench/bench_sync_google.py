@@ -122,8 +122,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         GoogleEmulator(tls=False, settings=EmulatorSettings(dm_processing_seconds=0)) as emulator,
     ):
         data_dir = Path(tmp)
-        facts = prepare(data_dir, n, "google")
         list_id = emulator.create_user_list(CUSTOMER, AUDIENCE)
+        facts = prepare(data_dir, n, "google", str(list_id))  # the last sync went to this list
         state = emulator.core.state
         user_list = state.find_list(CUSTOMER, list_id)
         assert user_list is not None

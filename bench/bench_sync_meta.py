@@ -44,10 +44,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
         MetaGraphEmulator(access_token=TOKEN, app_secret=SECRET, ad_account_id=ACCOUNT) as emulator,
     ):
         data_dir = Path(tmp)
-        facts = prepare(data_dir, n, "meta")
         audience = emulator.state.create_audience(
             emulator.ad_account_id, {"name": AUDIENCE, "customer_file_source": "USER_PROVIDED_ONLY"}
         )
+        facts = prepare(data_dir, n, "meta", audience.id)  # the last sync went to this audience
         base_members: dict[str, dict[str, set[str]]] = {f"x:cust-{i:08d}": {} for i in facts["base_ids"]}
 
         def sync_once(mode: str) -> dict[str, Any]:

@@ -5,6 +5,10 @@ departed, 0.5% new: 1% churn) as TSV files, plus the last-synced state in the sy
 platform's ledger, as object files. Child side: ``load_inputs`` reads them back into members and an object store;
 ``plan_and_sync`` times a dry run (the plan) and the real ``run_sync``. ``compare`` runs both variants (``ours`` in
 mirror mode, the ``full_replace`` baseline in replace mode) and makes their results.json records.
+
+The seeded state names the audience the emulator really holds (the caller creates it first): the runner uploads in
+full when the ledger's audience is not the platform's, and a benchmark seeded with another id measured that upload,
+not a diff. ``check_sample`` asserts every run is what the record says it is, so such a drift fails the run.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ SEED = 20260601
 
 def scale(quick: bool) -> tuple[int, int, str]:
     """Audience size, runs per variant and the case label."""
-    return (50_000, 2, "50k") if quick else (1_000_000, 3, "1M")
+    return (50_000, 5, "50k") if quick else (1_000_000, 5, "1M")
 
 
 def sha(text: str) -> str:
@@ -56,8 +60,12 @@ def read_members(path: Path) -> list[Any]:
     return members
 
 
-def prepare(data_dir: Path, n: int, platform: str) -> dict[str, Any]:
-    """Seeded base and next snapshots on disk, plus the base state objects (``platform``'s ledger) as files."""
+def prepare(data_dir: Path, n: int, platform: str, audience_id: str) -> dict[str, Any]:
+    """Seeded base and next snapshots on disk, plus the base state objects (``platform``'s ledger) as files.
+
+    ``audience_id`` is the id ``ensure_audience`` returns for ``AUDIENCE`` on the emulator (create it first): the
+    last sync went to that audience, so ``mirror`` sends only the diff.
+    """
     from airflow_provider_cio.storage import MemoryObjectStore
     from airflow_provider_cio.sync.runner import ledger_prefix
     from airflow_provider_cio.sync.snapshot import Snapshot, identifiers_json
@@ -79,7 +87,7 @@ def prepare(data_dir: Path, n: int, platform: str) -> dict[str, Any]:
         snapshot_id="base",
         run_id="base-run",
         mode="mirror",
-        audience_id="unknown",
+        audience_id=audience_id,
         lines=(
             format_line(
                 e.customer_id, e.fingerprint, e.member.consent, identifiers_json(e.member.identifiers)
@@ -92,7 +100,13 @@ def prepare(data_dir: Path, n: int, platform: str) -> dict[str, Any]:
         target = objects / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(store.read_bytes(name))
-    return {"base_ids": base_ids, "true_churn": 2 * churn_each, "next_size": len(next_ids)}
+    return {
+        "base_ids": base_ids,
+        "true_churn": 2 * churn_each,
+        "adds": churn_each,
+        "removes": churn_each,
+        "next_size": len(next_ids),
+    }
 
 
 def load_inputs(data_dir: str) -> tuple[list[Any], Any, float]:
@@ -136,6 +150,32 @@ def plan_and_sync(destination: Any, store: Any, members: list[Any], mode: str) -
     }
 
 
+def check_sample(benchmark: str, mode: str, facts: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Fail loudly when a run is not what its record claims: ``mirror`` must send the seeded diff (rows sent <= 1.1 x
+    true churn, adds and removes as seeded), ``replace`` the whole next snapshot; both must end at the next size."""
+    churn = facts["true_churn"]
+    problems = []
+    seeded = (facts["adds"], facts["removes"])
+    if mode == "mirror" and (extra["plan_adds"], extra["plan_removes"]) != seeded:
+        problems.append(
+            f"plan has {extra['plan_adds']} adds / {extra['plan_removes']} removes, seeded {seeded[0]} / {seeded[1]}"
+        )
+    if mode == "mirror" and extra["rows_sent"] > 1.1 * churn:
+        problems.append(
+            f"sent {extra['rows_sent']} rows for a true churn of {churn} (limit 1.1x): the sync uploaded more than "
+            "the diff (is the seeded state's audience id the emulator's?)"
+        )
+    if mode == "replace" and extra["rows_sent"] != facts["next_size"]:
+        problems.append(f"replace sent {extra['rows_sent']} rows, the next snapshot has {facts['next_size']}")
+    final = extra.get("final_size")
+    if final is not None and final != facts["next_size"]:
+        problems.append(f"the emulator's audience ends with {final} members, expected {facts['next_size']}")
+    if problems:
+        raise AssertionError(
+            f"{benchmark} {mode}: the set-up no longer matches the code: " + "; ".join(problems)
+        )
+
+
 def compare(
     benchmark: str,
     case: str,
@@ -148,12 +188,13 @@ def compare(
 
     ``sync_once(mode)`` resets the emulator, runs ``sync_child`` in a child process and returns its sample; the
     value recorded is the sync's own wall time (``sync_seconds``), not the child's (which includes the load).
-    Each record carries the churn and the sizes the sync should reach.
+    Each sample is checked (``check_sample``); each record carries the churn and the sizes the sync should reach.
     """
 
     def variant(mode: str) -> Callable[[], dict[str, Any]]:
         def call() -> dict[str, Any]:
             sample = sync_once(mode)
+            check_sample(benchmark, mode, facts, sample["extra"])
             sample["seconds"] = sample["extra"].pop("sync_seconds")
             return sample
 
