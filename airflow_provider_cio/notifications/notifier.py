@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier
 
+from airflow_provider_cio.notifications.links import runbook_base
 from airflow_provider_cio.notifications.triage import Triage, triage
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,11 @@ class CioFailureNotifier(BaseNotifier):
     def __init__(
         self,
         *,
-        runbook_base: str = "docs/runbook.md",
+        runbook_base: str | None = None,
         forward_to: Sequence[BaseNotifier] = (),
     ) -> None:
         super().__init__()
+        # None: the configured docs base URL ([cio] docs_base_url, notifications/links.py), read when a task fails
         self.runbook_base = runbook_base
         self.forward_to = list(forward_to)
         self.last: Triage | None = None
@@ -43,7 +45,7 @@ class CioFailureNotifier(BaseNotifier):
             run_id=str(context.get("run_id", "?")),
             partition=partition,
             log_url=str(getattr(ti, "log_url", "") or ""),
-            runbook_base=self.runbook_base,
+            runbook_base=self.runbook_base or runbook_base(),
         )
 
     def notify(self, context: Any) -> None:

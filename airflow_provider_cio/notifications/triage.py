@@ -40,7 +40,8 @@ _BY_TYPE_NAME = {
     "PartitionCorrupt": "upstream_data",
 }
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
+# the local part takes every character RFC 5322 allows unquoted (``o'brien@``, ``a!b@``), not just the common ones
+_EMAIL = re.compile(r"([^\s@<>()\[\],;:\"])[^\s@<>()\[\],;:\"]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
 _PHONE_CANDIDATE = re.compile(r"(?<![\w.:/=-])\+?\(?\d[\d\s().\-]{6,}\d(?![\w.:/-])")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -75,7 +76,13 @@ def declared(exc: BaseException | None) -> BaseException | None:
         if getattr(current, "error_class", None) in ERROR_CLASSES:
             return current
         current = current.__cause__ or current.__context__
+    if exc is not None and getattr(exc, WRAPPER_MARK, False) and exc.__cause__ is not None:
+        return exc.__cause__  # fail_fast's wrapper carries the headline; the cause says what failed
     return exc
+
+
+# set on the exception ``fail_fast`` raises in place of the original (its message is ``headline()``)
+WRAPPER_MARK = "cio_headline"
 
 
 def classify(exc: BaseException | None) -> str:
@@ -169,6 +176,20 @@ class Triage:
             lines.append(f"log: {self.log_url}")
         lines.append(f"run: {self.run_id}")
         return "\n".join(lines)
+
+
+def headline(exc: BaseException | None, *, runbook_base: str = "docs/runbook.md") -> str:
+    """The answer on-call needs, as the first lines of a failed task's exception (before its traceback): the error
+    class and cause, the gate/guard summary or who acts, and the runbook link."""
+    result = triage(exc, dag_id="", task_id="", run_id="", partition="", runbook_base=runbook_base)
+    lines = [f"[{result.error_class.upper()}] {result.cause}"]
+    summary = result.summary.splitlines()
+    cause_text = one_line_cause(declared(exc)).split(": ", 1)[-1]
+    if summary and summary[0].strip() and summary[0].strip() in cause_text:
+        summary = summary[1:]  # the cause line already says it
+    lines += [line for line in summary if line.strip()]
+    lines.append(f"runbook: {result.runbook_url}")
+    return "\n".join(lines)
 
 
 def triage(
