@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_cio.dag_config import AudienceConfig, CioDagConfig
@@ -34,17 +35,35 @@ def app_api_export(cfg: CioDagConfig, *, hourly: bool = False) -> dict[str, Any]
     return settings
 
 
-def sync_params() -> dict[str, Any]:
-    """The run parameters every DAG that syncs audiences offers in its trigger form (read by ``gate_and_sync``)."""
+def sync_params(audiences: Sequence[str] = ()) -> dict[str, Any]:
+    """The run parameters every DAG that syncs audiences offers in its trigger form (read by ``gate_and_sync``):
+    every documented override of a sync, typed, each logged by the sync task with the user who triggered the run."""
     from airflow.sdk import Param
 
+    names = sorted(audiences)
     return {
         "dry_run": Param(False, type="boolean", description="compute and report sync plans, send nothing"),
+        "allow_shrink": Param(
+            False,
+            type="boolean",
+            description="let a sync through that the shrink guard would block (the audience loses more than "
+            "max_shrink of its members vs the last synced snapshot): approve a real drop. Also lets this run's "
+            "landing reruns replace a shrunken partition. Logged with your user name",
+        ),
         "allow_older": Param(
             False,
             type="boolean",
             description="sync even if this run's snapshot is older than the one last synced (a deliberate "
             "roll-back); otherwise an older snapshot (a backfill) is skipped as superseded",
+        ),
+        "audiences": Param(
+            [],
+            type="array",
+            items={"type": "string", "enum": names} if names else {"type": "string"},
+            examples=names,
+            uniqueItems=True,
+            description="sync only these audiences (their other sync tasks are skipped); empty: every audience. "
+            "Builds and gates still run for all",
         ),
     }
 
@@ -78,6 +97,8 @@ def gate_and_sync(build: Any, audience: AudienceConfig, cfg: CioDagConfig, *, ho
             max_shrink=cfg.max_shrink,
             plan_only="{{ params.dry_run }}",
             allow_older="{{ params.allow_older }}",
+            allow_shrink="{{ params.allow_shrink }}",
+            only_audiences="{{ (params.audiences or []) | join(',') }}",
             hourly=hourly,
             **layout(cfg),
         )

@@ -14,7 +14,9 @@ snapshot, guardrails, ledger).
   once and names who must act; a **guard** (empty snapshot, >30% shrink, too small, no quality verdict) blocks
   before anything is sent and names its override; *platform* errors retried with backoff and resume from the ledger
   when cleared.
-- Dry run: trigger with `{"dry_run": true}`: plans are computed and reported in XCom, nothing is sent.
+- Trigger form ("Trigger DAG" with config): `dry_run` (plans computed and reported in XCom, nothing sent),
+  `allow_shrink` (approve a drop the >30% shrink guard blocked), `allow_older` (below), `audiences` (sync only these;
+  the other sync tasks are skipped). Each override used is logged by the sync task with the user who triggered the run.
 - A sync reports `superseded` and sends nothing when its snapshot is older than the one last synced (a backfilled
   day, or this daily run after the hourly cart DAG): live audiences never go back in time. Trigger with
   `{"allow_older": true}` to roll one back on purpose.
@@ -49,7 +51,7 @@ with DAG(
     max_active_runs=1,
     tags=["customerio", "audiences", "meta", "google"],
     doc_md=__doc__,
-    params=sync_params(),
+    params=sync_params([a.name for a in cfg.audiences]),
     default_args={
         "owner": cfg.owner,
         "retries": cfg.retries,

@@ -10,7 +10,9 @@ Google. Paid retargeting of hot carts loses value by the hour; a failed gate sto
 shape (`schema_drift`): the hour's sync did not run and the live audience keeps its last good state. The next
 hour retries naturally; clear the failed hour only if it still matters. The land tasks share the one-slot
 Customer.io App API pool with `cio_export` (config `export.pool`): they wait while one of its land tasks runs (then go first:
-priority weight 100), and never run if the pool does not exist. Runbook: docs/runbook.md.
+priority weight 100), and never run if the pool does not exist. The trigger form offers the sync overrides of
+`cio_audiences` (`dry_run`, `allow_shrink`, `allow_older`, an `audiences` subset), each logged with the triggering
+user; `allow_shrink` also lets the hour's landing rerun replace a shrunken partition. Runbook: docs/runbook.md.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ with DAG(
     dagrun_timeout=timedelta(minutes=50),
     tags=["customerio", "audiences", "carts", "hourly"],
     doc_md=__doc__,
-    params=sync_params(),
+    params=sync_params([a.name for a in audiences]),
     default_args={
         "owner": cfg.owner,
         "retries": min(cfg.retries, 1),

@@ -21,7 +21,7 @@ def fail_fast() -> Iterator[None]:
     from airflow.sdk.exceptions import AirflowFailException
 
     from airflow_provider_cio.notifications.links import runbook_base
-    from airflow_provider_cio.notifications.triage import WRAPPER_MARK, classify, headline
+    from airflow_provider_cio.notifications.triage import WRAPPER_MARK, classify, headline, scrub
 
     try:
         yield
@@ -30,6 +30,10 @@ def fail_fast() -> Iterator[None]:
     except Exception as exc:
         # classified as the notifier classifies it: a foreign error (Blob's 403) fails fast as ours do
         text = headline(exc, runbook_base=runbook_base())
+        # the rest of a multi-line message (the headline keeps its first line) follows, so nothing is lost
+        rest = [line for line in scrub(str(exc)).splitlines()[1:] if line.strip() and line not in text]
+        if rest:
+            text += "\n" + "\n".join(rest)
         if classify(exc) in NOT_RETRYABLE:
             failed = AirflowFailException(text)
             setattr(failed, WRAPPER_MARK, True)

@@ -46,6 +46,8 @@ class CioAudienceSyncOperator(BaseOperator):
         "mode",
         "plan_only",
         "allow_older",
+        "allow_shrink",
+        "only_audiences",
         "platform_audience_name",
     )
     ui_color = "#d5f5e3"
@@ -65,11 +67,12 @@ class CioAudienceSyncOperator(BaseOperator):
         min_size: int = 100,
         max_shrink: float = 0.30,
         allow_empty: bool = False,
-        allow_shrink: bool = False,
+        allow_shrink: bool | str = False,
         min_size_override: int | None = None,
         ignore_quality_verdict: bool = False,
         allow_older: bool | str = False,
         plan_only: bool | str = False,
+        only_audiences: str | Sequence[str] = "",
         hourly: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         worker_wait_seconds: float = 300.0,
@@ -100,6 +103,8 @@ class CioAudienceSyncOperator(BaseOperator):
         self.ignore_quality_verdict = ignore_quality_verdict
         self.allow_older = allow_older
         self.plan_only = plan_only
+        # the trigger form's audience subset (rendered "a,b"): a sync of another audience is skipped
+        self.only_audiences = only_audiences
         self.hourly = hourly
         self.deferrable = deferrable
         self.worker_wait_seconds = worker_wait_seconds
@@ -130,7 +135,34 @@ class CioAudienceSyncOperator(BaseOperator):
         return destination
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self._apply_run_overrides(context)
         return self._sync_or_defer(context, waited=0.0)
+
+    def _apply_run_overrides(self, context: Any) -> None:
+        """Skip an audience outside the run's subset; log every override used, with who triggered the run."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from airflow_provider_cio.operators._run_overrides import describe, flag, subset, triggered_by, used
+
+        only = subset(self.only_audiences)
+        user = triggered_by(context)
+        if only and self.audience not in only:
+            self.log.info(
+                "%s %s: skipped, this run syncs only %s (audience subset chosen by %s)",
+                self.platform,
+                self.audience,
+                ", ".join(sorted(only)),
+                user,
+            )
+            raise AirflowSkipException(f"{self.audience} is outside this run's audience subset")
+        overrides = used(
+            dry_run=flag(self.plan_only),
+            allow_shrink=flag(self.allow_shrink),
+            allow_older=flag(self.allow_older),
+            audiences=only,
+        )
+        if overrides:
+            self.log.warning("%s %s: %s", self.platform, self.audience, describe(overrides, user))
 
     def execute_complete(self, context: Any, event: Any = None, waited: float = 0.0) -> dict[str, Any]:
         """Back from a deferral: resume the run (poll what was sent; nothing is sent again)."""
@@ -201,7 +233,7 @@ class CioAudienceSyncOperator(BaseOperator):
                     min_size=self.min_size,
                     max_shrink=self.max_shrink,
                     allow_empty=self.allow_empty,
-                    allow_shrink=self.allow_shrink,
+                    allow_shrink=_flag(self.allow_shrink),
                     min_size_override=self.min_size_override,
                     ignore_quality_verdict=self.ignore_quality_verdict,
                     allow_older=_flag(self.allow_older),
@@ -222,15 +254,14 @@ class CioAudienceSyncOperator(BaseOperator):
         summary = report.to_dict()
         if not dry_run:
             summary["history"] = self._record_history(store, summary, start.date(), context)
+        from airflow_provider_cio.operators._sync_summary import summary_line
+
         self.log.info(
-            "%s %s (%s): %s, %d rows sent in %d requests (plan %s)",
-            self.platform,
-            self.audience,
+            "%s (platform audience %s; %d rows sent in %d requests)",
+            summary_line(self.platform, self.audience, summary),
             name,
-            report.status,
             report.rows_sent,
             report.requests,
-            summary.get("plan"),
         )
         return summary
 
@@ -245,4 +276,6 @@ class CioAudienceSyncOperator(BaseOperator):
 
 def _flag(value: bool | str) -> bool:
     """A boolean argument that may arrive as a rendered template (``"{{ params.dry_run }}"`` -> ``"True"``)."""
-    return value if isinstance(value, bool) else str(value).strip().lower() == "true"
+    from airflow_provider_cio.operators._run_overrides import flag
+
+    return flag(value)

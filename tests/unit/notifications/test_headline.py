@@ -80,3 +80,17 @@ def test_the_headline_never_carries_an_email(text: str, email: str) -> None:
     assert email not in out
     assert out.splitlines()[0].startswith("[CONFIGURATION]")
     assert out.splitlines()[-1].startswith("runbook: https://d/r.md#")
+
+
+def test_the_rest_of_a_multi_line_message_follows_the_headline() -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(AirflowFailException) as caught, fail_fast():
+        raise ConfigurationError(
+            "Google refused the upload\nthe account is not allowlisted for Customer Match",
+            who_must_act="ads admin",
+        )
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("[CONFIGURATION] ConfigurationError: Google refused the upload")
+    assert lines[1].startswith("runbook: ")
+    assert lines[2] == "the account is not allowlisted for Customer Match (who must act: ads admin)"
