@@ -58,7 +58,8 @@ def sync_params(audiences: Sequence[str] = ()) -> dict[str, Any]:
         ),
         "audiences": Param(
             [],
-            type="array",
+            # null: what the UI's multi-select sends once every choice is cleared (same meaning as [])
+            type=["array", "null"],
             items={"type": "string", "enum": names} if names else {"type": "string"},
             examples=names,
             uniqueItems=True,

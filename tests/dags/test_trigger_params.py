@@ -8,7 +8,13 @@ import pytest
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 SYNCING = ("cio_audiences", "cio_cart_recovery")
-OVERRIDES = {"dry_run": "boolean", "allow_shrink": "boolean", "allow_older": "boolean", "audiences": "array"}
+OVERRIDES: dict[str, object] = {
+    "dry_run": "boolean",
+    "allow_shrink": "boolean",
+    "allow_older": "boolean",
+    # the UI's multi-select (array + examples) sends null once every choice is cleared
+    "audiences": ["array", "null"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +56,8 @@ def test_the_audience_subset_offers_exactly_the_dags_audiences(dagbag, dag_id: s
     assert schema["items"]["enum"] == synced
     params = copy.deepcopy(dag.params)
     params["audiences"] = synced[:1]  # validated on assignment
+    params["audiences"] = None  # a cleared multi-select: every audience
+    assert params.get_param("audiences").schema["examples"] == synced  # the UI's pick list
     with pytest.raises(ParamValidationError):
         params["audiences"] = ["no_such_audience"]
     with pytest.raises(ParamValidationError):
