@@ -105,3 +105,28 @@ def test_the_sync_summary_is_one_line_with_the_counts() -> None:
     assert superseded == "meta x: 0 added, 0 removed, ? in audience (append); superseded: nothing sent"
     unapplied = summary_line("meta", "x", {**report, "members_unapplied": 1500})
     assert unapplied.endswith("; 1,500 not applied by the platform (sent again next run)")
+
+
+def test_the_summary_reads_a_real_sync_report(emulator, destination, store) -> None:  # type: ignore[no-untyped-def]
+    """The keys the summary reads are the ones the sync core writes (a run against the Meta emulator)."""
+    from meta_sync_support import make_members
+
+    from airflow_provider_cio.sync import Guardrails, run_sync
+
+    def sync(ids: range) -> dict[str, Any]:
+        report = run_sync(
+            destination,
+            store,
+            audience_name="winback",
+            members=make_members(ids),
+            mode="mirror",
+            quality_passed=True,
+            guards=Guardrails(min_size=10),
+        )
+        return report.to_dict()
+
+    sync(range(100))
+    line = summary_line("meta", "winback", sync(range(20, 130)))
+    assert line == "meta winback: 30 added, 20 removed, 110 in audience (mirror)"
+    again = summary_line("meta", "winback", sync(range(20, 130)))
+    assert again.startswith("meta winback: 0 added, 0 removed, 110 in audience (mirror)")
