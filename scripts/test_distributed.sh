@@ -18,7 +18,8 @@
 #                           fired, docs/backfills.md)
 #   DISTRIBUTED_ASSET_DAGS  Asset-scheduled DAGs the runs must start, waited for and checked (default: cio_audiences)
 #   DISTRIBUTED_THEN        like DISTRIBUTED_RUNS, created once all those succeeded (default: the weekly lift report,
-#                           cio_incrementality:2026-11-02, which reads the audience snapshots up to 2026-11-01)
+#                           cio_incrementality:2026-11-08: the weekly DAG fires on Sundays, and the run of Sunday
+#                           2026-11-08 covers the week up to Saturday 11-07, which holds the 2026-11-01 snapshots)
 #   DISTRIBUTED_BLOCKED     like DISTRIBUTED_RUNS (a date may carry an hour, THH:MM UTC), created last, once all the
 #                           above succeeded, with BLOCKED_FAULT armed on the Customer.io emulator (cleared after):
 #                           they must fail (default: cio_cart_recovery:2026-11-01T11:00, whose run covers the demo's
@@ -36,7 +37,7 @@ AIRFLOW="$ROOT/.venv/bin/airflow"
 HELPERS="$ROOT/scripts/distributed"
 RUNS=${DISTRIBUTED_RUNS:-cio_smoke:2026-11-01,2026-11-02,2026-11-03,2026-11-04 cio_export:2026-11-02}
 ASSET_DAGS=${DISTRIBUTED_ASSET_DAGS-cio_audiences}
-THEN=${DISTRIBUTED_THEN-cio_incrementality:2026-11-02}
+THEN=${DISTRIBUTED_THEN-cio_incrementality:2026-11-08}
 BLOCKED=${DISTRIBUTED_BLOCKED-cio_cart_recovery:2026-11-01T11:00}
 # the demo's bad upstream (airflow_provider_cio/demo.py): every export loses customer_id until the fault is cleared
 BLOCKED_FAULT='{"kind": "drop_column", "column": "customer_id", "count": 1000}'

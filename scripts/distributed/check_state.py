@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
@@ -80,14 +81,22 @@ def check_cio_export(
 
 
 def live_size(platform: str, audience_id: str) -> int:
-    """How many members the platform emulator says the audience holds, asked the way the sync tasks talk to it."""
+    """How many members the platform emulator holds. Meta publishes only a late, rounded estimate
+    (``approximate_count_*``, as the real Graph API does), so its exact membership comes from the emulator's admin
+    API (every pending edit applied first); Google's list size is asked the way the sync tasks talk to it."""
     if platform == "meta":
+        import requests
+
         from airflow_provider_cio.hooks.meta import MetaCustomAudienceHook
 
-        described = (
-            MetaCustomAudienceHook(config().connections["meta"]).get_destination().describe(audience_id)
-        )
-        return int(described["approximate_count_lower_bound"])
+        graph_url = MetaCustomAudienceHook(config().connections["meta"]).get_destination().graph_url
+        deadline = time.monotonic() + 30
+        while True:  # edits are applied about a second after they were accepted
+            audiences = requests.get(f"{graph_url}/_admin/audiences", timeout=10).json()
+            found = next(a for a in audiences if str(a["id"]) == audience_id)
+            if not found["pending"] or time.monotonic() > deadline:
+                return int(found["size"])
+            time.sleep(0.5)
     from airflow_provider_cio.hooks.google import GoogleCustomerMatchHook
 
     return int(
