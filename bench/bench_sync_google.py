@@ -127,10 +127,12 @@ def run(quick: bool) -> list[dict[str, Any]]:
         state = emulator.core.state
         user_list = state.find_list(CUSTOMER, list_id)
         assert user_list is not None
+        # the base members were last added by yesterday's sync: a replace's sweep (remove_as_of_time = session start
+        # minus the destination's sweep margin, 300 s) only removes members added before that, so members stamped
+        # "now" would survive it and the replace would not reach the next snapshot (check_sample fails it)
+        last_sync_ns = state.clock_ns() - 86_400 * 10**9
         base_members = [
-            StoredMember(
-                frozenset({f"email:{hashed_email(i)}", f"phone:{hashed_phone(i)}"}), state.clock_ns()
-            )
+            StoredMember(frozenset({f"email:{hashed_email(i)}", f"phone:{hashed_phone(i)}"}), last_sync_ns)
             for i in facts["base_ids"]
         ]
 
