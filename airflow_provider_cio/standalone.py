@@ -168,7 +168,7 @@ class Standalone:
             return False
         return all((health.get(part) or {}).get("status") == "healthy" for part in COMPONENTS)
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
         """Ctrl-C to standalone (it stops its components and reads their last output), then SIGTERM what is left
         of the session (task processes), wait, SIGKILL leftovers.
 
