@@ -83,6 +83,8 @@ class ExportConfig:
     datasets: tuple[str, ...] = ("people", "deliveries", "metrics", "events")
     dataout_container: str = "customerio-dataout"
     dataout_prefix: str = ""
+    # Journeys data-out people carry no consent column: their ad consent, stated, never assumed (see the runbook)
+    dataout_ad_consent: bool = False
     max_rejected_rate: float = 0.01
     deferrable: bool = False
     poll_interval: float = 10.0

@@ -79,6 +79,7 @@ with DAG(
             task_id="land_dataout",
             source_container=cfg.export.dataout_container,
             source_prefix=cfg.export.dataout_prefix,
+            ad_consent_when_unmapped=cfg.export.dataout_ad_consent,
             max_rejected_rate=cfg.export.max_rejected_rate,
             settle_minutes=cfg.export.settle_minutes,
             **common,

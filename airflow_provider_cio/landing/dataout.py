@@ -200,10 +200,11 @@ def read_source_file(
         if name in (key, time_column):
             raise _FileRejected(f"required column {name} (source {mapping[name]}) is missing")
     # data-out people carry no consent column (consent is an ``attributes`` row, a dataset not landed yet): they
-    # land as consented, the behaviour before row-level typing; a known gap, not a reading of the source
+    # land with the consent the settings state (not consented unless the team says otherwise), never a guess
     if "ad_consent" in schema.names and "ad_consent" not in mapping:
         index = schema.get_field_index("ad_consent")
-        table = table.set_column(index, "ad_consent", pa.repeat(pa.scalar(True), table.num_rows))
+        consent = pa.scalar(settings.ad_consent_when_unmapped)
+        table = table.set_column(index, "ad_consent", pa.repeat(consent, table.num_rows))
     n = table.num_rows
     table = table.append_column("_file_seq", pa.array([file.seq] * n, pa.int64()))
     table = table.append_column("_row", pa.array(range(n), pa.int64()))

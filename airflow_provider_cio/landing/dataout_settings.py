@@ -96,12 +96,16 @@ PIPELINES_TRACK = DataOutDataset(
 @dataclass(frozen=True)
 class DataOutSettings:
     """``booleans``: the spellings a text boolean may take (anything else quarantines its row, never False);
-    ``max_field_bytes``: a longer field quarantines its row."""
+    ``max_field_bytes``: a longer field quarantines its row; ``ad_consent_when_unmapped``: the ad consent of people
+    whose files carry no consent column (Journeys data-out people do not: consent is an ``attributes`` row, a
+    dataset not landed). False by default: nobody is targeted on a consent we never read; a team that collects ad
+    consent outside Customer.io sets it to True deliberately."""
 
     datasets: tuple[DataOutDataset, ...] = field(default_factory=lambda: JOURNEYS_V4 + (PIPELINES_TRACK,))
     max_files_per_run: int = 500
     booleans: Booleans = DATAOUT_BOOLEANS
     max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES
+    ad_consent_when_unmapped: bool = False
 
     def dataset(self, name: str) -> DataOutDataset | None:
         return next((d for d in self.datasets if d.dataset == name), None)

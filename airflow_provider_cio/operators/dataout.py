@@ -39,6 +39,7 @@ class CioDataOutIngestOperator(BaseOperator):
         max_rejected_rate: float = 0.01,
         max_files_per_run: int = 500,
         settle_minutes: float = 0.0,
+        ad_consent_when_unmapped: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -53,6 +54,7 @@ class CioDataOutIngestOperator(BaseOperator):
         self.max_rejected_rate = max_rejected_rate
         self.max_files_per_run = max_files_per_run
         self.settle_minutes = settle_minutes
+        self.ad_consent_when_unmapped = ad_consent_when_unmapped
 
     def execute_settled(self, context: Any, event: Any = None) -> dict[str, Any]:
         """Resumed after the settle delay: ingest as ``execute`` does."""
@@ -77,7 +79,10 @@ class CioDataOutIngestOperator(BaseOperator):
             root=self.root,
             env=self.env,
             workspace=self.workspace,
-            settings=DataOutSettings(max_files_per_run=self.max_files_per_run),
+            settings=DataOutSettings(
+                max_files_per_run=self.max_files_per_run,
+                ad_consent_when_unmapped=self.ad_consent_when_unmapped,
+            ),
             max_rejected_rate=self.max_rejected_rate,
         )
         for name, reason in report.rejected_files.items():

@@ -344,3 +344,21 @@ def test_a_merge_overtaken_by_another_commit_fails_and_loses_neither_side() -> N
         "d-other": ("cust-1", "push"),
         "d2": ("cust-1", "sms"),
     }
+
+
+@pytest.mark.parametrize("stated", [False, True])
+def test_people_without_a_consent_column_land_with_the_stated_consent_never_an_assumed_yes(
+    stated: bool,
+) -> None:
+    """Journeys data-out people carry no consent column; they used to land as consented, so every ad audience
+    could target people whose consent was never read. Now they land as the settings state, not consented by
+    default."""
+    from airflow_provider_cio.landing.dataout_settings import DataOutSettings
+
+    source, store = MemoryObjectStore("src"), MemoryObjectStore("landing")
+    source.write_bytes(f"{SRC}/people_v4_1_{1:018d}.parquet", _parquet(_people_rows(40, suppressed=False)))
+    settings = DataOutSettings(ad_consent_when_unmapped=True) if stated else None
+    ingest_dataout(source, SRC, store, root="landing", env="dev", workspace="ws1", settings=settings)
+    landed = _people_on(store, 1)
+    assert len(landed) == 40
+    assert {row["ad_consent"] for row in landed.values()} == {stated}
