@@ -1,6 +1,7 @@
 """The ASGI receiver: verify, bound, dedupe, make durable, then answer 2xx.
 
-``POST {path}``: 200 once every event of the body is in the journal (fsync'd), including events held already
+``POST {pipelines_path}`` (when a Data Pipelines secret is set): the same for the Data Pipelines Webhook destination's
+track/identify calls (``webhooks/pipelines.py``). ``POST {path}``: 200 once every event of the body is in the journal (fsync'd), including events held already
 (counted as duplicates: Customer.io re-sends an event whose ack it lost); 401 for a forged, stale or replayed
 signature; 413 past the size limit; 400 for a signed body that is not a Reporting Webhook event; 503 when the
 journal cannot write (Customer.io retries). ``GET /_status``: the counts (refusals by reason, accepted, duplicates,
@@ -19,6 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_cio.webhooks import pipelines
 from airflow_provider_cio.webhooks.events import MalformedEvent, parse_events
 from airflow_provider_cio.webhooks.flusher import Flusher
 from airflow_provider_cio.webhooks.journal import Journal, JournalError
@@ -82,8 +84,6 @@ class Receiver:
 
     # -- the request ---------------------------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
-        from starlette.responses import JSONResponse
-
         settings = self.settings
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > settings.max_body_bytes):
@@ -113,6 +113,36 @@ class Receiver:
             rows = parse_events(body, received_at_us=int(now * 1_000_000))
         except MalformedEvent as exc:
             return self._refuse("malformed", 400, detail=str(exc))
+        return await self._make_durable(rows, signature.strip().lower(), now)
+
+    async def handle_pipelines(self, request: Request) -> Response:
+        """A Data Pipelines Webhook destination call: ``X-Signature`` (hex HMAC-SHA1 of the body, no timestamp:
+        nothing goes stale, ``messageId`` dedupes a replay), same size limit, journal and answers."""
+        settings = self.settings
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > settings.max_body_bytes):
+            return self._refuse(
+                "oversized" if declared.isdigit() else "malformed", 413 if declared.isdigit() else 400
+            )
+        try:
+            body = await _read_bounded(request, settings.max_body_bytes)
+        except _TooLarge:
+            return self._refuse("oversized", 413)
+        if not pipelines.verify(
+            settings.pipelines_secret, request.headers.get(pipelines.SIGNATURE_HEADER), body
+        ):
+            return self._refuse("forged", 401)
+        now = self.clock()
+        try:
+            rows = pipelines.parse_calls(body, received_at_us=int(now * 1_000_000))
+        except MalformedEvent as exc:
+            return self._refuse("malformed", 400, detail=str(exc))
+        return await self._make_durable(rows, None, now)
+
+    async def _make_durable(self, rows: list[dict[str, Any]], signature: str | None, now: float) -> Response:
+        """200 only once the fsync is done; 503 (the sender retries) when the journal cannot write."""
+        from starlette.responses import JSONResponse
+
         submitted = self.journal.submit(rows)
         try:
             await asyncio.wrap_future(submitted.durable)
@@ -124,8 +154,8 @@ class Receiver:
         with self._lock:
             self.accepted += submitted.new
             self.duplicates += submitted.duplicates
-            if settings.refuse_replayed_signatures:
-                self._remember(signature.strip().lower(), now)
+            if signature is not None and self.settings.refuse_replayed_signatures:
+                self._remember(signature, now)
         return JSONResponse({"accepted": submitted.new, "duplicates": submitted.duplicates})
 
     def _replayed(self, signature: str, now: float) -> bool:
@@ -216,6 +246,9 @@ def create_app(
     async def receive(request: Request) -> Response:
         return await receiver.handle(request)
 
+    async def receive_pipelines(request: Request) -> Response:
+        return await receiver.handle_pipelines(request)
+
     async def status(request: Request) -> Response:
         return JSONResponse(receiver.status())
 
@@ -225,6 +258,12 @@ def create_app(
     app = Starlette(
         routes=[
             Route(settings.path, receive, methods=["POST"]),
+            # only with its own secret: an unsigned route would take anyone's calls
+            *(
+                [Route(settings.pipelines_path, receive_pipelines, methods=["POST"])]
+                if settings.pipelines_secret
+                else []
+            ),
             Route("/_status", status, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],

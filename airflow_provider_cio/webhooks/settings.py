@@ -10,6 +10,7 @@ from airflow_provider_cio.webhooks.flusher import DEFAULT_INTERVAL_SECONDS, DEFA
 from airflow_provider_cio.webhooks.signature import DEFAULT_TOLERANCE_SECONDS
 
 DEFAULT_PATH = "/webhooks/customerio"
+DEFAULT_PIPELINES_PATH = "/webhooks/customerio/pipelines"
 # A "sent" event with Body Content enabled carries the whole message; we land none of it, but must read it.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -35,14 +36,23 @@ class ReceiverSettings:
     # A signature seen within the tolerance is a captured request sent again (Customer.io signs each attempt
     # anew: a retry that kept its first timestamp would go stale under any tolerance). Off: only event_id dedupes.
     refuse_replayed_signatures: bool = True
+    # the Data Pipelines Webhook destination's Shared Secret; empty: that route is off
+    pipelines_secret: bytes = b""
+    pipelines_path: str = DEFAULT_PIPELINES_PATH
 
     def __post_init__(self) -> None:
         if len(self.signing_key) < 8:
             raise SettingsError(
                 "the webhook signing key is missing or shorter than 8 bytes (CIO_WEBHOOK_SIGNING_KEY)"
             )
-        if not self.path.startswith("/"):
-            raise SettingsError(f"path {self.path!r} must start with '/'")
+        if not self.path.startswith("/") or not self.pipelines_path.startswith("/"):
+            raise SettingsError(f"paths {self.path!r}, {self.pipelines_path!r} must start with '/'")
+        if self.path == self.pipelines_path:
+            raise SettingsError("the Reporting Webhooks path and the Data Pipelines path must differ")
+        if self.pipelines_secret and len(self.pipelines_secret) < 8:
+            raise SettingsError(
+                "the Data Pipelines shared secret is shorter than 8 bytes (CIO_WEBHOOK_PIPELINES_SECRET)"
+            )
         for name, value, low in (
             ("tolerance_seconds", self.tolerance_seconds, 1.0),
             ("max_body_bytes", self.max_body_bytes, 1024),
@@ -63,6 +73,10 @@ class ReceiverSettings:
         key_file = env.get("CIO_WEBHOOK_SIGNING_KEY_FILE")
         if key_file:
             key = Path(key_file).read_text().strip()
+        secret = env.get("CIO_WEBHOOK_PIPELINES_SECRET", "")
+        secret_file = env.get("CIO_WEBHOOK_PIPELINES_SECRET_FILE")
+        if secret_file:
+            secret = Path(secret_file).read_text().strip()
         values: dict[str, object] = {
             "signing_key": key.encode(),
             "journal_dir": Path(env.get("CIO_WEBHOOK_JOURNAL_DIR", ".webhook-journal")),
@@ -75,6 +89,8 @@ class ReceiverSettings:
             "flush_interval": float(env.get("CIO_WEBHOOK_FLUSH_INTERVAL", DEFAULT_INTERVAL_SECONDS)),
             "retention_hours": int(env.get("CIO_WEBHOOK_RETENTION_HOURS", DEFAULT_RETENTION_HOURS)),
             "refuse_replayed_signatures": env.get("CIO_WEBHOOK_REFUSE_REPLAYS", "true").lower() != "false",
+            "pipelines_secret": secret.encode(),
+            "pipelines_path": env.get("CIO_WEBHOOK_PIPELINES_PATH", DEFAULT_PIPELINES_PATH),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
