@@ -87,5 +87,11 @@ def _triggering_interval_end(context: Any) -> Any:
 def latest_interval_end(extras: Iterable[dict[str, Any] | None]) -> datetime | None:
     """The latest ``interval_end`` among Asset events' extras (``None`` when no event carries one). Also read by the
     distributed test to tell which day an asset-triggered run built."""
-    ends = [datetime.fromisoformat(end) for extra in extras if (end := (extra or {}).get("interval_end"))]
+    # an AssetWatcher's event carries its trigger's payload under "payload" (the webhook batches' interval_end)
+    ends = [datetime.fromisoformat(end) for extra in extras if (end := _interval_end(extra or {}))]
     return max(ends) if ends else None
+
+
+def _interval_end(extra: dict[str, Any]) -> Any:
+    payload = extra.get("payload")
+    return extra.get("interval_end") or (payload.get("interval_end") if isinstance(payload, dict) else None)

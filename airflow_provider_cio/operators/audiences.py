@@ -71,6 +71,10 @@ class CioAudienceBuildOperator(BaseOperator):
         with fail_fast():
             return self._build(context)
 
+    def extend_inputs(self, store: Any, inputs: Any, *, as_of: Any, work_dir: Any) -> Any:
+        """The inputs a build reads; a subclass adds fresher sources (the event-driven DAG's webhook events)."""
+        return inputs
+
     def _build(self, context: Any) -> dict[str, Any]:
         import json
         import tempfile
@@ -109,6 +113,7 @@ class CioAudienceBuildOperator(BaseOperator):
                 work_dir=Path(tmp),
             )
             inputs.warehouse = {**inputs.warehouse, **relations}
+            inputs = self.extend_inputs(store, inputs, as_of=as_of, work_dir=Path(tmp))
             results: dict[str, Any] = {}
             for key, names in groups.items():
                 results.update(
