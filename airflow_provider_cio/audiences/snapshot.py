@@ -18,16 +18,16 @@ import json
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from airflow_provider_cio.audiences.errors import SnapshotNotFound
+from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest, PartFile
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
-from airflow_provider_cio.sync.destination import Member
+from airflow_provider_cio.sync.member_table import MemberTable
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -42,10 +42,10 @@ DEFAULT_PART_ROWS: Final = 250_000  # ~250k members x ~14 hash lists: parts of t
 STATS_NAME: Final = "_stats.json"
 
 
-class SnapshotCorrupt(RuntimeError):
+class SnapshotCorrupt(CioError, RuntimeError):
     """Stats and manifest describe different generations (a crashed write) or a part does not verify."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
 
 def snapshot_ref(env: str, workspace: str, audience: str, dt: date, hour: int | None = None) -> PartitionRef:
@@ -183,26 +183,23 @@ def read_snapshot_population(store: ObjectStore, ref: PartitionRef) -> pa.Table 
     return pq.read_table(io.BytesIO(data))
 
 
-def members_from_table(table: pa.Table, platform: str) -> Iterator[Member]:
-    """Sync ``Member``s for one platform: identifiers keyed by kind (``meta_email`` -> ``email``)."""
+def members_from_table(table: pa.Table, platform: str) -> MemberTable:
+    """Sync members for one platform: identifiers keyed by kind (``meta_email`` -> ``email``), kept in columns.
+    It iterates as ``Member``s; the sync core diffs it in Arrow and builds ``Member``s only for what it sends."""
     prefix = f"{platform}_"
     columns = [name for name in table.column_names if name.startswith(prefix)]
     if not columns:
         raise ValueError(f"snapshot has no identifier columns for platform {platform!r}")
-    kinds = [name[len(prefix) :] for name in columns]
-    for batch in table.to_batches(max_chunksize=64 * 1024):
-        ids = batch.column("customer_id").to_pylist()
-        values = [batch.column(name).to_pylist() for name in columns]
-        for row, customer_id in enumerate(ids):
-            identifiers = {kind: tuple(col[row]) for kind, col in zip(kinds, values, strict=True) if col[row]}
-            if identifiers:
-                yield Member(customer_id=customer_id, identifiers=identifiers)
+    return MemberTable(table, {name[len(prefix) :]: name for name in columns})
 
 
-def snapshot_members(store: ObjectStore, ref: PartitionRef, platform: str) -> Iterator[Member]:
+def snapshot_members(store: ObjectStore, ref: PartitionRef, platform: str) -> MemberTable:
     """The committed snapshot's members as the sync core takes them, for ``platform`` (meta / google)."""
-    table = read_snapshot_members(store, ref)
-    yield from members_from_table(table, platform)
+    prefix = f"{platform}_"
+    columns = ["customer_id"] + [
+        name for name in _manifest(store, ref).column_names if name.startswith(prefix)
+    ]
+    return members_from_table(read_snapshot_members(store, ref, columns=columns), platform)
 
 
 def latest_snapshot(store: ObjectStore, env: str, workspace: str, audience: str) -> PartitionRef | None:

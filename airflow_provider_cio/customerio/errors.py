@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from airflow_provider_cio.errors import CioError, ErrorClass
 
-class CustomerIoError(RuntimeError):
+
+class CustomerIoError(CioError, RuntimeError):
     """Base of every Customer.io failure. ``error_class`` feeds the on-call notifier."""
 
-    error_class = "platform"
+    error_class = ErrorClass.PLATFORM
 
     def __init__(self, message: str, *, endpoint: str | None = None, status: int | None = None) -> None:
         super().__init__(message)
@@ -17,13 +19,13 @@ class CustomerIoError(RuntimeError):
 class CustomerIoAuthError(CustomerIoError):
     """401/403: the App API key is wrong, revoked or lacks scope. A human must fix the connection; never retried."""
 
-    error_class = "configuration"
+    error_class = ErrorClass.CONFIGURATION
 
 
 class CustomerIoRequestError(CustomerIoError):
     """A 4xx other than auth and throttling: our request is wrong (a bug or a bad parameter); never retried."""
 
-    error_class = "bug"
+    error_class = ErrorClass.BUG
 
 
 class CustomerIoRateLimited(CustomerIoError):
@@ -60,4 +62,4 @@ class CustomerIoDownloadError(CustomerIoError):
 class ExportFormatError(CustomerIoError):
     """The export CSV does not have the columns we need (upstream data, not a platform failure)."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_cio.errors import CioError, ErrorClass
 
-class ConnectionConfigError(ValueError):
+
+class ConnectionConfigError(CioError, ValueError):
     """A connection is missing a field or has an unknown one; the message names the connection and the field."""
 
-    error_class = "configuration"
+    error_class = ErrorClass.CONFIGURATION
 
 
 def read_extras(

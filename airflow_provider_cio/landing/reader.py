@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
@@ -25,16 +26,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class PartitionNotFound(LookupError):
+class PartitionNotFound(CioError, LookupError):
     """No manifest: the partition does not exist for readers (never landed, or a write has not committed)."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
 
-class PartitionCorrupt(RuntimeError):
+class PartitionCorrupt(CioError, RuntimeError):
     """The manifest disagrees with the files under the partition."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
 
 def read_manifest(store: ObjectStore, ref: PartitionRef) -> Manifest:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from airflow_provider_cio.errors import CioError, ErrorClass
+
 # A rerun of the same interval normally finds the same rows or more (late arrivals): losing a tenth is already
 # unusual, losing more is far more often a broken source than real deletions.
 DEFAULT_RERUN_MAX_SHRINK = 0.1
 
 
-class PartitionShrink(ValueError):
+class PartitionShrink(CioError, ValueError):
     """The rewrite found fewer rows than the committed partition by more than its contract allows; nothing replaced."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
 
 @dataclass(frozen=True)

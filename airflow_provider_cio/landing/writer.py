@@ -37,6 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.landing.generations import DEFAULT_GRACE, new_generation, sweep
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest, PartFile
@@ -67,22 +68,22 @@ MAX_COMMIT_ATTEMPTS = 8
 _CLOCK_MARGIN = timedelta(minutes=5)
 
 
-class TooManyRejectedRows(ValueError):
+class TooManyRejectedRows(CioError, ValueError):
     """The rejection rate passed the configured limit; nothing was committed."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
 
-class ConcurrentCommit(RuntimeError):
+class ConcurrentCommit(CioError, RuntimeError):
     """Another writer committed the partition while this one was writing, and this one may not simply follow it."""
 
-    error_class = "platform"
+    error_class = ErrorClass.PLATFORM
 
 
-class StaleWriter(RuntimeError):
+class StaleWriter(CioError, RuntimeError):
     """This writer ran longer than the sweep's grace period: its parts may have been swept, so it did not commit."""
 
-    error_class = "platform"
+    error_class = ErrorClass.PLATFORM
 
 
 class PartitionWriter:

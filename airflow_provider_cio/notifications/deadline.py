@@ -18,11 +18,12 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_provider_cio.errors import ErrorClass
 from airflow_provider_cio.notifications.triage import RUNBOOK_SECTIONS, scrub
 
 log = logging.getLogger(__name__)
 
-ERROR_CLASS = "upstream_data"
+ERROR_CLASS = ErrorClass.UPSTREAM_DATA
 
 
 def late_export_message(

@@ -1,7 +1,8 @@
 """Failure triage, Airflow-free: error class, one-line cause, runbook section, and PII scrubbing.
 
-Every exception this provider raises carries an ``error_class`` attribute; anything else is classified by its type,
-and what cannot be classified is a ``bug`` (the code, not the data or a platform, must change).
+Every exception this provider raises is a ``CioError`` declaring its ``ErrorClass``; a foreign one (the Azure SDK's,
+Airflow's, the network's) is classified by its type's name (importing those packages here would tie the triage to
+them), and what cannot be classified is a ``bug`` (the code, not the data or a platform, must change).
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-ERROR_CLASSES = ("configuration", "upstream_data", "platform", "bug")
+from airflow_provider_cio.errors import ErrorClass, declared_class
+
+ERROR_CLASSES = tuple(ErrorClass)
 
 RUNBOOK_SECTIONS = {
-    "configuration": "configuration-errors",
-    "upstream_data": "upstream-data-errors",
-    "platform": "platform-errors",
-    "bug": "bugs",
+    ErrorClass.CONFIGURATION: "configuration-errors",
+    ErrorClass.UPSTREAM_DATA: "upstream-data-errors",
+    ErrorClass.PLATFORM: "platform-errors",
+    ErrorClass.BUG: "bugs",
 }
 GUARD_SECTIONS = {
     "min_size": "guard-min_size",
@@ -24,20 +27,18 @@ GUARD_SECTIONS = {
     "quality_verdict": "guard-quality_verdict",
 }
 
+# Foreign exceptions only (ours declare their class): Blob / HTTP / gRPC transport trouble is the platform's;
+# auth trouble and a missing Airflow connection are configuration.
 _BY_TYPE_NAME = {
-    # Blob / HTTP / gRPC transport trouble is the platform's; auth trouble is configuration.
-    "ClientAuthenticationError": "configuration",
-    "ConnectionConfigError": "configuration",
-    "AirflowNotFoundException": "configuration",
-    "ServiceRequestError": "platform",
-    "ServiceResponseError": "platform",
-    "HttpResponseError": "platform",
-    "ConnectionError": "platform",
-    "TimeoutError": "platform",
-    "ReadTimeout": "platform",
-    "ConnectTimeout": "platform",
-    "PartitionNotFound": "upstream_data",
-    "PartitionCorrupt": "upstream_data",
+    "ClientAuthenticationError": ErrorClass.CONFIGURATION,
+    "AirflowNotFoundException": ErrorClass.CONFIGURATION,
+    "ServiceRequestError": ErrorClass.PLATFORM,
+    "ServiceResponseError": ErrorClass.PLATFORM,
+    "HttpResponseError": ErrorClass.PLATFORM,
+    "ConnectionError": ErrorClass.PLATFORM,
+    "TimeoutError": ErrorClass.PLATFORM,
+    "ReadTimeout": ErrorClass.PLATFORM,
+    "ConnectTimeout": ErrorClass.PLATFORM,
 }
 
 # the local part takes every character RFC 5322 allows unquoted (``o'brien@``, ``a!b@``), not just the common ones
@@ -68,12 +69,12 @@ def scrub(text: str) -> str:
 
 
 def declared(exc: BaseException | None) -> BaseException | None:
-    """The exception in the chain that says what it is (has an ``error_class``), else the outermost one."""
+    """The exception in the chain that says what it is (declares an ``ErrorClass``), else the outermost one."""
     seen: set[int] = set()
     current = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if getattr(current, "error_class", None) in ERROR_CLASSES:
+        if declared_class(current) is not None:
             return current
         current = current.__cause__ or current.__context__
     if exc is not None and getattr(exc, WRAPPER_MARK, False) and exc.__cause__ is not None:
@@ -85,20 +86,17 @@ def declared(exc: BaseException | None) -> BaseException | None:
 WRAPPER_MARK = "cio_headline"
 
 
-def classify(exc: BaseException | None) -> str:
-    """The error class of a failure: the exception's own ``error_class``, else by type, else ``bug``."""
+def classify(exc: BaseException | None) -> ErrorClass:
+    """The error class of a failure: the first in its chain that declares one or is known by type, else ``bug``."""
     seen: set[int] = set()
     current = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        declared = getattr(current, "error_class", None)
-        if declared in ERROR_CLASSES:
-            return str(declared)
-        by_type = _by_type(current)
-        if by_type is not None:
-            return by_type
+        found = declared_class(current) or _by_type(current)
+        if found is not None:
+            return found
         current = current.__cause__ or current.__context__
-    return "bug"
+    return ErrorClass.BUG
 
 
 # Azure Storage answers 401/403 when the credentials may not make the request: a SAS without the permission
@@ -109,11 +107,11 @@ def classify(exc: BaseException | None) -> str:
 _REFUSED_STATUSES = (401, 403)
 
 
-def _by_type(exc: BaseException) -> str | None:
+def _by_type(exc: BaseException) -> ErrorClass | None:
     """The class of a foreign exception by its type (and, for an HTTP error, its status), else None."""
     for klass in type(exc).__mro__:
         if klass.__name__ == "HttpResponseError" and getattr(exc, "status_code", None) in _REFUSED_STATUSES:
-            return "configuration"
+            return ErrorClass.CONFIGURATION
         if klass.__name__ in _BY_TYPE_NAME:
             return _BY_TYPE_NAME[klass.__name__]
     return None
@@ -157,7 +155,7 @@ class Triage:
     task_id: str
     run_id: str
     partition: str
-    error_class: str
+    error_class: ErrorClass
     cause: str
     summary: str = ""
     runbook_url: str = ""
@@ -214,7 +212,7 @@ def triage(
     summary = ""
     if exc is not None and (hasattr(exc, "result") or guard):
         summary = scrub(str(exc))
-    elif error_class == "configuration":
+    elif error_class is ErrorClass.CONFIGURATION:
         summary = who_acts(exc)
     return Triage(
         dag_id=dag_id,

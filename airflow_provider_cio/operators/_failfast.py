@@ -7,8 +7,6 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-NOT_RETRYABLE = ("configuration", "upstream_data")
-
 log = logging.getLogger(__name__)
 
 
@@ -34,7 +32,7 @@ def fail_fast() -> Iterator[None]:
         rest = [line for line in scrub(str(exc)).splitlines()[1:] if line.strip() and line not in text]
         if rest:
             text += "\n" + "\n".join(rest)
-        if classify(exc) in NOT_RETRYABLE:
+        if not classify(exc).retryable:
             failed = AirflowFailException(text)
             setattr(failed, WRAPPER_MARK, True)
             raise failed from exc

@@ -7,14 +7,15 @@ from typing import Any
 
 from airflow.sdk import conf
 
+from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.operators._landing_partition import LandingPartitionOperator
 from airflow_provider_cio.operators._partition import interval
 
 
-class CustomerIoExportError(RuntimeError):
+class CustomerIoExportError(CioError, RuntimeError):
     """An export ended failed or timed out on Customer.io's side."""
 
-    error_class = "platform"
+    error_class = ErrorClass.PLATFORM
 
 
 class CustomerIoExportOperator(LandingPartitionOperator):

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airflow_provider_cio.errors import CioError, ErrorClass
+
 if TYPE_CHECKING:
     from airflow_provider_cio.quality.result import GateResult
 
 
-class ContractError(ValueError):
+class ContractError(CioError, ValueError):
     """A contract that cannot be used: the message names the file, the field and the problem."""
 
-    error_class = "configuration"
+    error_class = ErrorClass.CONFIGURATION
 
     def __init__(self, source: str, field: str, problem: str) -> None:
         super().__init__(f"data contract {source}: field {field!r}: {problem}")
@@ -36,10 +38,10 @@ class ContractNotFound(ContractError):
         self.dataset = dataset
 
 
-class GateInputError(RuntimeError):
+class GateInputError(CioError, RuntimeError):
     """The gate could not judge the partition at all: nothing to validate, or what is there is inconsistent."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
 
 class EmptyPartition(GateInputError):
@@ -54,10 +56,10 @@ class PartitionInconsistent(GateInputError):
     """The manifest disagrees with the files (missing part, size/hash or row-count mismatch)."""
 
 
-class QualityGateFailed(Exception):
+class QualityGateFailed(CioError):
     """At least one critical check failed; the message is the on-call summary, ``result`` the full verdict."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
     def __init__(self, result: GateResult) -> None:
         super().__init__(result.on_call_message())

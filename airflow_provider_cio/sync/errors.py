@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from airflow_provider_cio.errors import CioError, ErrorClass
 
-class SyncError(RuntimeError):
+
+class SyncError(CioError, RuntimeError):
     """Base of every sync failure. ``error_class`` feeds the on-call notifier."""
 
-    error_class = "bug"
+    error_class = ErrorClass.BUG
 
 
 class ConfigurationError(SyncError):
     """Credentials, permissions, terms, allowlisting: a human must act; never retried."""
 
-    error_class = "configuration"
+    error_class = ErrorClass.CONFIGURATION
 
     def __init__(self, message: str, *, who_must_act: str = "the owner of the platform credentials") -> None:
         super().__init__(f"{message} (who must act: {who_must_act})")
@@ -22,7 +24,7 @@ class ConfigurationError(SyncError):
 class PlatformError(SyncError):
     """Throttled or down: retried with backoff; ``retry_after`` is the platform's hint in seconds, if any."""
 
-    error_class = "platform"
+    error_class = ErrorClass.PLATFORM
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -38,13 +40,13 @@ class StillProcessing(PlatformError):
 class DataError(SyncError):
     """The platform refused rows as invalid (counted, never with raw values)."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
 
 class GuardrailBlocked(SyncError):
     """A guardrail stopped the sync before anything was sent."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
     def __init__(self, guard: str, message: str, *, override: str) -> None:
         super().__init__(f"guard {guard!r} blocked the sync: {message}. Override (logged): {override}")

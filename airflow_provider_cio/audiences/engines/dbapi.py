@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from airflow_provider_cio.audiences.engines.columns import Family
 from airflow_provider_cio.audiences.errors import AudienceInputError
+from airflow_provider_cio.errors import ErrorClass
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,7 +30,7 @@ _SERVER_CURSOR_DRIVERS: Final = ("psycopg2", "psycopg")
 class WarehouseUnavailable(AudienceInputError):
     """The warehouse could not be reached or refused us (credentials, host, permissions): configuration."""
 
-    error_class = "configuration"
+    error_class = ErrorClass.CONFIGURATION
 
 
 def safe_error(exc: BaseException) -> str:
