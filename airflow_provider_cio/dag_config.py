@@ -30,6 +30,10 @@ class Platform(StrEnum):
 # the sync core's modes (airflow_provider_cio.sync.plan.SYNC_MODES; a test keeps the two equal)
 SYNC_MODES = ("upsert", "mirror", "replace")
 SOURCES = ("app_api", "dataout")
+# what a sync does when a guard would block it (airflow_provider_cio.sync.approval.ON_GUARD; a test keeps them equal):
+# ask on-call in the UI (Required Actions), fail the task, or skip the sync
+ON_GUARD = ("approve", "fail", "skip")
+APPROVAL_TIMEOUT_MINUTES = (0.5, 7 * 24 * 60.0)  # how long an approval request may wait (bounds)
 # datasets the App API lands by the hour (cio_cart_recovery): the time-filtered ones
 HOURLY_DATASETS = ("events", "deliveries")
 
@@ -156,12 +160,20 @@ class AudienceConfig:
     # platform -> existing platform audience name (YAML ``platform_name``: one name for every destination, or a
     # mapping per platform); unset platforms get the env/workspace-qualified default
     platform_names: dict[str, str] = field(default_factory=dict)
+    # when a guard would block its sync: approve | fail | skip (None: the audiences section's on_guard)
+    on_guard: str | None = None
+    # how long an approval request waits for on-call (None: the audiences section's approval_timeout_minutes)
+    approval_timeout_minutes: float | None = None
 
     def __post_init__(self) -> None:
         if not self.destinations:
             raise _Invalid("destinations", "is empty: list meta and/or google")
         _all_of("destinations", self.destinations, [p.value for p in Platform])
         _one_of("mode", self.mode, SYNC_MODES)
+        if self.on_guard is not None:
+            _one_of("on_guard", self.on_guard, ON_GUARD)
+        if self.approval_timeout_minutes is not None:
+            _in_range("approval_timeout_minutes", self.approval_timeout_minutes, *APPROVAL_TIMEOUT_MINUTES)
 
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -186,6 +198,8 @@ class CioDagConfig:
     audiences: tuple[AudienceConfig, ...] = ()
     min_size: int = 100
     max_shrink: float = 0.30
+    on_guard: str = "approve"
+    approval_timeout_minutes: float = 240.0
     holdout: HoldoutConfig | None = None
     warehouse: WarehouseConfig = field(default_factory=lambda: WarehouseConfig())
 
@@ -204,6 +218,10 @@ class CioDagConfig:
         _in_range("retries", self.retries, 0, 10)
         _in_range("audiences.min_size", self.min_size, 0)
         _in_range("audiences.max_shrink", self.max_shrink, 0.0, 1.0)
+        _one_of("audiences.on_guard", self.on_guard, ON_GUARD)
+        _in_range(
+            "audiences.approval_timeout_minutes", self.approval_timeout_minutes, *APPROVAL_TIMEOUT_MINUTES
+        )
         needed = {"blob", "customerio"} | {p for a in self.audiences for p in a.destinations}
         for name in sorted(needed - set(self.connections)):
             raise _Invalid(f"connections.{name}", "is missing: name the Airflow connection to use")
@@ -224,6 +242,16 @@ class CioDagConfig:
         must exist (``airflow pools set``): the scheduler never queues a task whose pool does not.
         """
         return self.export.pool or None
+
+    def guard_policy(self, audience: AudienceConfig) -> tuple[str, float]:
+        """What the audience's syncs do when a guard would block (approve / fail / skip) and how many minutes an
+        approval request waits: the audience's own setting, else the audiences section's."""
+        return (
+            audience.on_guard or self.on_guard,
+            audience.approval_timeout_minutes
+            if audience.approval_timeout_minutes is not None
+            else self.approval_timeout_minutes,
+        )
 
     def platform_audience_name(self, audience: AudienceConfig, platform: str) -> str:
         """The audience's name on ``platform``: its ``platform_name`` override, else ``cio/{env}/{workspace}/{name}``."""
@@ -268,13 +296,16 @@ def parse_dag_config(raw: Any, *, source: str = "cio.yaml") -> CioDagConfig:
         )
         for name, spec in definitions.items()
     ]
-    for key, scalar in (
+    guard_defaults: tuple[tuple[str, type], ...] = (
         ("min_size", int),
         ("max_shrink", float),
-    ):  # the guards' defaults, kept under audiences
+        ("on_guard", str),
+        ("approval_timeout_minutes", float),
+    )
+    for key, scalar in guard_defaults:  # the guards' defaults, kept under audiences
         if key in audiences:
             raw[key] = reader.typed(audiences.pop(key), scalar, f"audiences.{key}")
-    reader.no_unknown(audiences, ("definitions", "min_size", "max_shrink"), "audiences")
+    reader.no_unknown(audiences, ("definitions", *(key for key, _ in guard_defaults)), "audiences")
     holdout = raw.pop("holdout", None)
     raw["audiences"] = tuple(audience_configs)
     if holdout is not None:
@@ -285,7 +316,14 @@ def parse_dag_config(raw: Any, *, source: str = "cio.yaml") -> CioDagConfig:
         ("warehouse", WarehouseConfig),
     ):
         raw[key] = reader.section(kind, raw.get(key) or {}, key)
-    built = {"audiences", "holdout", "export", "cart_recovery", "warehouse", "min_size", "max_shrink"}
+    built = {
+        "audiences",
+        "holdout",
+        "export",
+        "cart_recovery",
+        "warehouse",
+        *(key for key, _ in guard_defaults),
+    }
     return reader.section(CioDagConfig, raw, "", built=built)
 
 

@@ -70,10 +70,18 @@ def sync_params(audiences: Sequence[str] = ()) -> dict[str, Any]:
 
 
 def gate_and_sync(build: Any, audience: AudienceConfig, cfg: CioDagConfig, *, hourly: bool = False) -> None:
-    """``build >> gate_<audience> >> sync_<platform>_<audience>`` for each destination: no sync without its gate.
+    """``build >> gate_<audience>`` then, for each destination, its sync: no sync without its gate.
+
+    With the audience's ``on_guard: approve`` (the default) each sync is
+    ``gate >> guard_<platform>_<audience> >> approve_<platform>_<audience> >> sync_<platform>_<audience>``: the
+    guard check plans the sync dry; when a guard would block it, the approval asks on-call in the UI (Required
+    Actions), else it skips itself and the sync runs as usual (``none_failed``: a skipped approval lets it through,
+    a failed gate or an unanswered request does not). ``fail`` / ``skip``: ``gate >> sync``, the sync fails or skips.
 
     The platform audience name is resolved here, at parse time: an invalid one is a DAG import error, and the task's
     rendered fields show on-call which platform audience it writes."""
+    from datetime import timedelta
+
     from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
     from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
 
@@ -86,20 +94,53 @@ def gate_and_sync(build: Any, audience: AudienceConfig, cfg: CioDagConfig, *, ho
         **layout(cfg),
     )
     build >> gate
+    on_guard, timeout_minutes = cfg.guard_policy(audience)
     for platform in audience.destinations:
-        gate >> CioAudienceSyncOperator(
-            task_id=f"sync_{platform}_{audience.name}",
-            audience=audience.name,
-            platform=platform,
-            conn_id=cfg.connections[platform],
-            mode=audience.mode,
-            platform_audience_name=cfg.platform_audience_name(audience, platform),
-            min_size=cfg.min_size,
-            max_shrink=cfg.max_shrink,
-            plan_only="{{ params.dry_run }}",
-            allow_older="{{ params.allow_older }}",
-            allow_shrink="{{ params.allow_shrink }}",
-            only_audiences="{{ (params.audiences or []) | join(',') }}",
-            hourly=hourly,
+        sync_kwargs: dict[str, Any] = {
+            "audience": audience.name,
+            "platform": platform,
+            "conn_id": cfg.connections[platform],
+            "mode": audience.mode,
+            "platform_audience_name": cfg.platform_audience_name(audience, platform),
+            "min_size": cfg.min_size,
+            "max_shrink": cfg.max_shrink,
+            "plan_only": "{{ params.dry_run }}",
+            "allow_older": "{{ params.allow_older }}",
+            "allow_shrink": "{{ params.allow_shrink }}",
+            "only_audiences": "{{ (params.audiences or []) | join(',') }}",
+            "hourly": hourly,
             **layout(cfg),
+        }
+        if on_guard != "approve":
+            gate >> CioAudienceSyncOperator(
+                task_id=f"sync_{platform}_{audience.name}", on_guard=on_guard, **sync_kwargs
+            )
+            continue
+        from airflow_provider_cio.operators.sync_approval import CioSyncApprovalOperator
+        from airflow_provider_cio.operators.sync_guard_check import CioSyncGuardCheckOperator
+
+        check = CioSyncGuardCheckOperator(
+            task_id=f"guard_{platform}_{audience.name}",
+            gate_task_id=gate.task_id,
+            preflight=False,  # the sync's own preflight runs before it sends anything
+            **sync_kwargs,
+        )
+        approval = CioSyncApprovalOperator(
+            task_id=f"approve_{platform}_{audience.name}",
+            guard_check_task_id=check.task_id,
+            response_timeout=timedelta(minutes=timeout_minutes),
+            retries=0,  # a retry would only ask again: clearing the task does that on purpose
+        )
+        (
+            gate
+            >> check
+            >> approval
+            >> CioAudienceSyncOperator(
+                task_id=f"sync_{platform}_{audience.name}",
+                on_guard=on_guard,
+                guard_check_task_id=check.task_id,
+                approval_task_id=approval.task_id,
+                trigger_rule="none_failed",
+                **sync_kwargs,
+            )
         )

@@ -49,6 +49,11 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_cio.hooks.google"],
             },
         ],
+        # report links: the buttons on a task (their API-server route is the airflow.plugins entry point)
+        "extra-links": [
+            f"airflow_provider_cio.links.operator_links.{name}"
+            for name in ("GateReportLink", "AudienceStatsLink", "LiftReportLink", "TrendReportLink")
+        ],
         "connection-types": [
             {
                 "connection-type": "customerio",

@@ -61,5 +61,11 @@ def record_and_alert(
         return {"error": type(exc).__name__}
     if recorded.trend_html:
         log.info("%s %s: trend report %s", operator.platform, operator.audience, recorded.trend_html)
+        from airflow_provider_cio.links.pointers import TREND_REPORT, push_reports
+
+        base, conn_id = store.url(""), getattr(operator, "wasb_conn_id", None)
+        if conn_id and recorded.trend_html.startswith(base):
+            trend = recorded.trend_html.removeprefix(base)
+            push_reports(context, conn_id, operator.container, {TREND_REPORT: trend})
     send_drift_alerts(recorded.alerts, context, getattr(operator, "alert_to", ()))
     return recorded.to_dict()

@@ -10,6 +10,7 @@ from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
 from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
+from airflow_provider_cio.links.operator_links import TrendReportLink
 from airflow_provider_cio.operators._partition import interval
 
 PLATFORMS = ("meta", "google")
@@ -51,6 +52,7 @@ class CioAudienceSyncOperator(BaseOperator):
         "platform_audience_name",
     )
     ui_color = "#d5f5e3"
+    operator_extra_links = (TrendReportLink(),)  # the audience's match-rate trend, redrawn by every real sync
 
     def __init__(
         self,

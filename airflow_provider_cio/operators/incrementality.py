@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
+from airflow_provider_cio.links.operator_links import LiftReportLink
 
 
 class CioIncrementalityOperator(BaseOperator):
@@ -17,6 +18,7 @@ class CioIncrementalityOperator(BaseOperator):
     test on revenue; writes ``reports/{env}/{workspace}/incrementality/{program}/dt=.../`` (PNG, HTML, JSON)."""
 
     template_fields: Sequence[str] = ("env", "workspace", "container", "program")
+    operator_extra_links = (LiftReportLink(),)
 
     def __init__(
         self,
@@ -54,9 +56,10 @@ class CioIncrementalityOperator(BaseOperator):
         # week up to Saturday), by the rule every operator shares
         _, end = interval(context)
         start = end - timedelta(days=self.window_days)
+        store = object_store(self.wasb_conn_id, self.container)
         with fail_fast(), tempfile.TemporaryDirectory(prefix="cio-lift-") as tmp:
             summary = run_incrementality(
-                object_store(self.wasb_conn_id, self.container),
+                store,
                 env=self.env,
                 workspace=self.workspace,
                 program=self.program,
@@ -64,6 +67,13 @@ class CioIncrementalityOperator(BaseOperator):
                 window=(start, end),
                 warehouse=self.warehouse,
                 work_dir=Path(tmp),
+            )
+        from airflow_provider_cio.links.pointers import LIFT_REPORT, push_reports
+
+        report = str(summary["report"])
+        if report.startswith(store.url("")):
+            push_reports(
+                context, self.wasb_conn_id, self.container, {LIFT_REPORT: report.removeprefix(store.url(""))}
             )
         self.log.info(
             "%s: conversion lift %.4f (p=%.3f) over %s treatment / %s holdout users; report %s",

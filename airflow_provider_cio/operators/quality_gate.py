@@ -22,6 +22,15 @@ class CioQualityGateOperator(LandingPartitionOperator):
 
     ui_color = "#f5e6c8"
 
+    @property
+    def operator_extra_links(self) -> tuple[Any, ...]:  # type: ignore[override]
+        """ "Gate report" on every gate; "Audience stats" too on an audience snapshot's gate."""
+        from airflow_provider_cio.links.operator_links import AudienceStatsLink, GateReportLink
+
+        if self.root == "audiences":
+            return (GateReportLink(), AudienceStatsLink())
+        return (GateReportLink(),)
+
     def __init__(
         self,
         *,
@@ -61,6 +70,7 @@ class CioQualityGateOperator(LandingPartitionOperator):
             interval_end=end,
             search_paths=self.contract_paths,
         )
+        _publish_reports(context, self, ref)
         summary = result.to_summary()
         for warning in result.warnings:
             self.log.warning("quality warning on %s: %s", ref.label, warning.describe())
@@ -80,6 +90,19 @@ class CioQualityGateOperator(LandingPartitionOperator):
                 "rows": result.rows,
             }
         return summary
+
+
+def _publish_reports(context: Any, operator: CioQualityGateOperator, ref: Any) -> None:
+    """The blobs this gate's links open: its report (written, passed or failed), and a snapshot's stats."""
+    from airflow_provider_cio.links.pointers import AUDIENCE_STATS, GATE_REPORT, push_reports
+    from airflow_provider_cio.quality.gate import REPORT_NAME
+
+    reports = {GATE_REPORT: f"{ref.quality_prefix}/{REPORT_NAME}"}
+    if operator.root == "audiences":
+        from airflow_provider_cio.audiences.snapshot import STATS_NAME
+
+        reports[AUDIENCE_STATS] = f"{ref.prefix}/{STATS_NAME}"
+    push_reports(context, operator.wasb_conn_id, operator.container, reports)
 
 
 def _release_previous(store: Any, ref: Any, generation: str | None, log: Any) -> None:

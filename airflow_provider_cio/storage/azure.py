@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.storage.base import BlobNotFound, PreconditionFailed, ReadRefused, Versioned
+from airflow_provider_cio.storage.content_types import content_type
 
 if TYPE_CHECKING:
     from azure.storage.blob import ContainerClient
@@ -77,6 +78,10 @@ class AzureObjectStore:
         from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 
         kwargs: dict[str, Any] = {"overwrite": overwrite, "max_concurrency": 2}
+        if kind := content_type(path):  # reports open in the browser (rendered, not downloaded)
+            from azure.storage.blob import ContentSettings
+
+            kwargs["content_settings"] = ContentSettings(content_type=kind)
         if if_match is not None:
             kwargs.update(overwrite=True, etag=if_match, match_condition=MatchConditions.IfNotModified)
         payload: Any = data if isinstance(data, bytes) else b"".join(data)

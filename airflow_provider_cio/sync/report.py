@@ -20,6 +20,8 @@ class SyncReport:
     plan: dict[str, Any] = field(default_factory=dict)
     guards: list[dict[str, Any]] = field(default_factory=list)
     overrides_used: list[str] = field(default_factory=list)
+    # on-call's approval of a guarded plan (sync.approval.ApprovedOverride.to_dict(): who, when, the figures)
+    approval: dict[str, Any] | None = None
     batches_total: int = 0
     batches_sent: int = 0
     batches_skipped: int = 0  # acknowledged by an earlier attempt of the same run (resume)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 from airflow_provider_cio.storage.base import ObjectStore
+from airflow_provider_cio.sync.approval import ApprovedOverride, apply_approval
 from airflow_provider_cio.sync.batching import make_batches
 from airflow_provider_cio.sync.destination import Destination, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import DataError, MembersNotApplied, SyncError
@@ -75,6 +76,7 @@ def run_sync(
     after_batch: AfterBatchHook | None = None,
     as_of: datetime | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    approval: ApprovedOverride | None = None,
 ) -> SyncReport:
     """Sync one audience snapshot to one destination; return a PII-free report.
 
@@ -86,6 +88,8 @@ def run_sync(
     nothing is sent, unless ``guards.allow_older``; the live audience never goes back in time by accident.
     Raises ``MembersNotApplied`` (platform, retried) after recording what did apply, when the platform accepted
     requests and then did not apply them. ``now`` is the wall clock: it dates uploads for membership refresh.
+    ``approval`` is on-call's approval of this very plan (``sync.approval``): the guards it names are overridden
+    and it is recorded in the ledger and the report; a plan other than the approved one raises ``GuardrailBlocked``.
     """
     guards = guards or Guardrails()
     policy = retry or RetryPolicy()
@@ -152,6 +156,8 @@ def run_sync(
     ledger = Ledger(store, base, run_id)
     report.ledger = ledger.url()
 
+    if approval is not None and not dry_run:
+        verdicts = _approved(report, verdicts, approval, run_id)
     if dry_run:
         report.status = "dry_run"
         ledger.write_plan({"dry_run": True, "plan": report.plan, "guards": report.guards})
@@ -179,10 +185,14 @@ def run_sync(
         report.replaced_audience_id = known_id
         report.run_id = run_id = run_id_for(snapshot_id, None)
         plan, verdicts = _plan(report, snapshot, None, states, guards, quality_passed, mode, None, today)
+        if approval is not None:  # same snapshot, approved; only the audience holding it is new
+            verdicts = _approved(report, verdicts, approval, approval.run_id)
         ledger = Ledger(store, base, run_id)
         report.ledger = ledger.url()
         report.overrides_used = enforce_guards(verdicts)
-    ledger.write_plan({"dry_run": False, "plan": report.plan, "guards": report.guards})
+    ledger.write_plan(
+        {"dry_run": False, "plan": report.plan, "guards": report.guards, "approval": report.approval}
+    )
     report.audience_id = audience_id
     sends = RetryCounter()
     unapplied: set[str] = set()
@@ -247,6 +257,24 @@ def run_sync(
         info.size,
     )
     return report
+
+
+def _approved(
+    report: SyncReport, verdicts: list[GuardVerdict], approval: ApprovedOverride, run_id: str
+) -> list[GuardVerdict]:
+    """The verdicts with on-call's approval applied, recorded in the report (and so in the ledger's done.json)."""
+    verdicts = apply_approval(verdicts, approval, run_id=run_id)
+    report.guards = [v.to_dict() for v in verdicts]
+    report.approval = approval.to_dict()
+    log.warning(
+        "audience %s on %s: guard(s) %s approved by %s at %s",
+        report.audience_name,
+        report.platform,
+        ", ".join(approval.guards) or "none",
+        approval.approved_by,
+        approval.approved_at,
+    )
+    return verdicts
 
 
 def _newer_synced(previous: StateInfo | None, as_of: datetime | None) -> str | None:

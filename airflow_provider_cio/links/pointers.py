@@ -1,0 +1,53 @@
+"""What a task tells its report links: which blobs it wrote, on which connection and container (pointers, no URL
+with a secret, no data). Pushed to XCom under ``XCOM_KEY``; read by the links at the end of the task and by the
+API-server route when someone clicks one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+XCOM_KEY = "cio_reports"
+# the report kinds, as the task's link buttons name them
+GATE_REPORT = "Gate report"
+AUDIENCE_STATS = "Audience stats"
+LIFT_REPORT = "Lift report"
+TREND_REPORT = "Match-rate trend"
+REPORT_KINDS = (GATE_REPORT, AUDIENCE_STATS, LIFT_REPORT, TREND_REPORT)
+
+
+def pointer(wasb_conn_id: str, container: str, reports: Mapping[str, str]) -> dict[str, Any]:
+    """``{"conn_id", "container", "reports": {kind: blob path}}``; unknown kinds are a bug, refused here."""
+    unknown = sorted(set(reports) - set(REPORT_KINDS))
+    if unknown:
+        raise ValueError(f"unknown report kind(s) {unknown}; known: {list(REPORT_KINDS)}")
+    return {"conn_id": wasb_conn_id, "container": container, "reports": dict(reports)}
+
+
+def push_reports(context: Any, wasb_conn_id: str, container: str, reports: Mapping[str, str]) -> None:
+    """Publish the task's reports for its links (merged with any this try pushed before). A failure to push is
+    logged and never fails the task: the report is written, only its button would be missing."""
+    ti = context.get("ti") if hasattr(context, "get") else None
+    if ti is None or not reports:
+        return
+    try:
+        earlier = ti.xcom_pull(task_ids=ti.task_id, key=XCOM_KEY, map_indexes=ti.map_index) or {}
+        merged = {**(earlier.get("reports") or {}), **reports} if isinstance(earlier, dict) else dict(reports)
+        ti.xcom_push(key=XCOM_KEY, value=pointer(wasb_conn_id, container, merged))
+    except Exception as exc:  # the button is a convenience; the report exists either way
+        log.warning("report links not published (%s: %s)", type(exc).__name__, str(exc)[:200])
+
+
+def report_path(value: Any, kind: str) -> tuple[str, str, str] | None:
+    """``(conn_id, container, path)`` of ``kind`` in a pushed pointer, None when the task wrote no such report."""
+    if not isinstance(value, dict):
+        return None
+    path = (value.get("reports") or {}).get(kind)
+    conn_id, container = value.get("conn_id"), value.get("container")
+    if not (isinstance(path, str) and isinstance(conn_id, str) and isinstance(container, str)):
+        return None
+    return conn_id, container, path

@@ -1,0 +1,1 @@
+"""``python -m airflow_provider_cio.reports``: a day's reports as links a browser opens (or local copies)."""
