@@ -9,10 +9,14 @@ alternating:
   the same identity hashing (emails and phones, both platforms): ``ours`` vs ``pandas_merge`` (baseline).
 - case ``engines``: the five reference audiences with the definitions' queries on ``duckdb`` (baseline, embedded),
   ``postgres`` (a local PostgreSQL from Debian's packages; loading the landed data with COPY is part of the time,
-  as it is of a run) and ``spark`` (pyspark local[2]; session start-up counted and also reported apart). Peak RSS
-  is our Python process's: PostgreSQL's and Spark's JVM memory are theirs (the JVM's RSS at the end is in extra).
-- case ``warehouse_read``: the 1M-row orders table read from PostgreSQL: ``streamed`` (ours: fetchmany on a
-  server-side cursor into Parquet) vs ``get_pandas_df`` (baseline: the DbApiHook's whole-table DataFrame).
+  as it is of a run) and ``spark`` (pyspark local[2], driver memory 2g; session start-up counted and also reported
+  apart). ``peak_rss_mb`` is our Python process's; the engine's own peak is in ``extra.engine_peak_rss_mb_max``
+  (VmHWM of the PostgreSQL backend that ran the session, or of Spark's driver JVM, where local mode's executors
+  run), since our process alone flatters the outside engines. Every run's audience sizes must agree across engines.
+- case ``warehouse_read``: the orders table (1M rows, and its first 100k) read from PostgreSQL: ``streamed`` (ours:
+  fetchmany on a server-side cursor into Parquet) vs ``get_pandas_df`` (baseline: the DbApiHook's whole-table
+  DataFrame); the streamed read's peak RSS should be the same at both sizes.
+``CIO_BENCH_AUDIENCE_CASES`` picks cases (comma list), ``CIO_BENCH_ENGINE_RUNS`` / ``CIO_BENCH_SPARK_RUNS`` the runs.
 """
 
 from __future__ import annotations
@@ -258,6 +262,9 @@ def on_engine(directory: str, names: list[str], engine: str, uri: str) -> dict[s
         from airflow_provider_cio.audiences.engines.postgres import PostgresEngine
 
         outside = PostgresEngine(inputs, lambda: psycopg.connect(uri))
+        with outside.con.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend = int(cur.fetchone()[0])
     elif engine == "spark":
         from pyspark.sql import SparkSession
 
@@ -271,6 +278,7 @@ def on_engine(directory: str, names: list[str], engine: str, uri: str) -> dict[s
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.driver.memory", "2g")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="cio-spark-warehouse-"))
             .getOrCreate()
@@ -286,25 +294,37 @@ def on_engine(directory: str, names: list[str], engine: str, uri: str) -> dict[s
                 )
                 sizes[name] = build.size
     finally:
+        if engine == "postgres":
+            # the server process that ran our session (its VmHWM counts the shared buffers it touched)
+            extra["engine_peak_rss_mb"] = _peak_rss_mb(backend)
+            extra["engine_rss_of"] = "postgres backend of the session (VmHWM)"
         if outside is not None:
             outside.close()
         if spark is not None:
             import psutil
 
-            extra["jvm_rss_mb_at_end"] = round(
-                sum(c.memory_info().rss for c in psutil.Process().children(recursive=True)) / 2**20
-            )
+            jvms = [c.pid for c in psutil.Process().children(recursive=True) if "java" in c.name()]
+            extra["engine_peak_rss_mb"] = sum(_peak_rss_mb(pid) for pid in jvms)
+            extra["engine_rss_of"] = "Spark driver JVM (VmHWM; local mode: executors run inside it)"
             spark.stop()
     return {"sizes": sizes, **extra}
 
 
-def read_streamed(directory: str, uri: str) -> dict[str, Any]:
+def _peak_rss_mb(pid: int) -> float:
+    """A process's peak resident set (``VmHWM`` in /proc; we run as root or as its owner)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024.0, 1)
+    return 0.0
+
+
+def read_streamed(directory: str, uri: str, table: str = "sales.orders") -> dict[str, Any]:
     """The orders table through ``read_relation``: declared columns, fetchmany batches into local Parquet."""
     import psycopg
 
     from airflow_provider_cio.audiences.warehouse import WarehouseRelation, read_relation
 
-    relation = WarehouseRelation("sales.orders", connect=lambda: psycopg.connect(uri))
+    relation = WarehouseRelation(table, connect=lambda: psycopg.connect(uri))
     columns = ["customer_id", "order_id", "amount", "margin", "ordered_at"]
     path = read_relation(
         "orders", relation, columns, as_of=AS_OF, dest=Path(directory) / "read" / "orders.parquet"
@@ -314,7 +334,7 @@ def read_streamed(directory: str, uri: str) -> dict[str, Any]:
     return {"rows": pq.ParquetFile(path).metadata.num_rows}
 
 
-def read_pandas(directory: str, uri: str) -> dict[str, Any]:
+def read_pandas(directory: str, uri: str, table: str = "sales.orders") -> dict[str, Any]:
     """The naive way: the connection's hook, ``get_pandas_df`` of the whole table."""
     import os
 
@@ -322,13 +342,13 @@ def read_pandas(directory: str, uri: str) -> dict[str, Any]:
 
     os.environ["AIRFLOW_CONN_BENCH_WAREHOUSE"] = uri
     frame = PostgresHook(postgres_conn_id="bench_warehouse").get_pandas_df(
-        "SELECT customer_id, order_id, amount, margin, ordered_at FROM sales.orders"
+        f"SELECT customer_id, order_id, amount, margin, ordered_at FROM {table}"
     )
     return {"rows": len(frame)}
 
 
-def _load_orders(uri: str, path: Path) -> None:
-    """The warehouse's orders table in PostgreSQL, filled with COPY (untimed set-up)."""
+def _load_orders(uri: str, path: Path, name: str = "sales.orders", rows: int | None = None) -> None:
+    """The warehouse's orders table in PostgreSQL (its first ``rows`` rows), filled with COPY (untimed set-up)."""
     import io
 
     import psycopg
@@ -336,22 +356,37 @@ def _load_orders(uri: str, path: Path) -> None:
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
+    if rows is not None:
+        table = table.slice(0, rows)
     with psycopg.connect(uri) as con, con.cursor() as cur:
         cur.execute("CREATE SCHEMA IF NOT EXISTS sales")
         cur.execute(
-            "CREATE TABLE sales.orders (customer_id text, order_id text, amount numeric(12,2), "
+            f"CREATE TABLE {name} (customer_id text, order_id text, amount numeric(12,2), "
             "margin numeric(12,2), ordered_at timestamptz)"
         )
-        with cur.copy("COPY sales.orders FROM STDIN WITH (FORMAT csv)") as copy:
+        with cur.copy(f"COPY {name} FROM STDIN WITH (FORMAT csv)") as copy:
             for batch in table.to_batches(200_000):
                 buffer = io.BytesIO()
                 pacsv.write_csv(batch, buffer, write_options=pacsv.WriteOptions(include_header=False))
                 copy.write(buffer.getvalue())
 
 
+def _cases() -> set[str]:
+    """Which cases to run (``CIO_BENCH_AUDIENCE_CASES=engines,warehouse_read``; default all): ``bench.run`` keeps
+    the recorded rows of cases that did not run."""
+    import os
+
+    wanted = os.environ.get("CIO_BENCH_AUDIENCE_CASES", "")
+    return (
+        set(wanted.split(",")) if wanted else {"reference_5", "clickers_viewers", "engines", "warehouse_read"}
+    )
+
+
 def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, Any]]:
-    """The ``engines`` and ``warehouse_read`` cases (a local PostgreSQL for their duration)."""
+    """The ``engines`` and ``warehouse_read`` cases (a local PostgreSQL for their duration). Reads are measured at
+    the run's orders size and at a tenth of it: the streamed read's peak RSS must not grow with the table."""
     import functools
+    import os
 
     from airflow_provider_cio.audiences.definitions import REFERENCE_AUDIENCES
     from bench.common import alternate, record, run_in_child
@@ -360,69 +395,95 @@ def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, 
     people, deliveries, orders, _ = SIZES[quick]
     records: list[dict[str, Any]] = []
     all5 = list(REFERENCE_AUDIENCES)
+    cases = _cases()
     with local_postgres() as uri:
         engines = ("duckdb", "postgres", "spark")
-        samples = alternate(
-            {e: functools.partial(run_in_child, on_engine, tmp, all5, e, uri) for e in engines}, runs
-        )
-        for engine in engines:
-            records.append(
-                record(
-                    "audience_build",
-                    f"engines/{label}",
-                    engine,
-                    baseline=engine == "duckdb",
-                    unit="s",
-                    samples=samples[engine],
-                    work=float(deliveries),
+        if "engines" in cases:
+            calls: dict[str, Any] = {
+                e: functools.partial(run_in_child, on_engine, tmp, all5, e, uri) for e in engines
+            }
+            # Spark local at 1M takes minutes a run: CIO_BENCH_SPARK_RUNS may give it fewer (said in the note)
+            spark_runs = min(runs, int(os.environ.get("CIO_BENCH_SPARK_RUNS", str(runs))))
+            samples = alternate(calls, spark_runs)
+            more = alternate({e: calls[e] for e in engines if e != "spark"}, runs - spark_runs)
+            for engine, extra_samples in more.items():
+                samples[engine].extend(extra_samples)
+            sizes = {e: [s["extra"]["sizes"] for s in samples[e]] for e in engines}
+            if any(x != sizes["duckdb"][0] for e in engines for x in sizes[e]):
+                raise RuntimeError(f"audience sizes differ between engines or runs: {sizes}")
+            for engine in engines:
+                engine_rss = [s["extra"].get("engine_peak_rss_mb") for s in samples[engine]]
+                records.append(
+                    record(
+                        "audience_build",
+                        f"engines/{label}",
+                        engine,
+                        baseline=engine == "duckdb",
+                        unit="s",
+                        samples=samples[engine],
+                        work=float(deliveries),
+                        extra={"engine_peak_rss_mb_max": max(engine_rss)} if engine_rss[0] else None,
+                    )
                 )
+        if "warehouse_read" not in cases:
+            return records
+        for size in (orders, orders // 10):
+            table = f"sales.orders_{size}"
+            _load_orders(uri, Path(tmp) / "orders.parquet", table, size)
+            samples = alternate(
+                {
+                    "streamed": functools.partial(run_in_child, read_streamed, tmp, uri, table),
+                    "get_pandas_df": functools.partial(run_in_child, read_pandas, tmp, uri, table),
+                },
+                runs,
             )
-        _load_orders(uri, Path(tmp) / "orders.parquet")
-        samples = alternate(
-            {
-                "streamed": lambda: run_in_child(read_streamed, tmp, uri),
-                "get_pandas_df": lambda: run_in_child(read_pandas, tmp, uri),
-            },
-            runs,
-        )
-        for variant, baseline in (("streamed", False), ("get_pandas_df", True)):
-            records.append(
-                record(
-                    "audience_build",
-                    f"warehouse_read/{orders // 1000}k_orders_postgres",
-                    variant,
-                    baseline=baseline,
-                    unit="s",
-                    samples=samples[variant],
-                    work=float(orders),
+            for variant, baseline in (("streamed", False), ("get_pandas_df", True)):
+                records.append(
+                    record(
+                        "audience_build",
+                        f"warehouse_read/{size // 1000}k_orders_postgres",
+                        variant,
+                        baseline=baseline,
+                        unit="s",
+                        samples=samples[variant],
+                        work=float(size),
+                    )
                 )
-            )
     return records
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
+    import os
+
     from airflow_provider_cio.audiences.definitions import REFERENCE_AUDIENCES
     from bench.common import alternate, record, run_in_child
 
     people, deliveries, orders, events = SIZES[quick]
     label = f"{people // 1000}k_people_{deliveries // 1000}k_deliveries_{orders // 1000}k_orders"
     runs = 2 if quick else 3
+    engine_runs = int(os.environ.get("CIO_BENCH_ENGINE_RUNS", "2" if quick else "5"))
+    cases = _cases()
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-audience-") as tmp:
         generate(Path(tmp), people, deliveries, orders, events)
         all5 = list(REFERENCE_AUDIENCES)
-        samples = alternate({"ours": lambda: run_in_child(ours, tmp, all5)}, runs)
-        records.append(
-            record(
-                "audience_build",
-                f"reference_5/{label}",
-                "ours",
-                baseline=False,
-                unit="s",
-                samples=samples["ours"],
-                work=float(deliveries),
+        if cases & {"engines", "warehouse_read"}:
+            records.extend(run_engines(quick, tmp, label, engine_runs))
+        if "reference_5" in cases:
+            samples = alternate({"ours": lambda: run_in_child(ours, tmp, all5)}, runs)
+            records.append(
+                record(
+                    "audience_build",
+                    f"reference_5/{label}",
+                    "ours",
+                    baseline=False,
+                    unit="s",
+                    samples=samples["ours"],
+                    work=float(deliveries),
+                )
             )
-        )
+        if "clickers_viewers" not in cases:
+            return records
         two = ["engaged_clickers_14d", "viewed_twice_no_purchase"]
         samples = alternate(
             {
@@ -443,7 +504,6 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     work=float(deliveries),
                 )
             )
-        records.extend(run_engines(quick, tmp, label, runs))
     return records
 
 

@@ -152,6 +152,43 @@ def side_by_side(records: list[Record]) -> list[str]:
     return lines
 
 
+def named_variants(records: list[Record]) -> list[str]:
+    """Cases whose variants are named ways, not ours/baseline (audience_build engines: duckdb vs postgres vs spark;
+    warehouse_read: streamed vs get_pandas_df): each against the case's baseline, with every peak RSS measured."""
+    lines = []
+    cases = sorted({(r["benchmark"], r["case"]) for r in records if r["variant"] != "ours"})
+    for benchmark, case in cases:
+        here = [r for r in records if r["benchmark"] == benchmark and r["case"] == case]
+        if any(r["variant"] == "ours" for r in here):
+            continue
+        base = next((r for r in here if r["baseline"]), None)
+        if base is None or not base["value"]:
+            continue
+        for r in here:
+            if r is base:
+                continue
+            engine = r["extra"].get("engine_peak_rss_mb_max")
+            memory = f"our process {r['peak_rss_mb']:.0f} MB vs {base['peak_rss_mb']:.0f} MB" + (
+                f", the engine's own {engine:,.0f} MB" if engine else ""
+            )
+            lines.append(
+                f"{benchmark} {case}: {r['variant']} {_fmt(r['value'])} {r['unit']} vs {base['variant']} "
+                f"{_fmt(base['value'])} {r['unit']} (median of {r['runs']} / {base['runs']}): "
+                f"{r['value'] / base['value']:.2f}x the {base['variant']} time; peak RSS {memory}"
+            )
+    return lines
+
+
+def case_notes(records: list[Record]) -> list[str]:
+    """One ``extra.note`` per case (what the numbers mean on this machine), where a benchmark recorded one."""
+    seen: dict[str, str] = {}
+    for r in records:
+        note = r.get("extra", {}).get("note")
+        if note and f"{r['benchmark']} {r['case']}" not in seen:
+            seen[f"{r['benchmark']} {r['case']}"] = str(note)
+    return [f"{key}: {note}" for key, note in sorted(seen.items())]
+
+
 def render_markdown(records: list[Record]) -> str:
     lines = [
         "# Benchmark results",
@@ -166,6 +203,10 @@ def render_markdown(records: list[Record]) -> str:
     lines += [f"- {line}" for line in target_lines] or ["- (no target measured yet)"]
     lines += ["", "## Side by side (every case measured with a baseline)", ""]
     lines += [f"- {line}" for line in side_by_side(records)] or ["- (none)"]
+    lines += [f"- {line}" for line in named_variants(records)]
+    notes = case_notes(records)
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {line}" for line in notes]
     lines += [
         "",
         "## All measurements",

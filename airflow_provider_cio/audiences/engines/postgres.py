@@ -52,6 +52,19 @@ def _pg_type(arrow_type: Any) -> str:
     return _PG_TYPES[family]
 
 
+def _utc_naive(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Zoned timestamps as their UTC wall time: Arrow's CSV writer formats a zoned timestamp about 15x slower than a
+    naive one (measured: 3.4 s vs 0.25 s for 500k deliveries), and the session's time zone is UTC, so PostgreSQL
+    reads the naive text into ``timestamptz`` as the same instant."""
+    import pyarrow as pa
+
+    columns = [
+        c.cast(pa.timestamp(c.type.unit)) if pa.types.is_timestamp(c.type) and c.type.tz is not None else c
+        for c in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
 class PostgresEngine(OutsideEngine):
     """One PostgreSQL session for one run (temp tables live as long as it)."""
 
@@ -99,7 +112,7 @@ class PostgresEngine(OutsideEngine):
         with self.con.cursor() as cur:
             for batch in batches:
                 buffer = io.BytesIO()
-                pacsv.write_csv(batch.select(schema.names), buffer, write_options=options)
+                pacsv.write_csv(_utc_naive(batch.select(schema.names)), buffer, write_options=options)
                 buffer.seek(0)
                 if self._driver == "psycopg2":
                     cur.copy_expert(copy, buffer)
