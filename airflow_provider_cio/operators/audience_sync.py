@@ -37,6 +37,12 @@ class CioAudienceSyncOperator(BaseOperator):
     Every real sync adds a row to the match-rate and reach history (``reporting.history``: Parquet in Blob), redraws
     the audience's trend report and sends drift alerts (match rate or reach down past ``drift`` thresholds) to
     ``alert_to`` notifiers, the way ``CioFailureNotifier`` forwards.
+
+    ``on_guard`` says what happens when a guard would block: ``fail`` (``GuardrailBlocked``), ``skip`` (logged,
+    nothing sent) or ``approve``: the DAG asks on-call first (``CioSyncGuardCheckOperator`` ->
+    ``CioSyncApprovalOperator``, ids in ``guard_check_task_id`` / ``approval_task_id``) and this task reads the
+    answer: approved, the approved guards are overridden and the approval recorded in the ledger and the report;
+    rejected, the sync is skipped and nothing is sent.
     """
 
     template_fields: Sequence[str] = (
@@ -83,6 +89,9 @@ class CioAudienceSyncOperator(BaseOperator):
         drift: dict[str, float] | None = None,
         preflight: bool = True,
         preflight_warn_days: float = 14.0,
+        on_guard: str = "fail",
+        guard_check_task_id: str | None = None,
+        approval_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -117,6 +126,11 @@ class CioAudienceSyncOperator(BaseOperator):
         # credentials and target checked before every sync (operators/_preflight.py)
         self.preflight = preflight
         self.preflight_warn_days = preflight_warn_days
+        if on_guard not in ("approve", "fail", "skip"):
+            raise ValueError(f"on_guard must be approve, fail or skip, not {on_guard!r}")
+        self.on_guard = on_guard
+        self.guard_check_task_id = guard_check_task_id
+        self.approval_task_id = approval_task_id
 
     def _destination(self) -> Any:
         if self.platform == "meta":
@@ -207,7 +221,7 @@ class CioAudienceSyncOperator(BaseOperator):
         from airflow_provider_cio.audiences.snapshot import snapshot_members, snapshot_ref
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.quality.verdicts import read_verdict
-        from airflow_provider_cio.sync import Guardrails, run_sync
+        from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, run_sync
         from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
 
         store = object_store(self.wasb_conn_id, self.container)
@@ -220,6 +234,7 @@ class CioAudienceSyncOperator(BaseOperator):
         name = platform_audience_name(
             self.env, self.workspace, self.audience, override=self.platform_audience_name
         )
+        approval = None if dry_run else self._approval(context)
         if self.preflight:
             from airflow_provider_cio.operators._preflight import run_preflight
 
@@ -245,7 +260,20 @@ class CioAudienceSyncOperator(BaseOperator):
                 ledger_root=f"ledger/{self.env}/{self.workspace}",
                 description=AudienceOwner(self.env, self.workspace, self.audience).description(),
                 as_of=end,
+                approval=approval,
             )
+        except GuardrailBlocked as exc:
+            if self.on_guard != "skip":
+                raise
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            self.log.warning(
+                "%s %s: skipped, nothing sent, the live audience is untouched (on_guard: skip): %s",
+                self.platform,
+                self.audience,
+                exc,
+            )
+            raise AirflowSkipException(f"guard {exc.guard!r} would block: skipped (on_guard: skip)") from None
         except Exception as exc:  # a failed sync whose report exists still goes into the history
             from airflow_provider_cio.operators._sync_history import failed_report
 
@@ -266,6 +294,29 @@ class CioAudienceSyncOperator(BaseOperator):
             report.requests,
         )
         return summary
+
+    def _approval(self, context: Any) -> Any:
+        """On-call's answer to this sync's approval request: an ``ApprovedOverride``, None when none was asked (no
+        guard would block at the check), or ``AirflowSkipException`` when rejected (nothing sent)."""
+        if self.on_guard != "approve" or not self.approval_task_id or not self.guard_check_task_id:
+            return None
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from airflow_provider_cio.operators.sync_approval import read_answer
+
+        answer = read_answer(context, self.guard_check_task_id, self.approval_task_id)
+        if answer is None:
+            return None
+        if answer.approved:
+            self.log.warning("%s %s: %s", self.platform, self.audience, answer.describe())
+            return answer.override
+        self.log.warning(
+            "%s %s: skipped, nothing sent, the live audience is untouched: %s",
+            self.platform,
+            self.audience,
+            answer.describe(),
+        )
+        raise AirflowSkipException(answer.describe())
 
     def _record_history(
         self, store: Any, report: dict[str, Any], covered: Any, context: Any
