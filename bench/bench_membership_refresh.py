@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow_provider_cio.sync.destination import Destination
 from bench.common import record, run_in_child
 
 BENCHMARK = "membership_refresh"
@@ -31,7 +32,7 @@ TARGET_N = 1_000_000
 DAILY_CHURN_ROWS_1M = 10_000  # sync_plan_google: 0.5% departed + 0.5% new of 1M
 
 
-class _AppliesEverything:
+class _AppliesEverything(Destination):
     """A platform that takes every batch (the cost measured here is rows planned, not a platform's speed)."""
 
     platform = "google"

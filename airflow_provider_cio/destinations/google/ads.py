@@ -30,7 +30,7 @@ from airflow_provider_cio.destinations.google.membership import (
     OWNER,
     checked_membership,
 )
-from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
+from airflow_provider_cio.sync.destination import BatchResult, Destination, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import (
     ConfigurationError,
     GuardrailBlocked,
@@ -76,7 +76,7 @@ def _gaql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-class GoogleAdsDestination:
+class GoogleAdsDestination(Destination):
     """``Destination`` for Google (platform "google") on Google Ads offline user data jobs."""
 
     platform = "google"
@@ -400,6 +400,11 @@ class GoogleAdsDestination:
         status["failed_seqs"] = sorted(failed_seqs)
         status["failed_reasons"] = reasons
         return status
+
+    def bound_worker_wait(self, seconds: float) -> None:
+        """Poll the job at most about ``seconds`` in the worker (a deferrable sync waits longer as a deferral)."""
+        polls = max(1, int(seconds / max(1.0, self.poll_interval_seconds)))
+        self.max_polls = min(self.max_polls, polls)
 
     def describe(self, audience_id: str) -> dict[str, Any]:
         """Google's size estimates (None while Google has not determined them; they lag uploads and lapses)."""

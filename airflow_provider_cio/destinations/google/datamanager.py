@@ -40,7 +40,7 @@ from airflow_provider_cio.destinations.google.membership import (
     MAX_MEMBERSHIP_LIFE_SPAN_DAYS,
     checked_membership,
 )
-from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
+from airflow_provider_cio.sync.destination import BatchResult, Destination, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import (
     ConfigurationError,
     GuardrailBlocked,
@@ -77,7 +77,7 @@ def build_ingestion_client(
     return datamanager_v1.IngestionServiceClient(credentials=credentials, client_options=options)
 
 
-class DataManagerDestination:
+class DataManagerDestination(Destination):
     """``Destination`` for Google (platform "google") on the Data Manager IngestionService."""
 
     platform = "google"
@@ -304,6 +304,10 @@ class DataManagerDestination:
             if summary is not None:
                 statuses[request_id] = summary
         return not self._pending(session)
+
+    def bound_worker_wait(self, seconds: float) -> None:
+        """Poll request statuses at most ``seconds`` in the worker (a deferrable sync waits longer as a deferral)."""
+        self.poll_budget_seconds = min(self.poll_budget_seconds, seconds)
 
     def describe(self, audience_id: str) -> dict[str, Any]:
         """Data Manager's IngestionService reports no list size; say so rather than invent a number."""

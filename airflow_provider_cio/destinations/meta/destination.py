@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_cio.destinations.meta.errors import classify_request_error, is_replace_session_ended
 from airflow_provider_cio.destinations.meta.schema import MAX_ROWS_PER_REQUEST, build_payload, rows_for
-from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
+from airflow_provider_cio.sync.destination import BatchResult, Destination, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import ConfigurationError, DataError, PlatformError, SyncError
 from airflow_provider_cio.sync.naming import refuse_foreign_audience, validate_platform_name
 
@@ -60,7 +60,7 @@ class _ReplaceSessionEnded(Exception):
         self.subcode = subcode
 
 
-class MetaCustomAudienceDestination:
+class MetaCustomAudienceDestination(Destination):
     """One ad account's customer-file Custom Audiences."""
 
     platform = "meta"

@@ -17,7 +17,7 @@ from meta_sync_support import make_members
 
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import Guardrails, Member, run_sync
-from airflow_provider_cio.sync.destination import BatchResult, Operation, SessionState
+from airflow_provider_cio.sync.destination import BatchResult, Destination, Operation, SessionState
 from airflow_provider_cio.sync.errors import MembersNotApplied
 from airflow_provider_cio.sync.plan import build_plan
 from airflow_provider_cio.sync.runner import ledger_prefix
@@ -29,7 +29,7 @@ GUARDS = Guardrails(min_size=1, max_shrink=1.0)
 DAY0 = datetime(2026, 1, 1, 6, tzinfo=UTC)
 
 
-class ListPlatform:
+class ListPlatform(Destination):
     """Applies requests by customer_id at close; fails the seqs in ``fail_next[operation]`` once."""
 
     platform = "google"
