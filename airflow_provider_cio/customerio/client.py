@@ -34,6 +34,7 @@ from airflow_provider_cio.customerio.errors import (
     CustomerIoRequestError,
     CustomerIoUnavailable,
 )
+from airflow_provider_cio.customerio.export_status import ExportStatus, export_status
 from airflow_provider_cio.customerio.ratelimit import TokenBucket, key_fingerprint, shared_limiter
 from airflow_provider_cio.customerio.retry import RetryPolicy, is_retryable_status, parse_retry_after
 from airflow_provider_cio.customerio.spool import SpooledBytes
@@ -482,17 +483,17 @@ class CustomerIoClient:
         while True:
             export = self.get_export(export_id)
             polls += 1
-            status = str(export.get("status", "")).lower()
-            if status == "done":
+            status = export_status(export)
+            if status is ExportStatus.DONE:
                 return export
-            if status == "failed" or export.get("failed") is True:
+            if status is ExportStatus.FAILED:
                 raise CustomerIoExportFailed(
                     f"Customer.io export {export_id} ({export.get('type', '?')}) failed on Customer.io's side",
                     endpoint="GET /v1/exports/{id}",
                 )
             if time.monotonic() + poll_interval > deadline:
                 raise CustomerIoExportTimeout(
-                    f"Customer.io export {export_id} still '{status or 'unknown'}' after {polls} polls "
+                    f"Customer.io export {export_id} still '{export.get('status') or 'unknown'}' after {polls} polls "
                     f"within {timeout:.0f}s",
                     endpoint="GET /v1/exports/{id}",
                 )

@@ -90,6 +90,7 @@ def wait_for_exports(
     import time
 
     from airflow_provider_cio.customerio.errors import CustomerIoExportFailed, CustomerIoExportTimeout
+    from airflow_provider_cio.customerio.export_status import ExportStatus, export_status
 
     pause = sleep or time.sleep
     deadline = time.monotonic() + timeout
@@ -98,10 +99,10 @@ def wait_for_exports(
         still = []
         for export_id in pending:
             export = client.get_export(export_id)
-            status = str(export.get("status", "")).lower()
-            if status == "failed" or export.get("failed") is True:
+            status = export_status(export)
+            if status is ExportStatus.FAILED:
                 raise CustomerIoExportFailed(f"Customer.io export {export_id} failed on Customer.io's side")
-            if status != "done":
+            if status is not ExportStatus.DONE:
                 still.append(export_id)
         pending = still
         if pending:

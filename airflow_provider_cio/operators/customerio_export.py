@@ -121,9 +121,10 @@ class CustomerIoExportOperator(LandingPartitionOperator):
         return self._land(context, self._export_ids)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_cio.customerio.export_status import ExportWait
         from airflow_provider_cio.operators._failfast import fail_fast
 
-        if event.get("status") != "done":
+        if event.get("status") != ExportWait.DONE:
             raise CustomerIoExportError(
                 f"{self.dataset} exports {event.get('export_ids')} did not finish: {event.get('message')}"
             )

@@ -9,6 +9,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_cio.customerio.export_status import ExportStatus, ExportWait, export_status
+
 
 class CustomerIoExportTrigger(BaseTrigger):
     """Polls ``GET /v1/exports/{id}`` for every export until all are done, one failed, or the timeout passes."""
@@ -54,13 +56,13 @@ class CustomerIoExportTrigger(BaseTrigger):
             while pending:
                 for export_id in sorted(pending):
                     export = await asyncio.to_thread(client.get_export, export_id)
-                    status = str(export.get("status", "")).lower()
-                    if status == "done":
+                    status = export_status(export)
+                    if status is ExportStatus.DONE:
                         pending.discard(export_id)
-                    elif status == "failed" or export.get("failed") is True:
+                    elif status is ExportStatus.FAILED:
                         yield TriggerEvent(
                             {
-                                "status": "failed",
+                                "status": ExportWait.FAILED.value,
                                 "export_ids": self.export_ids,
                                 "message": f"export {export_id} failed",
                             }
@@ -69,7 +71,7 @@ class CustomerIoExportTrigger(BaseTrigger):
                 if pending and time.monotonic() + self.poll_interval > deadline:
                     yield TriggerEvent(
                         {
-                            "status": "timeout",
+                            "status": ExportWait.TIMEOUT.value,
                             "export_ids": self.export_ids,
                             "message": f"exports {sorted(pending)} not done within {self.timeout:.0f}s",
                         }
@@ -78,6 +80,8 @@ class CustomerIoExportTrigger(BaseTrigger):
                 if pending:
                     await asyncio.sleep(self.poll_interval)
         except Exception as exc:  # one final event, never a crashed trigger
-            yield TriggerEvent({"status": "error", "export_ids": self.export_ids, "message": str(exc)})
+            yield TriggerEvent(
+                {"status": ExportWait.ERROR.value, "export_ids": self.export_ids, "message": str(exc)}
+            )
             return
-        yield TriggerEvent({"status": "done", "export_ids": self.export_ids})
+        yield TriggerEvent({"status": ExportWait.DONE.value, "export_ids": self.export_ids})
