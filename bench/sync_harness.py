@@ -1,8 +1,10 @@
 """What ``bench_sync_meta`` and ``bench_sync_google`` share: the seeded audience, its files, and the timed sync.
 
 Parent side: ``prepare`` writes a seeded audience of N members (hashed email + phone) and its next snapshot (0.5%
-departed, 0.5% new: 1% churn) as TSV files, plus the last-synced state in the sync core's own format under the
-platform's ledger, as object files. Child side: ``load_inputs`` reads them back into members and an object store;
+departed, 0.5% new: 1% churn) as Parquet (list columns per kind, as an audience snapshot stores them), plus the
+last-synced state in the sync core's own format under the platform's ledger, as object files. Child side:
+``load_inputs`` reads them back into a ``MemberTable`` (what ``audiences.snapshot_members`` hands the sync) and an
+object store;
 ``plan_and_sync`` times a dry run (the plan) and the real ``run_sync``. ``compare`` runs both variants (``ours`` in
 mirror mode, the ``full_replace`` baseline in replace mode) and makes their results.json records.
 
@@ -44,20 +46,27 @@ def hashed_phone(i: int) -> str:
 
 
 def write_members(path: Path, ids: list[int]) -> None:
-    with path.open("w") as fh:
-        for i in ids:
-            fh.write(f"cust-{i:08d}\t{hashed_email(i)}\t{hashed_phone(i)}\n")
+    """The members as an audience snapshot part: customer_id and one list column per identifier kind."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "customer_id": [f"cust-{i:08d}" for i in ids],
+            "email": pa.array([[hashed_email(i)] for i in ids], type=pa.list_(pa.string())),
+            "phone": pa.array([[hashed_phone(i)] for i in ids], type=pa.list_(pa.string())),
+        }
+    )
+    pq.write_table(table, path)
 
 
-def read_members(path: Path) -> list[Any]:
-    from airflow_provider_cio.sync import Member
+def read_members(path: Path) -> Any:
+    """A ``MemberTable`` (iterates as ``Member``s), as ``audiences.snapshot_members`` returns a snapshot."""
+    import pyarrow.parquet as pq
 
-    members = []
-    with path.open() as fh:
-        for line in fh:
-            cid, email, phone = line.rstrip("\n").split("\t")
-            members.append(Member(cid, {"email": (email,), "phone": (phone,)}))
-    return members
+    from airflow_provider_cio.sync.member_table import MemberTable
+
+    return MemberTable(pq.read_table(path), {"email": "email", "phone": "phone"})
 
 
 def prepare(data_dir: Path, n: int, platform: str, audience_id: str) -> dict[str, Any]:
@@ -66,20 +75,22 @@ def prepare(data_dir: Path, n: int, platform: str, audience_id: str) -> dict[str
     ``audience_id`` is the id ``ensure_audience`` returns for ``AUDIENCE`` on the emulator (create it first): the
     last sync went to that audience, so ``mirror`` sends only the diff.
     """
+    import pyarrow as pa
+
     from airflow_provider_cio.storage import MemoryObjectStore
     from airflow_provider_cio.sync.runner import ledger_prefix
-    from airflow_provider_cio.sync.snapshot import Snapshot, identifiers_json
-    from airflow_provider_cio.sync.state import StateStore, format_line
+    from airflow_provider_cio.sync.snapshot import Snapshot
+    from airflow_provider_cio.sync.state import StateStore
 
     rng = random.Random(SEED)
     base_ids = list(range(n))
     churn_each = n // 200  # 0.5% leave, 0.5% arrive: 1% churn
     departed = set(rng.sample(base_ids, churn_each))
     next_ids = [i for i in base_ids if i not in departed] + list(range(n, n + churn_each))
-    write_members(data_dir / "base.tsv", base_ids)
-    write_members(data_dir / "next.tsv", next_ids)
+    write_members(data_dir / "base.parquet", base_ids)
+    write_members(data_dir / "next.parquet", next_ids)
 
-    base = Snapshot.from_members(read_members(data_dir / "base.tsv"))
+    base = Snapshot.from_members(read_members(data_dir / "base.parquet")).keys
     store = MemoryObjectStore()
     # run_sync's default ledger_root, so the child's run_sync finds this state
     states = StateStore(store, ledger_prefix("ledger", platform, AUDIENCE))
@@ -88,12 +99,7 @@ def prepare(data_dir: Path, n: int, platform: str, audience_id: str) -> dict[str
         run_id="base-run",
         mode="mirror",
         audience_id=audience_id,
-        lines=(
-            format_line(
-                e.customer_id, e.fingerprint, e.member.consent, identifiers_json(e.member.identifiers)
-            )
-            for e in base.entries
-        ),
+        table=base.append_column("sent_on", pa.array([""] * base.num_rows, type=pa.string())),
     )
     objects = data_dir / "objects"
     for name in store.list(""):
@@ -109,13 +115,13 @@ def prepare(data_dir: Path, n: int, platform: str, audience_id: str) -> dict[str
     }
 
 
-def load_inputs(data_dir: str) -> tuple[list[Any], Any, float]:
+def load_inputs(data_dir: str) -> tuple[Any, Any, float]:
     """In the child: the next snapshot's members, an object store holding the base state, and the load time."""
     from airflow_provider_cio.storage import MemoryObjectStore
 
     start = time.perf_counter()
     root = Path(data_dir)
-    members = read_members(root / "next.tsv")
+    members = read_members(root / "next.parquet")
     store = MemoryObjectStore()
     objects = root / "objects"
     for path in objects.rglob("*"):
@@ -124,7 +130,7 @@ def load_inputs(data_dir: str) -> tuple[list[Any], Any, float]:
     return members, store, time.perf_counter() - start
 
 
-def plan_and_sync(destination: Any, store: Any, members: list[Any], mode: str) -> dict[str, Any]:
+def plan_and_sync(destination: Any, store: Any, members: Any, mode: str) -> dict[str, Any]:
     """In the child: a dry run (plan time), then the real sync (its wall time is the measured value)."""
     from airflow_provider_cio.sync import Guardrails, run_sync
 

@@ -27,12 +27,12 @@ from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest, PartFile
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
-from airflow_provider_cio.sync.member_table import MemberTable
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from airflow_provider_cio.audiences.builder import AudienceBuild
+    from airflow_provider_cio.sync.member_table import MemberTable
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,8 @@ def read_snapshot_population(store: ObjectStore, ref: PartitionRef) -> pa.Table 
 def members_from_table(table: pa.Table, platform: str) -> MemberTable:
     """Sync members for one platform: identifiers keyed by kind (``meta_email`` -> ``email``), kept in columns.
     It iterates as ``Member``s; the sync core diffs it in Arrow and builds ``Member``s only for what it sends."""
+    from airflow_provider_cio.sync.member_table import MemberTable
+
     prefix = f"{platform}_"
     columns = [name for name in table.column_names if name.startswith(prefix)]
     if not columns:

@@ -1,7 +1,7 @@
-"""The sync plan: what one run will add and remove, from a merge-join of the new snapshot and the last synced state.
+"""The sync plan: what one run will add and remove, from a join of the new snapshot and the last synced state.
 
-Both sides are sorted by ``customer_id``, so the diff is one streaming pass; only members that must be sent are
-materialized. Modes:
+The join runs on Arrow columns (``sync.diff``); only members that must be sent are materialized, so a plan costs
+the churn plus a few vectorised passes, not a Python step per member. Modes:
 
 * ``upsert``  - add new and changed members, never remove (the state becomes the union).
 * ``mirror``  - add new and changed members, remove departed members and the identifiers changed members lost.
@@ -19,14 +19,18 @@ one later day, and the daily refresh load settles flat.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_cio.sync.destination import Member, Operation
+from airflow_provider_cio.sync.diff import Diff, diff_against
 from airflow_provider_cio.sync.snapshot import Snapshot
-from airflow_provider_cio.sync.state import StateInfo, StateLine
+from airflow_provider_cio.sync.state import StateInfo, StateLine, lines_table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SyncMode = Literal["upsert", "mirror", "replace"]
 SYNC_MODES: tuple[str, ...] = ("upsert", "mirror", "replace")
@@ -52,6 +56,7 @@ class SyncPlan:
     removes: list[Member] = field(default_factory=list, repr=False)
     replace_members: list[Member] = field(default_factory=list, repr=False)
     refreshed_ids: set[str] = field(default_factory=set, repr=False)
+    diff: Diff | None = field(default=None, repr=False)  # the join the next state is written from
 
     @property
     def shrink_ratio(self) -> float:
@@ -100,63 +105,44 @@ class SyncPlan:
 def build_plan(
     snapshot: Snapshot,
     previous: StateInfo | None,
-    previous_lines: Iterator[StateLine],
+    previous_lines: Iterable[StateLine] | pa.Table,
     *,
     mode: SyncMode,
     snapshot_id: str,
     refresh_after_days: int | None = None,
     today: date | None = None,
 ) -> SyncPlan:
-    """Merge-join ``snapshot`` against the stored state lines (both sorted by customer_id).
+    """Diff ``snapshot`` against the stored state (``StateStore.read_table``, or its lines; both sorted by
+    customer_id) in Arrow columns; ``Member``s are built only for the rows a request will carry.
 
     ``refresh_after_days`` (with ``today``, the UTC date of the run) re-adds unchanged members last sent that long
     ago; lines that do not say when they were sent count as sent on the state's date."""
+    import pyarrow as pa
+
     if mode not in SYNC_MODES:
         raise ValueError(f"unknown sync mode {mode!r}; expected one of {SYNC_MODES}")
     mirror = mode == "mirror"
     wipe_by_removal = mode == "replace" and len(snapshot) == 0  # usersreplace cannot carry zero rows
+    old = previous_lines if isinstance(previous_lines, pa.Table) else lines_table(previous_lines)
+    diff = diff_against(snapshot, old)
     due = _RefreshDue(refresh_after_days, today, previous.synced_on if previous else "")
-    adds: list[Member] = []
-    removes: list[Member] = []
-    refreshed_ids: set[str] = set()
-    new = changed = departed = unchanged = 0
+    refreshed = due.rows(snapshot, diff) if due.enabled else []
+    cids = snapshot.keys.column("customer_id")
+    refreshed_ids = set(cids.take(pa.array(refreshed, type=pa.int64())).to_pylist()) if refreshed else set()
 
-    old = next(previous_lines, None)
-    for entry in snapshot.entries:
-        while old is not None and old.customer_id < entry.customer_id:
-            departed += 1
-            if mirror or wipe_by_removal:
-                removes.append(old.to_member())
-            old = next(previous_lines, None)
-        if old is not None and old.customer_id == entry.customer_id:
-            if old.fingerprint == entry.fingerprint:
-                unchanged += 1
-                if due.enabled and due(old):
-                    refreshed_ids.add(entry.customer_id)
-                    adds.append(entry.member)
-            else:
-                changed += 1
-                adds.append(entry.member)
-                if mirror:
-                    lost = _lost_identifiers(old.to_member(), entry.member)
-                    if lost is not None:
-                        removes.append(lost)
-            old = next(previous_lines, None)
-        else:
-            new += 1
-            adds.append(entry.member)
-    while old is not None:
-        departed += 1
-        if mirror or wipe_by_removal:
-            removes.append(old.to_member())
-        old = next(previous_lines, None)
+    adds: list[Member] = []
+    if mode != "replace":
+        send = diff.new | diff.changed
+        send[refreshed] = True
+        adds = snapshot.members_at(send.nonzero()[0].tolist())
+    removes: list[Member] = []
+    if mirror or wipe_by_removal:
+        removes = _removals(snapshot, diff, with_lost=mirror)
 
     previous_size = previous.size if previous else None
+    new = int(diff.new.sum())
     expected = (previous_size or 0) + new if mode == "upsert" else len(snapshot)
-    replace_members: list[Member] = []
-    if mode == "replace":
-        replace_members = [e.member for e in snapshot.entries]
-        adds = []  # a full refresh sends everything once, through the replace operation
+    replace_members: list[Member] = snapshot.all_members() if mode == "replace" else []
 
     return SyncPlan(
         mode=mode,
@@ -165,9 +151,9 @@ def build_plan(
         snapshot_size=len(snapshot),
         previous_size=previous_size,
         new_members=new,
-        changed_members=changed,
-        departed_members=departed,
-        unchanged_members=unchanged,
+        changed_members=int(diff.changed.sum()),
+        departed_members=int(diff.departed.sum()),
+        unchanged_members=int(diff.unchanged.sum()),
         expected_size=expected,
         coverage=snapshot.coverage(),
         refreshed_members=len(refreshed_ids) if mode != "replace" else 0,
@@ -175,7 +161,31 @@ def build_plan(
         removes=removes,
         replace_members=replace_members,
         refreshed_ids=refreshed_ids if mode != "replace" else set(),
+        diff=diff,
     )
+
+
+def _removals(snapshot: Snapshot, diff: Diff, *, with_lost: bool) -> list[Member]:
+    """Departed members whole, and (``with_lost``) the identifiers changed members lost, in customer_id order."""
+    import numpy as np
+
+    departed = diff.departed.nonzero()[0]
+    changed_rows = diff.changed.nonzero()[0] if with_lost else np.zeros(0, dtype=np.int64)
+    changed_old = diff.position[changed_rows]
+    old_rows = np.concatenate([departed, changed_old])
+    order = np.argsort(old_rows, kind="stable")
+    old_members = diff.old_members(old_rows[order].tolist())
+    new_by_old = dict(zip(changed_old.tolist(), snapshot.members_at(changed_rows.tolist()), strict=True))
+    removes: list[Member] = []
+    for row, member in zip(old_rows[order].tolist(), old_members, strict=True):
+        kept_as = new_by_old.get(row)
+        if kept_as is None:
+            removes.append(member)
+            continue
+        lost = _lost_identifiers(member, kept_as)
+        if lost is not None:
+            removes.append(lost)
+    return removes
 
 
 def _lost_identifiers(old: Member, new: Member) -> Member | None:
@@ -192,7 +202,8 @@ def _lost_identifiers(old: Member, new: Member) -> Member | None:
 
 
 class _RefreshDue:
-    """Is an unchanged member due to be sent again? Compares ISO dates as strings: it runs for every member."""
+    """Which unchanged members are due to be sent again? ISO dates compare as strings, in Arrow for all of them;
+    only those between half and all of the refresh age draw their spread in Python."""
 
     def __init__(self, refresh_after_days: int | None, today: date | None, default_sent_on: str) -> None:
         self.enabled = bool(refresh_after_days) and today is not None
@@ -204,15 +215,32 @@ class _RefreshDue:
         self.never_before = (today - timedelta(days=refresh_after_days / 2)).isoformat()  # younger: never due
         self.always_from = (today - timedelta(days=refresh_after_days)).isoformat()  # this old: always due
 
-    def __call__(self, line: StateLine) -> bool:
-        sent = line.sent_on or self.default
-        if not sent or sent <= self.always_from:
-            return True
-        if sent > self.never_before:
-            return False
+    def rows(self, snapshot: Snapshot, diff: Diff) -> list[int]:
+        """Snapshot positions of the unchanged members due for a refresh, ascending."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        rows = diff.unchanged.nonzero()[0]
+        if not len(rows):
+            return []
+        sent = pc.take(diff.old.column("sent_on"), pa.array(diff.position[rows]))
+        sent = pc.if_else(pc.equal(sent, ""), pa.scalar(self.default, pa.string()), sent)
+        always = pc.or_(pc.equal(sent, ""), pc.less_equal(sent, self.always_from))
+        maybe = pc.and_(pc.invert(always), pc.less_equal(sent, self.never_before))
+        due = np.asarray(always.to_numpy(zero_copy_only=False), dtype=bool)
+        middle = np.asarray(maybe.to_numpy(zero_copy_only=False), dtype=bool).nonzero()[0]
+        if len(middle):
+            ids = snapshot.keys.column("customer_id").take(pa.array(rows[middle])).to_pylist()
+            dates = sent.take(pa.array(middle)).to_pylist()
+            due[middle] = [self.at(cid, on) for cid, on in zip(ids, dates, strict=True)]
+        return sorted(rows[due].tolist())
+
+    def at(self, customer_id: str, sent: str) -> bool:
+        """Due when at least half the refresh age plus a per-upload share of the other half has passed."""
         age = (self.today - date.fromisoformat(sent)).days
         # drawn anew for every upload (keyed by its date): a fixed draw per member would give each member a fixed
         # period, and days that many periods divide (day 180: periods 90 and 180) would come due together
-        key = f"{line.customer_id}|{sent}".encode()
+        key = f"{customer_id}|{sent}".encode()
         spread = int(hashlib.sha256(key).hexdigest()[:8], 16) / 0x1_0000_0000
         return age >= self.days * (0.5 + 0.5 * spread)

@@ -14,21 +14,23 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from airflow_provider_cio.storage.base import ObjectStore
 from airflow_provider_cio.sync.approval import ApprovedOverride, apply_approval
 from airflow_provider_cio.sync.batching import make_batches
 from airflow_provider_cio.sync.destination import Destination, Member, Operation, SessionState
+from airflow_provider_cio.sync.diff import diff_against
 from airflow_provider_cio.sync.errors import DataError, MembersNotApplied, SyncError
 from airflow_provider_cio.sync.guards import Guardrails, GuardVerdict, enforce_guards, evaluate_guards
 from airflow_provider_cio.sync.ledger import BatchRecord, Ledger
+from airflow_provider_cio.sync.next_state import next_state
 from airflow_provider_cio.sync.plan import SyncMode, SyncPlan, build_plan
 from airflow_provider_cio.sync.report import SyncReport
 from airflow_provider_cio.sync.retry import RetryCounter, RetryPolicy, call_with_retry
-from airflow_provider_cio.sync.snapshot import Snapshot, identifiers_json
-from airflow_provider_cio.sync.state import StateInfo, StateLine, StateStore, format_line
+from airflow_provider_cio.sync.snapshot import Snapshot
+from airflow_provider_cio.sync.state import StateInfo, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +99,10 @@ def run_sync(
     base = ledger_prefix(ledger_root, platform, audience_name)
     states = StateStore(store, base)
 
-    snapshot = Snapshot.from_members(members)
-    snapshot_id = snapshot_id_for(snapshot, mode)
     previous = states.load()
+    # unchanged members keep their stored fingerprint: only the churn is hashed
+    snapshot = Snapshot.from_members(members, known=states.read_table(previous))
+    snapshot_id = snapshot_id_for(snapshot, mode)
     run_id = run_id_for(snapshot_id, previous)
     report = SyncReport(
         status="synced",
@@ -217,26 +220,27 @@ def run_sync(
     # upsert, or a replace whose failed ingest left no sweep, and unapplied members keep their previous row.
     replaced = bool(plan.replace_members) and report.sessions.get("replace", {}).get("applied") is True
     departed_kept = mode == "upsert" or bool(unapplied and plan.replace_members and not replaced)
-    oldest = _Oldest()
+    # planned as if the audience held nothing (it was recreated): the state is written against the stored one
+    rebased = previous is not None and plan.base_snapshot_id is None
+    members_after, oldest = next_state(
+        snapshot,
+        diff_against(snapshot, states.read_table(previous)) if rebased or plan.diff is None else plan.diff,
+        sent=_sent_ids(plan),
+        unapplied=unapplied,
+        departed_kept=departed_kept,
+        unapplied_absent=replaced,
+        today=today.isoformat(),
+        default_sent_on=previous.synced_on if previous else "",
+    )
     info = states.write(
         snapshot_id=snapshot_id,
         run_id=run_id,
         mode=mode,
         audience_id=audience_id,
-        lines=_state_lines(
-            snapshot,
-            states.iter_lines(previous),
-            sent=_sent_ids(plan),
-            unapplied=unapplied,
-            departed_kept=departed_kept,
-            unapplied_absent=replaced,
-            today=today.isoformat(),
-            default_sent_on=previous.synced_on if previous else "",
-            oldest=oldest,
-        ),
+        table=members_after,
         as_of=as_of,
         unapplied=len(unapplied),
-        oldest_sent_on=oldest.value,
+        oldest_sent_on=lambda: oldest,
     )
     ledger.finish(report.to_dict())
     if report.batches_rejected:
@@ -301,7 +305,7 @@ def _plan(
     plan = build_plan(
         snapshot,
         base,
-        states.iter_lines(base),
+        states.read_table(base),
         mode=mode,
         snapshot_id=report.snapshot_id,
         refresh_after_days=refresh_after_days,
@@ -509,74 +513,8 @@ def _refresh_may_be_due(previous: StateInfo, refresh_after_days: int | None, tod
     return previous.oldest_sent_on <= (today - timedelta(days=refresh_after_days / 2)).isoformat()
 
 
-class _Oldest:
-    """The earliest ``sent_on`` among the lines written (min of ISO dates as strings)."""
-
-    def __init__(self) -> None:
-        self.oldest = ""
-
-    def see(self, sent_on: str) -> None:
-        if sent_on and (not self.oldest or sent_on < self.oldest):
-            self.oldest = sent_on
-
-    def value(self) -> str:
-        return self.oldest
-
-
 def _sent_ids(plan: SyncPlan) -> set[str] | None:
     """Members this run uploads (None: all of them, a replace)."""
     if plan.replace_members:
         return None
     return {member.customer_id for member in plan.adds}
-
-
-def _state_lines(
-    snapshot: Snapshot,
-    previous: Iterator[StateLine],
-    *,
-    sent: set[str] | None,
-    unapplied: set[str],
-    departed_kept: bool,
-    unapplied_absent: bool,
-    today: str,
-    default_sent_on: str,
-    oldest: _Oldest,
-) -> Iterator[str]:
-    """The membership after this run, sorted by customer_id: the snapshot's members the platform applied, dated
-    ``today`` when sent and keeping their upload date when unchanged; the members it did not apply as they were
-    before (or absent; always absent when ``unapplied_absent``: a replace cleared them); departed members only where
-    nothing removed them (upsert, a replace with no sweep)."""
-
-    def kept(line: StateLine) -> str:
-        oldest.see(line.sent_on or default_sent_on)
-        return line.with_sent_on(default_sent_on)
-
-    old = next(previous, None)
-    for entry in snapshot.entries:
-        cid = entry.customer_id
-        while old is not None and old.customer_id < cid:
-            if departed_kept or old.customer_id in unapplied:
-                yield kept(old)
-            old = next(previous, None)
-        prior = old if old is not None and old.customer_id == cid else None
-        if prior is not None:
-            old = next(previous, None)
-        if cid in unapplied:
-            if prior is not None and not unapplied_absent:
-                yield kept(prior)
-            continue
-        if (
-            sent is not None
-            and cid not in sent
-            and prior is not None
-            and prior.fingerprint == entry.fingerprint
-        ):
-            yield kept(prior)
-            continue
-        m = entry.member
-        oldest.see(today)
-        yield format_line(cid, entry.fingerprint, m.consent, identifiers_json(m.identifiers), sent_on=today)
-    while old is not None:
-        if departed_kept or old.customer_id in unapplied:
-            yield kept(old)
-        old = next(previous, None)

@@ -3,16 +3,27 @@
 Member identity for diffing is ``customer_id`` plus a fingerprint of its identifiers: a member whose identifier set
 changed is a different row for the platform (remove the old hashes, add the new ones). Sorting by ``customer_id``
 makes batching deterministic, so a resumed run rebuilds exactly the batches the crashed attempt sent.
+
+The snapshot is kept in Arrow columns (``keys``: customer_id, fingerprint, consent, identifiers JSON, sorted by
+customer_id) and ``Member`` objects are built only for the rows a caller asks for (``members_at``). Given a
+``MemberTable`` and the last synced state (``known``), a member whose canonical identifiers and consent equal its
+stored row takes the stored fingerprint (it is a function of exactly those), so only new and changed members are
+hashed: the cost of a snapshot follows the churn, not the audience size.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.sync.destination import Member
+from airflow_provider_cio.sync.member_table import MemberTable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FINGERPRINT_HEX = 16  # 64 bits: collisions between one customer's old and new identifier sets are negligible
 
@@ -20,6 +31,9 @@ FINGERPRINT_HEX = 16  # 64 bits: collisions between one customer's old and new i
 _ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False
 )  # one encoder: json.dumps builds one per call
+_JSON_ESCAPED = (
+    r'["\\\x00-\x1f]'  # what the encoder escapes with ensure_ascii=False; such rows take the slow path
+)
 
 
 def canonical_identifiers(identifiers: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
@@ -63,40 +77,221 @@ class SnapshotEntry:
 
 
 class Snapshot:
-    """Members sorted by ``customer_id``; ``content_id`` is a hash of (customer_id, fingerprint) pairs."""
+    """Members sorted by ``customer_id``; ``content_id`` is a hash of (customer_id, fingerprint) pairs.
 
-    def __init__(self, entries: list[SnapshotEntry], content_id: str) -> None:
-        self.entries = entries
+    ``keys`` has one row per member in that order: customer_id, fingerprint, consent, ids_json (what the state file
+    keeps); ``members_at(positions)`` builds the ``Member``s of some rows."""
+
+    def __init__(
+        self,
+        keys: pa.Table,
+        content_id: str,
+        source: Sequence[Member] | MemberTable,
+        order: pa.Array | None,
+        coverage: dict[str, int],
+    ) -> None:
+        self.keys = keys
         self.content_id = content_id
+        self._source = source
+        self._order = order  # row of ``source`` for each sorted position (None: source is already sorted)
+        self._coverage = coverage
+        # (stored state, each row's position in it): the join made to borrow fingerprints, reused by the plan
+        self.joined: tuple[pa.Table, Any] | None = None
 
     def __len__(self) -> int:
-        return len(self.entries)
-
-    @classmethod
-    def from_members(cls, members: Iterable[Member]) -> Snapshot:
-        """Fingerprint and sort; reject duplicate or unstorable customer ids (an upstream bug, not a sync choice)."""
-        entries = [SnapshotEntry(m.customer_id, member_fingerprint(m), m) for m in members]
-        entries.sort(key=lambda e: e.customer_id)
-        digest = hashlib.sha256()
-        duplicates = 0
-        previous: str | None = None
-        for entry in entries:
-            cid = entry.customer_id
-            if not cid or "\t" in cid or "\n" in cid or "\r" in cid:
-                raise ValueError("snapshot has a customer_id that is empty or contains a tab/newline")
-            if cid == previous:
-                duplicates += 1
-            previous = cid
-            digest.update(f"{cid}\t{entry.fingerprint}\n".encode())
-        if duplicates:
-            raise ValueError(f"snapshot has {duplicates} duplicate customer_id values; deduplicate upstream")
-        return cls(entries, digest.hexdigest()[:32])
+        return int(self.keys.num_rows)
 
     def coverage(self) -> dict[str, int]:
         """Members per identifier kind (counts only, PII-free)."""
-        counts: dict[str, int] = {}
-        for entry in self.entries:
-            for kind, values in entry.member.identifiers.items():
-                if any(values):
-                    counts[kind] = counts.get(kind, 0) + 1
-        return dict(sorted(counts.items()))
+        return dict(self._coverage)
+
+    def members_at(self, positions: Sequence[int]) -> list[Member]:
+        """The ``Member``s at these sorted positions, in the order given."""
+        rows = list(positions) if self._order is None else self._order.take(_ints(positions)).to_pylist()
+        if isinstance(self._source, MemberTable):
+            return self._source.members_at(rows)
+        source = self._source
+        return [source[i] for i in rows]
+
+    def all_members(self) -> list[Member]:
+        return self.members_at(range(len(self)))
+
+    @property
+    def entries(self) -> list[SnapshotEntry]:
+        """Every member with its fingerprint (builds them all: for tests and small snapshots)."""
+        ids = self.keys.column("customer_id").to_pylist()
+        fps = self.keys.column("fingerprint").to_pylist()
+        return [SnapshotEntry(c, f, m) for c, f, m in zip(ids, fps, self.all_members(), strict=True)]
+
+    @classmethod
+    def from_members(cls, members: Iterable[Member], known: pa.Table | None = None) -> Snapshot:
+        """Fingerprint and sort; reject duplicate or unstorable customer ids (an upstream bug, not a sync choice).
+
+        ``known`` (customer_id, fingerprint, consent, ids_json: a synced state) lends its fingerprints to a
+        ``MemberTable``'s members whose identifiers and consent it holds unchanged."""
+        if isinstance(members, MemberTable):
+            return _from_table(members, known)
+        return _from_objects(list(members))
+
+
+def _ints(values: Sequence[int] | Any) -> pa.Array:
+    import pyarrow as pa
+
+    return values if isinstance(values, pa.Array) else pa.array(list(values), type=pa.int64())
+
+
+def _from_objects(members: list[Member]) -> Snapshot:
+    """Members as Python objects: every one is fingerprinted here."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cids = [m.customer_id for m in members]
+    if any(not isinstance(c, str) or not c for c in cids):
+        raise ValueError("snapshot has a customer_id that is empty or contains a tab/newline")
+    fps = [member_fingerprint(m) for m in members]
+    order = pc.sort_indices(pa.array(cids, type=pa.string()))
+    ordered = [members[i] for i in order.to_pylist()]
+    keys = pa.table(
+        {
+            "customer_id": pa.array([m.customer_id for m in ordered], type=pa.string()),
+            "fingerprint": pa.array([fps[i] for i in order.to_pylist()], type=pa.string()),
+            "consent": pa.array([m.consent for m in ordered], type=pa.bool_()),
+            "ids_json": pa.array([identifiers_json(m.identifiers) for m in ordered], type=pa.string()),
+        }
+    )
+    coverage: dict[str, int] = {}
+    for m in ordered:
+        for kind, values in m.identifiers.items():
+            if any(values):
+                coverage[kind] = coverage.get(kind, 0) + 1
+    return _checked(keys, ordered, None, dict(sorted(coverage.items())))
+
+
+def _from_table(table: MemberTable, known: pa.Table | None) -> Snapshot:
+    """Members in columns: identifiers JSON and coverage in Arrow; fingerprints borrowed from ``known`` where the
+    member is unchanged, computed in Python for the rest (and for rows with several values of a kind, or values the
+    JSON encoder escapes)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = table.table
+    cids = data.column("customer_id")
+    if cids.null_count:
+        raise ValueError("snapshot has a customer_id that is empty or contains a tab/newline")
+    n = data.num_rows
+    slow = np.zeros(n, dtype=bool)
+    pieces = []
+    present_by_kind = {}
+    for kind in table.kinds:
+        column = data.column(kind)
+        length = pc.fill_null(pc.list_value_length(column), 0)
+        first = pc.fill_null(
+            pc.list_element(pc.if_else(pc.greater(length, 0), column, pa.scalar([""], column.type)), 0), ""
+        )
+        present = pc.not_equal(first, "")
+        slow |= _bools(pc.greater(length, 1))
+        odd = _bools(pc.and_(present, pc.invert(pc.utf8_is_alnum(first))))  # hashes are hex: rarely odd
+        if odd.any():
+            slow |= odd & _bools(pc.match_substring_regex(first, _JSON_ESCAPED))
+        label = _ENCODER.encode(kind)
+        piece = pc.binary_join_element_wise(label + ':["', first, '"]', "")
+        pieces.append(pc.if_else(present, piece, pa.scalar(None, pa.string())))
+        present_by_kind[kind] = _bools(present)
+    joined = pc.binary_join_element_wise(*pieces, ",", null_handling="skip")
+    ids_json = pc.binary_join_element_wise("{", pc.fill_null(joined, ""), "}", "")
+    slow_rows = slow.nonzero()[0]
+    slow_members = table.members_at(slow_rows.tolist())
+    if len(slow_rows):
+        texts = [identifiers_json(m.identifiers) for m in slow_members]
+        ids_json = pc.replace_with_mask(ids_json, pa.array(slow), pa.array(texts, type=pa.string()))
+    coverage: dict[str, int] = {}
+    for kind, present in present_by_kind.items():
+        if count := int((present & ~slow).sum()):
+            coverage[kind] = count
+    for m in slow_members:
+        for kind, values in m.identifiers.items():
+            if any(values):
+                coverage[kind] = coverage.get(kind, 0) + 1
+    consent = data.column("consent") if "consent" in data.column_names else pa.repeat(True, n)
+    order = pc.sort_indices(cids)
+    keys = pa.table({"customer_id": cids, "consent": consent, "ids_json": ids_json}).take(order)
+    fingerprint, position = _borrowed_fingerprints(keys, known)
+    missing = pc.is_null(fingerprint)
+    todo = pc.indices_nonzero(missing)
+    if len(todo):
+        fresh = table.members_at(order.take(todo).to_pylist())
+        fingerprint = pc.replace_with_mask(
+            fingerprint, missing, pa.array([member_fingerprint(m) for m in fresh], type=pa.string())
+        )
+    keys = keys.add_column(1, "fingerprint", fingerprint)
+    snapshot = _checked(keys, table, order, dict(sorted(coverage.items())))
+    if known is not None and position is not None:
+        snapshot.joined = (known, position)
+    return snapshot
+
+
+def _bools(values: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _borrowed_fingerprints(keys: pa.Table, known: pa.Table | None) -> tuple[pa.Array, Any]:
+    """The stored fingerprint where ``known`` holds the member with the same identifiers JSON and consent, else
+    null (to be computed); and each row's position in ``known`` (-1: absent; None without ``known``)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if known is None or known.num_rows == 0:
+        return pa.nulls(keys.num_rows, type=pa.string()), None
+    found = pc.index_in(keys.column("customer_id"), value_set=known.column("customer_id"))
+    same = pc.and_(
+        pc.equal(pc.take(known.column("ids_json"), found), keys.column("ids_json")),
+        pc.equal(pc.take(known.column("consent"), found), keys.column("consent")),
+    )
+    stored = pc.take(known.column("fingerprint"), found)
+    out = pc.if_else(pc.fill_null(same, False), stored, pa.scalar(None, pa.string()))
+    position = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return (out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out), position
+
+
+def _checked(
+    keys: pa.Table, source: Sequence[Member] | MemberTable, order: pa.Array | None, coverage: dict[str, int]
+) -> Snapshot:
+    """Validate the sorted customer ids and hash (customer_id, fingerprint) pairs into the content id."""
+    import pyarrow.compute as pc
+
+    cids = keys.column("customer_id")
+    if len(cids) and (
+        pc.any(pc.equal(pc.utf8_length(cids), 0)).as_py()
+        or pc.any(pc.match_substring_regex(cids, "[\t\n\r]")).as_py()
+    ):
+        raise ValueError("snapshot has a customer_id that is empty or contains a tab/newline")
+    duplicates = 0
+    if len(cids) > 1:
+        flat = cids.combine_chunks()
+        duplicates = pc.sum(pc.equal(flat.slice(1), flat.slice(0, len(flat) - 1))).as_py() or 0
+    if duplicates:
+        raise ValueError(f"snapshot has {duplicates} duplicate customer_id values; deduplicate upstream")
+    return Snapshot(keys, _content_id(keys), source, order, coverage)
+
+
+def _content_id(keys: pa.Table) -> str:
+    """sha256 over ``customer_id TAB fingerprint LF`` for every member in order: the bytes of one Arrow column."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    digest = hashlib.sha256()
+    if keys.num_rows:
+        pairs = pc.binary_join_element_wise(keys.column("customer_id"), keys.column("fingerprint"), "\t")
+        lines = pc.binary_join_element_wise(pairs, "", "\n")
+        for chunk in lines.chunks if hasattr(lines, "chunks") else [lines]:
+            if not len(chunk):
+                continue
+            _, offset_buffer, data = chunk.buffers()
+            offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=chunk.offset + len(chunk) + 1)
+            start, end = int(offsets[chunk.offset]), int(offsets[chunk.offset + len(chunk)])
+            digest.update(memoryview(data)[start:end])
+    return digest.hexdigest()[:32]

@@ -1,0 +1,82 @@
+"""The membership after a run, as the state's Arrow columns, from the plan's join (``sync.diff``).
+
+The snapshot's members the platform applied are stored, dated ``today`` when sent and keeping their upload date when
+unchanged; members it did not apply stay as they were before (or absent; always absent when a replace cleared them);
+departed members stay only where nothing removed them (upsert, a replace with no sweep). Kept rows are taken from
+the stored table and new rows from the snapshot's columns: no Python step per member.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow_provider_cio.sync.state import STATE_COLUMNS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+    from airflow_provider_cio.sync.diff import Diff
+    from airflow_provider_cio.sync.snapshot import Snapshot
+
+
+def next_state(
+    snapshot: Snapshot,
+    diff: Diff,
+    *,
+    sent: set[str] | None,
+    unapplied: set[str],
+    departed_kept: bool,
+    unapplied_absent: bool,
+    today: str,
+    default_sent_on: str,
+) -> tuple[pa.Table, str]:
+    """The new state table (sorted by customer_id) and its earliest ``sent_on`` ("" when empty).
+
+    ``sent``: customer ids this run uploaded (None: all of them, a replace)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = snapshot.keys
+    old = diff.old
+    matched = diff.position >= 0
+    failed = _members_of(keys.column("customer_id"), unapplied)
+    keep_prior = matched & failed & (not unapplied_absent)
+    if sent is not None:
+        not_sent = ~_members_of(keys.column("customer_id"), sent)
+        keep_prior |= matched & ~failed & not_sent & diff.unchanged
+    fresh = ~failed & ~keep_prior
+    departed = diff.departed & (departed_kept | _members_of(old.column("customer_id"), unapplied))
+    old_rows = np.concatenate([diff.position[keep_prior], departed.nonzero()[0]])
+    kept = old.select(list(STATE_COLUMNS)).take(pa.array(old_rows, type=pa.int64()))
+    sent_on = kept.column("sent_on")
+    if default_sent_on:
+        sent_on = pc.if_else(pc.equal(sent_on, ""), pa.scalar(default_sent_on, pa.string()), sent_on)
+    kept = kept.set_column(STATE_COLUMNS.index("sent_on"), "sent_on", sent_on)
+    rows = keys.filter(pa.array(fresh))
+    added = pa.table(
+        {
+            "customer_id": rows.column("customer_id"),
+            "fingerprint": rows.column("fingerprint"),
+            "consent": rows.column("consent"),
+            "sent_on": pa.array([today] * rows.num_rows, type=pa.string()),
+            "ids_json": rows.column("ids_json"),
+        }
+    )
+    table = pa.concat_tables([kept, added.cast(kept.schema)]).sort_by("customer_id")
+    dates = pc.filter(table.column("sent_on"), pc.not_equal(table.column("sent_on"), ""))
+    oldest = pc.min(dates).as_py() if len(dates) else ""
+    return table, oldest or ""
+
+
+def _members_of(column: pa.ChunkedArray | pa.Array, ids: set[str]) -> np.ndarray:
+    """Which rows of ``column`` hold one of ``ids`` (a small set: what one run sent or failed)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not ids:
+        return np.zeros(len(column), dtype=bool)
+    found = pc.is_in(column, value_set=pa.array(sorted(ids), type=pa.string()))
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
