@@ -6,10 +6,23 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+# SQLite lets one writer in at a time and makes the others wait only 5 s by default; with a scheduler, a
+# dag-processor, a triggerer, an api-server and CLI calls (make demo's `dags test` beside make ui) sharing one file,
+# writers failed with "database is locked". Airflow imports this dict via [database] sql_alchemy_connect_args.
+SQLITE_CONNECT_ARGS: dict[str, Any] = {"timeout": 60}
+
+
+def devstack_home(state_dir: Path) -> Path:
+    """The one ``AIRFLOW_HOME`` of ``make demo`` and ``make ui`` (``.devstack/airflow``): the UI shows the demo's
+    runs, and a run triggered in the UI sees the demo's."""
+    return state_dir / "airflow"
 
 
 def airflow_env(home: Path, dags_folder: Path, connections: dict[str, str]) -> dict[str, str]:
-    """Environment variables for ``airflow`` CLI calls (SQLite metadata DB, no examples, low parallelism)."""
+    """Environment variables for ``airflow`` CLI calls (SQLite metadata DB with a 60 s busy wait, no examples, low
+    parallelism)."""
     env = dict(os.environ)
     env.update(connections)
     env.update(
@@ -24,6 +37,11 @@ def airflow_env(home: Path, dags_folder: Path, connections: dict[str, str]) -> d
             "NO_PROXY": "*",
         }
     )
+    if env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite").startswith("sqlite"):
+        for key in ("SQL_ALCHEMY_CONNECT_ARGS", "SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
+            # the import path, never __name__: under `python -m` that is "__main__", which Airflow's processes
+            # cannot import (every `make ui` exited at once with AirflowConfigException)
+            env[f"AIRFLOW__DATABASE__{key}"] = "airflow_provider_cio.airflow_env.SQLITE_CONNECT_ARGS"
     return env
 
 

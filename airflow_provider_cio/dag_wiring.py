@@ -35,13 +35,42 @@ def app_api_export(cfg: CioDagConfig, *, hourly: bool = False) -> dict[str, Any]
     return settings
 
 
-def sync_params(audiences: Sequence[str] = ()) -> dict[str, Any]:
+def partition_params(*, hourly: bool = False) -> dict[str, Any]:
+    """``partition_date``: the period a manually triggered run processes, independent of its logical date (Airflow
+    keeps logical dates unique per DAG: a dry run then a real run of one day are two runs, two logical dates, one
+    partition). Empty: the usual rule, the period that ended at the logical date (operators._partition)."""
+    from airflow.sdk import Param
+
+    if hourly:
+        return {
+            "partition_date": Param(
+                None,
+                type=["null", "string"],
+                format="date-time",
+                description="the hour to process, UTC (YYYY-MM-DDTHH:00), whatever the logical date; empty: the "
+                "hour that ended at the logical date",
+            )
+        }
+    return {
+        "partition_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="the day to process (YYYY-MM-DD, UTC), whatever the logical date: lets a dry run and a "
+            "real run of the same day both run; empty: the day that ended at the logical date (D processes D-1)",
+        )
+    }
+
+
+def sync_params(audiences: Sequence[str] = (), *, hourly: bool = False) -> dict[str, Any]:
     """The run parameters every DAG that syncs audiences offers in its trigger form (read by ``gate_and_sync``):
-    every documented override of a sync, typed, each logged by the sync task with the user who triggered the run."""
+    every documented override of a sync, typed, each logged by the sync task with the user who triggered the run,
+    and the ``partition_date`` to process (``partition_params``)."""
     from airflow.sdk import Param
 
     names = sorted(audiences)
     return {
+        **partition_params(hourly=hourly),
         "dry_run": Param(False, type="boolean", description="compute and report sync plans, send nothing"),
         "allow_shrink": Param(
             False,

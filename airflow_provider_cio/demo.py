@@ -9,7 +9,9 @@
 4. unless ``--no-blocked``: a seeded bad upstream (the Customer.io export drops ``customer_id``) in the hourly
    ``cio_cart_recovery`` run that covers ``<date>`` 10:00-11:00 (logical date 11:00): its gate fails and the cart
    audience build and syncs do not run;
-5. a summary: partitions, gate verdicts, audience sizes, rows sent per destination, where the reports are.
+5. a summary: partitions, gate verdicts, audience sizes, rows sent per destination, links to the reports
+   (read-only, short-lived) and to the runs' pages in the Airflow UI: the demo and ``make ui`` share one
+   ``AIRFLOW_HOME`` (``.devstack/airflow``), so ``make ui`` shows these runs.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_cio.airflow_env import airflow_cli, airflow_env, migrate
+from airflow_provider_cio.airflow_env import airflow_cli, airflow_env, devstack_home, migrate
 from airflow_provider_cio.devstack import Devstack, DevstackError
 from airflow_provider_cio.devstack.stack import project_root
 
 BLOCKED_HOUR = 10  # the hour (UTC) of --date the blocked cart run covers
+UI_URL = "http://127.0.0.1:8080"  # make ui's default address
+LINK_MINUTES = 60  # how long the printed report links stay valid
 
 
 def run_date(day: str) -> str:
@@ -54,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: {exc}", file=sys.stderr)
         return 2
     root = project_root()
-    env = airflow_env(stack.state_dir / "airflow", root / "dags", stack.environment())
+    env = airflow_env(devstack_home(stack.state_dir), root / "dags", stack.environment())
     env["CIO_DAG_CONFIG"] = str(root / "dags" / "config" / "devstack.yaml")
     print("== airflow db migrate", flush=True)
     migrate(env)
@@ -67,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if blocked is None:
             return 1
     _summary(stack, args.date, blocked)
+    _links(stack, env, args.date)
     return 0
 
 
@@ -108,15 +114,19 @@ def _cli_json(env: dict[str, str], *args: str) -> Any:
     return json.loads("\n".join(lines[first:]))
 
 
-def _store(stack: Devstack) -> Any:
+def _service(stack: Devstack) -> Any:
     from azure.storage.blob import BlobServiceClient
 
     from airflow_provider_cio.devstack.stack import blob_connection_string
-    from airflow_provider_cio.storage.azure import AzureObjectStore
 
     port = stack.read_state()["services"]["azurite"]["port"]
-    service = BlobServiceClient.from_connection_string(blob_connection_string(port))
-    return AzureObjectStore(service.get_container_client("customerio"), create_container=False)
+    return BlobServiceClient.from_connection_string(blob_connection_string(port))
+
+
+def _store(stack: Devstack) -> Any:
+    from airflow_provider_cio.storage.azure import AzureObjectStore
+
+    return AzureObjectStore(_service(stack).get_container_client("customerio"), create_container=False)
 
 
 def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None:
@@ -148,15 +158,14 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
             f"  {audience.name:<31} {audience.stats.get('size', 0):>6,}  gate {audience.gate:<7} "
             + "; ".join(sent)
         )
-    print("reports:")
-    print(f"  gate report    {store.url(f'landing/{base}/deliveries/dt={date}/_quality/report.html')}")
-    print(f"  audience stats {store.url(f'audiences/{base}/<audience>/dt={date}/_stats.json')}")
-    print(f"  sync ledgers   {store.url(f'ledger/{base}/<platform>/')}<platform name, path-safe>/")
+    print(
+        f"sync ledgers    : ledger/{base}/<platform>/<platform name, path-safe>/ in container {store.container_name}"
+    )
     lift = pipeline_state.latest_lift(store, cfg)
     if lift:
         print(
-            f"  holdout lift   {lift['url']} (conversion lift {lift['conversion_lift']:+.4f}, "
-            f"p={lift['p_value']:.3f}, {lift['treatment']:,} treated / {lift['holdout']:,} holdout)"
+            f"holdout lift    : conversion lift {lift['conversion_lift']:+.4f}, p={lift['p_value']:.3f}, "
+            f"{lift['treatment']:,} treated / {lift['holdout']:,} holdout"
         )
     if blocked is not None:
         print("blocked case (Customer.io export lost customer_id; cio_cart_recovery for one hour):")
@@ -171,7 +180,36 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
                 print(
                     f"  blocked by: {check.get('name')} on {check.get('column')} (observed {check.get('observed')})"
                 )
-    print(f"stop the stack  : {Path(sys.executable).parent / 'python'} -m airflow_provider_cio.devstack down")
+
+
+def _links(stack: Devstack, env: dict[str, str], date: str, ui_url: str = UI_URL) -> None:
+    """Links a browser opens: one report of each kind (a read-only SAS URL, printed for the user who ran the demo,
+    valid ``LINK_MINUTES``), the command that lists them all, and the runs' pages in ``make ui``."""
+    from airflow_provider_cio.dag_config import load_dag_config
+    from airflow_provider_cio.links.sas import read_only_url
+    from airflow_provider_cio.reports.listing import day_reports
+
+    python = Path(sys.executable).parent / "python"
+    service = _service(stack)
+    cfg = load_dag_config(project_root() / "dags" / "config" / "devstack.yaml")
+    print(f"reports (read-only links, valid {LINK_MINUTES} minutes; one of each kind):")
+    shown: set[str] = set()
+    for report in day_reports(_store(stack), cfg, date):
+        if report.kind not in shown:
+            shown.add(report.kind)
+            url = read_only_url(service, cfg.container, report.path, minutes=LINK_MINUTES)
+            print(f"  {report.kind:<17} {report.subject:<31} {url}")
+    print(f"  all of them     : {python} -m airflow_provider_cio.reports --date {date} --devstack")
+    print(f"runs in the Airflow UI (start it with `make ui`; login admin, the password it prints; {ui_url}):")
+    for dag_id in ("cio_export", "cio_audiences", "cio_incrementality", "cio_cart_recovery"):
+        runs = _cli_json(env, "dags", "list-runs", dag_id, "-o", "json")
+        if runs:
+            run_id = sorted(runs, key=lambda r: r.get("run_after") or "")[-1]["run_id"]
+            print(f"  {dag_id:<19} {ui_url}/dags/{dag_id}/runs/{urllib.parse.quote(run_id, safe='')}")
+    print(
+        "  (each task's page has buttons for its reports: Gate report, Audience stats, Match-rate trend, Lift report)"
+    )
+    print(f"stop the stack  : {python} -m airflow_provider_cio.devstack down")
 
 
 if __name__ == "__main__":

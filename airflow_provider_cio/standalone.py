@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from airflow_provider_cio.airflow_env import airflow_env
+from airflow_provider_cio.airflow_env import airflow_env, devstack_home
 from airflow_provider_cio.devstack.processes import free_port, port_open
 from airflow_provider_cio.devstack.stack import project_root
 
@@ -34,10 +34,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
-# SQLite lets one writer in at a time and makes the others wait only 5 s by default; with a scheduler, a
-# dag-processor, a triggerer, an api-server and CLI calls sharing one file, a backfill that clears runs then fails
-# with "database is locked" (seen here). Airflow imports this dict via [database] sql_alchemy_connect_args.
-SQLITE_CONNECT_ARGS: dict[str, Any] = {"timeout": 60}
 
 
 class StandaloneError(RuntimeError):
@@ -92,11 +88,6 @@ class Standalone:
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             }
         )
-        if self.env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite").startswith("sqlite"):
-            for key in ("SQL_ALCHEMY_CONNECT_ARGS", "SQL_ALCHEMY_CONNECT_ARGS_ASYNC"):
-                # the import path, not __name__: under `python -m` (make ui) that is "__main__", which Airflow's
-                # processes cannot import (every `make ui` exited at once with AirflowConfigException)
-                self.env[f"AIRFLOW__DATABASE__{key}"] = "airflow_provider_cio.standalone.SQLITE_CONNECT_ARGS"
         self._proc: subprocess.Popen[bytes] | None = None
         self._token: str | None = None
 
@@ -342,7 +333,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, default=8080, help="api-server/UI port (0 = any free port)")
-    parser.add_argument("--home", type=Path, default=None, help="AIRFLOW_HOME (default .devstack/airflow-ui)")
+    parser.add_argument(
+        "--home", type=Path, default=None, help="AIRFLOW_HOME (default .devstack/airflow, make demo's)"
+    )
     parser.add_argument(
         "--config", type=Path, default=None, help="DAG config (default dags/config/devstack.yaml)"
     )
@@ -354,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     except DevstackError as exc:
         print(f"ui: {exc}", file=sys.stderr)
         return 2
-    home = args.home or stack.state_dir / "airflow-ui"
+    home = args.home or devstack_home(stack.state_dir)
     port = args.port or None
     if port is not None and port_open("127.0.0.1", port):
         print(f"port {port} is taken; using a free one", flush=True)

@@ -43,7 +43,7 @@ with DAG(
     dagrun_timeout=timedelta(minutes=50),
     tags=["customerio", "audiences", "carts", "hourly"],
     doc_md=__doc__,
-    params=sync_params([a.name for a in audiences]),
+    params=sync_params([a.name for a in audiences], hourly=True),
     default_args={
         "owner": cfg.owner,
         "retries": min(cfg.retries, 1),

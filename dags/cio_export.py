@@ -29,7 +29,7 @@ from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
 
 from airflow_provider_cio.assets import landing_asset
 from airflow_provider_cio.dag_config import load_dag_config
-from airflow_provider_cio.dag_wiring import app_api_export, layout
+from airflow_provider_cio.dag_wiring import app_api_export, layout, partition_params
 from airflow_provider_cio.notifications.notifier import CioFailureNotifier
 from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
 from airflow_provider_cio.operators.dataout import CioDataOutIngestOperator
@@ -65,6 +65,7 @@ with DAG(
     deadline=deadline,
     tags=["customerio", "landing", "quality"],
     doc_md=__doc__,
+    params=partition_params(),  # re-land one day from the trigger form, whatever the logical date
     default_args={
         "owner": cfg.owner,
         "retries": cfg.retries,

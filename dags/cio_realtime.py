@@ -55,7 +55,7 @@ with DAG(
     dagrun_timeout=timedelta(minutes=30),
     tags=["customerio", "audiences", "carts", "realtime"],
     doc_md=__doc__,
-    params=sync_params([a.name for a in audiences]),
+    params=sync_params([a.name for a in audiences], hourly=True),
     default_args=default_args,
 ) as dag:
     build = CioRealtimeAudienceBuildOperator(

@@ -9,15 +9,28 @@ With Airflow 3's ``CronTriggerTimetable`` (``@daily``/``@hourly``) a run has an 
 which is when it fires: the ``@daily`` run of logical date 2026-11-02 00:00 covers 2026-11-01, as does a backfill
 of 2026-11-02, ``airflow dags test <dag> 2026-11-02`` and a manual trigger for any time on 2026-11-02. A
 ``CronDataIntervalTimetable`` run (interval [D, D+1)) covers D. Never the period that has just begun.
+
+A run whose ``partition_date`` param is set covers that day (or, for ``hourly``, that hour: ``YYYY-MM-DDTHH:00``)
+whatever its logical date: a dry run and a real run of one day from the UI are two runs with two logical dates
+(Airflow keeps a logical date unique per DAG) addressing the same partition.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.landing.layout import PartitionRef
+
+PARAM = "partition_date"
+
+
+class PartitionDateInvalid(CioError, ValueError):
+    """The run's ``partition_date`` param is not a day (an hour, for an hourly task): whoever triggered it acts."""
+
+    error_class = ErrorClass.CONFIGURATION
 
 
 def partition_for(
@@ -31,8 +44,44 @@ def partition_for(
 
 
 def interval(context: Any, *, hourly: bool = False) -> tuple[Any, Any]:
-    """``(start, end)`` of the period the run covers (see the module's rule)."""
+    """``(start, end)`` of the period the run covers: its ``partition_date`` param, else the module's rule."""
+    params = context.get("params") or {}
+    requested = params.get(PARAM) if hasattr(params, "get") else None
+    if requested not in (None, ""):
+        return requested_period(str(requested), hourly=hourly)
     return covered_period(reference_instant(context), hourly=hourly)
+
+
+def requested_period(value: str, *, hourly: bool = False) -> tuple[datetime, datetime]:
+    """The UTC day ``YYYY-MM-DD`` (a daily task; a date-time names its day), or the hour starting at
+    ``YYYY-MM-DDTHH[:MM[:SS]][offset]`` (an hourly task: a bare date is refused, the hour would be a guess)."""
+    from datetime import UTC
+
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day: date | None = date.fromisoformat(text)
+            moment = None
+        else:
+            day, moment = None, _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise PartitionDateInvalid(
+            f"{PARAM} {value!r} is not a date (YYYY-MM-DD) or an hour (YYYY-MM-DDTHH:00); who must act: whoever "
+            "triggered the run (trigger it again with a valid value, or empty for the logical date's period)"
+        ) from None
+    if hourly:
+        if moment is None:
+            raise PartitionDateInvalid(
+                f"{PARAM} {value!r} names a day, and this task lands or builds one hour: give the hour "
+                "(YYYY-MM-DDTHH:00, UTC); who must act: whoever triggered the run"
+            )
+        start = datetime.fromtimestamp(moment.timestamp(), tz=UTC).replace(minute=0, second=0, microsecond=0)
+        return start, start + timedelta(hours=1)
+    if day is None:
+        assert moment is not None
+        day = datetime.fromtimestamp(moment.timestamp(), tz=UTC).date()
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
 
 
 def covered_period(reference: datetime, *, hourly: bool = False) -> tuple[datetime, datetime]:
