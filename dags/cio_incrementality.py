@@ -48,4 +48,5 @@ with DAG(
         workspace=cfg.workspace,
         container=cfg.container,
         wasb_conn_id=cfg.connections["blob"],
+        warehouse=cfg.warehouse.operator_kwargs(cfg.env)["warehouse"],  # orders as the audiences read them
     )

@@ -62,6 +62,20 @@ def warehouse_relation(name: str, spec: Mapping[str, Any]) -> WarehouseRelation:
     )
 
 
+def warehouse_sources(tables: Mapping[str, str | Mapping[str, Any]]) -> dict[str, str | WarehouseRelation]:
+    """The operators' ``warehouse`` argument as core sources: a Blob prefix (a string, or ``{prefix}``) stays a
+    string, ``{table, conn_id, ...}`` becomes a ``WarehouseRelation`` (its connection resolved now)."""
+    out: dict[str, str | WarehouseRelation] = {}
+    for name, spec in tables.items():
+        if isinstance(spec, str):
+            out[name] = spec
+        elif "prefix" in spec:
+            out[name] = str(spec["prefix"])
+        else:
+            out[name] = warehouse_relation(name, spec)
+    return out
+
+
 def outside_engine(spec: Mapping[str, Any] | None) -> Callable[[AudienceInputs], OutsideEngine] | None:
     """A factory of the run's outside engine from ``{engine, conn_id | spark_master | spark_remote}``; ``None`` for
     the embedded default (``engine: duckdb`` or no spec)."""

@@ -15,7 +15,11 @@ from airflow_provider_cio.links.operator_links import LiftReportLink
 class CioIncrementalityOperator(BaseOperator):
     """Compares treatment and holdout conversion and revenue per user over the ``window_days`` that ended with the
     last whole day the run covers (``operators._partition``): absolute and relative lift, 95% CI, two-proportion z-test, Welch
-    test on revenue; writes ``reports/{env}/{workspace}/incrementality/{program}/dt=.../`` (PNG, HTML, JSON)."""
+    test on revenue; writes ``reports/{env}/{workspace}/incrementality/{program}/dt=.../`` (PNG, HTML, JSON).
+
+    ``warehouse`` is the audience build's argument (``WarehouseConfig.operator_kwargs(env)["warehouse"]``): its
+    ``orders`` is a Blob prefix of Parquet, or ``{table, conn_id, dialect, ...}`` read through any Airflow SQL
+    connection (only the window's rows, streamed), checked and failing as the audiences' read does."""
 
     template_fields: Sequence[str] = ("env", "workspace", "container", "program")
     operator_extra_links = (LiftReportLink(),)
@@ -29,7 +33,7 @@ class CioIncrementalityOperator(BaseOperator):
         env: str = "dev",
         container: str = "customerio",
         wasb_conn_id: str = DEFAULT_BLOB_CONN_ID,
-        warehouse: Mapping[str, str] | None = None,
+        warehouse: Mapping[str, str | Mapping[str, Any]] | None = None,
         window_days: int = 7,
         **kwargs: Any,
     ) -> None:
@@ -49,6 +53,7 @@ class CioIncrementalityOperator(BaseOperator):
 
         from airflow_provider_cio.audiences.incrementality_run import run_incrementality
         from airflow_provider_cio.hooks.blob import object_store
+        from airflow_provider_cio.hooks.warehouse import warehouse_sources
         from airflow_provider_cio.operators._failfast import fail_fast
         from airflow_provider_cio.operators._partition import interval
 
@@ -58,6 +63,9 @@ class CioIncrementalityOperator(BaseOperator):
         start = end - timedelta(days=self.window_days)
         store = object_store(self.wasb_conn_id, self.container)
         with fail_fast(), tempfile.TemporaryDirectory(prefix="cio-lift-") as tmp:
+            tables = warehouse_sources(
+                {"orders": self.warehouse["orders"]} if "orders" in self.warehouse else {}
+            )
             summary = run_incrementality(
                 store,
                 env=self.env,
@@ -65,7 +73,7 @@ class CioIncrementalityOperator(BaseOperator):
                 program=self.program,
                 audiences=self.audiences,
                 window=(start, end),
-                warehouse=self.warehouse,
+                warehouse=tables,
                 work_dir=Path(tmp),
             )
         from airflow_provider_cio.links.pointers import LIFT_REPORT, push_reports

@@ -10,6 +10,8 @@ from datetime import date
 import pyarrow as pa
 import pytest
 from audience_tables import ago
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
 from airflow_provider_cio.audiences import GroupOutcome, lift, measure_outcomes, write_incrementality_report
@@ -106,3 +108,65 @@ def test_report_is_written_to_blob_self_contained() -> None:
     summary = json.loads(store.read_bytes(paths.summary))
     assert summary["conversion_lift"]["estimate"] == pytest.approx(0.03)
     assert summary["treatment"]["rate"] == pytest.approx(0.08)
+
+
+_ORDER_TYPES = {
+    "int64": (pa.int64(), "number"),
+    "float64": (pa.float64(), "number"),
+    "decimal": (pa.decimal128(12, 2), "number"),
+    "string": (pa.string(), "string"),
+    "bool": (pa.bool_(), "bool"),
+    "timestamp_utc": (pa.timestamp("us", tz="UTC"), "timestamp"),
+    "timestamp_naive": (pa.timestamp("ms"), "timestamp"),
+    "date": (pa.date32(), "date"),
+}
+
+
+@given(
+    amount=st.sampled_from(sorted(_ORDER_TYPES)),
+    ordered_at=st.sampled_from(sorted(_ORDER_TYPES)),
+    customer_id=st.sampled_from(sorted(_ORDER_TYPES)),
+)
+@settings(max_examples=60, deadline=None)
+def test_orders_of_any_column_types_are_measured_or_refused_naming_the_column(
+    amount: str, ordered_at: str, customer_id: str
+) -> None:
+    """The outcomes read orders with the audiences' type rule: a column of another family fails naming it (and the
+    families), before any outcome is computed; a date stands in for a timestamp."""
+    from airflow_provider_cio.audiences import AudienceInputError
+
+    population = pa.table({"customer_id": ["1", "2", "3"], "in_holdout": [False, False, True]})
+    when = ago(days=1)
+    values = {
+        "number": [10, 20],
+        "string": ["10", "20"],
+        "bool": [True, False],
+        "timestamp": [when, when],
+        "date": [when.date(), when.date()],
+    }
+
+    def column(kind: str) -> pa.Array:
+        arrow_type, family = _ORDER_TYPES[kind]
+        return pa.array(values[family], type=arrow_type)
+
+    orders = pa.table(
+        {"customer_id": column(customer_id), "amount": column(amount), "ordered_at": column(ordered_at)}
+    )
+    wrong = [
+        (name, _ORDER_TYPES[kind][1], want)
+        for name, kind, want in (
+            ("customer_id", customer_id, "string"),
+            ("amount", amount, "number"),
+            ("ordered_at", ordered_at, "timestamp"),
+        )
+        if _ORDER_TYPES[kind][1] != want and {_ORDER_TYPES[kind][1], want} != {"date", "timestamp"}
+    ]
+    if not wrong:
+        treatment, holdout = measure_outcomes(population, orders, start=ago(days=7), end=ago(days=0))
+        assert treatment.users + holdout.users == 3
+        return
+    with pytest.raises(AudienceInputError) as raised:
+        measure_outcomes(population, orders, start=ago(days=7), end=ago(days=0))
+    message = str(raised.value)
+    assert raised.value.error_class == "upstream_data"
+    assert any(f"'{name}' is {got}, expected {want}" in message for name, got, want in wrong)
