@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_cio.errors import ErrorClass
+from airflow_provider_cio.notifications.links import runbook_base as configured_runbook
 from airflow_provider_cio.notifications.triage import RUNBOOK_SECTIONS, scrub
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,11 @@ def late_export_message(
     partition: str,
     deadline: str,
     waiting_for: str,
-    runbook_base: str = "docs/runbook.md",
+    runbook_base: str | None = None,
 ) -> str:
-    """The on-call text, in the shape of the failure triage (class, cause, what to do, runbook)."""
-    runbook = f"{runbook_base}#{RUNBOOK_SECTIONS[ERROR_CLASS]}"
+    """The on-call text, in the shape of the failure triage (class, cause, what to do, runbook). The runbook is a
+    link from the ``[cio] docs_base_url`` setting (``notifications.links``) unless ``runbook_base`` is given."""
+    runbook = f"{runbook_base or configured_runbook()}#{RUNBOOK_SECTIONS[ERROR_CLASS]}"
     lines = [
         f"[{ERROR_CLASS.upper()}] {dag_id} missed its freshness deadline for partition {partition}",
         f"cause: export for {partition} not landed by {deadline}",
@@ -55,9 +57,9 @@ async def export_late(
     *,
     context: dict[str, Any] | None = None,
     waiting_for: str = "cio_audiences' morning sync",
-    runbook_base: str = "docs/runbook.md",
     webhook_url_env: str = "",
     timeout: float = 10.0,
+    runbook_base: str | None = None,
 ) -> str:
     """Deadline missed: log the triage message and forward it; returns the message (stored with the callback)."""
     context = context or {}

@@ -25,13 +25,17 @@ CONTEXT = {
 }
 
 
-def test_export_late_formats_a_triage_message(caplog: pytest.LogCaptureFixture) -> None:
+def test_export_late_formats_a_triage_message(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW__CIO__DOCS_BASE_URL", "https://code.example.test/retention/docs/")
     with caplog.at_level(logging.ERROR, logger="airflow_provider_cio.notifications.deadline"):
         message = asyncio.run(export_late(context=CONTEXT))
     lines = message.splitlines()
     assert lines[0] == "[UPSTREAM_DATA] cio_export missed its freshness deadline for partition 2026-11-01"
     assert lines[1] == "cause: export for 2026-11-01 not landed by 2026-11-02T06:00:00+00:00"
-    assert "runbook: docs/runbook.md#upstream-data-errors" in lines
+    # a link from the [cio] docs_base_url setting, not a repo path
+    assert "runbook: https://code.example.test/retention/docs/runbook.md#upstream-data-errors" in lines
     assert "run: scheduled__2026-11-02T00:00:00+00:00" in lines
     assert message in caplog.text
 
