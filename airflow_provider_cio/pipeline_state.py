@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_cio.dag_config import CioDagConfig
+from airflow_provider_cio.landing.layout import AUDIENCES_ROOT, LANDING_ROOT, PartitionRef, ledger_root
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
 
 
@@ -72,6 +73,12 @@ def base_path(cfg: CioDagConfig) -> str:
     return f"{cfg.env}/{cfg.workspace}"
 
 
+def _ref(root: str, cfg: CioDagConfig, dataset: str, date: str, hour: int | None) -> PartitionRef:
+    from datetime import date as Date
+
+    return PartitionRef(root, cfg.env, cfg.workspace, dataset, Date.fromisoformat(date), hour)
+
+
 def partition_key(date: str, hour: int | None = None) -> str:
     """``dt=<date>``, or ``dt=<date>/hr=HH`` for an hourly partition (which sits inside its day)."""
     return f"dt={date}" if hour is None else f"dt={date}/hr={hour:02d}"
@@ -80,7 +87,6 @@ def partition_key(date: str, hour: int | None = None) -> str:
 def partition_objects(store: ObjectStore, prefix: str) -> list[str]:
     """The objects of the partition at ``prefix`` itself: a day's listing also holds its hourly partitions'
     objects (``hr=HH/...``), which the writer's own rule (``belongs_to``) leaves out, and so do we."""
-    from airflow_provider_cio.landing.layout import PartitionRef
     from airflow_provider_cio.landing.writer import belongs_to
 
     ref = PartitionRef.parse(prefix)
@@ -91,13 +97,13 @@ def landed(store: ObjectStore, cfg: CioDagConfig, date: str, hour: int | None = 
     """Every configured export dataset's partition for ``date`` (daily), or for that ``hour`` of it."""
     partitions = []
     for dataset in cfg.datasets:
-        prefix = f"landing/{base_path(cfg)}/{dataset}/{partition_key(date, hour)}"
+        ref = _ref(LANDING_ROOT, cfg, dataset, date, hour)
         partitions.append(
             Partition(
                 dataset=dataset,
-                prefix=prefix,
-                manifest=read_json(store, f"{prefix}/_manifest.json"),
-                verdict=read_json(store, f"{prefix}/_quality/result.json"),
+                prefix=ref.prefix,
+                manifest=read_json(store, ref.manifest_path),
+                verdict=read_json(store, ref.quality_result_path),
             )
         )
     return partitions
@@ -112,12 +118,13 @@ def audiences(
 
     found = []
     for audience in cfg.audiences:
-        prefix = f"audiences/{base_path(cfg)}/{audience.name}/{partition_key(date, hour)}"
+        ref = _ref(AUDIENCES_ROOT, cfg, audience.name, date, hour)
+        prefix = ref.prefix
         syncs = []
         for platform in audience.destinations:
             # the ledger is keyed by the audience's name on the platform, as the sync task keys it
             ledger = ledger_prefix(
-                f"ledger/{base_path(cfg)}", platform, cfg.platform_audience_name(audience, platform)
+                ledger_root(cfg.env, cfg.workspace), platform, cfg.platform_audience_name(audience, platform)
             )
             state = read_json(store, f"{ledger}/state.json")
             done = read_json(store, f"{ledger}/runs/{state.get('run_id')}/done.json") if state else {}
@@ -127,7 +134,7 @@ def audiences(
                 name=audience.name,
                 prefix=prefix,
                 stats=read_json(store, f"{prefix}/_stats.json"),
-                verdict=read_json(store, f"{prefix}/_quality/result.json"),
+                verdict=read_json(store, ref.quality_result_path),
                 syncs=tuple(syncs),
             )
         )

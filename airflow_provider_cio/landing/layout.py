@@ -1,4 +1,9 @@
-"""Where a partition lives: ``{root}/{env}/{workspace}/{dataset}/dt=YYYY-MM-DD[/hr=HH]``."""
+"""Where everything lives in Blob: the one module that spells a path.
+
+A partition is ``{root}/{env}/{workspace}/{dataset}/dt=YYYY-MM-DD[/hr=HH]`` (``root``: ``landing`` for Customer.io
+data and the sync history, ``audiences`` for snapshots); its commit point is ``_manifest.json``, its gate verdict
+``_quality/result.json``. Sync ledgers live under ``ledger/{env}/{workspace}``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,20 @@ _PREFIX = re.compile(
     r"(?:/hr=(?P<hr>\d{2}))?/?$"
 )
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+LANDING_ROOT = "landing"
+AUDIENCES_ROOT = "audiences"
+LEDGER_ROOT = "ledger"
+SYNC_HISTORY_DATASET = "sync_history"  # under LANDING_ROOT, one partition per day
+MANIFEST_NAME = "_manifest.json"  # written last: a partition without it was never committed
+QUALITY_DIR = "_quality"
+QUALITY_RESULT_NAME = "result.json"
+QUALITY_REPORT_NAME = "report.html"
+
+
+def ledger_root(env: str, workspace: str) -> str:
+    """Where one deployment's sync ledgers live (one per platform audience below it)."""
+    return f"{LEDGER_ROOT}/{env}/{workspace}"
 
 
 @dataclass(frozen=True)
@@ -45,11 +64,19 @@ class PartitionRef:
 
     @property
     def manifest_path(self) -> str:
-        return f"{self.prefix}/_manifest.json"
+        return f"{self.prefix}/{MANIFEST_NAME}"
 
     @property
     def quality_prefix(self) -> str:
-        return f"{self.prefix}/_quality"
+        return f"{self.prefix}/{QUALITY_DIR}"
+
+    @property
+    def quality_result_path(self) -> str:
+        return f"{self.quality_prefix}/{QUALITY_RESULT_NAME}"
+
+    @property
+    def quality_report_path(self) -> str:
+        return f"{self.quality_prefix}/{QUALITY_REPORT_NAME}"
 
     @property
     def rejected_prefix(self) -> str:
@@ -62,7 +89,7 @@ class PartitionRef:
 
     @classmethod
     def parse(cls, prefix: str) -> PartitionRef:
-        match = _PREFIX.match(prefix.removesuffix("/_manifest.json"))
+        match = _PREFIX.match(prefix.removesuffix(f"/{MANIFEST_NAME}"))
         if not match:
             raise ValueError(f"not a landing partition path: {prefix!r}")
         hr = match["hr"]

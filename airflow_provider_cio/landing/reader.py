@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from airflow_provider_cio.errors import CioError, ErrorClass
-from airflow_provider_cio.landing.layout import PartitionRef
+from airflow_provider_cio.landing.layout import MANIFEST_NAME, PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
 
@@ -130,5 +130,5 @@ def list_partitions(
 ) -> list[PartitionRef]:
     """Committed partitions of a dataset (those with a manifest), oldest first."""
     prefix = f"{root}/{env}/{workspace}/{dataset}/"
-    refs = [PartitionRef.parse(name) for name in store.list(prefix) if name.endswith("/_manifest.json")]
+    refs = [PartitionRef.parse(name) for name in store.list(prefix) if name.endswith(f"/{MANIFEST_NAME}")]
     return sorted(refs, key=lambda ref: (ref.dt, -1 if ref.hr is None else ref.hr))

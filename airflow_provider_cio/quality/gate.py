@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from airflow_provider_cio.landing.layout import QUALITY_REPORT_NAME, QUALITY_RESULT_NAME
 from airflow_provider_cio.quality.contract import Contract
 from airflow_provider_cio.quality.errors import PartitionInconsistent, PartitionMissing
 from airflow_provider_cio.quality.loader import load_contract
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RESULT_NAME = "result.json"
-REPORT_NAME = "report.html"
+RESULT_NAME = QUALITY_RESULT_NAME  # the layout's names, kept here for callers that join them to a prefix
+REPORT_NAME = QUALITY_REPORT_NAME
 
 
 def _partition_key(ref: PartitionRef) -> tuple[object, int]:
@@ -119,8 +120,8 @@ def run_gate(
             absent_at_source=manifest.absent_columns,
         )
     result.generation = manifest.generation or None
-    result_path = f"{ref.quality_prefix}/{RESULT_NAME}"
-    report_path = f"{ref.quality_prefix}/{REPORT_NAME}"
+    result_path = ref.quality_result_path
+    report_path = ref.quality_report_path
     result.result_url = store.url(result_path)
     result.report_url = store.url(report_path)
     store.write_bytes(result_path, result.to_json())

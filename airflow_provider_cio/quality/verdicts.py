@@ -10,10 +10,8 @@ from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
 
 def read_verdict(store: ObjectStore, ref: PartitionRef) -> bool | None:
     """True/False from ``_quality/result.json``; None when the partition was never gated (that blocks a sync)."""
-    from airflow_provider_cio.quality.gate import RESULT_NAME
-
     try:
-        raw = json.loads(store.read_bytes(f"{ref.quality_prefix}/{RESULT_NAME}"))
+        raw = json.loads(store.read_bytes(ref.quality_result_path))
     except BlobNotFound:
         return None
     return bool(raw.get("success"))

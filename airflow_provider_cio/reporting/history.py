@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from airflow_provider_cio.landing.layout import PartitionRef
+from airflow_provider_cio.landing.layout import LANDING_ROOT, SYNC_HISTORY_DATASET, PartitionRef
 from airflow_provider_cio.storage.base import ObjectStore
 
-DATASET = "sync_history"
-DEFAULT_ROOT = "landing"
+DATASET = SYNC_HISTORY_DATASET
+DEFAULT_ROOT = LANDING_ROOT
 # "MATCH_RATE_RANGE_41_TO_50" (Data Manager), "MATCH_RANGE_41_TO_50" (Google Ads jobs), "41_TO_50"
 _RANGE = re.compile(r"(?:^|_)(\d{1,3})_TO_(\d{1,3})$")
 _LESS_THAN = re.compile(r"(?:^|_)LESS_THAN_(\d{1,3})$")
