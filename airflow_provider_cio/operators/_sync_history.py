@@ -36,6 +36,7 @@ def record_and_alert(
 ) -> dict[str, Any]:
     """``reporting.record_sync`` for the operator's audience, alerts sent to its ``alert_to``; pointers back."""
     from airflow_provider_cio.notifications.drift import send_drift_alerts
+    from airflow_provider_cio.notifications.links import runbook_base
     from airflow_provider_cio.reporting.alerts import DriftThresholds
     from airflow_provider_cio.reporting.record import record_sync
 
@@ -49,6 +50,7 @@ def record_and_alert(
             covered=covered,
             dag_run_id=str(context.get("run_id") or "") or None,
             thresholds=DriftThresholds(**getattr(operator, "drift", {})),
+            runbook_base=runbook_base(),
         )
     except Exception as exc:
         log.warning(

@@ -44,13 +44,11 @@ class DriftAlert:
     runs: int  # earlier syncs in the baseline
     covered: str
 
-    def message(self, *, runbook: str | None = None) -> str:
-        """The alert's text; ``runbook`` defaults to the drift section's link from the ``[cio] docs_base_url``
-        setting (``notifications.links``: the Airflow-free core still gets a ``file://`` link to this checkout)."""
+    def message(self, *, runbook: str | None = None, runbook_base: str = "docs/runbook.md") -> str:
+        """The alert's text; ``runbook`` defaults to the drift section of ``runbook_base`` (the operator passes the
+        configured docs URL: this core module reads no Airflow setting)."""
         if runbook is None:
-            from airflow_provider_cio.notifications.links import runbook_base
-
-            runbook = f"{runbook_base()}#match-rate-and-reach-drift"
+            runbook = f"{runbook_base}#match-rate-and-reach-drift"
         if self.kind == "match_rate":
             what, current, baseline = "match rate", f"{self.current:.1f}%", f"{self.baseline:.1f}%"
         else:

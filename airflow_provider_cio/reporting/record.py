@@ -52,8 +52,10 @@ def record_sync(
     thresholds: DriftThresholds | None = None,
     recorded_at: datetime | None = None,
     root: str = "landing",
+    runbook_base: str = "docs/runbook.md",
 ) -> Recorded:
-    """Write the row, the trend report (HTML + PNG) and return the drift alerts' messages."""
+    """Write the row, the trend report (HTML + PNG) and return the drift alerts' messages (their runbook links
+    under ``runbook_base``)."""
     if report.get("status") not in RECORDED and not report.get("rows_sent"):
         return Recorded()
     history = SyncHistory(store, env=env, workspace=workspace, root=root)
@@ -71,7 +73,9 @@ def record_sync(
     if row.status == "synced":  # judged once, against the syncs of this platform up to its period
         earlier = [r for r in rows if r.platform == row.platform and r.sync_run_id != row.sync_run_id]
         earlier = [r for r in earlier if r.dt <= row.dt]
-        done.alerts = [alert.message() for alert in drift_alerts([*earlier, row], thresholds)]
+        done.alerts = [
+            alert.message(runbook_base=runbook_base) for alert in drift_alerts([*earlier, row], thresholds)
+        ]
     png = trend_png(rows, audience=audience)
     html_path, png_path = trend_paths(history, audience)
     store.write_bytes(png_path, png)
