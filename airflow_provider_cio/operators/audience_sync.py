@@ -141,13 +141,7 @@ class CioAudienceSyncOperator(BaseOperator):
 
         destination = GoogleCustomerMatchHook(self.conn_id).get_destination()
         if self.deferrable:  # poll briefly in the worker; longer waits are deferrals (execute_complete)
-            if hasattr(destination, "poll_budget_seconds"):  # Data Manager
-                destination.poll_budget_seconds = min(
-                    destination.poll_budget_seconds, self.worker_wait_seconds
-                )
-            if hasattr(destination, "max_polls"):  # Google Ads API jobs
-                polls = max(1, int(self.worker_wait_seconds / max(1.0, destination.poll_interval_seconds)))
-                destination.max_polls = min(destination.max_polls, polls)
+            destination.bound_worker_wait(self.worker_wait_seconds)
         return destination
 
     def execute(self, context: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Deterministic batching: the same members in the same order always give the same batches.
 
 A destination may weigh members (Meta sends one row per email/phone value, at most 10,000 rows per request) by
-exposing ``rows_for(member) -> int``; ``max_batch_size`` is then a row budget. Without it every member weighs 1.
+exposing ``rows_for(member) -> int``; ``max_batch_size`` is then a row budget. Without a weight every member weighs 1.
 """
 
 from __future__ import annotations

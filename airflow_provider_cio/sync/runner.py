@@ -115,7 +115,7 @@ def run_sync(
     )
 
     today = now().astimezone(UTC).date()
-    refresh_after_days: int | None = getattr(destination, "refresh_after_days", None)
+    refresh_after_days = destination.refresh_after_days
     if (
         previous is not None
         and previous.snapshot_id == snapshot_id
@@ -341,8 +341,7 @@ def _run_operation(
 ) -> set[str]:
     """Send one operation's batches (resuming), close its session; return the customer ids the platform did not
     apply: batches it refused, and those its final status reports as failed (``failed_seqs``)."""
-    weight = getattr(destination, "rows_for", None)
-    batches = list(make_batches(members, destination.max_batch_size, weight))
+    batches = list(make_batches(members, destination.max_batch_size, destination.rows_for))
     report.batches_total += len(batches)
     acked = ledger.acknowledged(operation)
     session = _resume_session(ledger, operation, acked)
@@ -459,16 +458,18 @@ def _adopt_batch_in_flight(
     """A worker lost between the platform's answer and the ledger write leaves one batch that landed unrecorded.
 
     Re-sending it would repeat it, and a platform that orders batches in a session (Meta) refuses the repeat, which
-    would fail every retry. A destination that can count what its session received (optional
-    ``session_received(audience_id, session) -> int | None``, counted like ``BatchResult.received``) lets the resume
-    record that batch instead.
+    would fail every retry. A destination that can count what its session received
+    (``Destination.session_received``, counted like ``BatchResult.received``; None when it cannot say) lets the
+    resume record that batch instead.
     """
-    probe = getattr(destination, "session_received", None)
     seq = max(acked, default=0) + 1
-    if probe is None or seq > len(batches):
+    if seq > len(batches):
         return
     counted = call_with_retry(
-        f"count {session.operation} session", lambda: probe(audience_id, session), policy=policy, sleep=sleep
+        f"count {session.operation} session",
+        lambda: destination.session_received(audience_id, session),
+        policy=policy,
+        sleep=sleep,
     )
     recorded = sum(record.received for record in acked.values() if record.status != "rejected")
     if counted is None or counted <= recorded:
