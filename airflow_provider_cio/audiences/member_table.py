@@ -1,4 +1,4 @@
-"""Sync members as Arrow columns: what an audience snapshot already is on disk, so a sync need not build a million
+"""Audience members as Arrow columns: what an audience snapshot already is on disk, so a sync need not build a million
 ``Member`` objects to find the thousand it sends.
 
 A ``MemberTable`` holds ``customer_id`` (string), one ``list<string>`` column per identifier kind and, optionally, a
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from airflow_provider_cio.sync.destination import Member
+from airflow_provider_cio.audiences.member import Member
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from airflow_provider_cio.audiences.builder import AudienceBuild
-    from airflow_provider_cio.sync.member_table import MemberTable
+    from airflow_provider_cio.audiences.member_table import MemberTable
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def read_snapshot_population(store: ObjectStore, ref: PartitionRef) -> pa.Table 
 def members_from_table(table: pa.Table, platform: str) -> MemberTable:
     """Sync members for one platform: identifiers keyed by kind (``meta_email`` -> ``email``), kept in columns.
     It iterates as ``Member``s; the sync core diffs it in Arrow and builds ``Member``s only for what it sends."""
-    from airflow_provider_cio.sync.member_table import MemberTable
+    from airflow_provider_cio.audiences.member_table import MemberTable
 
     prefix = f"{platform}_"
     columns = [name for name in table.column_names if name.startswith(prefix)]
