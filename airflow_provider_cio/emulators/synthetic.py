@@ -121,7 +121,7 @@ N_PRODUCTS = 500
 
 # The workspace's own tables (the truth the emulators serve and the tests compare against), one (name, type,
 # nullable) per column. Declared here, not taken from ``airflow_provider_cio.datasets``: the generator is the
-# platform's side and must not move when our landed schema moves (tests/conformance/test_emulator_independence.py).
+# platform's side and must not move when our landed schema moves (tests/architecture/test_import_rules.py).
 _S, _I, _B, _T, _F = "string", "int64", "bool", "timestamp", "float64"
 _TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "people": (

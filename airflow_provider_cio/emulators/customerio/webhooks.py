@@ -1,7 +1,7 @@
 """Reporting Webhooks as Customer.io sends them: signed POSTs of the workspace's message activity, with the
 documented timeout, backoff and backlog.
 
-Written from Customer.io's own pages, never from our receiver (tests/conformance/test_emulator_independence.py):
+Written from Customer.io's own pages, never from our receiver (tests/architecture/test_import_rules.py):
 
 - "Journeys Reporting Webhooks", https://docs.customer.io/api/webhooks/ (section "Timeouts and failures"):
   a 4 second timeout; no 2xx within it -> retried over seven days with exponential backoff; later calls are
