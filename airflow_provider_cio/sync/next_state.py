@@ -47,24 +47,28 @@ def next_state(
         not_sent = ~_members_of(keys.column("customer_id"), sent)
         keep_prior |= matched & ~failed & not_sent & diff.unchanged
     fresh = ~failed & ~keep_prior
-    departed = diff.departed & (departed_kept | _members_of(old.column("customer_id"), unapplied))
-    old_rows = np.concatenate([diff.position[keep_prior], departed.nonzero()[0]])
-    kept = old.select(list(STATE_COLUMNS)).take(pa.array(old_rows, type=pa.int64()))
-    sent_on = kept.column("sent_on")
+    same = keep_prior & diff.unchanged  # stored row == snapshot row but for its date: take the snapshot's
+    stored_sent = pc.take(old.column("sent_on"), pa.array(diff.position, mask=~same))
     if default_sent_on:
-        sent_on = pc.if_else(pc.equal(sent_on, ""), pa.scalar(default_sent_on, pa.string()), sent_on)
-    kept = kept.set_column(STATE_COLUMNS.index("sent_on"), "sent_on", sent_on)
-    rows = keys.filter(pa.array(fresh))
-    added = pa.table(
-        {
-            "customer_id": rows.column("customer_id"),
-            "fingerprint": rows.column("fingerprint"),
-            "consent": rows.column("consent"),
-            "sent_on": pa.array([today] * rows.num_rows, type=pa.string()),
-            "ids_json": rows.column("ids_json"),
-        }
-    )
-    table = pa.concat_tables([kept, added.cast(kept.schema)]).sort_by("customer_id")
+        stored_sent = pc.if_else(
+            pc.equal(stored_sent, ""), pa.scalar(default_sent_on, pa.string()), stored_sent
+        )
+    sent_on = pc.fill_null(stored_sent, today)  # the rows this run sent
+    from_snapshot = fresh | same
+    rows = keys.select(["customer_id", "fingerprint", "consent"])
+    rows = rows.append_column("sent_on", sent_on).append_column("ids_json", keys.column("ids_json"))
+    table = rows if from_snapshot.all() else rows.filter(pa.array(from_snapshot))
+    departed = diff.departed & (departed_kept | _members_of(old.column("customer_id"), unapplied))
+    old_rows = np.concatenate([diff.position[keep_prior & ~diff.unchanged], departed.nonzero()[0]])
+    if len(old_rows):  # rows only the stored state has: merged in customer_id order
+        kept = old.select(list(STATE_COLUMNS)).take(pa.array(old_rows, type=pa.int64()))
+        kept_sent = kept.column("sent_on")
+        if default_sent_on:
+            kept_sent = pc.if_else(
+                pc.equal(kept_sent, ""), pa.scalar(default_sent_on, pa.string()), kept_sent
+            )
+        kept = kept.set_column(STATE_COLUMNS.index("sent_on"), "sent_on", kept_sent)
+        table = pa.concat_tables([table.cast(kept.schema), kept]).sort_by("customer_id")
     dates = pc.filter(table.column("sent_on"), pc.not_equal(table.column("sent_on"), ""))
     oldest = pc.min(dates).as_py() if len(dates) else ""
     return table, oldest or ""

@@ -195,11 +195,12 @@ def _from_table(table: MemberTable, known: pa.Table | None) -> Snapshot:
         if odd.any():
             slow |= odd & _bools(pc.match_substring_regex(first, _JSON_ESCAPED))
         label = _ENCODER.encode(kind)
-        piece = pc.binary_join_element_wise(label + ':["', first, '"]', "")
-        pieces.append(pc.if_else(present, piece, pa.scalar(None, pa.string())))
+        piece = pc.binary_join_element_wise(label + ':["', first, '"],', "")
+        pieces.append(pc.if_else(present, piece, ""))
         present_by_kind[kind] = _bools(present)
-    joined = pc.binary_join_element_wise(*pieces, ",", null_handling="skip")
-    ids_json = pc.binary_join_element_wise("{", pc.fill_null(joined, ""), "}", "")
+    # each piece ends with its comma; the last one is trimmed (null_handling="skip" drops all-null rows: Arrow 26)
+    joined = pc.utf8_rtrim(pc.binary_join_element_wise(*pieces, ""), characters=",")
+    ids_json = pc.binary_join_element_wise("{", joined, "}", "")
     slow_rows = slow.nonzero()[0]
     slow_members = table.members_at(slow_rows.tolist())
     if len(slow_rows):
@@ -214,13 +215,15 @@ def _from_table(table: MemberTable, known: pa.Table | None) -> Snapshot:
             if any(values):
                 coverage[kind] = coverage.get(kind, 0) + 1
     consent = data.column("consent") if "consent" in data.column_names else pa.repeat(True, n)
-    order = pc.sort_indices(cids)
-    keys = pa.table({"customer_id": cids, "consent": consent, "ids_json": ids_json}).take(order)
+    keys = pa.table({"customer_id": cids, "consent": consent, "ids_json": ids_json})
+    order = None if _ascending(cids) else pc.sort_indices(cids)  # snapshots are mostly written in order
+    if order is not None:
+        keys = keys.take(order)
     fingerprint, position = _borrowed_fingerprints(keys, known)
     missing = pc.is_null(fingerprint)
     todo = pc.indices_nonzero(missing)
     if len(todo):
-        fresh = table.members_at(order.take(todo).to_pylist())
+        fresh = table.members_at(todo.to_pylist() if order is None else order.take(todo).to_pylist())
         fingerprint = pc.replace_with_mask(
             fingerprint, missing, pa.array([member_fingerprint(m) for m in fresh], type=pa.string())
         )
@@ -229,6 +232,17 @@ def _from_table(table: MemberTable, known: pa.Table | None) -> Snapshot:
     if known is not None and position is not None:
         snapshot.joined = (known, position)
     return snapshot
+
+
+def _ascending(values: Any) -> bool:
+    """Strictly ascending (so sorted, without duplicates): no sort and no reordering take needed."""
+    import pyarrow.compute as pc
+
+    n = len(values)
+    if n < 2:
+        return True
+    flat = values.combine_chunks() if hasattr(values, "combine_chunks") else values
+    return bool(pc.all(pc.less(flat.slice(0, n - 1), flat.slice(1))).as_py())
 
 
 def _bools(values: Any) -> Any:

@@ -1,0 +1,159 @@
+"""The columnar sync core plans and stores exactly what the member-by-member merge-join did.
+
+Generated snapshots (Hypothesis) go through ``MemberTable`` and through plain ``Member`` lists: same content id,
+fingerprints, identifiers JSON and coverage; borrowing stored fingerprints never changes one; a mirror plan has the
+adds and removes (in customer_id order) of a reference merge-join written here from the documented rules. States
+of version 2 (gzip'd TSV) are still read, and the next state is Parquet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import zlib
+from collections.abc import Mapping, Sequence
+from functools import partial
+
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from meta_sync_support import make_members
+
+from airflow_provider_cio.sync import Guardrails, Member, run_sync
+from airflow_provider_cio.sync.member_table import MemberTable
+from airflow_provider_cio.sync.plan import build_plan
+from airflow_provider_cio.sync.runner import ledger_prefix
+from airflow_provider_cio.sync.snapshot import Snapshot, identifiers_json, member_fingerprint
+from airflow_provider_cio.sync.state import StateStore
+
+KINDS = ("email", "phone", "zip")
+VALUE = st.one_of(
+    st.sampled_from(["", "a" * 64, "b" * 64, "90210", 'q"uote', "back\\slash", "tab\tnl\n", "ünï", "\x01"]),
+    st.text(max_size=6),
+)
+IDS = st.lists(VALUE, min_size=0, max_size=3)
+ROW = st.tuples(st.integers(0, 40), st.fixed_dictionaries({k: IDS for k in KINDS}), st.booleans())
+
+
+def table_of(rows: Sequence[tuple[int, Mapping[str, list[str]], bool]]) -> MemberTable:
+    """A member table with one row per distinct id (the first wins), in a shuffled-looking order."""
+    seen: dict[int, tuple[Mapping[str, list[str]], bool]] = {}
+    for i, ids, consent in rows:
+        seen.setdefault(i, (ids, consent))
+    order = sorted(seen, key=lambda i: (i * 7919) % 41)
+    data = {
+        "customer_id": [f"c{i:03d}" for i in order],
+        "consent": [seen[i][1] for i in order],
+        **{kind: pa.array([seen[i][0][kind] for i in order], type=pa.list_(pa.string())) for kind in KINDS},
+    }
+    return MemberTable(pa.table(data), {k: k for k in KINDS}, consent="consent")
+
+
+def reference_content_id(members: list[Member]) -> str:
+    digest = hashlib.sha256()
+    for m in sorted(members, key=lambda m: m.customer_id):
+        digest.update(f"{m.customer_id}\t{member_fingerprint(m)}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def state_of(members: list[Member]) -> pa.Table:
+    """A stored state (the columns ``StateStore.read_table`` returns) holding ``members``."""
+    ordered = sorted(members, key=lambda m: m.customer_id)
+    return pa.table(
+        {
+            "customer_id": [m.customer_id for m in ordered],
+            "fingerprint": [member_fingerprint(m) for m in ordered],
+            "consent": pa.array([m.consent for m in ordered], type=pa.bool_()),
+            "sent_on": [""] * len(ordered),
+            "ids_json": [identifiers_json(m.identifiers) for m in ordered],
+        }
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ROW, max_size=25), st.lists(ROW, max_size=25))
+def test_columnar_snapshot_equals_the_member_by_member_one(rows: list, stored_rows: list) -> None:
+    table = table_of(rows)
+    members = list(table)
+    known = state_of(list(table_of(stored_rows)))
+    by_objects = Snapshot.from_members(members)
+    by_columns = Snapshot.from_members(table, known=known)
+    assert by_columns.content_id == by_objects.content_id == reference_content_id(members)
+    assert by_columns.coverage() == by_objects.coverage()
+    for name in ("customer_id", "fingerprint", "consent", "ids_json"):
+        assert by_columns.keys.column(name).to_pylist() == by_objects.keys.column(name).to_pylist(), name
+    assert [e.member for e in by_columns.entries] == sorted(members, key=lambda m: m.customer_id)
+    assert by_columns.keys.column("ids_json").to_pylist() == [
+        identifiers_json(m.identifiers) for m in sorted(members, key=lambda m: m.customer_id)
+    ]
+
+
+def reference_mirror(old: list[Member], new: list[Member]) -> tuple[list[Member], list[Member]]:
+    """The merge-join's mirror rules: add new and changed members; remove departed members whole and, for changed
+    members, only the identifier values they lost (retained); both in customer_id order."""
+    before = {m.customer_id: m for m in old}
+    adds, removes = [], []
+    for m in sorted(new, key=lambda m: m.customer_id):
+        prior = before.get(m.customer_id)
+        if prior is None or member_fingerprint(prior) != member_fingerprint(m):
+            adds.append(m)
+    after = {m.customer_id for m in new}
+    now = {m.customer_id: m for m in new}
+    for cid in sorted(before):
+        prior = before[cid]
+        if cid not in after:
+            removes.append(_stored(prior))
+        elif member_fingerprint(prior) != member_fingerprint(now[cid]):
+            lost = {}
+            for kind, values in json.loads(identifiers_json(prior.identifiers)).items():
+                kept = set(now[cid].identifiers.get(kind, ()))
+                gone = tuple(v for v in values if v not in kept)
+                if gone:
+                    lost[kind] = gone
+            if lost:
+                removes.append(Member(cid, lost, consent=prior.consent, retained=True))
+    return adds, removes
+
+
+def _stored(member: Member) -> Member:
+    """A member as the state gives it back: canonical identifiers."""
+    ids = {k: tuple(v) for k, v in json.loads(identifiers_json(member.identifiers)).items()}
+    return Member(member.customer_id, ids, consent=member.consent)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ROW, max_size=25), st.lists(ROW, max_size=25))
+def test_mirror_plan_matches_the_reference_merge_join(old_rows: list, new_rows: list) -> None:
+    old, new_table = list(table_of(old_rows)), table_of(new_rows)
+    state = state_of(old)
+    snapshot = Snapshot.from_members(new_table, known=state)
+    plan = build_plan(snapshot, None, state, mode="mirror", snapshot_id="s")
+    adds, removes = reference_mirror(old, list(new_table))
+    assert plan.adds == adds
+    assert plan.removes == removes
+    assert plan.new_members + plan.changed_members == len(adds)
+    assert plan.new_members + plan.changed_members + plan.unchanged_members == len(snapshot)
+
+
+def test_a_version_2_state_is_read_and_the_next_one_is_parquet(destination, store) -> None:
+    sync = partial(
+        run_sync, destination, store, audience_name="aud", guards=Guardrails(min_size=1), quality_passed=True
+    )
+    sync(members=make_members(range(30)))
+    states = StateStore(store, ledger_prefix("ledger", "meta", "aud"))
+    info = states.load()
+    assert info is not None
+    lines = "".join(line.raw + "\n" for line in states.iter_lines(info))  # the version 2 line format
+    deflater = zlib.compressobj(wbits=31)
+    legacy = info.members_path.replace(".parquet", ".tsv.gz")
+    store.write_bytes(legacy, deflater.compress(lines.encode()) + deflater.flush())
+    pointer = {**dataclasses.asdict(info), "members_path": legacy, "version": 2, "snapshot_id": "older"}
+    store.write_bytes(states.pointer_path, json.dumps(pointer).encode())
+
+    report = sync(members=make_members(range(2, 33)))
+    assert (report.plan["adds"], report.plan["removes"], report.rows_sent) == (3, 2, 5)
+    after = StateStore(store, ledger_prefix("ledger", "meta", "aud")).load()
+    assert after is not None and after.members_path.endswith(".parquet") and after.size == 31
+    stored = [line.customer_id for line in states.iter_lines(after)]
+    assert stored == [m.customer_id for m in make_members(range(2, 33))]
