@@ -19,6 +19,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_cio.errors import CioError, ErrorClass
+
 
 class Platform(StrEnum):
     """Where an audience syncs; each needs a connection of the same name in ``connections``."""
@@ -38,10 +40,10 @@ APPROVAL_TIMEOUT_MINUTES = (0.5, 7 * 24 * 60.0)  # how long an approval request 
 HOURLY_DATASETS = ("events", "deliveries")
 
 
-class DagConfigError(ValueError):
+class DagConfigError(CioError, ValueError):
     """The DAG config is unreadable or a key is missing, mistyped or out of range; ``key`` is its dotted path."""
 
-    error_class = "configuration"
+    error_class = ErrorClass.CONFIGURATION
 
     def __init__(self, message: str, *, key: str = "") -> None:
         super().__init__(message)

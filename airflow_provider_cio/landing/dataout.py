@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.datasets import DATASET_KEYS, DATASET_TIME_COLUMN, arrow_schema
+from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.landing.dataout_settings import DataOutDataset, DataOutSettings
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.reader import (
@@ -128,11 +129,11 @@ class _FileRejected(ValueError):
     pass
 
 
-class DataOutRowsRejected(ValueError):
+class DataOutRowsRejected(CioError, ValueError):
     """Too many of a run's rows were rejected before their date was known (rows of the wrong shape, lines that are
     not JSON); nothing of the dataset was committed. The message names reasons and counts, never values."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
 
 REJECT = "_reject"

@@ -12,15 +12,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.storage.content_types import content_type
 
 DEFAULT_MINUTES = 15
 
 
-class CannotSign(RuntimeError):
+class CannotSign(CioError, RuntimeError):
     """The Blob credentials cannot sign a SAS (the connection holds a SAS itself, or nothing)."""
 
-    error_class = "configuration"
+    error_class = ErrorClass.CONFIGURATION
     who_must_act = "the Airflow admin: give the wasb connection an account key or an Entra ID identity"
 
 

@@ -17,15 +17,17 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_cio.errors import CioError, ErrorClass
+
 APPROVE = "Approve"
 REJECT = "Reject"
 
 
-class ApprovalTimedOut(AirflowFailException):
+class ApprovalTimedOut(CioError, AirflowFailException):
     """Nobody answered an approval request in time: the guarded sync sent nothing (not retried: a retry would only
     ask again; clearing the task does that on purpose)."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
 
 class CioSyncApprovalOperator(HITLOperator):

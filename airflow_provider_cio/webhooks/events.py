@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from airflow_provider_cio.errors import CioError, ErrorClass
+
 MAX_EVENTS_PER_REQUEST = 1000
 _MAX_TEXT = 2048  # longer ids / urls are cut, never a reason to refuse a signed event
 _INT_FIELDS = (
@@ -25,10 +27,10 @@ _INT_FIELDS = (
 _MAX_UNIX = 253402300799  # 9999-12-31T23:59:59Z
 
 
-class MalformedEvent(ValueError):
+class MalformedEvent(CioError, ValueError):
     """The body is not a Reporting Webhook event; the message names the field, never a value."""
 
-    error_class = "upstream_data"
+    error_class = ErrorClass.UPSTREAM_DATA
 
 
 def parse_events(body: bytes, *, received_at_us: int) -> list[dict[str, Any]]:

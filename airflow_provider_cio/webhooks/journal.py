@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_cio.errors import CioError, ErrorClass
+
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct(">II")  # payload length, crc32 of the payload
@@ -46,10 +48,10 @@ class Submitted:
     duplicates: int
 
 
-class JournalError(OSError):
+class JournalError(CioError, OSError):
     """The journal could not make an event durable; the request is answered 503 and Customer.io retries."""
 
-    error_class = "platform"
+    error_class = ErrorClass.PLATFORM
 
 
 class Journal:

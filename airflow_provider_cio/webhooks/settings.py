@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.webhooks.flusher import DEFAULT_INTERVAL_SECONDS, DEFAULT_RETENTION_HOURS
 from airflow_provider_cio.webhooks.signature import DEFAULT_TOLERANCE_SECONDS
 
@@ -15,10 +16,10 @@ DEFAULT_PIPELINES_PATH = "/webhooks/customerio/pipelines"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
-class SettingsError(ValueError):
+class SettingsError(CioError, ValueError):
     """A setting is missing or out of range; the message names it (never its value)."""
 
-    error_class = "configuration"
+    error_class = ErrorClass.CONFIGURATION
 
 
 @dataclass(frozen=True)
