@@ -16,14 +16,15 @@ def fail_fast() -> Iterator[None]:
     starts with the on-call headline (class, cause, summary, runbook URL), keeping the original as the cause so the
     notifier still sees its class and summary. Retryable errors are re-raised unchanged, after the same headline is
     logged, so the log shows the answer before the traceback either way."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     from airflow_provider_cio.notifications.links import runbook_base
     from airflow_provider_cio.notifications.triage import WRAPPER_MARK, classify, headline, scrub
 
     try:
         yield
-    except AirflowFailException:
+    # a skip (a rejected approval, on_guard: skip) is no failure: no headline, no "[BUG]"
+    except (AirflowFailException, AirflowSkipException):
         raise
     except Exception as exc:
         # classified as the notifier classifies it: a foreign error (Blob's 403) fails fast as ours do
