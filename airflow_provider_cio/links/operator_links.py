@@ -17,9 +17,8 @@ from airflow_provider_cio.links.pointers import (
     AUDIENCE_STATS,
     GATE_REPORT,
     LIFT_REPORT,
+    PUBLISHED_ATTR,
     TREND_REPORT,
-    XCOM_KEY,
-    report_path,
 )
 
 ROUTE_PREFIX = "/cio"  # where the plugin mounts the route on the API server (links.plugin)
@@ -45,10 +44,9 @@ class CioReportLink(BaseOperatorLink):
     name: ClassVar[str] = ""  # type: ignore[misc]
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        value = XCom.get_value(key=XCOM_KEY, ti_key=ti_key)
-        if report_path(value, self.name) is None:
+        """Called once as the task ends, in its own process: the operator still holds what it published (reading
+        the XCom back would log a "not found" error in every task that wrote no report)."""
+        if self.name not in getattr(operator, PUBLISHED_ATTR, {}):
             return ""
         return route_url(
             api_base_url(),

@@ -12,6 +12,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 XCOM_KEY = "cio_reports"
+PUBLISHED_ATTR = "_cio_published_reports"  # the same reports, on the operator that ran (read by its links)
 # the report kinds, as the task's link buttons name them
 GATE_REPORT = "Gate report"
 AUDIENCE_STATS = "Audience stats"
@@ -29,15 +30,18 @@ def pointer(wasb_conn_id: str, container: str, reports: Mapping[str, str]) -> di
 
 
 def push_reports(context: Any, wasb_conn_id: str, container: str, reports: Mapping[str, str]) -> None:
-    """Publish the task's reports for its links (merged with any this try pushed before). A failure to push is
+    """Publish the task's reports for its links (merged with any this try published before). A failure to push is
     logged and never fails the task: the report is written, only its button would be missing."""
     ti = context.get("ti") if hasattr(context, "get") else None
     if ti is None or not reports:
         return
+    task = context.get("task")
     try:
-        earlier = ti.xcom_pull(task_ids=ti.task_id, key=XCOM_KEY, map_indexes=ti.map_index) or {}
-        merged = {**(earlier.get("reports") or {}), **reports} if isinstance(earlier, dict) else dict(reports)
-        ti.xcom_push(key=XCOM_KEY, value=pointer(wasb_conn_id, container, merged))
+        merged = {**getattr(task, PUBLISHED_ATTR, {}), **reports}
+        value = pointer(wasb_conn_id, container, merged)
+        ti.xcom_push(key=XCOM_KEY, value=value)
+        if task is not None:  # what the links read when the task ends, in this process (no XCom round trip)
+            setattr(task, PUBLISHED_ATTR, merged)
     except Exception as exc:  # the button is a convenience; the report exists either way
         log.warning("report links not published (%s: %s)", type(exc).__name__, str(exc)[:200])
 
