@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_cio.errors import CioError, ErrorClass
+from airflow_provider_cio.sync.plan import SyncMode
 
 
 class Platform(StrEnum):
@@ -29,8 +30,8 @@ class Platform(StrEnum):
     GOOGLE = "google"
 
 
-# the sync core's modes (airflow_provider_cio.sync.plan.SYNC_MODES; a test keeps the two equal)
-SYNC_MODES = ("upsert", "mirror", "replace")
+# the sync core's modes (SyncMode is the sync core's: the DAG parse imports the sync package anyway)
+SYNC_MODES = tuple(mode.value for mode in SyncMode)
 SOURCES = ("app_api", "dataout")
 # what a sync does when a guard would block it (airflow_provider_cio.sync.approval.ON_GUARD; a test keeps them equal):
 # ask on-call in the UI (Required Actions), fail the task, or skip the sync
@@ -157,7 +158,7 @@ class HoldoutConfig:
 class AudienceConfig:
     name: str
     destinations: tuple[str, ...]
-    mode: str = "mirror"
+    mode: SyncMode = SyncMode.MIRROR
     params: dict[str, Any] = field(default_factory=dict)
     # platform -> existing platform audience name (YAML ``platform_name``: one name for every destination, or a
     # mapping per platform); unset platforms get the env/workspace-qualified default
@@ -171,7 +172,6 @@ class AudienceConfig:
         if not self.destinations:
             raise _Invalid("destinations", "is empty: list meta and/or google")
         _all_of("destinations", self.destinations, [p.value for p in Platform])
-        _one_of("mode", self.mode, SYNC_MODES)
         if self.on_guard is not None:
             _one_of("on_guard", self.on_guard, ON_GUARD)
         if self.approval_timeout_minutes is not None:
@@ -411,6 +411,12 @@ class _Reader:
             mapping = self.mapping(value, key)
             inner = typing.get_args(hint)[1]
             return {str(k): self.typed(v, inner, f"{key}.{k}") for k, v in mapping.items()}
+        if isinstance(hint, type) and issubclass(hint, StrEnum):
+            if not isinstance(value, str):
+                raise self.error(key, f"must be text, not {_kind(value)}")
+            if value not in {member.value for member in hint}:
+                raise self.error(key, f"{value!r} is not one of {', '.join(member.value for member in hint)}")
+            return hint(value)
         if hint is Any:
             return value
         if hint is bool:

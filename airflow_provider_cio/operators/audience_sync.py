@@ -215,7 +215,7 @@ class CioAudienceSyncOperator(BaseOperator):
         from airflow_provider_cio.audiences.snapshot import snapshot_members, snapshot_ref
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.quality.verdicts import read_verdict
-        from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, run_sync
+        from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, SyncMode, run_sync
         from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
 
         store = object_store(self.wasb_conn_id, self.container)
@@ -239,7 +239,7 @@ class CioAudienceSyncOperator(BaseOperator):
                 store,
                 audience_name=name,
                 members=snapshot_members(store, ref, self.platform),
-                mode=self.mode,  # type: ignore[arg-type]
+                mode=SyncMode(self.mode),
                 guards=Guardrails(
                     min_size=self.min_size,
                     max_shrink=self.max_shrink,

@@ -22,7 +22,8 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.sync.destination import Member, Operation
 from airflow_provider_cio.sync.diff import Diff, diff_against
@@ -32,8 +33,16 @@ from airflow_provider_cio.sync.state import StateInfo, StateLine, lines_table
 if TYPE_CHECKING:
     import pyarrow as pa
 
-SyncMode = Literal["upsert", "mirror", "replace"]
-SYNC_MODES: tuple[str, ...] = ("upsert", "mirror", "replace")
+
+class SyncMode(StrEnum):
+    """How a run changes the platform audience (see the module docstring); the DAG config's ``mode``."""
+
+    UPSERT = "upsert"
+    MIRROR = "mirror"
+    REPLACE = "replace"
+
+
+SYNC_MODES: tuple[str, ...] = tuple(mode.value for mode in SyncMode)
 
 
 @dataclass

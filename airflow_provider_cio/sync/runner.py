@@ -67,7 +67,7 @@ def run_sync(
     *,
     audience_name: str,
     members: Iterable[Member],
-    mode: SyncMode = "mirror",
+    mode: SyncMode = SyncMode.MIRROR,
     guards: Guardrails | None = None,
     quality_passed: bool | None = None,
     dry_run: bool = False,
