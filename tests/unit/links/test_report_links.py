@@ -78,3 +78,42 @@ def test_report_path_reads_only_what_the_task_published() -> None:
 def test_report_path_never_fails_on_whatever_xcom_holds(value: Any) -> None:
     found = report_path(value, GATE_REPORT)
     assert found is None or all(isinstance(part, str) for part in found)
+
+
+class _Ti:
+    """What ``push_reports`` needs of a task instance: its XCom push (kept, to compare)."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def test_a_button_links_only_once_its_task_published_that_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from airflow_provider_cio.links.operator_links import AudienceStatsLink, GateReportLink
+    from airflow_provider_cio.links.pointers import XCOM_KEY, push_reports
+    from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
+
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://ui.example.test:8080")
+    task = CioQualityGateOperator(task_id="gate_deliveries", dataset="deliveries", workspace="w")
+    key = SimpleNamespace(
+        dag_id="cio_export", run_id="manual__2026-11-02", task_id="gate_deliveries", map_index=-1
+    )
+    assert GateReportLink().get_link(task, ti_key=key) == ""  # failed before writing it: a disabled button
+    ti = _Ti()
+    push_reports(
+        {"ti": ti, "task": task}, "cio_blob", "customerio", {GATE_REPORT: "landing/x/_quality/report.html"}
+    )
+    assert GateReportLink().get_link(task, ti_key=key) == (
+        "http://ui.example.test:8080/cio/reports/cio_export/manual__2026-11-02/gate_deliveries/Gate%20report"
+        "?map_index=-1"
+    )
+    assert AudienceStatsLink().get_link(task, ti_key=key) == ""
+    assert report_path(ti.pushed[XCOM_KEY], GATE_REPORT) == (
+        "cio_blob",
+        "customerio",
+        "landing/x/_quality/report.html",
+    )
