@@ -56,7 +56,9 @@ def next_state(
     sent_on = pc.fill_null(stored_sent, today)  # the rows this run sent
     from_snapshot = fresh | same
     rows = keys.select(["customer_id", "fingerprint", "consent"])
-    rows = rows.append_column("sent_on", sent_on).append_column("ids_json", keys.column("ids_json"))
+    rows = rows.append_column("sent_on", sent_on).append_column(
+        "ids_json", _identifiers(snapshot, diff, fresh, same)
+    )
     table = rows if from_snapshot.all() else rows.filter(pa.array(from_snapshot))
     departed = diff.departed & (departed_kept | _members_of(old.column("customer_id"), unapplied))
     old_rows = np.concatenate([diff.position[keep_prior & ~diff.unchanged], departed.nonzero()[0]])
@@ -72,6 +74,24 @@ def next_state(
     dates = pc.filter(table.column("sent_on"), pc.not_equal(table.column("sent_on"), ""))
     oldest = pc.min(dates).as_py() if len(dates) else ""
     return table, oldest or ""
+
+
+def _identifiers(snapshot: Snapshot, diff: Diff, fresh: np.ndarray, same: np.ndarray) -> pa.Array:
+    """The identifiers JSON of every snapshot row stored: the snapshot's own where it has the column (a
+    ``MemberTable``); else the stored JSON of unchanged rows and ``identifiers_json`` of the rows stored anew."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from airflow_provider_cio.sync.snapshot import identifiers_json
+
+    if "ids_json" in snapshot.keys.column_names:
+        return snapshot.keys.column("ids_json")
+    stored = pc.take(diff.old.column("ids_json"), pa.array(diff.position, mask=~same))
+    rows = fresh.nonzero()[0].tolist()
+    if not rows:
+        return stored
+    texts = [identifiers_json(m.identifiers) for m in snapshot.members_at(rows)]
+    return pc.replace_with_mask(stored, pa.array(fresh), pa.array(texts, type=pa.string()))
 
 
 def _members_of(column: pa.ChunkedArray | pa.Array, ids: set[str]) -> np.ndarray:

@@ -79,8 +79,9 @@ class SnapshotEntry:
 class Snapshot:
     """Members sorted by ``customer_id``; ``content_id`` is a hash of (customer_id, fingerprint) pairs.
 
-    ``keys`` has one row per member in that order: customer_id, fingerprint, consent, ids_json (what the state file
-    keeps); ``members_at(positions)`` builds the ``Member``s of some rows."""
+    ``keys`` has one row per member in that order: customer_id, fingerprint, consent and, from a ``MemberTable``,
+    ids_json (what the state file keeps; from ``Member`` objects it is built only for the rows stored anew, by
+    ``next_state``); ``members_at(positions)`` builds the ``Member``s of some rows."""
 
     def __init__(
         self,
@@ -156,7 +157,6 @@ def _from_objects(members: list[Member]) -> Snapshot:
             "customer_id": pa.array([m.customer_id for m in ordered], type=pa.string()),
             "fingerprint": pa.array([fps[i] for i in order.to_pylist()], type=pa.string()),
             "consent": pa.array([m.consent for m in ordered], type=pa.bool_()),
-            "ids_json": pa.array([identifiers_json(m.identifiers) for m in ordered], type=pa.string()),
         }
     )
     coverage: dict[str, int] = {}

@@ -22,7 +22,7 @@ from meta_sync_support import make_members
 
 from airflow_provider_cio.sync import Guardrails, Member, run_sync
 from airflow_provider_cio.sync.member_table import MemberTable
-from airflow_provider_cio.sync.plan import build_plan
+from airflow_provider_cio.sync.plan import SyncMode, build_plan
 from airflow_provider_cio.sync.runner import ledger_prefix
 from airflow_provider_cio.sync.snapshot import Snapshot, identifiers_json, member_fingerprint
 from airflow_provider_cio.sync.state import StateStore
@@ -81,7 +81,7 @@ def test_columnar_snapshot_equals_the_member_by_member_one(rows: list, stored_ro
     by_columns = Snapshot.from_members(table, known=known)
     assert by_columns.content_id == by_objects.content_id == reference_content_id(members)
     assert by_columns.coverage() == by_objects.coverage()
-    for name in ("customer_id", "fingerprint", "consent", "ids_json"):
+    for name in ("customer_id", "fingerprint", "consent"):
         assert by_columns.keys.column(name).to_pylist() == by_objects.keys.column(name).to_pylist(), name
     assert [e.member for e in by_columns.entries] == sorted(members, key=lambda m: m.customer_id)
     assert by_columns.keys.column("ids_json").to_pylist() == [
@@ -128,7 +128,7 @@ def test_mirror_plan_matches_the_reference_merge_join(old_rows: list, new_rows: 
     old, new_table = list(table_of(old_rows)), table_of(new_rows)
     state = state_of(old)
     snapshot = Snapshot.from_members(new_table, known=state)
-    plan = build_plan(snapshot, None, state, mode="mirror", snapshot_id="s")
+    plan = build_plan(snapshot, None, state, mode=SyncMode.MIRROR, snapshot_id="s")
     adds, removes = reference_mirror(old, list(new_table))
     assert plan.adds == adds
     assert plan.removes == removes
