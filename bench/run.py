@@ -125,6 +125,22 @@ def _webhook_rate(records: list[Record]) -> list[str]:
     return lines
 
 
+def _realtime_latency(records: list[Record]) -> list[str]:
+    """Issue 20: cart event to the add request on both platforms, p95 under 5 min (goal under 2)."""
+    lines = []
+    for r in records:
+        if r["benchmark"] == "realtime_latency" and not r["baseline"]:
+            p95 = float(r["extra"].get("p95_s", r["max"]))
+            verdict = "met" if p95 < 300 else "NOT met"
+            goal = "goal < 2 min met" if p95 < 120 else "goal < 2 min not met"
+            lines.append(
+                f"realtime_latency {r['variant']}: p50 {r['extra'].get('p50_s')} s, p95 {p95:.1f} s from the cart "
+                f"event to both platforms (flush {r['extra'].get('flush_interval_s')} s; target p95 < 300 s): "
+                f"**{verdict}** ({goal})"
+            )
+    return lines
+
+
 LOWER_IS_BETTER = {"s", "rows/day"}
 
 TARGETS: list[Callable[[list[Record]], list[str]]] = [
@@ -141,6 +157,7 @@ TARGETS: list[Callable[[list[Record]], list[str]]] = [
     _churn_target("sync_plan_google"),
     _refresh_cost,
     _webhook_rate,
+    _realtime_latency,
 ]
 
 

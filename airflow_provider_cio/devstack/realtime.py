@@ -35,8 +35,16 @@ CART_CAMPAIGN_ID, FIRST_CART_ACTION_ID = 2, 21  # the definitions' defaults, the
 class RealtimeStack:
     """``with RealtimeStack(tmp) as stack: stack.post_carts([...])``; ``stack.env`` runs Airflow against it."""
 
-    def __init__(self, home: Path, *, flush_interval: float = 2.0, workspace: str | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        flush_interval: float = 2.0,
+        workspace: str | None = None,
+        devstack: Devstack | None = None,
+    ) -> None:
         self.home = home
+        self._shared = devstack  # a running devstack whose Azurite to use (the demo's); else a private one
         self.flush_interval = flush_interval
         self.env_name = "dev"
         self.workspace = workspace or f"rt{uuid.uuid4().hex[:6]}"
@@ -74,11 +82,14 @@ class RealtimeStack:
         from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
 
         self.home.mkdir(parents=True, exist_ok=True)
-        self.devstack = Devstack(
-            self.home / "devstack", [s for s in default_services() if s.name == "azurite"]
-        )
-        connections = self.devstack.up()
-        self._stops.append(self.devstack.down)
+        if self._shared is not None:
+            self.devstack = self._shared
+            connections = self.devstack.read_state()["connections"]
+        else:
+            services = [s for s in default_services() if s.name == "azurite"]
+            self.devstack = Devstack(self.home / "devstack", services)
+            connections = self.devstack.up()
+            self._stops.append(self.devstack.down)
         self.connection_string = str(connections[BLOB_CONN_ID]["extra"]["connection_string"])
         # the devstack's own timings: Meta applies edits about a second later, Data Manager processes in a second
         self.meta = MetaGraphEmulator(
@@ -252,9 +263,11 @@ class RealtimeStack:
         )
         buffer = io.BytesIO()
         pq.write_table(table, buffer)
-        self.store().write_bytes(
-            f"warehouse/{self.env_name}/orders/recent-{self.workspace}.parquet", buffer.getvalue()
-        )
+        path = f"warehouse/{self.env_name}/orders/recent-{self.workspace}.parquet"
+        self.store().write_bytes(path, buffer.getvalue())
+        self._stops.append(
+            lambda: self.store().delete(path)
+        )  # a shared devstack keeps its warehouse as it was
         self.recent_buyers = buyers
 
     def cart_people(self, count: int) -> list[str]:
@@ -377,3 +390,18 @@ class RealtimeStack:
 
     def meta_pending(self) -> int:
         return int(self.meta.pending_changes())
+
+
+def run_realtime(stack: RealtimeStack, home: Path, *, migrate_db: bool = True) -> tuple[int, str]:
+    """One ``cio_realtime`` run covering the hour in progress (what a batch's Asset event sets), through the real
+    ``airflow dags test``: its exit code and output."""
+    from airflow_provider_cio.airflow_env import airflow_cli, airflow_env, migrate
+
+    env = airflow_env(home, project_root() / "dags", stack.env)
+    env["CIO_DAG_CONFIG"] = str(stack.dag_config)
+    if migrate_db and not (home / "migrated").exists():
+        migrate(env)
+        (home / "migrated").touch()
+    hour_end = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    result = airflow_cli(env, "dags", "test", "cio_realtime", hour_end.isoformat(), check=False, capture=True)
+    return result.returncode, result.stdout + result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
@@ -90,18 +90,30 @@ class WebhookBatchTrigger(BaseEventTrigger):
         except Exception as exc:
             self.log.warning("asset state store not written (%s): cursor kept in memory", type(exc).__name__)
 
+    async def _store(self) -> Any:
+        """The landing store, with the connection fetched the async way (a synchronous fetch from a worker thread
+        of the triggerer hung here), the Azure SDK imported and the client built off the event loop."""
+        from airflow.sdk import BaseHook
+
+        connection = await BaseHook.aget_connection(self.wasb_conn_id)
+        return await asyncio.to_thread(_store_from_connection, connection, self.container)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         import time
 
-        from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.webhooks.batches import batch_event, new_batches
 
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        store = await asyncio.to_thread(object_store, self.wasb_conn_id, self.container)
+        started = datetime.now(UTC) - timedelta(seconds=1)  # manifests carry whole seconds
+        store = await self._store()
         seen = self.seen if self.seen is not None else await self._stored_cursor()
-        if seen is None:  # first start of a watcher: what is landed already is not news
+        if seen is None:  # first start of a watcher: what landed before it started is not news
             marks = await asyncio.to_thread(self._marks, store)
-            seen = {label: mark["generation"] for label, mark in marks.items()}
+            seen = {
+                label: mark["generation"]
+                for label, mark in marks.items()
+                if datetime.fromisoformat(mark["produced_at"]) < started
+            }
             await self._store_cursor(seen)
         while True:
             try:
@@ -122,3 +134,14 @@ class WebhookBatchTrigger(BaseEventTrigger):
                 yield TriggerEvent({"status": "timeout", "seen": seen})
                 return
             await asyncio.sleep(self.poll_interval)
+
+
+def _store_from_connection(connection: Any, container: str) -> Any:
+    """``WasbHook``'s credentials handling (every auth type it knows) on a connection already fetched."""
+    from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
+
+    from airflow_provider_cio.storage.azure import AzureObjectStore
+
+    hook = WasbHook(wasb_conn_id=connection.conn_id)
+    hook.get_connection = lambda conn_id: connection  # type: ignore[method-assign, assignment]
+    return AzureObjectStore(hook.blob_service_client.get_container_client(container))  # type: ignore[arg-type]

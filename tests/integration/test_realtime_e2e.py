@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from airflow_provider_cio.airflow_env import airflow_cli, airflow_env, migrate
 from airflow_provider_cio.devstack.realtime import (
     CART_AUDIENCE,
     RECENT_BUYERS,
     SUPPRESSION_AUDIENCE,
     RealtimeStack,
+    run_realtime,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,21 +28,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealtimeStack]:
 
 
 def _run_realtime(stack: RealtimeStack, home: Path) -> str:
-    """One cio_realtime run covering the hour in progress (what the batch's Asset event sets), as a user runs it."""
-    env = airflow_env(home, ROOT / "dags", stack.env)
-    env["CIO_DAG_CONFIG"] = str(stack.dag_config)
-    if not (home / "migrated").exists():
-        migrate(env)
-        (home / "migrated").touch()
-    hour_end = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
-    result = airflow_cli(env, "dags", "test", "cio_realtime", hour_end.isoformat(), check=False, capture=True)
-    output = result.stdout + result.stderr
+    code, output = run_realtime(stack, home)
     (home / "dags_test.log").write_text(output)
     failed = [
         line for line in output.splitlines() if "[error" in line or "Traceback" in line or "Error:" in line
     ]
-    assert result.returncode == 0, "\n".join(failed[-40:]) or output[-6000:]
-    return result.stdout
+    assert code == 0, "\n".join(failed[-40:]) or output[-6000:]
+    return output
 
 
 def _settled(stack: RealtimeStack, expected: dict[str, int]) -> dict[str, dict[str, int]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,11 @@ def test_the_trigger_fires_on_new_batches_and_keeps_its_cursor(monkeypatch: pyte
     from airflow_provider_cio.triggers.webhook_batches import STATE_KEY, WebhookBatchTrigger
 
     store = MemoryObjectStore()
-    monkeypatch.setattr("airflow_provider_cio.hooks.blob.object_store", lambda *a, **k: store)
+
+    async def memory_store(self: Any) -> MemoryObjectStore:
+        return store
+
+    monkeypatch.setattr(WebhookBatchTrigger, "_store", memory_store)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     now = datetime.now(UTC)
     _land(store, hour, [_row("x1", now, object_type="email", metric="sent")])
@@ -198,7 +203,8 @@ def test_the_trigger_fires_on_new_batches_and_keeps_its_cursor(monkeypatch: pyte
     )
     assert timeout["status"] == "timeout"
 
-    # the watcher: what is there at its first start is not news; the next batch is, and the cursor is stored
+    # the watcher: what landed before its first start is not news; the next batch is, and the cursor is stored
+    time.sleep(2.1)  # manifests carry whole seconds: x1 landed before the watcher started
     watcher = WebhookBatchTrigger(**kwargs)
     watcher.asset_state_store = _StateStore()  # type: ignore[assignment]
     fired = asyncio.run(
