@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +33,7 @@ def pointer(wasb_conn_id: str, container: str, reports: Mapping[str, str]) -> di
     return {"conn_id": wasb_conn_id, "container": container, "reports": dict(reports)}
 
 
-def push_reports(context: Any, wasb_conn_id: str, container: str, reports: Mapping[str, str]) -> None:
+def push_reports(context: Context, wasb_conn_id: str, container: str, reports: Mapping[str, str]) -> None:
     """Publish the task's reports for its links (merged with any this try published before). A failure to push is
     logged and never fails the task: the report is written, only its button would be missing."""
     ti = context.get("ti") if hasattr(context, "get") else None

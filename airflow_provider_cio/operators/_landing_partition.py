@@ -12,6 +12,8 @@ from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.operators._partition import partition_for
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from airflow_provider_cio.landing.shrink import ShrinkPolicy
 
 
@@ -46,7 +48,7 @@ class LandingPartitionOperator(BaseOperator):
         self.wasb_conn_id = wasb_conn_id
         self.hourly = hourly
 
-    def partition(self, context: Any) -> PartitionRef:
+    def partition(self, context: Context) -> PartitionRef:
         """The partition of this run's data interval (rendered fields, so call it from ``execute``)."""
         return partition_for(
             context,
@@ -57,7 +59,7 @@ class LandingPartitionOperator(BaseOperator):
             hourly=self.hourly,
         )
 
-    def shrink_policy(self, context: Any, *, allow_shrink: bool = False) -> ShrinkPolicy:
+    def shrink_policy(self, context: Context, *, allow_shrink: bool = False) -> ShrinkPolicy:
         """The rerun shrink guard of this dataset: the share of a committed partition's rows a rewrite may lose is
         the contract's ``rerun_max_shrink`` (``DEFAULT_RERUN_MAX_SHRINK`` without one); ``allow_shrink`` (the
         operator's argument, or ``"allow_shrink": true`` in the dag run's conf) lets a human replace it anyway."""

@@ -19,10 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.landing.layout import PartitionRef
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
 
 PARAM = "partition_date"
 
@@ -34,7 +38,7 @@ class PartitionDateInvalid(CioError, ValueError):
 
 
 def partition_for(
-    context: Any, *, root: str, env: str, workspace: str, dataset: str, hourly: bool
+    context: Context, *, root: str, env: str, workspace: str, dataset: str, hourly: bool
 ) -> PartitionRef:
     """The partition a run writes or reads: keyed by the start of the period it covers."""
     start, _ = interval(context, hourly=hourly)
@@ -43,7 +47,7 @@ def partition_for(
     )
 
 
-def interval(context: Any, *, hourly: bool = False) -> tuple[Any, Any]:
+def interval(context: Context, *, hourly: bool = False) -> tuple[Any, Any]:
     """``(start, end)`` of the period the run covers: its ``partition_date`` param, else the module's rule."""
     params = context.get("params") or {}
     requested = params.get(PARAM) if hasattr(params, "get") else None
@@ -99,7 +103,7 @@ def covered_period(reference: datetime, *, hourly: bool = False) -> tuple[dateti
     return end - timedelta(days=1), end
 
 
-def reference_instant(context: Any) -> datetime:
+def reference_instant(context: Context) -> datetime:
     """What a run is measured from: producers' period end (asset-triggered), the data interval's end, the logical
     date, else the moment the run was queued for (a trigger without a logical date)."""
     triggered = _triggering_interval_end(context)
@@ -112,7 +116,7 @@ def reference_instant(context: Any) -> datetime:
     return _aware(context["dag_run"].run_after)
 
 
-def settled_at(context: Any, *, hourly: bool, settle_minutes: float) -> datetime:
+def settled_at(context: Context, *, hourly: bool, settle_minutes: float) -> datetime:
     """When the covered period's data is complete enough to read: its end plus the settle delay."""
     _, end = interval(context, hourly=hourly)
     return end + timedelta(minutes=settle_minutes)
@@ -127,7 +131,7 @@ def _aware(value: Any) -> datetime:
     return moment  # type: ignore[no-any-return]
 
 
-def _triggering_interval_end(context: Any) -> Any:
+def _triggering_interval_end(context: Context) -> Any:
     """For an asset-triggered run: the latest ``interval_end`` the producing gates put in their events' extra."""
     events = context.get("triggering_asset_events") or {}
     return latest_interval_end(event.extra for asset_events in events.values() for event in asset_events)

@@ -3,12 +3,15 @@ and exports lag behind real time); until then it waits deferred, holding no work
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.operators._partition import settled_at
 
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
-def defer_until_settled(operator: Any, context: Any, *, hourly: bool, settle_minutes: float) -> None:
+
+def defer_until_settled(operator: Any, context: Context, *, hourly: bool, settle_minutes: float) -> None:
     """Return at once when the run's period has settled (every backfill, every late run); else defer the task to
     ``operator.execute_settled`` at the settle time. Only a run fired at the end of its period ever waits."""
     from datetime import UTC, datetime

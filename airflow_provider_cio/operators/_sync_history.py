@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ def failed_report(store: Any, exc: BaseException) -> dict[str, Any] | None:
 
 
 def record_and_alert(
-    operator: Any, store: Any, report: dict[str, Any], covered: date, context: Any
+    operator: Any, store: Any, report: dict[str, Any], covered: date, context: Context
 ) -> dict[str, Any]:
     """``reporting.record_sync`` for the operator's audience, alerts sent to its ``alert_to``; pointers back."""
     from airflow_provider_cio.notifications.drift import send_drift_alerts

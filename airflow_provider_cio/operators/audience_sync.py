@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.configuration import conf
 from airflow.sdk import BaseOperator
@@ -12,6 +12,10 @@ from airflow.sdk import BaseOperator
 from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
 from airflow_provider_cio.links.operator_links import TrendReportLink
 from airflow_provider_cio.operators._partition import interval
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
 
 PLATFORMS = ("meta", "google")
 
@@ -144,11 +148,11 @@ class CioAudienceSyncOperator(BaseOperator):
             destination.bound_worker_wait(self.worker_wait_seconds)
         return destination
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         self._apply_run_overrides(context)
         return self._sync_or_defer(context, waited=0.0)
 
-    def _apply_run_overrides(self, context: Any) -> None:
+    def _apply_run_overrides(self, context: Context) -> None:
         """Skip an audience outside the run's subset; log every override used, with who triggered the run."""
         from airflow.sdk.exceptions import AirflowSkipException
 
@@ -174,11 +178,11 @@ class CioAudienceSyncOperator(BaseOperator):
         if overrides:
             self.log.warning("%s %s: %s", self.platform, self.audience, describe(overrides, user))
 
-    def execute_complete(self, context: Any, event: Any = None, waited: float = 0.0) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: Any = None, waited: float = 0.0) -> dict[str, Any]:
         """Back from a deferral: resume the run (poll what was sent; nothing is sent again)."""
         return self._sync_or_defer(context, waited=waited)
 
-    def _sync_or_defer(self, context: Any, *, waited: float) -> dict[str, Any]:
+    def _sync_or_defer(self, context: Context, *, waited: float) -> dict[str, Any]:
         from airflow_provider_cio.operators._failfast import fail_fast
         from airflow_provider_cio.sync.errors import PlatformError, StillProcessing
 
@@ -211,7 +215,7 @@ class CioAudienceSyncOperator(BaseOperator):
             kwargs={"waited": waited + delay},
         )
 
-    def _sync(self, context: Any) -> dict[str, Any]:
+    def _sync(self, context: Context) -> dict[str, Any]:
         from airflow_provider_cio.audiences.snapshot import snapshot_members, snapshot_ref
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.quality.verdicts import read_verdict
@@ -289,7 +293,7 @@ class CioAudienceSyncOperator(BaseOperator):
         )
         return summary
 
-    def _approval(self, context: Any) -> Any:
+    def _approval(self, context: Context) -> Any:
         """On-call's answer to this sync's approval request: an ``ApprovedOverride``, None when none was asked (no
         guard would block at the check), or ``AirflowSkipException`` when rejected (nothing sent)."""
         if self.on_guard != "approve" or not self.approval_task_id or not self.guard_check_task_id:
@@ -313,7 +317,7 @@ class CioAudienceSyncOperator(BaseOperator):
         raise AirflowSkipException(answer.describe())
 
     def _record_history(
-        self, store: Any, report: dict[str, Any], covered: Any, context: Any
+        self, store: Any, report: dict[str, Any], covered: Any, context: Context
     ) -> dict[str, Any]:
         """The match-rate and reach history, the audience's trend report and drift alerts (never fails the sync)."""
         from airflow_provider_cio.operators._sync_history import record_and_alert

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
 from airflow_provider_cio.operators._partition import interval
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 
 class CioAudienceBuildOperator(BaseOperator):
@@ -65,7 +68,7 @@ class CioAudienceBuildOperator(BaseOperator):
         self.engine = dict(engine or {})
         self.audience_engines = {k: dict(v) for k, v in (audience_engines or {}).items()}
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_cio.operators._failfast import fail_fast
 
         with fail_fast():
@@ -75,7 +78,7 @@ class CioAudienceBuildOperator(BaseOperator):
         """The inputs a build reads; a subclass adds fresher sources (the event-driven DAG's webhook events)."""
         return inputs
 
-    def _build(self, context: Any) -> dict[str, Any]:
+    def _build(self, context: Context) -> dict[str, Any]:
         import json
         import tempfile
         from pathlib import Path

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import conf
 
 from airflow_provider_cio.errors import CioError, ErrorClass
 from airflow_provider_cio.operators._landing_partition import LandingPartitionOperator
 from airflow_provider_cio.operators._partition import interval
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 
 class CustomerIoExportError(CioError, RuntimeError):
@@ -68,7 +71,7 @@ class CustomerIoExportOperator(LandingPartitionOperator):
 
         return CustomerIoHook(self.customerio_conn_id).client
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_cio.operators._failfast import fail_fast
         from airflow_provider_cio.operators._settle import defer_until_settled
 
@@ -76,11 +79,11 @@ class CustomerIoExportOperator(LandingPartitionOperator):
         with fail_fast():
             return self._export(context)
 
-    def execute_settled(self, context: Any, event: Any = None) -> dict[str, Any]:
+    def execute_settled(self, context: Context, event: Any = None) -> dict[str, Any]:
         """Resumed after the settle delay: export as ``execute`` does."""
         return self.execute(context)
 
-    def _export(self, context: Any) -> dict[str, Any]:
+    def _export(self, context: Context) -> dict[str, Any]:
         from airflow_provider_cio.landing.app_api import EXPORT_DATASETS, create_exports, wait_for_exports
 
         start, end = interval(context, hourly=self.hourly)
@@ -120,7 +123,7 @@ class CustomerIoExportOperator(LandingPartitionOperator):
         )
         return self._land(context, self._export_ids)
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_cio.customerio.export_status import ExportWait
         from airflow_provider_cio.operators._failfast import fail_fast
 
@@ -131,7 +134,7 @@ class CustomerIoExportOperator(LandingPartitionOperator):
         with fail_fast():
             return self._land(context, [int(i) for i in event["export_ids"]])
 
-    def _land(self, context: Any, export_ids: list[int]) -> dict[str, Any]:
+    def _land(self, context: Context, export_ids: list[int]) -> dict[str, Any]:
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.landing.app_api import land_exports, land_listing
 

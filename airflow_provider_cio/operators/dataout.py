@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 
 class CioDataOutIngestOperator(BaseOperator):
@@ -56,11 +59,11 @@ class CioDataOutIngestOperator(BaseOperator):
         self.settle_minutes = settle_minutes
         self.ad_consent_when_unmapped = ad_consent_when_unmapped
 
-    def execute_settled(self, context: Any, event: Any = None) -> dict[str, Any]:
+    def execute_settled(self, context: Context, event: Any = None) -> dict[str, Any]:
         """Resumed after the settle delay: ingest as ``execute`` does."""
         return self.execute(context)
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_cio.operators._settle import defer_until_settled
 
         # Customer.io writes the run's day in files that arrive after it ends: wait its settle delay first

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
 from airflow_provider_cio.links.operator_links import LiftReportLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 
 class CioIncrementalityOperator(BaseOperator):
@@ -47,7 +50,7 @@ class CioIncrementalityOperator(BaseOperator):
         self.warehouse = dict(warehouse or {"orders": f"warehouse/{env}/orders"})
         self.window_days = window_days
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         import tempfile
         from pathlib import Path
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.operators._landing_partition import LandingPartitionOperator
 from airflow_provider_cio.operators._partition import interval
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 
 class CioQualityGateOperator(LandingPartitionOperator):
@@ -44,13 +47,13 @@ class CioQualityGateOperator(LandingPartitionOperator):
         self.contract_paths = list(contract_paths)
         self.contract = contract
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_cio.operators._failfast import fail_fast
 
         with fail_fast():
             return self._validate(context)
 
-    def _validate(self, context: Any) -> dict[str, Any]:
+    def _validate(self, context: Context) -> dict[str, Any]:
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.quality.errors import QualityGateFailed
         from airflow_provider_cio.quality.gate import run_gate
@@ -92,7 +95,7 @@ class CioQualityGateOperator(LandingPartitionOperator):
         return summary
 
 
-def _publish_reports(context: Any, operator: CioQualityGateOperator, ref: Any) -> None:
+def _publish_reports(context: Context, operator: CioQualityGateOperator, ref: Any) -> None:
     """The blobs this gate's links open: its report (written, passed or failed), and a snapshot's stats."""
     from airflow_provider_cio.links.pointers import AUDIENCE_STATS, GATE_REPORT, push_reports
     from airflow_provider_cio.quality.gate import REPORT_NAME

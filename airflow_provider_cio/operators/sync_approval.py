@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_cio.errors import CioError, ErrorClass
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
 
 APPROVE = "Approve"
 REJECT = "Reject"
@@ -56,7 +60,7 @@ class CioSyncApprovalOperator(HITLOperator):
         )
         self.guard_check_task_id = guard_check_task_id
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from airflow_provider_cio.notifications.links import runbook_base
@@ -87,7 +91,7 @@ class CioSyncApprovalOperator(HITLOperator):
             )
         super().process_trigger_event_error(event)
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         result = super().execute_complete(context, event)
         chosen = list(result["chosen_options"])
         who = _user(result.get("responded_by_user"))
@@ -121,7 +125,7 @@ class Answer:
         )
 
 
-def read_answer(context: Any, guard_check_task_id: str, approval_task_id: str) -> Answer | None:
+def read_answer(context: Context, guard_check_task_id: str, approval_task_id: str) -> Answer | None:
     """The approval task's answer for this run, None when it asked nothing (skipped: no guard would block)."""
     from airflow_provider_cio.sync.approval import GuardFigures, approve
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
 
 RECENT_SNAPSHOTS = 7  # sizes of the last N snapshots shown in an approval request
 
@@ -22,7 +26,7 @@ class CioSyncGuardCheckOperator(CioAudienceSyncOperator):
         super().__init__(**kwargs)
         self.gate_task_id = gate_task_id  # the snapshot's gate: the request links to its report
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_cio.operators._run_overrides import flag
 
         self._apply_run_overrides(context)  # outside the run's audience subset: skipped, like its sync
@@ -41,7 +45,7 @@ class CioSyncGuardCheckOperator(CioAudienceSyncOperator):
             self.log.info("%s %s: no guard would block this sync", self.platform, self.audience)
         return figures.to_dict()
 
-    def _figures(self, context: Any) -> Any:
+    def _figures(self, context: Context) -> Any:
         from airflow_provider_cio.audiences.snapshot import snapshot_members, snapshot_ref
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.operators._partition import interval
@@ -114,7 +118,7 @@ def recent_sizes(store: Any, ref: Any, n: int) -> dict[str, int]:
     return sizes
 
 
-def gate_report_link(context: Any, gate_task_id: str) -> str:
+def gate_report_link(context: Context, gate_task_id: str) -> str:
     """Where on-call opens the snapshot's gate report: the gate task's report link (a route that mints a short-lived
     read-only URL on click), else the gate task's page in the UI (its log has the report's location)."""
     import urllib.parse

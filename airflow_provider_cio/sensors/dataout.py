@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 
 from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 
 class CioDataOutSensor(BaseSensorOperator):
@@ -51,7 +54,7 @@ class CioDataOutSensor(BaseSensorOperator):
         self.source_wasb_conn_id = source_wasb_conn_id or wasb_conn_id
         self.min_files = min_files
 
-    def poke(self, context: Any) -> bool:
+    def poke(self, context: Context) -> bool:
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.landing.dataout import find_new_files, load_watermark
         from airflow_provider_cio.landing.dataout_settings import DataOutSettings

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 
 from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 
 class CioWebhookBatchSensor(BaseSensorOperator):
@@ -38,7 +41,7 @@ class CioWebhookBatchSensor(BaseSensorOperator):
         self.wasb_conn_id = wasb_conn_id
         self.poll_interval = poll_interval
 
-    def execute(self, context: Any) -> None:
+    def execute(self, context: Context) -> None:
         from airflow_provider_cio.triggers.webhook_batches import WebhookBatchTrigger
 
         previous = context["ti"].xcom_pull(task_ids=self.task_id, include_prior_dates=True)
@@ -58,7 +61,7 @@ class CioWebhookBatchSensor(BaseSensorOperator):
             method_name="execute_complete",
         )
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         if event.get("status") == "timeout":
             from airflow.exceptions import AirflowSkipException
 
