@@ -257,3 +257,31 @@ def test_the_layer_check_catches_what_it_should(module: str, source: str, caught
 )
 def test_the_stage_check_catches_a_backward_import(module: str, source: str, caught: bool) -> None:
     assert bool(stage_violations(_probe(module, source))) is caught
+
+
+def test_every_error_class_is_declared_with_the_enum() -> None:
+    """``error_class = "platform"`` would still classify, but as a string nobody checks: use ``ErrorClass``."""
+    import ast
+
+    from import_graph import PACKAGE_DIR
+
+    loose = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        if "emulators" in path.parts:
+            continue
+        classes = [
+            n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.ClassDef)
+        ]
+        for node in (statement for klass in classes for statement in klass.body):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "error_class" for t in node.targets
+            ):
+                value = node.value
+                enum_member = (
+                    isinstance(value, ast.Attribute)
+                    and isinstance(value.value, ast.Name)
+                    and value.value.id == "ErrorClass"
+                )
+                if not enum_member:
+                    loose.append(f"{path.relative_to(PACKAGE_DIR.parent)}:{node.lineno}")
+    assert not loose, "declare error_class as an ErrorClass member:\n" + "\n".join(loose)
