@@ -2,10 +2,12 @@
 
     .venv/bin/python scripts/warehouse_engines.py [--people 20000] [--engines duckdb,postgres,spark]
 
-Uses the demo's synthetic workspace (seed 7, from 2026-06-01, 155 days) and its as-of time (the end of 2026-11-01)
-and holdout, written as Parquet in a temp folder; a throwaway PostgreSQL from Debian's packages (bench/warehouse_pg.py)
-holds the warehouse's ``orders`` (read in place by the postgres engine) and Spark runs local[2]. Prints one line per
-audience with its size on each engine and exits 1 when the members differ anywhere. See docs/warehouse.md.
+Uses the demo's synthetic workspace (the devstack's: 20,000 people, seed 7, from 2026-06-01, 155 days), its as-of
+time (the end of 2026-11-01) and the audiences and holdout of dags/config/cio.yaml, written as Parquet in a temp
+folder; a throwaway PostgreSQL from Debian's packages (``airflow_provider_cio.devstack.postgres``, installed with
+apt-get when missing and we are root) holds the warehouse's ``orders`` (read in place by the postgres engine) and
+Spark runs local[2] (Java 17+). Starts from nothing and leaves nothing behind. Prints one line per audience with its
+size on each engine and exits 1 when the members differ anywhere. See docs/warehouse.md.
 """
 
 from __future__ import annotations
@@ -28,9 +30,15 @@ AS_OF = datetime(2026, 11, 2, tzinfo=UTC)
 def _write(directory: Path, people: int) -> None:
     import pyarrow.parquet as pq
 
+    from airflow_provider_cio.devstack.emulator_services import WORKSPACE
     from airflow_provider_cio.emulators.synthetic import generate_workspace
 
-    ws = generate_workspace(people=people, seed=7, start=date(2026, 6, 1), days=155)
+    ws = generate_workspace(
+        people=people,
+        seed=int(WORKSPACE["seed"]),
+        start=date.fromisoformat(str(WORKSPACE["start"])),
+        days=int(WORKSPACE["days"]),
+    )
     for name in ("people", "deliveries", "events", "orders"):
         pq.write_table(getattr(ws, name), directory / f"{name}.parquet")
 
@@ -53,27 +61,26 @@ def _load_orders(uri: str, path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--people", type=int, default=None, help="default: the demo's (20,000)")
     parser.add_argument("--engines", default="duckdb,postgres,spark")
     args = parser.parse_args()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
-    from airflow_provider_cio.audiences import (
-        REFERENCE_AUDIENCES,
-        AudienceEngine,
-        AudienceInputs,
-        HoldoutPolicy,
-        load_definition,
-    )
+    from airflow_provider_cio.audiences import AudienceEngine, AudienceInputs, HoldoutPolicy, load_definition
     from airflow_provider_cio.audiences.warehouse import WarehouseRelation
-    from bench.warehouse_pg import local_postgres
+    from airflow_provider_cio.dag_config import load_dag_config
+    from airflow_provider_cio.devstack.emulator_services import WORKSPACE
+    from airflow_provider_cio.devstack.postgres import local_postgres
 
-    holdout = HoldoutPolicy("paid_retention", "paid-retention-2026", 0.10)
+    cfg = load_dag_config(ROOT / "dags" / "config" / "cio.yaml")
+    audiences = [a.name for a in cfg.audiences]
+    holdout = HoldoutPolicy(cfg.holdout.program, cfg.holdout.salt, cfg.holdout.share) if cfg.holdout else None
     members: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="cio-engines-") as tmp, local_postgres() as uri:
+    with tempfile.TemporaryDirectory(prefix="cio-engines-") as tmp, local_postgres() as server:
+        uri = server.uri
         d = Path(tmp)
-        _write(d, args.people)
+        _write(d, args.people or int(WORKSPACE["people"]))
         _load_orders(uri, d / "orders.parquet")
         landed = {n: str(d / f"{n}.parquet") for n in ("people", "deliveries", "events")}
         for engine in engines:
@@ -110,7 +117,7 @@ def main() -> int:
             with AudienceEngine(inputs, outside=outside) as built:
                 members[engine] = {
                     n: built.build(load_definition(n), as_of=AS_OF, holdout=holdout).members
-                    for n in REFERENCE_AUDIENCES
+                    for n in audiences
                 }
             if outside is not None:
                 outside.close()
@@ -125,7 +132,7 @@ def main() -> int:
 
     same = True
     print(f"{'audience':34} " + " ".join(f"{e:>9}" for e in engines) + "  same members")
-    for name in REFERENCE_AUDIENCES:
+    for name in audiences:
         first = rows(members[engines[0]][name])
         equal = all(rows(members[e][name]) == first for e in engines[1:])
         same &= equal
