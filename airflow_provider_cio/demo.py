@@ -11,7 +11,9 @@
    audience build and syncs do not run;
 5. a summary: partitions, gate verdicts, audience sizes, rows sent per destination, links to the reports
    (read-only, short-lived) and to the runs' pages in the Airflow UI: the demo and ``make ui`` share one
-   ``AIRFLOW_HOME`` (``.devstack/airflow``), so ``make ui`` shows these runs.
+   ``AIRFLOW_HOME`` (``.devstack/airflow``), so ``make ui`` shows these runs;
+6. unless ``--no-realtime``: emulated Customer.io posts cart adds as webhooks, the receiver lands them and one
+   ``cio_realtime`` run puts the people in the cart audience on Meta and Google (docs/realtime.md).
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the day to land and build (YYYY-MM-DD); the runs' logical date is the next day",
     )
     parser.add_argument("--no-blocked", action="store_true", help="skip the blocked (bad upstream) case")
+    parser.add_argument(
+        "--no-realtime",
+        action="store_true",
+        help="skip the webhooks-to-cart-audience step (docs/realtime.md)",
+    )
     args = parser.parse_args(argv)
 
     stack = Devstack.default()
@@ -73,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     _summary(stack, args.date, blocked)
     _links(stack, env, args.date)
+    if not args.no_realtime and not _realtime_case(stack, env):
+        return 1
     return 0
 
 
@@ -214,3 +223,44 @@ def _links(stack: Devstack, env: dict[str, str], date: str, ui_url: str = UI_URL
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _realtime_case(stack: Devstack, env: dict[str, str]) -> bool:
+    """Minutes, not hours (docs/realtime.md): emulated Customer.io posts cart adds as webhooks to the receiver, one
+    ``cio_realtime`` run puts the people in the cart audience on Meta and Google. In a workspace of its own (the
+    day above is in the past; carts are now), with in-process Meta and Google emulators whose membership is read."""
+    import tempfile
+    import time
+
+    from airflow_provider_cio.devstack.realtime import CART_AUDIENCE, RealtimeStack, run_realtime
+
+    print("== webhooks -> cio_realtime -> cart audience (a workspace of its own)", flush=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="cio-demo-realtime-") as tmp,
+        RealtimeStack(Path(tmp), devstack=stack, flush_interval=1.0) as realtime,
+    ):
+        before = realtime.membership()
+        people = realtime.cart_people(3)
+        realtime.post_carts(people)
+        status = realtime.wait_landed()
+        # the demo's metadata DB (already migrated); the connections are this case's, from its environment
+        code, output = run_realtime(realtime, Path(env["AIRFLOW_HOME"]), migrate_db=False)
+        if code != 0:
+            print(output[-6000:], file=sys.stderr)
+            print("demo: cio_realtime failed", file=sys.stderr)
+            return False
+        for _ in range(60):  # the platforms apply accepted adds a second or so later
+            after = realtime.membership()
+            if after["meta"][CART_AUDIENCE] == after["google"][CART_AUDIENCE] == len(people):
+                break
+            time.sleep(0.5)
+    print(
+        f"  receiver: {status['accepted']} webhook events acknowledged and landed as micro-batches "
+        f"({len(people)} cart adds + their cart emails)"
+    )
+    for platform in ("meta", "google"):
+        print(
+            f"  {platform:<6} {CART_AUDIENCE}: {before[platform][CART_AUDIENCE]} -> "
+            f"{after[platform][CART_AUDIENCE]} members (cio/dev/{realtime.workspace}/{CART_AUDIENCE})"
+        )
+    return after["meta"][CART_AUDIENCE] == after["google"][CART_AUDIENCE] == len(people)
