@@ -14,6 +14,11 @@ snapshot, guardrails, ledger).
   once and names who must act; a **guard** (empty snapshot, >30% shrink, too small, no quality verdict) blocks
   before anything is sent and names its override; *platform* errors retried with backoff and resume from the ledger
   when cleared.
+- `approve_<platform>_<audience>` awaiting input (Required Actions): a guard would block that sync
+  (`on_guard: approve` in the config). Read the figures in the request (sizes, shrink, recent snapshots, gate report)
+  and Approve (the sync runs; you are recorded in the ledger) or Reject (skipped, nothing sent). No answer within
+  `approval_timeout_minutes` fails the approval task; the live audience is untouched. `guard_<platform>_<audience>`
+  is the dry plan that decided to ask.
 - Trigger form ("Trigger DAG" with config): `dry_run` (plans computed and reported in XCom, nothing sent),
   `allow_shrink` (approve a drop the >30% shrink guard blocked), `allow_older` (below), `audiences` (sync only these;
   the other sync tasks are skipped). Each override used is logged by the sync task with the user who triggered the run.

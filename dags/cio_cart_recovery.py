@@ -12,7 +12,8 @@ hour retries naturally; clear the failed hour only if it still matters. The land
 Customer.io App API pool with `cio_export` (config `export.pool`): they wait while one of its land tasks runs (then go first:
 priority weight 100), and never run if the pool does not exist. The trigger form offers the sync overrides of
 `cio_audiences` (`dry_run`, `allow_shrink`, `allow_older`, an `audiences` subset), each logged with the triggering
-user; `allow_shrink` also lets the hour's landing rerun replace a shrunken partition. Runbook: docs/runbook.md.
+user; `allow_shrink` also lets the hour's landing rerun replace a shrunken partition. A sync a guard would block waits
+for on-call in Required Actions (`approve_<platform>_<audience>`, as in `cio_audiences`). Runbook: docs/runbook.md.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ class GuardFigures:
             "live audience stays as it is.",
         ]
         if runbook:
-            lines.append(f"Runbook: {runbook}")
+            lines += ["", f"[Runbook: answering an approval]({runbook})"]
         return "\n".join(lines)
 
 
