@@ -213,7 +213,6 @@ def _probe(module: str, source: str) -> list[Import]:
         ("import importlib\nimportlib.import_module('airflow_provider_cio.identity')\n", True),
         ("from airflow_provider_cio.emulators.http_server import EmulatorHTTPServer\n", False),
         ("from . import faults\nfrom ..http_server import EmulatorHTTPServer\n", False),
-        ("from airflow_provider_cio import emulators\n", False),
         ("import pyarrow as pa\n", False),
     ],
 )
