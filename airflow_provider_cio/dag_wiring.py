@@ -7,6 +7,10 @@ from typing import Any
 
 from airflow_provider_cio.dag_config import AudienceConfig, CioDagConfig
 
+# the longest an hourly DAG's approval request waits, whatever the audience's approval_timeout_minutes: cart
+# audiences lose value by the hour and cio_cart_recovery's run times out after 50 minutes
+HOURLY_APPROVAL_MINUTES = 30.0
+
 
 def layout(cfg: CioDagConfig) -> dict[str, Any]:
     """The settings every landing/audience operator takes from the config."""
@@ -124,6 +128,8 @@ def gate_and_sync(build: Any, audience: AudienceConfig, cfg: CioDagConfig, *, ho
     )
     build >> gate
     on_guard, timeout_minutes = cfg.guard_policy(audience)
+    if hourly:  # an hour's run must not hold the next one (max_active_runs 1): the next hour asks again
+        timeout_minutes = min(timeout_minutes, HOURLY_APPROVAL_MINUTES)
     for platform in audience.destinations:
         sync_kwargs: dict[str, Any] = {
             "audience": audience.name,
