@@ -99,7 +99,12 @@ def _session(mode: str, rounds: int, tmp: Path) -> list[dict[str, float]]:
         env = {**stack.env, "CIO_REALTIME_TRIGGER": mode, "CIO_REALTIME_POLL_SECONDS": str(POLL_SECONDS)}
         people = stack.cart_people(rounds + 1)
         with Standalone(
-            home / "airflow", env, dags_folder=dags, dag_config=stack.dag_config, parallelism=4
+            home / "airflow",
+            env,
+            dags_folder=dags,
+            dag_config=stack.dag_config,
+            parallelism=4,
+            startup_timeout=480,
         ) as af:
             af.wait_for_dag("cio_realtime")
             af.unpause("cio_realtime")
@@ -136,7 +141,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    sessions, rounds = (1, 3) if quick else (2, 3)
+    sessions, rounds = (1, 5) if quick else (2, 5)
     collected: dict[str, list[dict[str, float]]] = {v: [] for v in VARIANTS}
     with tempfile.TemporaryDirectory(prefix="bench_realtime_") as tmp_name:
         for _ in range(sessions):
