@@ -10,25 +10,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# module-level: FastAPI resolves the handler's (string) annotations in this module's globals; imported inside
+# create_app, ``Request`` was taken for a required query parameter (HTTP 422). This module is imported only by the
+# API server, on the first request to the route (links.plugin).
+from airflow.api_fastapi.core_api.security import GetUserDep
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import RedirectResponse
+
 REDIRECT_MINUTES = 15
 
 
 def create_app() -> Any:
     """The FastAPI sub-application the plugin mounts under ``/cio``."""
-    from fastapi import FastAPI, HTTPException, Query, Request
-    from fastapi.responses import RedirectResponse
-
     app = FastAPI(title="Customer.io provider: report links", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/reports/{dag_id}/{run_id}/{task_id}/{kind}")
     async def open_report(
-        request: Request, dag_id: str, run_id: str, task_id: str, kind: str, map_index: int = Query(-1)
+        user: GetUserDep, dag_id: str, run_id: str, task_id: str, kind: str, map_index: int = Query(-1)
     ) -> RedirectResponse:
+        """``user``: Airflow's own dependency (a bearer token, else the UI's session cookie; 401 without)."""
         from airflow.api_fastapi.app import get_auth_manager
         from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
-        from airflow.api_fastapi.core_api.security import get_user
 
-        user = await get_user(request, None, None)
         allowed = get_auth_manager().is_authorized_dag(
             method="GET",
             access_entity=DagAccessEntity.TASK_INSTANCE,
