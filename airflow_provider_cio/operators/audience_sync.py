@@ -218,6 +218,7 @@ class CioAudienceSyncOperator(BaseOperator):
     def _sync(self, context: Context) -> dict[str, Any]:
         from airflow_provider_cio.audiences.snapshot import snapshot_members, snapshot_ref
         from airflow_provider_cio.hooks.blob import object_store
+        from airflow_provider_cio.landing.layout import ledger_root
         from airflow_provider_cio.quality.verdicts import read_verdict
         from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, SyncMode, run_sync
         from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
@@ -255,7 +256,7 @@ class CioAudienceSyncOperator(BaseOperator):
                 ),
                 quality_passed=verdict,
                 dry_run=dry_run,
-                ledger_root=f"ledger/{self.env}/{self.workspace}",
+                ledger_root=ledger_root(self.env, self.workspace),
                 description=AudienceOwner(self.env, self.workspace, self.audience).description(),
                 as_of=end,
                 approval=approval,

@@ -48,6 +48,7 @@ class CioSyncGuardCheckOperator(CioAudienceSyncOperator):
     def _figures(self, context: Context) -> Any:
         from airflow_provider_cio.audiences.snapshot import snapshot_members, snapshot_ref
         from airflow_provider_cio.hooks.blob import object_store
+        from airflow_provider_cio.landing.layout import ledger_root
         from airflow_provider_cio.operators._partition import interval
         from airflow_provider_cio.quality.verdicts import read_verdict
         from airflow_provider_cio.sync import Guardrails, run_sync
@@ -79,7 +80,7 @@ class CioSyncGuardCheckOperator(CioAudienceSyncOperator):
             ),
             quality_passed=read_verdict(store, ref),
             dry_run=True,
-            ledger_root=f"ledger/{self.env}/{self.workspace}",
+            ledger_root=ledger_root(self.env, self.workspace),
             as_of=end,
         )
         return guard_figures(

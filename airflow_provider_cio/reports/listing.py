@@ -5,6 +5,7 @@ Only what exists is listed. Plain Python over an ``ObjectStore``: no Airflow.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from airflow_provider_cio.dag_config import CioDagConfig
@@ -22,17 +23,22 @@ class Report:
 def day_reports(store: ObjectStore, cfg: CioDagConfig, date: str, hour: int | None = None) -> list[Report]:
     """The reports of ``date`` (``hour``: that hour's partitions, the hourly cart DAG's), in pipeline order."""
     from airflow_provider_cio import pipeline_state
-    from airflow_provider_cio.quality.gate import REPORT_NAME
+    from airflow_provider_cio.landing.layout import AUDIENCES_ROOT, PartitionRef
     from airflow_provider_cio.reporting.history import SyncHistory
     from airflow_provider_cio.reporting.record import trend_paths
 
     candidates: list[Report] = []
     for part in pipeline_state.landed(store, cfg, date, hour):
-        candidates.append(Report(GATE_REPORT, part.dataset, f"{part.prefix}/_quality/{REPORT_NAME}"))
+        candidates.append(
+            Report(GATE_REPORT, part.dataset, PartitionRef.parse(part.prefix).quality_report_path)
+        )
     history = SyncHistory(store, env=cfg.env, workspace=cfg.workspace)
     for audience in cfg.audiences:
-        prefix = f"audiences/{pipeline_state.base_path(cfg)}/{audience.name}/{pipeline_state.partition_key(date, hour)}"
-        candidates.append(Report(GATE_REPORT, audience.name, f"{prefix}/_quality/{REPORT_NAME}"))
+        ref = PartitionRef(
+            AUDIENCES_ROOT, cfg.env, cfg.workspace, audience.name, dt.date.fromisoformat(date), hour
+        )
+        prefix = ref.prefix
+        candidates.append(Report(GATE_REPORT, audience.name, ref.quality_report_path))
         if store.exists(f"{prefix}/_stats.json"):  # built that day: its stats and its (all-time) trend
             candidates.append(Report(AUDIENCE_STATS, audience.name, f"{prefix}/_stats.json"))
             candidates.append(Report(TREND_REPORT, audience.name, trend_paths(history, audience.name)[0]))
