@@ -104,9 +104,8 @@ def test_a_button_links_only_once_its_task_published_that_report(monkeypatch: py
     )
     assert GateReportLink().get_link(task, ti_key=key) == ""  # failed before writing it: a disabled button
     ti = _Ti()
-    push_reports(
-        {"ti": ti, "task": task}, "cio_blob", "customerio", {GATE_REPORT: "landing/x/_quality/report.html"}
-    )
+    context: Any = {"ti": ti, "task": task}  # the two fields of a Context that push_reports reads
+    push_reports(context, "cio_blob", "customerio", {GATE_REPORT: "landing/x/_quality/report.html"})
     assert GateReportLink().get_link(task, ti_key=key) == (
         "http://ui.example.test:8080/cio/reports/cio_export/manual__2026-11-02/gate_deliveries/Gate%20report"
         "?map_index=-1"

@@ -22,7 +22,7 @@ MOMENTS = st.datetimes(
 )
 
 
-def _context(logical: datetime, partition_date: Any = None) -> dict[str, Any]:
+def _context(logical: datetime, partition_date: Any = None) -> Any:  # the fields of a Context the rule reads
     return {
         "logical_date": logical,
         "data_interval_end": logical,
