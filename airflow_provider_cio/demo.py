@@ -216,7 +216,7 @@ def _links(stack: Devstack, env: dict[str, str], date: str, ui_url: str = UI_URL
             run_id = sorted(runs, key=lambda r: r.get("run_after") or "")[-1]["run_id"]
             print(f"  {dag_id:<19} {ui_url}/dags/{dag_id}/runs/{urllib.parse.quote(run_id, safe='')}")
     print(
-        "  (each task's page has buttons for its reports: Gate report, Audience stats, Match-rate trend, Lift report)"
+        "  (a task's Details tab has buttons for its reports: Gate report, Audience stats, Match-rate trend, Lift report)"
     )
     print(f"stop the stack  : {python} -m airflow_provider_cio.devstack down")
 
