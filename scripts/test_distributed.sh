@@ -52,18 +52,14 @@ STARTED=$(date +%s)
 say() { printf '== [%3ds] %s\n' "$(($(date +%s) - STARTED))" "$*"; }
 
 # -- prerequisites: Debian packages and the `distributed` extra (both installed only when missing) ---------------
-pg_bindir() {
-  local dir
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-    [[ -x $dir/initdb && -x $dir/pg_ctl ]] && { echo "$dir"; return 0; }
-  done
-  command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return 0; }
-  return 1
-}
+# PostgreSQL is started and stopped by the dev kit's helper (airflow_provider_cio/devstack/postgres.py), the one the
+# warehouse tests and benchmarks use; it finds Debian's binaries the same way.
+PG=("$PY" -m airflow_provider_cio.devstack.postgres)
 
 missing=()
 command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
-pg_bindir >/dev/null || missing+=(postgresql)
+"$PY" -c 'import sys; from airflow_provider_cio.devstack.postgres import bindir; sys.exit(bindir() is None)' \
+  || missing+=(postgresql)
 if ((${#missing[@]})); then
   if [[ $EUID -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
     echo "missing: ${missing[*]}: install them (Debian/Ubuntu: sudo apt-get install -y ${missing[*]})" >&2
@@ -73,7 +69,6 @@ if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-PG_BIN=$(pg_bindir)
 
 if ! "$PY" -c 'import airflow.providers.celery, asyncpg, psycopg2, redis' >/dev/null 2>&1; then
   say "installing the distributed extra into .venv"
@@ -92,11 +87,6 @@ PG_STARTED=0
 REDIS_STARTED=0
 DEVSTACK_STARTED=0
 export CIO_DEVSTACK_DIR="$WORK/devstack"
-
-# Postgres refuses to run as root: as root we run it as the `postgres` user, otherwise as ourselves.
-as_pg() {
-  if [[ $EUID -eq 0 ]]; then (cd "$WORK" && runuser -u postgres -- "$@"); else "$@"; fi
-}
 
 stop_groups() {  # SIGTERM every process group at once, wait up to $1 s for all of them, then SIGKILL the rest
   local wait_s=$1 pgid i alive
@@ -117,7 +107,7 @@ teardown() {
   say "teardown"
   ((${#PGIDS[@]})) && stop_groups 30 && say "airflow components stopped"
   ((REDIS_STARTED)) && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
-  ((PG_STARTED)) && as_pg "$PG_BIN/pg_ctl" -D "$WORK/pgdata" -m fast -w stop >/dev/null 2>&1
+  ((PG_STARTED)) && "${PG[@]}" stop --dir "$WORK/pg" >/dev/null 2>&1
   ((DEVSTACK_STARTED)) && "$PY" -m airflow_provider_cio.devstack down >/dev/null 2>&1
   if [[ $rc -ne 0 ]]; then
     echo "test-distributed: FAILED (exit $rc); logs kept in $WORK/logs" >&2
@@ -144,15 +134,9 @@ trap 'exit 143' TERM
 
 # -- PostgreSQL (metadata DB) and Redis (broker) -------------------------------------------------------------------
 say "postgres on 127.0.0.1:$PG_PORT, redis on 127.0.0.1:$REDIS_PORT (in $WORK)"
-mkdir -p "$WORK/pgdata" "$WORK/pgsock"
-[[ $EUID -eq 0 ]] && chown postgres: "$WORK/pgdata" "$WORK/pgsock" "$WORK/logs"
-as_pg "$PG_BIN/initdb" -D "$WORK/pgdata" -U airflow --auth=trust -E UTF8 --no-instructions >"$WORK/logs/initdb.log" 2>&1
 PG_STARTED=1
-# fsync off: a throwaway instance whose data nobody needs after the run.
-as_pg "$PG_BIN/pg_ctl" -D "$WORK/pgdata" -l "$WORK/logs/postgres.log" -w -t 60 \
-  -o "-p $PG_PORT -k $WORK/pgsock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" \
-  start >/dev/null
-as_pg "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U airflow airflow
+# a throwaway instance (fsync off) in $WORK/pg (server log: $WORK/pg/postgres.log), loopback only
+"${PG[@]}" start --dir "$WORK/pg" --user airflow --db airflow --port "$PG_PORT" --set max_connections=200 >/dev/null
 
 REDIS_STARTED=1
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
