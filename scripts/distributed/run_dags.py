@@ -102,7 +102,8 @@ class Watch:
 class Api:
     """The few REST calls we need; the simple auth manager runs in all-admins mode, so no token."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    # 60 s, not 10: on a loaded 2-core machine one api-server request stalled 13.9 s (a read timeout failed the run)
+    def __init__(self, base_url: str, timeout: float = 60.0) -> None:
         self.base = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
