@@ -85,15 +85,9 @@ class Receiver:
     # -- the request ---------------------------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
         settings = self.settings
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > settings.max_body_bytes):
-            return self._refuse(
-                "oversized" if declared.isdigit() else "malformed", 413 if declared.isdigit() else 400
-            )
-        try:
-            body = await _read_bounded(request, settings.max_body_bytes)
-        except _TooLarge:
-            return self._refuse("oversized", 413)
+        body = await self._bounded_body(request)
+        if not isinstance(body, bytes):
+            return body
         now = self.clock()
         timestamp = request.headers.get("x-cio-timestamp")
         signature = request.headers.get("x-cio-signature")
@@ -119,15 +113,9 @@ class Receiver:
         """A Data Pipelines Webhook destination call: ``X-Signature`` (hex HMAC-SHA1 of the body, no timestamp:
         nothing goes stale, ``messageId`` dedupes a replay), same size limit, journal and answers."""
         settings = self.settings
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > settings.max_body_bytes):
-            return self._refuse(
-                "oversized" if declared.isdigit() else "malformed", 413 if declared.isdigit() else 400
-            )
-        try:
-            body = await _read_bounded(request, settings.max_body_bytes)
-        except _TooLarge:
-            return self._refuse("oversized", 413)
+        body = await self._bounded_body(request)
+        if not isinstance(body, bytes):
+            return body
         if not pipelines.verify(
             settings.pipelines_secret, request.headers.get(pipelines.SIGNATURE_HEADER), body
         ):
@@ -138,6 +126,19 @@ class Receiver:
         except MalformedEvent as exc:
             return self._refuse("malformed", 400, detail=str(exc))
         return await self._make_durable(rows, None, now)
+
+    async def _bounded_body(self, request: Request) -> bytes | Response:
+        """The raw body, or the refusal of one that is (or says it is) over ``max_body_bytes``."""
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return self._refuse(
+                "oversized" if declared.isdigit() else "malformed", 413 if declared.isdigit() else 400
+            )
+        try:
+            return await _read_bounded(request, limit)
+        except _TooLarge:
+            return self._refuse("oversized", 413)
 
     async def _make_durable(self, rows: list[dict[str, Any]], signature: str | None, now: float) -> Response:
         """200 only once the fsync is done; 503 (the sender retries) when the journal cannot write."""

@@ -33,17 +33,26 @@ class MalformedEvent(CioError, ValueError):
     error_class = ErrorClass.UPSTREAM_DATA
 
 
-def parse_events(body: bytes, *, received_at_us: int) -> list[dict[str, Any]]:
-    """Rows in the landed schema (timestamps as UTC microseconds); raises ``MalformedEvent``."""
+def json_items(body: bytes, noun: str, *, batch_key: str | None = None) -> list[Any]:
+    """The items of a JSON body holding one object or an array of them (or ``{batch_key: [...]}``), at least one and
+    at most ``MAX_EVENTS_PER_REQUEST``; raises ``MalformedEvent`` naming the ``noun`` (event, call)."""
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise MalformedEvent("the body is not JSON") from None
+    if batch_key is not None and isinstance(payload, dict) and isinstance(payload.get(batch_key), list):
+        payload = payload[batch_key]
     items = payload if isinstance(payload, list) else [payload]
     if not items:
-        raise MalformedEvent("the body holds no event")
+        raise MalformedEvent(f"the body holds no {noun}")
     if len(items) > MAX_EVENTS_PER_REQUEST:
-        raise MalformedEvent(f"the body holds {len(items)} events (limit {MAX_EVENTS_PER_REQUEST})")
+        raise MalformedEvent(f"the body holds {len(items)} {noun}s (limit {MAX_EVENTS_PER_REQUEST})")
+    return items
+
+
+def parse_events(body: bytes, *, received_at_us: int) -> list[dict[str, Any]]:
+    """Rows in the landed schema (timestamps as UTC microseconds); raises ``MalformedEvent``."""
+    items = json_items(body, "event")
     return [_row(item, index, received_at_us) for index, item in enumerate(items)]
 
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_cio.webhooks.events import MAX_EVENTS_PER_REQUEST, MalformedEvent
+from airflow_provider_cio.webhooks.events import MalformedEvent, json_items
 
 SIGNATURE_HEADER = "x-signature"
 _MAX_TEXT = 2048
@@ -38,17 +37,7 @@ def verify(secret: bytes, signature: str | None, body: bytes) -> bool:
 
 def parse_calls(body: bytes, *, received_at_us: int) -> list[dict[str, Any]]:
     """Rows in the ``webhook_events`` schema from one call, a JSON array of calls or ``{"batch": [...]}``."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise MalformedEvent("the body is not JSON") from None
-    if isinstance(payload, dict) and isinstance(payload.get("batch"), list):
-        payload = payload["batch"]
-    items = payload if isinstance(payload, list) else [payload]
-    if not items:
-        raise MalformedEvent("the body holds no call")
-    if len(items) > MAX_EVENTS_PER_REQUEST:
-        raise MalformedEvent(f"the body holds {len(items)} calls (limit {MAX_EVENTS_PER_REQUEST})")
+    items = json_items(body, "call", batch_key="batch")
     return [_row(item, index, received_at_us) for index, item in enumerate(items)]
 
 
