@@ -1,4 +1,4 @@
-"""Shared by tests/scheduler/test_sync_approval.py and tests/ui/test_approval_browser.py: a test DAG wired like the
+"""Shared by tests/scheduler/test_sync_approval_on_scheduler.py and tests/ui/test_approval_browser.py: a test DAG wired like the
 reference DAGs (``dag_wiring.gate_and_sync`` behind a stand-in build task), its config, audiences seeded at 1,000
 members synced to Meta with today's snapshot at 100 (a 90% shrink), and the Meta emulator's admin view."""
 

@@ -1,5 +1,5 @@
 """The approval step around a guarded sync: what it asks, when it asks nothing, how a timeout reads, and how the sync
-reads the answer (the real scheduler and REST flow is tests/scheduler/test_sync_approval.py)."""
+reads the answer (the real scheduler and REST flow is tests/scheduler/test_sync_approval_on_scheduler.py)."""
 
 from __future__ import annotations
 
