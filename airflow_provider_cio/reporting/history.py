@@ -13,8 +13,8 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -64,6 +64,9 @@ class HistoryRow:
     reach: int | None  # the platform's size estimate: Google Ads size_for_display, Meta's lower bound
     platform_stats: str  # JSON, as the report carried it
     sessions: str  # JSON
+    # the estimate read before this sync sent anything: the previous sync's reach once it settled (both platforms
+    # count hours late, so ``reach`` read right after a sync describes the audience before it); None in older rows
+    reach_before: int | None = None
 
     @property
     def match_rate(self) -> float | None:
@@ -186,9 +189,7 @@ def row_from_report(
         meta_low = meta_high = None
     display = _int(stats.get("size_for_display"))
     backend = _backend(report)
-    # Meta counts a new or just-changed audience late (0 until it has processed the upload): 0 is "not yet", not
-    # a collapse, so it is kept in meta_count_* but left out of reach (and of the drift baseline)
-    reach = display if backend == "google_ads" else (meta_low or None) if backend == "meta" else None
+    reach = _reach(stats, backend)
     return HistoryRow(
         recorded_at=(recorded_at or datetime.now(UTC)).astimezone(UTC),
         dt=covered,
@@ -222,7 +223,36 @@ def row_from_report(
         reach=reach,
         platform_stats=json.dumps(stats, sort_keys=True, default=str),
         sessions=json.dumps(sessions, sort_keys=True, default=str),
+        reach_before=_reach(report.get("platform_stats_before") or {}, backend),
     )
+
+
+def _reach(stats: dict[str, Any], backend: str) -> int | None:
+    """The platform's size estimate in ``stats``: Google Ads ``size_for_display``, Meta's lower bound.
+
+    Meta counts a new or just-changed audience late (0 until it has processed the upload): 0 is "not yet", not a
+    collapse, so it is left out of reach (and of the drift baseline); -1 (too small to disclose) likewise."""
+    if backend == "google_ads":
+        return _int(stats.get("size_for_display"))
+    if backend == "meta":
+        lower = _int(stats.get("approximate_count_lower_bound"))
+        return lower if lower is not None and lower > 0 else None
+    return None
+
+
+def settled(rows: Sequence[HistoryRow]) -> list[HistoryRow]:
+    """``rows`` (oldest first) with each sync's reach replaced by the figure the next sync of the same audience on
+    the same platform read before sending, where it has one: the platform's count once it caught up with that
+    sync. The latest row keeps the figure read right after it (it may still lag); a later run fills it in."""
+    out = list(rows)
+    following: dict[tuple[str, str], int] = {}  # (audience, platform) -> index of the next row, walking back
+    for index in range(len(out) - 1, -1, -1):
+        key = (out[index].audience, out[index].platform)
+        later = following.get(key)
+        if later is not None and out[later].reach_before is not None:
+            out[index] = replace(out[index], reach=out[later].reach_before)
+        following[key] = index
+    return out
 
 
 def _schema() -> Any:
@@ -247,6 +277,7 @@ def _schema() -> Any:
         "meta_count_lower",
         "meta_count_upper",
         "reach",
+        "reach_before",
     }
     return pa.schema(
         [

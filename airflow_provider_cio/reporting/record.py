@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from airflow_provider_cio.reporting.alerts import DriftThresholds, drift_alerts
-from airflow_provider_cio.reporting.history import SyncHistory, row_from_report
+from airflow_provider_cio.reporting.history import SyncHistory, row_from_report, settled
 from airflow_provider_cio.reporting.trend import trend_html, trend_png
 from airflow_provider_cio.storage.base import ObjectStore
 
@@ -69,7 +69,8 @@ def record_sync(
         recorded_at=recorded_at,
     )
     done = Recorded(row=store.url(history.append(row)))
-    rows = history.rows(audience=audience)
+    rows = settled(history.rows(audience=audience))
+    row = next((r for r in rows if r.sync_run_id == row.sync_run_id and r.platform == row.platform), row)
     if row.status == "synced":  # judged once, against the syncs of this platform up to its period
         earlier = [r for r in rows if r.platform == row.platform and r.sync_run_id != row.sync_run_id]
         earlier = [r for r in earlier if r.dt <= row.dt]

@@ -36,6 +36,9 @@ class SyncReport:
     unapplied_reasons: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, Any] = field(default_factory=dict)
     platform_stats: dict[str, Any] = field(default_factory=dict)
+    # the same figures read before this run sent anything: the previous sync's, settled (Meta counts and Google
+    # Ads sizes lag by hours, so the figures read right after a sync describe the audience before it)
+    platform_stats_before: dict[str, Any] = field(default_factory=dict)
     ledger: str | None = None
     state: str | None = None
 

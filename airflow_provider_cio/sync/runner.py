@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from airflow_provider_cio.storage.base import ObjectStore
 from airflow_provider_cio.sync.approval import ApprovedOverride, apply_approval
@@ -197,6 +198,8 @@ def run_sync(
         {"dry_run": False, "plan": report.plan, "guards": report.guards, "approval": report.approval}
     )
     report.audience_id = audience_id
+    if previous is not None and audience_id == known_id:
+        report.platform_stats_before = _stats(destination, audience_id, policy, sleep, "before the sync")
     sends = RetryCounter()
     unapplied: set[str] = set()
     for operation, op_members in plan.operations():
@@ -207,13 +210,7 @@ def run_sync(
     report.retries = sends.retries
     report.members_unapplied = len(unapplied)
 
-    try:
-        report.platform_stats = call_with_retry(
-            "describe", lambda: destination.describe(audience_id), policy=policy, sleep=sleep
-        )
-    except SyncError as exc:  # the sync itself succeeded; stats are a nicety
-        log.warning("could not read audience stats after the sync: %s", type(exc).__name__)
-        report.platform_stats = {"error": exc.error_class}
+    report.platform_stats = _stats(destination, audience_id, policy, sleep, "after the sync")
 
     # A replace the platform ran (stats "applied", e.g. a Google Ads remove_all + creates job) left only what it
     # applied: members it refused are off the audience. Otherwise departed members stay where nothing removed them:
@@ -519,3 +516,20 @@ def _sent_ids(plan: SyncPlan) -> set[str] | None:
     if plan.replace_members:
         return None
     return {member.customer_id for member in plan.adds}
+
+
+def _stats(
+    destination: Destination,
+    audience_id: str,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    when: str,
+) -> dict[str, Any]:
+    """The platform's own figures for the audience; a failure to read them never fails a sync (a nicety)."""
+    try:
+        return dict(
+            call_with_retry("describe", lambda: destination.describe(audience_id), policy=policy, sleep=sleep)
+        )
+    except SyncError as exc:
+        log.warning("could not read audience stats %s: %s", when, type(exc).__name__)
+        return {"error": exc.error_class}
