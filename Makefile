@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed
 .PHONY: demo test setup tools lint typecheck pytest bench bench-quick chaos devstack-up devstack-down clean ui test-distributed
 
 demo: setup
-	$(PY) -m airflow_provider_cio.demo $(DEMO_ARGS)
+	$(PY) -m cio_devkit.demo $(DEMO_ARGS)
 
 test: setup lint typecheck pytest test-distributed
 
@@ -19,10 +19,10 @@ setup: tools $(STAMP) $(NODE_STAMP)
 tools:
 	@PYTHON=$(PYTHON) ./scripts/check_tools.sh
 
-$(STAMP): pyproject.toml constraints-3.11.txt
+$(STAMP): pyproject.toml devkit/pyproject.toml constraints-3.11.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
-	$(UV) pip install --quiet --python $(PY) -c constraints-3.11.txt -e ".[dev]"
+	$(UV) pip install --quiet --python $(PY) -c constraints-3.11.txt -e ".[dev]" -e ./devkit
 	@touch $@
 
 $(NODE_STAMP): package.json
@@ -56,13 +56,13 @@ chaos: setup
 
 # Airflow's UI (scheduler, triggerer, api-server) on the reference DAGs and the devstack, until Ctrl-C.
 ui: setup
-	$(PY) -m airflow_provider_cio.standalone $(UI_ARGS)
+	$(PY) -m cio_devkit.standalone $(UI_ARGS)
 
 devstack-up: setup
-	$(PY) -m airflow_provider_cio.devstack up
+	$(PY) -m cio_devkit.devstack up
 
 devstack-down:
-	@test -x $(PY) && $(PY) -m airflow_provider_cio.devstack down || true
+	@test -x $(PY) && $(PY) -m cio_devkit.devstack down || true
 
 clean: devstack-down
 	rm -rf $(VENV) node_modules .devstack

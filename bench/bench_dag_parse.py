@@ -47,7 +47,7 @@ def _duration(text: str) -> float:
 
 def report_child(home: str, dags_folder: str) -> dict[str, Any]:
     """Runs ``airflow dags report -o json`` once; per-file durations and the CLI process's peak RSS."""
-    from airflow_provider_cio.airflow_env import airflow_env
+    from cio_devkit.airflow_env import airflow_env
 
     env = airflow_env(Path(home), Path(dags_folder), {})
     env["CIO_DAG_CONFIG"] = str(DAGS / "config" / "devstack.yaml")
@@ -76,7 +76,7 @@ def _per_file(samples: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    from airflow_provider_cio.airflow_env import airflow_env, migrate
+    from cio_devkit.airflow_env import airflow_env, migrate
 
     runs = 2 if quick else 4
     records: list[dict[str, Any]] = []

@@ -162,7 +162,7 @@ def _generate(data_dir: Path, people: int, orders_per_person: float) -> dict[str
     """Seeded workspace -> deliveries CSV, people/events Parquet, orders Parquet (for the warehouse area)."""
     import pyarrow.parquet as pq
 
-    from airflow_provider_cio.emulators.synthetic import generate_workspace, iter_deliveries_csv
+    from cio_devkit.emulators.synthetic import generate_workspace, iter_deliveries_csv
 
     ws = generate_workspace(
         people=people,
@@ -187,8 +187,8 @@ def _generate(data_dir: Path, people: int, orders_per_person: float) -> dict[str
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    from airflow_provider_cio.devstack.stack import BLOB_CONN_ID, Devstack, default_services
-    from airflow_provider_cio.emulators.meta import MetaGraphEmulator
+    from cio_devkit.devstack.stack import BLOB_CONN_ID, Devstack, default_services
+    from cio_devkit.emulators.meta import MetaGraphEmulator
 
     people = 100_000 if quick else 1_000_000
     runs = 1

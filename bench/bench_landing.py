@@ -40,7 +40,7 @@ PART_DT = date(2026, 6, 1)
 
 def write_deliveries_csv(path: Path, rows: int, seed: int = SEED) -> int:
     """A seeded App API deliveries export CSV of exactly ``rows`` rows (about ten deliveries per person)."""
-    from airflow_provider_cio.emulators.synthetic import generate_workspace, iter_deliveries_csv
+    from cio_devkit.emulators.synthetic import generate_workspace, iter_deliveries_csv
 
     people = rows // 9 + 1000
     ws = generate_workspace(people=people, seed=seed, start=date(2026, 1, 1), days=150)
@@ -138,7 +138,7 @@ def _clear(connection_string: str, container: str) -> None:
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    from airflow_provider_cio.devstack.stack import BLOB_CONN_ID, Devstack, default_services
+    from cio_devkit.devstack.stack import BLOB_CONN_ID, Devstack, default_services
 
     cases = [("200k", 200_000), ("1M", 1_000_000)] if quick else [("1M", 1_000_000), ("5M", 5_000_000)]
     runs = 2 if quick else 5

@@ -1,7 +1,7 @@
 """``realtime_latency``: from a cart event posted by emulated Customer.io to the person's add reaching the Meta and
 Google emulators, through the receiver, a micro-batch, a real scheduler + triggerer and ``cio_realtime``.
 
-Set-up (not timed): ``RealtimeStack`` (airflow_provider_cio/devstack/realtime.py: Azurite, the receiver process with
+Set-up (not timed): ``RealtimeStack`` (devkit/cio_devkit/devstack/realtime.py: Azurite, the receiver process with
 both routes, in-process Meta and Google emulators with the devstack's timings, a people partition and recent
 orders), then ``airflow standalone`` on ``cio_realtime`` alone (``Standalone``), unpaused. One warm-up round, then
 rounds of: post one new person's cart (a Data Pipelines track call and the cart email's Reporting Webhook, both
@@ -50,7 +50,7 @@ def _ts(value: str | None) -> float | None:
 def _round(stack: Any, airflow: Any, person: str, size: int, *, warm_up: bool = False) -> dict[str, float]:
     """Post one cart; the moments each leg completed (unix seconds). The warm-up round posts the cart again every
     minute until a run starts (the watcher's trigger may still be starting on the triggerer)."""
-    from airflow_provider_cio.devstack.realtime import CART_AUDIENCE
+    from cio_devkit.devstack.realtime import CART_AUDIENCE
 
     known = {r["dag_run_id"] for r in airflow.dag_runs("cio_realtime")}
     posted_at = time.time()
@@ -87,9 +87,9 @@ def _round(stack: Any, airflow: Any, person: str, size: int, *, warm_up: bool = 
 
 
 def _session(mode: str, rounds: int, tmp: Path) -> list[dict[str, float]]:
-    from airflow_provider_cio.devstack.realtime import RealtimeStack
-    from airflow_provider_cio.devstack.stack import project_root
-    from airflow_provider_cio.standalone import Standalone
+    from cio_devkit.devstack.realtime import RealtimeStack
+    from cio_devkit.devstack.stack import project_root
+    from cio_devkit.standalone import Standalone
 
     home = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=tmp))
     dags = home / "dags"

@@ -39,7 +39,7 @@ CUSTOMER = "1234567890"
 def _index_user_lists() -> None:
     """Give the emulator's ``UserList`` a key index (same semantics: add merges on any shared key, remove drops
     every member sharing a key); ``members`` is rebuilt once per request (``note_size``), not once per member."""
-    from airflow_provider_cio.emulators.google.state import StoredMember, UserList
+    from cio_devkit.emulators.google.state import StoredMember, UserList
 
     def index(self: Any) -> tuple[dict[str, int], dict[int, Any]]:
         if "_bench_live" not in self.__dict__ or self.__dict__.get("_bench_source") is not self.members:
@@ -111,9 +111,9 @@ def sync_child(data_dir: str, target: str, list_id: int, mode: str) -> dict[str,
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    from airflow_provider_cio.emulators.google.server import GoogleEmulator
-    from airflow_provider_cio.emulators.google.settings import EmulatorSettings
-    from airflow_provider_cio.emulators.google.state import StoredMember
+    from cio_devkit.emulators.google.server import GoogleEmulator
+    from cio_devkit.emulators.google.settings import EmulatorSettings
+    from cio_devkit.emulators.google.state import StoredMember
 
     n, runs, case = scale(quick)
     _index_user_lists()

@@ -36,7 +36,7 @@ def sync_child(data_dir: str, graph_url: str, mode: str) -> dict[str, Any]:
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    from airflow_provider_cio.emulators.meta import MetaGraphEmulator
+    from cio_devkit.emulators.meta import MetaGraphEmulator
 
     n, runs, case = scale(quick)
     with (

@@ -42,8 +42,8 @@ PATH = "/webhooks/customerio"
 
 
 def _events(n: int) -> list[dict[str, Any]]:
-    from airflow_provider_cio.emulators.customerio.webhooks import reporting_events
-    from airflow_provider_cio.emulators.synthetic import generate_workspace
+    from cio_devkit.emulators.customerio.webhooks import reporting_events
+    from cio_devkit.emulators.synthetic import generate_workspace
 
     events: list[dict[str, Any]] = []
     people = max(200, n // 15)
@@ -228,7 +228,7 @@ def _run_variant(
 def run(quick: bool) -> list[dict[str, Any]]:
     from azure.storage.blob import ContainerClient
 
-    from airflow_provider_cio.devstack.stack import BLOB_CONN_ID, Devstack, default_services
+    from cio_devkit.devstack.stack import BLOB_CONN_ID, Devstack, default_services
 
     n, runs = (6000, 2) if quick else (20_000, 3)
     # the baseline is ten times slower: a quarter of the events measure its rate as well, in a fraction of the time

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL for the warehouse benchmarks: the dev kit's (``airflow_provider_cio.devstack.postgres``,
+"""A throwaway PostgreSQL for the warehouse benchmarks: the dev kit's (``cio_devkit.devstack.postgres``,
 the one the warehouse tests and ``make test-distributed`` start too), stopped at the end."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from contextlib import contextmanager
 @contextmanager
 def local_postgres() -> Iterator[str]:
     """Yields a ``postgresql://`` URI (user ``cio``, trust auth, database ``warehouse``)."""
-    from airflow_provider_cio.devstack.postgres import local_postgres as start
+    from cio_devkit.devstack.postgres import local_postgres as start
 
     with start(prefix="bench-pg-") as server:
         yield server.uri

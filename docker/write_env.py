@@ -1,7 +1,7 @@
 """Write the compose stack's ``env.sh``: the devstack's own connection factories, fed with the compose ports.
 
 The Airflow containers source it before starting, so they get exactly the ``AIRFLOW_CONN_*`` (and extra
-variables, such as the gRPC trust bundle) that ``python -m airflow_provider_cio.devstack env`` gives locally. Some
+variables, such as the gRPC trust bundle) that ``python -m cio_devkit.devstack env`` gives locally. Some
 connections carry values the emulators create when they start (the Google user-list ids), which is why this runs
 after they are healthy rather than living as static values in docker-compose.yml.
 
@@ -30,7 +30,7 @@ def parse_ports(items: list[str]) -> dict[str, int]:
 
 def render_env(state_dir: Path, ports: dict[str, int]) -> str:
     """``export NAME=value`` lines for every devstack service; each one needs a port in ``ports``."""
-    from airflow_provider_cio.devstack.stack import Devstack
+    from cio_devkit.devstack.stack import Devstack
 
     stack = Devstack(state_dir)
     missing = sorted(service.name for service in stack.services if service.name not in ports)

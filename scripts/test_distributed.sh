@@ -39,7 +39,7 @@ RUNS=${DISTRIBUTED_RUNS:-cio_smoke:2026-11-01,2026-11-02,2026-11-03,2026-11-04 c
 ASSET_DAGS=${DISTRIBUTED_ASSET_DAGS-cio_audiences}
 THEN=${DISTRIBUTED_THEN-cio_incrementality:2026-11-08}
 BLOCKED=${DISTRIBUTED_BLOCKED-cio_cart_recovery:2026-11-01T11:00}
-# the demo's bad upstream (airflow_provider_cio/demo.py): every export loses customer_id until the fault is cleared
+# the demo's bad upstream (devkit/cio_devkit/demo.py): every export loses customer_id until the fault is cleared
 BLOCKED_FAULT='{"kind": "drop_column", "column": "customer_id", "count": 1000}'
 TIMEOUT=${DISTRIBUTED_TIMEOUT:-420}
 if [[ -n ${DISTRIBUTED_DAGS:-}${DISTRIBUTED_DATES:-} ]]; then
@@ -52,13 +52,13 @@ STARTED=$(date +%s)
 say() { printf '== [%3ds] %s\n' "$(($(date +%s) - STARTED))" "$*"; }
 
 # -- prerequisites: Debian packages and the `distributed` extra (both installed only when missing) ---------------
-# PostgreSQL is started and stopped by the dev kit's helper (airflow_provider_cio/devstack/postgres.py), the one the
+# PostgreSQL is started and stopped by the dev kit's helper (devkit/cio_devkit/devstack/postgres.py), the one the
 # warehouse tests and benchmarks use; it finds Debian's binaries the same way.
-PG=("$PY" -m airflow_provider_cio.devstack.postgres)
+PG=("$PY" -m cio_devkit.devstack.postgres)
 
 missing=()
 command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis-server)
-"$PY" -c 'import sys; from airflow_provider_cio.devstack.postgres import bindir; sys.exit(bindir() is None)' \
+"$PY" -c 'import sys; from cio_devkit.devstack.postgres import bindir; sys.exit(bindir() is None)' \
   || missing+=(postgresql)
 if ((${#missing[@]})); then
   if [[ $EUID -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
@@ -108,7 +108,7 @@ teardown() {
   ((${#PGIDS[@]})) && stop_groups 30 && say "airflow components stopped"
   ((REDIS_STARTED)) && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
   ((PG_STARTED)) && "${PG[@]}" stop --dir "$WORK/pg" >/dev/null 2>&1
-  ((DEVSTACK_STARTED)) && "$PY" -m airflow_provider_cio.devstack down >/dev/null 2>&1
+  ((DEVSTACK_STARTED)) && "$PY" -m cio_devkit.devstack down >/dev/null 2>&1
   if [[ $rc -ne 0 ]]; then
     echo "test-distributed: FAILED (exit $rc); logs kept in $WORK/logs" >&2
     for name in "${PGNAMES[@]}"; do
@@ -147,8 +147,8 @@ redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null
 # -- the devstack (Azurite + emulators) in a private state folder ---------------------------------------------------
 say "devstack up ($CIO_DEVSTACK_DIR)"
 DEVSTACK_STARTED=1
-"$PY" -m airflow_provider_cio.devstack up | sed 's/^/   /'
-eval "$("$PY" -m airflow_provider_cio.devstack env)"
+"$PY" -m cio_devkit.devstack up | sed 's/^/   /'
+eval "$("$PY" -m cio_devkit.devstack env)"
 
 # -- the Airflow deployment ---------------------------------------------------------------------------------------
 export AIRFLOW_HOME="$WORK/airflow"
@@ -211,7 +211,7 @@ for name in "${WORKERS[@]}"; do
 done
 
 # the Customer.io emulator's fault endpoint, in the devstack's state (CIO_DEVSTACK_DIR)
-FAULT_URL=$("$PY" -c 'from airflow_provider_cio.devstack import Devstack
+FAULT_URL=$("$PY" -c 'from cio_devkit.devstack import Devstack
 print("http://127.0.0.1:%s/_admin/faults" % Devstack.default().read_state()["services"]["customerio"]["port"])')
 
 say "runs: [$RUNS], the Asset-scheduled [$ASSET_DAGS], then [$THEN], then blocked [$BLOCKED] (timeout ${TIMEOUT}s)"

@@ -4,7 +4,7 @@
 
 Uses the demo's synthetic workspace (the devstack's: 20,000 people, seed 7, from 2026-06-01, 155 days), its as-of
 time (the end of 2026-11-01) and the audiences and holdout of dags/config/cio.yaml, written as Parquet in a temp
-folder; a throwaway PostgreSQL from Debian's packages (``airflow_provider_cio.devstack.postgres``, installed with
+folder; a throwaway PostgreSQL from Debian's packages (``cio_devkit.devstack.postgres``, installed with
 apt-get when missing and we are root) holds the warehouse's ``orders`` (read in place by the postgres engine) and
 Spark runs local[2] (Java 17+). Starts from nothing and leaves nothing behind. Prints one line per audience with its
 size on each engine and exits 1 when the members differ anywhere. See docs/warehouse.md.
@@ -30,8 +30,8 @@ AS_OF = datetime(2026, 11, 2, tzinfo=UTC)
 def _write(directory: Path, people: int) -> None:
     import pyarrow.parquet as pq
 
-    from airflow_provider_cio.devstack.emulator_services import WORKSPACE
-    from airflow_provider_cio.emulators.synthetic import generate_workspace
+    from cio_devkit.devstack.emulator_services import WORKSPACE
+    from cio_devkit.emulators.synthetic import generate_workspace
 
     ws = generate_workspace(
         people=people,
@@ -70,8 +70,8 @@ def main() -> int:
     from airflow_provider_cio.audiences import AudienceEngine, AudienceInputs, HoldoutPolicy, load_definition
     from airflow_provider_cio.audiences.warehouse import WarehouseRelation
     from airflow_provider_cio.dag_config import load_dag_config
-    from airflow_provider_cio.devstack.emulator_services import WORKSPACE
-    from airflow_provider_cio.devstack.postgres import local_postgres
+    from cio_devkit.devstack.emulator_services import WORKSPACE
+    from cio_devkit.devstack.postgres import local_postgres
 
     cfg = load_dag_config(ROOT / "dags" / "config" / "cio.yaml")
     audiences = [a.name for a in cfg.audiences]

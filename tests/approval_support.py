@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import project_root
-from airflow_provider_cio.standalone import Standalone
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import project_root
+from cio_devkit.standalone import Standalone
 
 DAG_ID = "cio_approval_check"
 LOGICAL = "2026-11-03T00:00:00+00:00"  # a daily run of 11-03 covers 11-02 (operators/_partition.py)

@@ -17,8 +17,8 @@ os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve()
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("NO_PROXY", "*")
 
-from airflow_provider_cio.devstack import Devstack  # noqa: E402
-from airflow_provider_cio.devstack.stack import Service, default_services  # noqa: E402
+from cio_devkit.devstack import Devstack  # noqa: E402
+from cio_devkit.devstack.stack import Service, default_services  # noqa: E402
 
 
 def _services(names: set[str] | None) -> list[Service]:

@@ -80,7 +80,7 @@ def _open(service: Any, container: str, path: str, args: argparse.Namespace) -> 
 def _config(path: Path | None, devstack: bool) -> Any:
     """``--config``, else ``CIO_DAG_CONFIG``, else the devstack's config (``--devstack``) or ``cio.yaml``."""
     from airflow_provider_cio.dag_config import load_dag_config, read_dag_config
-    from airflow_provider_cio.devstack.stack import project_root
+    from cio_devkit.devstack.stack import project_root
 
     if path is not None:
         return read_dag_config(path)
@@ -96,15 +96,13 @@ def _wasb_service(conn_id: str) -> Any:
 def _devstack_service() -> Any:
     from azure.storage.blob import BlobServiceClient
 
-    from airflow_provider_cio.devstack import Devstack
-    from airflow_provider_cio.devstack.stack import blob_connection_string
+    from cio_devkit.devstack import Devstack
+    from cio_devkit.devstack.stack import blob_connection_string
 
     stack = Devstack.default()
     port = (stack.read_state().get("services", {}).get("azurite") or {}).get("port")
     if not port or not stack.status().get("azurite", {}).get("running"):
-        raise RuntimeError(
-            "the devstack's Azurite is not running (python -m airflow_provider_cio.devstack up)"
-        )
+        raise RuntimeError("the devstack's Azurite is not running (python -m cio_devkit.devstack up)")
     return BlobServiceClient.from_connection_string(blob_connection_string(int(port)))
 
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from airflow_provider_cio import pipeline_state
 from airflow_provider_cio.dag_config import CioDagConfig, load_dag_config
-from airflow_provider_cio.devstack.stack import project_root
 from airflow_provider_cio.operators._partition import covered_period
 from airflow_provider_cio.storage.base import ObjectStore
+from cio_devkit.devstack.stack import project_root
 
 # A check gets the landing container's store, one run (dag_id, run_id, partition_date, run_type, state,
 # logical_date, expect, fault, task_instances, triggered_by, started, ended) and every run, and returns the problems

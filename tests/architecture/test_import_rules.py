@@ -57,12 +57,12 @@ LAYER_OF: dict[str, str] = {
     f"{PACKAGE}.pipeline_state": ADAPTER,  # reads the DAG config
     f"{PACKAGE}.smoke": ADAPTER,
     # the dev kit
-    f"{PACKAGE}.emulators": DEVKIT,
-    f"{PACKAGE}.devstack": DEVKIT,
-    f"{PACKAGE}.demo": DEVKIT,
-    f"{PACKAGE}.standalone": DEVKIT,
-    f"{PACKAGE}.airflow_env": DEVKIT,
-    f"{PACKAGE}.app_api_pool": DEVKIT,
+    "cio_devkit.emulators": DEVKIT,
+    "cio_devkit.devstack": DEVKIT,
+    "cio_devkit.demo": DEVKIT,
+    "cio_devkit.standalone": DEVKIT,
+    "cio_devkit.airflow_env": DEVKIT,
+    "cio_devkit.app_api_pool": DEVKIT,
     "cio_devkit": DEVKIT,
 }
 
@@ -75,11 +75,11 @@ STAGES = (
     f"{PACKAGE}.destinations",
 )
 
-EMULATORS = (f"{PACKAGE}.emulators", "cio_devkit.emulators")
+EMULATORS = ("cio_devkit.emulators", "cio_devkit.emulators")
 
 # Known crossings, each with its reason; an entry that no longer matches anything fails the suite (stale).
 ALLOWED: dict[tuple[str, str], str] = {
-    (f"{PACKAGE}.reports.__main__", f"{PACKAGE}.devstack"): (
+    (f"{PACKAGE}.reports.__main__", "cio_devkit.devstack"): (
         "the report CLI's --devstack option finds the local stack's config and Blob endpoint; imported only "
         "when the option is given"
     ),
@@ -211,14 +211,14 @@ def _probe(module: str, source: str) -> list[Import]:
         ),
         ("from ...customerio import client\n", True),  # relative, climbs out of emulators/
         ("import importlib\nimportlib.import_module('airflow_provider_cio.identity')\n", True),
-        ("from airflow_provider_cio.emulators.http_server import EmulatorHTTPServer\n", False),
+        ("from cio_devkit.emulators.http_server import EmulatorHTTPServer\n", False),
         ("from . import faults\nfrom ..http_server import EmulatorHTTPServer\n", False),
         ("import pyarrow as pa\n", False),
     ],
 )
 def test_the_emulator_check_catches_every_import_spelling(source: str, caught: bool) -> None:
     """The check itself: each spelling of a forbidden import is caught, the allowed ones pass."""
-    imports = _probe(f"{PACKAGE}.emulators.customerio.probe", source)
+    imports = _probe("cio_devkit.emulators.customerio.probe", source)
     assert bool(emulator_violations(imports)) is caught
 
 
@@ -228,11 +228,11 @@ def test_the_emulator_check_catches_every_import_spelling(source: str, caught: b
         (f"{PACKAGE}.sync.runner", "def f():\n    from airflow.sdk import BaseOperator\n", True),
         (f"{PACKAGE}.landing.writer", "import airflow\n", True),
         (f"{PACKAGE}.landing.writer", "from airflow_provider_cio.operators import x\n", True),
-        (f"{PACKAGE}.quality.gate", "from airflow_provider_cio.devstack.stack import project_root\n", True),
-        (f"{PACKAGE}.hooks.blob", "from airflow_provider_cio.emulators.meta import server\n", True),
+        (f"{PACKAGE}.quality.gate", "from cio_devkit.devstack.stack import project_root\n", True),
+        (f"{PACKAGE}.hooks.blob", "from cio_devkit.emulators.meta import server\n", True),
         (f"{PACKAGE}.operators.audiences", "from airflow.sdk import BaseOperator\n", False),
         (f"{PACKAGE}.operators.audiences", "from airflow_provider_cio.sync import run_sync\n", False),
-        (f"{PACKAGE}.devstack.stack", "from airflow_provider_cio.dag_config import load_dag_config\n", False),
+        ("cio_devkit.devstack.stack", "from airflow_provider_cio.dag_config import load_dag_config\n", False),
         (f"{PACKAGE}.sync.runner", "from airflow_provider_cio.errors import ErrorClass\n", False),
     ],
 )

@@ -18,9 +18,9 @@ from typing import Any
 
 import requests
 
-from airflow_provider_cio.emulators.customerio import CustomerIoEmulator
-from airflow_provider_cio.emulators.customerio.rules import Readings
-from airflow_provider_cio.emulators.synthetic import SyntheticWorkspace, generate_workspace
+from cio_devkit.emulators.customerio import CustomerIoEmulator
+from cio_devkit.emulators.customerio.rules import Readings
+from cio_devkit.emulators.synthetic import SyntheticWorkspace, generate_workspace
 
 KEY = "conformance-app-api-key"
 READINGS = {

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_cio.emulators.synthetic import SyntheticWorkspace
+from cio_devkit.emulators.synthetic import SyntheticWorkspace
 
 from .customerio_support import (
     LONG,

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from airflow_provider_cio.emulators.synthetic import SyntheticWorkspace, segment_mask
+from cio_devkit.emulators.synthetic import SyntheticWorkspace, segment_mask
 
 from .customerio_support import LONG, READINGS, call, months_before, running, workspace
 

@@ -14,9 +14,9 @@ import pytest
 
 from airflow_provider_cio.customerio.client import CustomerIoClient
 from airflow_provider_cio.customerio.retry import RetryPolicy
-from airflow_provider_cio.emulators.customerio import CustomerIoEmulator
-from airflow_provider_cio.emulators.synthetic import segment_mask
 from airflow_provider_cio.landing.app_api import EVERYONE
+from cio_devkit.emulators.customerio import CustomerIoEmulator
+from cio_devkit.emulators.synthetic import segment_mask
 
 from .customerio_support import KEY, READINGS, download_rows, months_before, running, workspace
 

@@ -21,8 +21,8 @@ from google.ads import datamanager_v1 as dm
 from google.ads.datamanager_v1.services.ingestion_service.transports import IngestionServiceGrpcTransport
 from google.api_core import exceptions as gexc
 
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
-from airflow_provider_cio.emulators.google.settings import EmulatorSettings
+from cio_devkit.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google.settings import EmulatorSettings
 
 ACCOUNT = "1234567890"
 PROCESSING = 1800.0  # seconds the emulator takes to process a request in these tests

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google.server import GoogleEmulator
 
 CUSTOMER = "1234567890"
 DAY = 86_400

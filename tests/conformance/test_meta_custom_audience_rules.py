@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.emulators.meta import MetaGraphEmulator
-from airflow_provider_cio.emulators.meta.settings import MetaEmulatorSettings
+from cio_devkit.emulators.meta import MetaGraphEmulator
+from cio_devkit.emulators.meta.settings import MetaEmulatorSettings
 
 TOKEN = "conformance-token"
 SECRET = "conformance-secret"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.airflow_env import airflow_cli, airflow_env, migrate
-from airflow_provider_cio.devstack import Devstack
+from cio_devkit.airflow_env import airflow_cli, airflow_env, migrate
+from cio_devkit.devstack import Devstack
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from importlib import import_module
 
 import pytest
 
-from airflow_provider_cio.devstack import Devstack
+from cio_devkit.devstack import Devstack
 
 
 def import_string(path: str):  # type: ignore[no-untyped-def]

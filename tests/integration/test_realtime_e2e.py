@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_cio.devstack.realtime import (
+from cio_devkit.devstack.realtime import (
     CART_AUDIENCE,
     RECENT_BUYERS,
     SUPPRESSION_AUDIENCE,

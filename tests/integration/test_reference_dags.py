@@ -7,9 +7,9 @@ import urllib.request
 
 import pytest
 
-from airflow_provider_cio.devstack import Devstack
 from airflow_provider_cio.hooks.blob import object_store
 from airflow_provider_cio.sync.runner import ledger_prefix
+from cio_devkit.devstack import Devstack
 
 DATE = "2026-11-01"  # the day landed and built
 RUN = "2026-11-02"  # the logical date of the daily run that covers DATE (it fires when DATE has ended)

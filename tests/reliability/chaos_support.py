@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import blob_connection_string
 from airflow_provider_cio.storage.azure import AzureObjectStore
 from airflow_provider_cio.sync import Member
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import blob_connection_string
 
 WORKER = Path(__file__).with_name("sync_worker.py")
 FULL = os.environ.get("CIO_CHAOS", "").lower() == "full"  # make chaos: bigger data, more rounds

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from chaos_support import FULL, META_ACCOUNT, META_SECRET, META_TOKEN, azurite_store
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.emulators.meta import MetaGraphEmulator
+from cio_devkit.devstack import Devstack
+from cio_devkit.emulators.meta import MetaGraphEmulator
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

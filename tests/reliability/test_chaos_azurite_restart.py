@@ -13,12 +13,12 @@ import pyarrow as pa
 import pytest
 from chaos_support import azurite_port, azurite_store, wait_for
 
-from airflow_provider_cio.devstack import processes
-from airflow_provider_cio.devstack.seed import CONTAINER, ORDERS_PATH
 from airflow_provider_cio.landing.generations import DEFAULT_GRACE
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.reader import read_manifest, read_table
 from airflow_provider_cio.landing.writer import PartitionWriter, write_table
+from cio_devkit.devstack import processes
+from cio_devkit.devstack.seed import CONTAINER, ORDERS_PATH
 
 
 def _table(first: int, rows: int) -> pa.Table:

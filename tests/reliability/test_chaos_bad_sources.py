@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from chaos_support import azurite_store
 
-from airflow_provider_cio.devstack.emulator_services import CUSTOMERIO_API_KEY
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.reader import list_partitions, read_manifest, read_table
+from cio_devkit.devstack.emulator_services import CUSTOMERIO_API_KEY
 
 ROOT, ENV, WORKSPACE = "landing", "dev", "chaos"
 
@@ -27,8 +27,8 @@ def _landed(store, dataset: str) -> dict[str, list[dict]]:
 
 
 def test_corrupt_and_unknown_version_files_are_quarantined_and_the_rest_lands(devstack, full) -> None:
-    from airflow_provider_cio.emulators.synthetic import generate_workspace, write_dataout_files
     from airflow_provider_cio.landing.dataout import ingest_dataout
+    from cio_devkit.emulators.synthetic import generate_workspace, write_dataout_files
 
     tag = uuid.uuid4().hex[:10]
     source = azurite_store(devstack, f"src{tag}")

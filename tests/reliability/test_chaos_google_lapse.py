@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 import pytest
 
 from airflow_provider_cio.destinations.google.ads import GoogleAdsDestination, build_ads_client
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import Guardrails, Member, run_sync
 from airflow_provider_cio.sync.errors import MembersNotApplied
 from airflow_provider_cio.sync.runner import ledger_prefix
 from airflow_provider_cio.sync.state import StateStore
+from cio_devkit.emulators.google.server import GoogleEmulator
 
 CUSTOMER = "1234567890"
 NAME = "cio/chaos/acme/lapse"

@@ -16,10 +16,10 @@ import pytest
 from chaos_support import META_ACCOUNT, META_SECRET, META_TOKEN, sha
 
 from airflow_provider_cio.destinations.meta import MetaCustomAudienceDestination
-from airflow_provider_cio.emulators.meta import MetaGraphEmulator
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import Guardrails, Member, run_sync
 from airflow_provider_cio.sync.errors import MembersNotApplied
+from cio_devkit.emulators.meta import MetaGraphEmulator
 
 NAME = "chaos meta async"
 GUARDS = Guardrails(min_size=1, max_shrink=1.0)

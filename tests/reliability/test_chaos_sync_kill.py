@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from chaos_support import FULL, META_ACCOUNT, META_SECRET, META_TOKEN, azurite_port, start_worker, wait_for
 
-from airflow_provider_cio.devstack.stack import blob_connection_string
 from airflow_provider_cio.sync.runner import audience_slug
+from cio_devkit.devstack.stack import blob_connection_string
 
 AUDIENCE = "chaos lapsed buyers"
 

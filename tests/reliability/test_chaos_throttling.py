@@ -14,10 +14,10 @@ import grpc
 import pytest
 from chaos_support import META_ACCOUNT, META_SECRET, META_TOKEN, members
 
-from airflow_provider_cio.devstack.emulator_services import CUSTOMERIO_API_KEY
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.reader import PartitionNotFound, read_table
 from airflow_provider_cio.sync import Guardrails, PlatformError, RetryPolicy, run_sync
+from cio_devkit.devstack.emulator_services import CUSTOMERIO_API_KEY
 
 GUARDS = Guardrails(min_size=10)
 GOOGLE_CUSTOMER = "1234567890"
@@ -133,8 +133,8 @@ def test_meta_throttle_waits_the_usage_header_and_ends_exact(meta, container_sto
 
 @pytest.fixture
 def google() -> Iterator:
-    from airflow_provider_cio.emulators.google.server import GoogleEmulator
-    from airflow_provider_cio.emulators.google.settings import EmulatorSettings
+    from cio_devkit.emulators.google.server import GoogleEmulator
+    from cio_devkit.emulators.google.settings import EmulatorSettings
 
     # processed on receipt: this test is about throttling, not Google's hours of asynchronous processing
     emulator = GoogleEmulator(tls=True, settings=EmulatorSettings(dm_processing_seconds=0)).start()

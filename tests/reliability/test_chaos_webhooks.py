@@ -19,16 +19,16 @@ from pathlib import Path
 
 from chaos_support import FULL, azurite_port, wait_for
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import blob_connection_string
-from airflow_provider_cio.emulators.customerio.webhooks import (
+from airflow_provider_cio.landing.reader import list_partitions, read_table
+from airflow_provider_cio.storage.azure import AzureObjectStore
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import blob_connection_string
+from cio_devkit.emulators.customerio.webhooks import (
     ReportingWebhookSender,
     WebhookReadings,
     reporting_events,
 )
-from airflow_provider_cio.emulators.synthetic import generate_workspace
-from airflow_provider_cio.landing.reader import list_partitions, read_table
-from airflow_provider_cio.storage.azure import AzureObjectStore
+from cio_devkit.emulators.synthetic import generate_workspace
 
 KEY = "chaos-webhook-signing-key-31f7"
 PATH = "/webhooks/customerio"

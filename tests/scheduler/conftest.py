@@ -37,10 +37,10 @@ from scheduler_support import (
     write_dag_config,
 )
 
-from airflow_provider_cio.airflow_env import airflow_env, migrate
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import project_root
-from airflow_provider_cio.standalone import Standalone
+from cio_devkit.airflow_env import airflow_env, migrate
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import project_root
+from cio_devkit.standalone import Standalone
 
 
 @pytest.fixture(scope="session")

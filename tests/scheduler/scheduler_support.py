@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from airflow_provider_cio.devstack.stack import project_root
-from airflow_provider_cio.standalone import Standalone, StandaloneError
 from airflow_provider_cio.storage.base import BlobNotFound
+from cio_devkit.devstack.stack import project_root
+from cio_devkit.standalone import Standalone, StandaloneError
 
 DATES = ("2026-10-29", "2026-10-30", "2026-10-31")  # logical dates of the backfill runs
 REFERENCE_DATE = "2026-10-30"

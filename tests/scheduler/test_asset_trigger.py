@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from scheduler_support import AUDIENCE, DATES, RUN_TIMEOUT, Backfill, covered, failed_tasks
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.standalone import Standalone
 from airflow_provider_cio.sync.naming import platform_audience_name
 from airflow_provider_cio.sync.runner import ledger_prefix
+from cio_devkit.devstack import Devstack
+from cio_devkit.standalone import Standalone
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]  # the fixtures run whole backfills
 

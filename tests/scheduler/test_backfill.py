@@ -11,7 +11,7 @@ from scheduler_support import DATES, REFERENCE_DATE, Backfill, Reference, covere
 
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.reader import read_table
-from airflow_provider_cio.standalone import Standalone
+from cio_devkit.standalone import Standalone
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]  # the fixtures run whole backfills
 

@@ -11,7 +11,7 @@ import pytest
 from scheduler_support import DATES, RUN_TIMEOUT, WEBHOOK_ENV, Backfill, Reference, Webhook, covered
 
 from airflow_provider_cio.notifications.deadline import export_late
-from airflow_provider_cio.standalone import Standalone
+from cio_devkit.standalone import Standalone
 
 CONTEXT = {
     "dag_run": {

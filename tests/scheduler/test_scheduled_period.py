@@ -21,9 +21,9 @@ import pytest
 import yaml
 from scheduler_support import RUN_TIMEOUT, failed_tasks
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import project_root
-from airflow_provider_cio.standalone import Standalone
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import project_root
+from cio_devkit.standalone import Standalone
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from approval_support import Run, settled_size, start_airflow, trigger
 
-from airflow_provider_cio.devstack import Devstack
+from cio_devkit.devstack import Devstack
 
 APPROVED, REJECTED, UNANSWERED = "appr_yes", "appr_no", "appr_late"
 DEFINITIONS = {

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.airflow_env import airflow_cli, airflow_env, migrate
-from airflow_provider_cio.devstack import Devstack, processes
+from cio_devkit.airflow_env import airflow_cli, airflow_env, migrate
+from cio_devkit.devstack import Devstack, processes
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("CIO_CHAOS", "").lower() == "full"

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from airflow_provider_cio.devstack import emulator_services as services
-from airflow_provider_cio.devstack.stack import AZURITE_KEY
+from cio_devkit.devstack import emulator_services as services
+from cio_devkit.devstack.stack import AZURITE_KEY
 
 EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
@@ -38,7 +38,7 @@ class PiiScanner:
     """Raw values of the devstack workspace (built from the same generator and settings the emulator uses)."""
 
     def __init__(self) -> None:
-        from airflow_provider_cio.emulators.synthetic import generate_workspace
+        from cio_devkit.emulators.synthetic import generate_workspace
 
         workspace = services.WORKSPACE
         people = generate_workspace(

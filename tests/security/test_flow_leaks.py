@@ -12,7 +12,7 @@ import pytest
 from conftest import FULL
 from pii_scan import SECRETS, Leak, PiiScanner
 
-from airflow_provider_cio.devstack.stack import blob_connection_string
+from cio_devkit.devstack.stack import blob_connection_string
 
 CONTAINER = "customerio"
 

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from airflow_provider_cio.devstack.stack import AZURITE_ACCOUNT, AZURITE_KEY, blob_connection_string
 from airflow_provider_cio.landing.layout import PartitionRef
+from cio_devkit.devstack.stack import AZURITE_ACCOUNT, AZURITE_KEY, blob_connection_string
 
 
 def _sas(container: str, **permissions: bool) -> str:

@@ -23,13 +23,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import blob_connection_string
-from airflow_provider_cio.emulators.customerio.webhooks import reporting_events
-from airflow_provider_cio.emulators.synthetic import generate_workspace
 from airflow_provider_cio.landing.reader import list_partitions, read_table
 from airflow_provider_cio.storage.azure import AzureObjectStore
 from airflow_provider_cio.webhooks.signature import sign
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import blob_connection_string
+from cio_devkit.emulators.customerio.webhooks import reporting_events
+from cio_devkit.emulators.synthetic import generate_workspace
 
 KEY = "security-webhook-key-8c2e4a"
 MARKER = "BODY-MARKER-6f1d"  # put in every body: must never reach a log line

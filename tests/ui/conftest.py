@@ -1,6 +1,6 @@
 """``make ui`` as the README runs it: one start shared by the module's tests, stopped with Ctrl-C at the end.
 
-The UI is started through the same entry point as ``make ui`` (``python -m airflow_provider_cio.standalone``), in a
+The UI is started through the same entry point as ``make ui`` (``python -m cio_devkit.standalone``), in a
 temp ``--home`` and on ``--port 0``, against the test session's devstack (``CIO_DEVSTACK_DIR``: its ``up`` reuses
 the healthy running stack). What it prints is what a user reads: the URL and the login.
 """
@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import pytest
 from ui_support import START_TIMEOUT, RunningUi, processes_of
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import project_root
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import project_root
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def make_ui(devstack: Devstack, tmp_path_factory: pytest.TempPathFactory) -> Ite
     home = tmp_path_factory.mktemp("ui") / "airflow-ui"
     env = {**os.environ, "CIO_DEVSTACK_DIR": str(devstack.state_dir), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_cio.standalone", "--port", "0", "--home", str(home)],
+        [sys.executable, "-m", "cio_devkit.standalone", "--port", "0", "--home", str(home)],
         cwd=project_root(),
         env=env,
         stdout=subprocess.PIPE,

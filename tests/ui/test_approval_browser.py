@@ -15,8 +15,8 @@ import pytest
 from approval_support import Run, settled_size, start_airflow, trigger
 from ui_browser import Browser
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import project_root
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import project_root
 
 AUDIENCE = "winback_vips"
 KEPT_SCREENSHOT = project_root() / "docs" / "img" / "ui-approval.png"

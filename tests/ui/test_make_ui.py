@@ -17,9 +17,9 @@ import pytest
 from ui_browser import Browser
 from ui_support import RunningUi, processes_of
 
-from airflow_provider_cio.devstack.processes import port_open
-from airflow_provider_cio.devstack.stack import project_root
-from airflow_provider_cio.standalone import PASSWORDS_FILE
+from cio_devkit.devstack.processes import port_open
+from cio_devkit.devstack.stack import project_root
+from cio_devkit.standalone import PASSWORDS_FILE
 
 pytestmark = pytest.mark.integration
 

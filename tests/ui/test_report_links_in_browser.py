@@ -25,9 +25,9 @@ import pytest
 from ui_browser import Browser
 from ui_support import RunningUi
 
-from airflow_provider_cio.airflow_env import airflow_cli, airflow_env
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import project_root
+from cio_devkit.airflow_env import airflow_cli, airflow_env
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import project_root
 
 pytestmark = pytest.mark.integration
 

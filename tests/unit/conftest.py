@@ -10,8 +10,8 @@ import pytest
 from meta_sync_support import ACCOUNT, SECRET, TOKEN
 
 from airflow_provider_cio.destinations.meta import MetaCustomAudienceDestination
-from airflow_provider_cio.emulators.meta import MetaGraphEmulator
 from airflow_provider_cio.storage import MemoryObjectStore
+from cio_devkit.emulators.meta import MetaGraphEmulator
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``python -m airflow_provider_cio.app_api_pool``: the one-slot pool a DAG config names, created with the airflow CLI."""
+"""``python -m cio_devkit.app_api_pool``: the one-slot pool a DAG config names, created with the airflow CLI."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from airflow_provider_cio import app_api_pool
 from airflow_provider_cio.dag_config import read_dag_config
+from cio_devkit import app_api_pool
 
 CONFIG = Path(__file__).resolve().parents[2] / "dags" / "config" / "cio.yaml"
 

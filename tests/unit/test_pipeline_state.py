@@ -10,8 +10,8 @@ from meta_sync_support import make_members
 
 from airflow_provider_cio import pipeline_state
 from airflow_provider_cio.dag_config import CioDagConfig, load_dag_config
-from airflow_provider_cio.devstack.stack import project_root
 from airflow_provider_cio.sync import Guardrails, run_sync
+from cio_devkit.devstack.stack import project_root
 
 DATE = "2026-11-01"
 

@@ -1,6 +1,6 @@
 """Real engines for the warehouse tests: a throwaway PostgreSQL from Debian's packages and a local SparkSession.
 
-PostgreSQL is the dev kit's (``airflow_provider_cio.devstack.postgres``, also used by the benchmarks and
+PostgreSQL is the dev kit's (``cio_devkit.devstack.postgres``, also used by the benchmarks and
 ``make test-distributed``): Debian's ``postgresql`` package installed with apt-get when it is missing (as root), the
 server run as the ``postgres`` user when we are root (it refuses root), on a free loopback port in a temp folder,
 fsync off, stopped at the end of the session. If it cannot start, the test fails with the reason; nothing is
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.devstack.postgres import LocalPostgres, PostgresUnavailable, local_postgres
+from cio_devkit.devstack.postgres import LocalPostgres, PostgresUnavailable, local_postgres
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from airflow_provider_cio.devstack.postgres import PostgresUnavailable, free_port, main, start
+from cio_devkit.devstack.postgres import PostgresUnavailable, free_port, main, start
 
 
 def test_start_and_stop_from_the_command_line() -> None:

@@ -38,7 +38,7 @@ class Landed:
 def write_landed(directory: Path, people: int = 1500, seed: int = 7) -> Landed:
     """People, deliveries (one in eight without customer_id, as native data-out rows come: resolved through
     people's internal_customer_id), events and orders as Parquet files."""
-    from airflow_provider_cio.emulators.synthetic import generate_workspace
+    from cio_devkit.emulators.synthetic import generate_workspace
 
     ws = generate_workspace(people=people, seed=seed, start=START, days=DAYS)
     deliveries = ws.deliveries

@@ -11,8 +11,8 @@ import pytest
 
 from airflow_provider_cio.customerio.client import CustomerIoClient
 from airflow_provider_cio.customerio.retry import RetryPolicy
-from airflow_provider_cio.emulators.customerio import CustomerIoEmulator
-from airflow_provider_cio.emulators.synthetic import SyntheticWorkspace, generate_workspace
+from cio_devkit.emulators.customerio import CustomerIoEmulator
+from cio_devkit.emulators.synthetic import SyntheticWorkspace, generate_workspace
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,8 @@ from airflow_provider_cio.customerio.errors import (
 from airflow_provider_cio.customerio.export_csv import Quarantine, iter_export_batches
 from airflow_provider_cio.customerio.ratelimit import TokenBucket, shared_limiter
 from airflow_provider_cio.customerio.retry import RetryPolicy
-from airflow_provider_cio.emulators.customerio import CustomerIoEmulator
-from airflow_provider_cio.emulators.synthetic import CART_CAMPAIGN_ID, SyntheticWorkspace, segment_mask
+from cio_devkit.emulators.customerio import CustomerIoEmulator
+from cio_devkit.emulators.synthetic import CART_CAMPAIGN_ID, SyntheticWorkspace, segment_mask
 
 ClientFactory = Callable[..., CustomerIoClient]
 

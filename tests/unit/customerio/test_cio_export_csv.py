@@ -15,7 +15,7 @@ from airflow_provider_cio.customerio.errors import ExportFormatError
 from airflow_provider_cio.customerio.export_csv import Quarantine, absent_columns, iter_export_batches
 from airflow_provider_cio.customerio.spool import SpooledBytes
 from airflow_provider_cio.datasets import arrow_schema
-from airflow_provider_cio.emulators.synthetic import (
+from cio_devkit.emulators.synthetic import (
     SyntheticWorkspace,
     generate_workspace,
     iter_customers_csv,

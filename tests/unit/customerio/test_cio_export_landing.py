@@ -10,13 +10,13 @@ from typing import Any
 import pyarrow.compute as pc
 import pytest
 
-from airflow_provider_cio.emulators.customerio import CustomerIoEmulator
-from airflow_provider_cio.emulators.synthetic import SyntheticWorkspace
 from airflow_provider_cio.landing.app_api import create_exports, land_exports, land_listing, wait_for_exports
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.reader import read_manifest, read_table
 from airflow_provider_cio.landing.writer import TooManyRejectedRows
 from airflow_provider_cio.storage import MemoryObjectStore
+from cio_devkit.emulators.customerio import CustomerIoEmulator
+from cio_devkit.emulators.synthetic import SyntheticWorkspace
 
 START = datetime(2024, 3, 5, tzinfo=UTC)
 END = datetime(2024, 3, 6, tzinfo=UTC)

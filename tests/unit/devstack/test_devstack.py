@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_cio.devstack import Devstack, DevstackError, processes
-from airflow_provider_cio.devstack.stack import Service
+from cio_devkit.devstack import Devstack, DevstackError, processes
+from cio_devkit.devstack.stack import Service
 
 
 def _sleeper_service(fail: bool = False) -> Service:
@@ -83,8 +83,8 @@ def test_devstack_with_azurite_serves_blob_through_wasbhook(blob_store) -> None:
 def test_the_google_lists_the_devstack_creates_are_the_devstack_configs_platform_names() -> None:
     """Data Manager cannot create lists: the emulator must start with exactly the names the DAGs will look up."""
     from airflow_provider_cio.dag_config import load_dag_config
-    from airflow_provider_cio.devstack.emulator_services import devstack_user_lists
     from airflow_provider_cio.sync.naming import AudienceOwner
+    from cio_devkit.devstack.emulator_services import devstack_user_lists
 
     cfg = load_dag_config(Path(__file__).resolve().parents[3] / "dags" / "config" / "devstack.yaml")
     expected = {

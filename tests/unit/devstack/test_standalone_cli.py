@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_cio.standalone import Standalone, StandaloneError
+from cio_devkit.standalone import Standalone, StandaloneError
 
 
 def fake_airflow(tmp_path: Path, *, locked_times: int, other_error: bool = False) -> tuple[Path, Path]:

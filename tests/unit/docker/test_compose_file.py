@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_provider_cio.devstack import emulator_services
-from airflow_provider_cio.devstack.stack import default_services
+from cio_devkit.devstack import emulator_services
+from cio_devkit.devstack.stack import default_services
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCKER = ROOT / "docker"
@@ -110,7 +110,7 @@ def test_every_registered_emulator_runs_as_a_service_on_the_port_its_connections
     init_ports = _init_ports(services)
     for name in [*emulator_services.STARTERS, *EMULATORS]:
         command = _command(services[name])
-        assert command[:4] == ["python", "-m", "airflow_provider_cio.devstack.run_service", name]
+        assert command[:4] == ["python", "-m", "cio_devkit.devstack.run_service", name]
         port = int(command[command.index("--port") + 1])
         assert init_ports[name] == port, (
             f"{name}: service listens on {port}, connections say {init_ports.get(name)}"
@@ -172,7 +172,7 @@ def test_init_creates_the_app_api_pool_of_the_config_the_image_dags_load(
     """Without the pool the scheduler never queues a land task: init creates it from the DAGs' own config (the
     Dockerfile copies dags/ to /opt/airflow/dags, and nothing sets CIO_DAG_CONFIG)."""
     script = " ".join(_command(services["airflow-init"]))
-    created = re.search(r"python -m airflow_provider_cio\.app_api_pool (\S+)", script)
+    created = re.search(r"python -m cio_devkit\.app_api_pool (\S+)", script)
     assert created and created.group(1) == "/opt/airflow/dags/config/cio.yaml"
     assert script.index("airflow db migrate") < created.start() < script.index("write_env.py")
     assert "COPY --chown=airflow:0 dags /opt/airflow/dags" in (DOCKER / "Dockerfile").read_text()

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_provider_cio.emulators.customerio import CustomerIoEmulator
-from airflow_provider_cio.emulators.synthetic import SyntheticWorkspace, generate_workspace
+from cio_devkit.emulators.customerio import CustomerIoEmulator
+from cio_devkit.emulators.synthetic import SyntheticWorkspace, generate_workspace
 
 KEY = "sk-emulator-test-key"
 
@@ -163,7 +163,7 @@ def test_customers_export_filters(emulator: CustomerIoEmulator, workspace: Synth
 def test_cli_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     url_file = tmp_path / "url"
     process = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_cio.emulators.customerio", "--port", "0", "--api-key", KEY,
+        [sys.executable, "-m", "cio_devkit.emulators.customerio", "--port", "0", "--api-key", KEY,
          "--people", "50", "--days", "3", "--url-file", str(url_file), "--multi-key-filter", "reject",
          "--unknown-fields"],
         stdout=subprocess.PIPE,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_cio.emulators.customerio import rules
-from airflow_provider_cio.emulators.customerio.rules import Readings, RuleViolation
+from cio_devkit.emulators.customerio import rules
+from cio_devkit.emulators.customerio.rules import Readings, RuleViolation
 
 # 2001 .. 2099, unix seconds
 MOMENTS = st.integers(min_value=978_307_200, max_value=4_070_908_800)

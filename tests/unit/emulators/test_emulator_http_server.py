@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from airflow_provider_cio.emulators.http_server import EmulatorHTTPServer
+from cio_devkit.emulators.http_server import EmulatorHTTPServer
 
 
 @pytest.mark.parametrize(

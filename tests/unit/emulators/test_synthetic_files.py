@@ -18,13 +18,13 @@ from airflow_provider_cio.customerio.dataout_format import (
     parse_dataout_name,
     parse_pipelines_name,
 )
-from airflow_provider_cio.emulators.synthetic import (
+from airflow_provider_cio.storage import MemoryObjectStore, PreconditionFailed
+from cio_devkit.emulators.synthetic import (
     SyntheticWorkspace,
     generate_workspace,
     write_dataout_files,
     write_pipelines_files,
 )
-from airflow_provider_cio.storage import MemoryObjectStore, PreconditionFailed
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pytest
 
 from airflow_provider_cio.datasets import arrow_schema
-from airflow_provider_cio.emulators.synthetic import (
+from cio_devkit.emulators.synthetic import (
     CART_CAMPAIGN_ID,
     FIRST_CART_ACTION_ID,
     SECOND_CART_ACTION_ID,

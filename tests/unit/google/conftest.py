@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google.server import GoogleEmulator
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from airflow_provider_cio.destinations.google.datamanager import (
     DataManagerDestination,
     build_ingestion_client,
 )
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation
+from cio_devkit.emulators.google.server import GoogleEmulator
 
 
 class Clock:

@@ -15,11 +15,11 @@ import pytest
 from dm_support import Clock, destination
 from google_support import CUSTOMER, email_key, emails_in, member
 
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
-from airflow_provider_cio.emulators.google.settings import EmulatorSettings
 from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import Guardrails, PlatformError, StillProcessing, run_sync
+from cio_devkit.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google.settings import EmulatorSettings
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_cio.destinations.google.identifiers import CONSENT_NOT_GRANTED, extract
-from airflow_provider_cio.emulators.google.datamanager_service import _hashed_key
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
-from airflow_provider_cio.emulators.google.settings import EmulatorSettings
 from airflow_provider_cio.sync.destination import Member
+from cio_devkit.emulators.google.datamanager_service import _hashed_key
+from cio_devkit.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google.settings import EmulatorSettings
 
 HEX64 = st.binary(min_size=32, max_size=32).map(lambda b: hashlib.sha256(b).hexdigest())
 JUNK = st.text(alphabet=string.printable + "éß\u00a0", max_size=70)

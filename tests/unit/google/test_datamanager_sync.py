@@ -14,12 +14,12 @@ import pytest
 from dm_support import Clock, destination
 from google_support import CUSTOMER, email_key, emails_in, member, sha
 
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
-from airflow_provider_cio.emulators.google.settings import EmulatorSettings
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import Guardrails, PlatformError, run_sync
 from airflow_provider_cio.sync.destination import Member
 from airflow_provider_cio.sync.errors import MembersNotApplied, StillProcessing
+from cio_devkit.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google.settings import EmulatorSettings
 
 GUARDS = Guardrails(min_size=5, allow_shrink=True)
 

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from airflow_provider_cio.destinations.google.ads import GoogleAdsDestination, build_ads_client
 from airflow_provider_cio.destinations.google.ads_jobs import job_status
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
 from airflow_provider_cio.sync.destination import BatchResult, Member, Operation, SessionState
 from airflow_provider_cio.sync.errors import ConfigurationError, PlatformError
 from airflow_provider_cio.sync.naming import AudienceOwner
+from cio_devkit.emulators.google.server import GoogleEmulator
 
 
 def destination(emulator: GoogleEmulator, **kwargs: Any) -> GoogleAdsDestination:

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_google_emulator import add, ads, new_job, op
 
-from airflow_provider_cio.emulators.google import gaql
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google import gaql
+from cio_devkit.emulators.google.server import GoogleEmulator
 
 _WORDS = ["SELECT", "FROM", "WHERE", "AND", "ORDER", "BY", "LIMIT", "IN", "NOT", "LIKE", "IS", "NULL",
           "user_list.id", "user_list.name", "user_list", ",", "(", ")", "=", "!=", ">", "'x'", '"y"', "3", "-1",

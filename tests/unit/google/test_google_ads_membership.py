@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from test_google_ads import destination, sync
 
 from airflow_provider_cio.destinations.google.ads import GoogleAdsDestination
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
-from airflow_provider_cio.emulators.google.state import EmulatorState
 from airflow_provider_cio.sync.errors import ConfigurationError
+from cio_devkit.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google.state import EmulatorState
 
 
 def bare(**kwargs: Any) -> GoogleAdsDestination:

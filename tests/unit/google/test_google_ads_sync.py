@@ -6,12 +6,12 @@ import pytest
 from google_support import CUSTOMER, email_key, member
 from test_google_ads import destination
 
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import Guardrails, run_sync
 from airflow_provider_cio.sync.errors import MembersNotApplied
 from airflow_provider_cio.sync.runner import ledger_prefix
 from airflow_provider_cio.sync.state import StateStore
+from cio_devkit.emulators.google.server import GoogleEmulator
 
 NAME = "cio/dev/acme/vip"
 

@@ -14,10 +14,10 @@ import pytest
 from dm_support import Clock, destination, open_and_send, sync
 from google_support import CUSTOMER, email_key, emails_in, member, sha
 
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
-from airflow_provider_cio.emulators.google.settings import EmulatorSettings
 from airflow_provider_cio.sync.destination import Member
 from airflow_provider_cio.sync.errors import ConfigurationError, DataError, GuardrailBlocked, PlatformError
+from cio_devkit.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google.settings import EmulatorSettings
 
 PROCESSING = 600.0  # seconds Google takes per request in these tests
 

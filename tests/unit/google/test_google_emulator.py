@@ -12,9 +12,9 @@ import grpc
 import pytest
 from google_support import CUSTOMER, sha
 
-from airflow_provider_cio.emulators.google import gaql
-from airflow_provider_cio.emulators.google.faults import Fault, load_faults
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google import gaql
+from cio_devkit.emulators.google.faults import Fault, load_faults
+from cio_devkit.emulators.google.server import GoogleEmulator
 
 
 def ads(emulator: GoogleEmulator) -> Any:
@@ -196,7 +196,7 @@ def test_faults_file_and_cli_serve(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         Fault(kind="nope")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_cio.emulators.google", "--cert-dir", str(tmp_path / "certs"),
+        [sys.executable, "-m", "cio_devkit.emulators.google", "--cert-dir", str(tmp_path / "certs"),
          "--faults", str(faults), "--seed-list", f"{CUSTOMER}:seeded"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from google_support import CUSTOMER, email_key, emails_in, member
 
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
 from airflow_provider_cio.hooks.google import GoogleCustomerMatchHook
 from airflow_provider_cio.sync.errors import ConfigurationError
+from cio_devkit.emulators.google.server import GoogleEmulator
 
 # The emulator's certificate is trusted before this process opens its first TLS channel (see conftest.py).
 pytestmark = pytest.mark.usefixtures("emulator")

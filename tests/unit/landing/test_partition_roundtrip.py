@@ -8,7 +8,6 @@ import pyarrow as pa
 import pytest
 
 from airflow_provider_cio.datasets import arrow_schema
-from airflow_provider_cio.emulators.synthetic import generate_workspace
 from airflow_provider_cio.landing.generations import DEFAULT_GRACE
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest
@@ -22,6 +21,7 @@ from airflow_provider_cio.landing.reader import (
 from airflow_provider_cio.landing.shrink import ShrinkPolicy
 from airflow_provider_cio.landing.writer import PartitionWriter, TooManyRejectedRows, write_table
 from airflow_provider_cio.storage import MemoryObjectStore
+from cio_devkit.emulators.synthetic import generate_workspace
 
 REF = PartitionRef("landing", "dev", "ws1", "events", date(2026, 11, 1))
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import project_root
 from airflow_provider_cio.reports.__main__ import main
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import project_root
 
 DAY = "2026-11-01"
 

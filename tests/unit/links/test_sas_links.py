@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_cio.devstack import Devstack
-from airflow_provider_cio.devstack.stack import blob_connection_string
 from airflow_provider_cio.links.sas import CannotSign, read_only_url
 from airflow_provider_cio.storage.azure import AzureObjectStore
 from airflow_provider_cio.storage.content_types import content_type
+from cio_devkit.devstack import Devstack
+from cio_devkit.devstack.stack import blob_connection_string
 
 PAGE = b"<html><body><h1>gate report</h1></body></html>"
 

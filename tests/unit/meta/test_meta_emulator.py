@@ -8,7 +8,7 @@ import pytest
 import requests
 from meta_sync_support import ACCOUNT, TOKEN, raw_email, sha
 
-from airflow_provider_cio.emulators.meta import MetaGraphEmulator
+from cio_devkit.emulators.meta import MetaGraphEmulator
 
 
 def api_for(emulator: MetaGraphEmulator, token: str = TOKEN):
@@ -169,7 +169,7 @@ def test_admin_api_sets_delays_and_interrupts_a_replace_over_http(emulator, audi
 def test_the_cli_flags_pick_the_emulator_timing_and_readings():
     import argparse
 
-    from airflow_provider_cio.emulators.meta.__main__ import add_settings_arguments, settings_from
+    from cio_devkit.emulators.meta.__main__ import add_settings_arguments, settings_from
 
     parser = argparse.ArgumentParser()
     add_settings_arguments(parser)

@@ -16,13 +16,13 @@ import pytest
 from meta_sync_support import ACCOUNT, SECRET, TOKEN, make_members, sha
 
 from airflow_provider_cio.destinations.meta import MetaCustomAudienceDestination
-from airflow_provider_cio.emulators.meta import MetaGraphEmulator
-from airflow_provider_cio.emulators.meta.settings import MetaEmulatorSettings
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import ConfigurationError, Guardrails, Member, run_sync
 from airflow_provider_cio.sync.errors import MembersNotApplied
 from airflow_provider_cio.sync.runner import ledger_prefix
 from airflow_provider_cio.sync.state import StateStore
+from cio_devkit.emulators.meta import MetaGraphEmulator
+from cio_devkit.emulators.meta.settings import MetaEmulatorSettings
 
 NAME = "churn risk"
 GUARDS = Guardrails(min_size=1, max_shrink=1.0)

@@ -15,8 +15,8 @@ from airflow_provider_cio.destinations.meta.schema import (
     build_payload,
     rows_for,
 )
-from airflow_provider_cio.emulators.meta.state import GraphError, _parse_payload
 from airflow_provider_cio.sync import Member
+from cio_devkit.emulators.meta.state import GraphError, _parse_payload
 
 hexes = st.binary(min_size=1, max_size=8).map(lambda b: hashlib.sha256(b).hexdigest())
 values = st.one_of(hexes, st.text(max_size=12))  # mostly hashes, sometimes something that is not

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_provider_cio.devstack.stack import AZURITE_ACCOUNT, AZURITE_KEY, blob_connection_string
 from airflow_provider_cio.notifications.triage import classify, triage
+from cio_devkit.devstack.stack import AZURITE_ACCOUNT, AZURITE_KEY, blob_connection_string
 
 
 def _sas(container: str, *, expired: bool = False, **permissions: bool) -> str:

@@ -13,10 +13,10 @@ from airflow_provider_cio.destinations.google.datamanager import (
     DataManagerDestination,
     build_ingestion_client,
 )
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
-from airflow_provider_cio.emulators.google.settings import EmulatorSettings
 from airflow_provider_cio.preflight.findings import ERROR
 from airflow_provider_cio.preflight.google_lists import check_lists
+from cio_devkit.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google.settings import EmulatorSettings
 
 ACCOUNT = "1234567890"
 

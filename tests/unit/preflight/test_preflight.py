@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from meta_sync_support import ACCOUNT, SECRET, TOKEN
 
-from airflow_provider_cio.emulators.meta import MetaGraphEmulator
 from airflow_provider_cio.preflight.findings import ERROR, WARNING, raise_for
 from airflow_provider_cio.preflight.sas import check_sas, sas_expiry, sas_from_connection_string
 from airflow_provider_cio.sync.errors import ConfigurationError
+from cio_devkit.emulators.meta import MetaGraphEmulator
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="

@@ -13,12 +13,12 @@ import pytest
 from meta_sync_support import ACCOUNT, SECRET, TOKEN, make_members
 
 from airflow_provider_cio.destinations.meta import MetaCustomAudienceDestination
-from airflow_provider_cio.emulators.meta import MetaGraphEmulator
-from airflow_provider_cio.emulators.meta.settings import MetaEmulatorSettings
 from airflow_provider_cio.reporting.history import SyncHistory, settled
 from airflow_provider_cio.reporting.record import record_sync
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import Guardrails, run_sync
+from cio_devkit.emulators.meta import MetaGraphEmulator
+from cio_devkit.emulators.meta.settings import MetaEmulatorSettings
 
 HOUR = 3600.0
 

@@ -17,14 +17,14 @@ from airflow_provider_cio.destinations.google.datamanager import (
     DataManagerDestination,
     build_ingestion_client,
 )
-from airflow_provider_cio.emulators.google.server import GoogleEmulator
-from airflow_provider_cio.emulators.google.settings import EmulatorSettings
 from airflow_provider_cio.notifications.drift import send_drift_alerts
 from airflow_provider_cio.reporting.history import SyncHistory
 from airflow_provider_cio.reporting.record import record_sync
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.sync import Guardrails, run_sync
 from airflow_provider_cio.sync.destination import Member
+from cio_devkit.emulators.google.server import GoogleEmulator
+from cio_devkit.emulators.google.settings import EmulatorSettings
 
 ACCOUNT = "1234567890"
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.emulators.customerio.webhooks import (
+from airflow_provider_cio.webhooks.signature import Verdict, verify
+from cio_devkit.emulators.customerio.webhooks import (
     ReportingWebhookSender,
     WebhookReadings,
     reporting_events,
 )
-from airflow_provider_cio.emulators.synthetic import generate_workspace
-from airflow_provider_cio.webhooks.signature import Verdict, verify
+from cio_devkit.emulators.synthetic import generate_workspace
 
 KEY = b"whsec-sender-test"
 FAST = WebhookReadings(
@@ -156,7 +156,7 @@ def test_the_workspace_activity_becomes_reporting_events() -> None:
 def test_the_emulator_posts_its_workspace_activity_on_request(endpoint: tuple[str, Script]) -> None:
     import urllib.request
 
-    from airflow_provider_cio.emulators.customerio import CustomerIoEmulator
+    from cio_devkit.emulators.customerio import CustomerIoEmulator
 
     url, script = endpoint
     workspace = generate_workspace(people=20, seed=5, start=date(2026, 10, 1), days=1)
@@ -188,7 +188,7 @@ def test_the_emulator_process_posts_webhooks_from_its_command_line(endpoint: tup
 
     url, script = endpoint
     env = {**os.environ, "CIO_EMULATOR_WEBHOOK_SIGNING_KEY": KEY.decode()}
-    command = [sys.executable, "-m", "airflow_provider_cio.emulators.customerio", "--port", "0", "--people", "15",
+    command = [sys.executable, "-m", "cio_devkit.emulators.customerio", "--port", "0", "--people", "15",
                "--days", "1", "--start", "2026-10-01", "--webhook-url", url, "--webhook-in-flight", "2"]  # fmt: skip
     expected = reporting_events(generate_workspace(people=15, seed=7, start=date(2026, 10, 1), days=1))
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

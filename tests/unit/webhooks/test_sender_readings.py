@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_cio.emulators.customerio.webhooks import ReportingWebhookSender, WebhookReadings
 from airflow_provider_cio.landing.reader import list_partitions, read_table
 from airflow_provider_cio.storage import MemoryObjectStore
 from airflow_provider_cio.webhooks.app import create_app
 from airflow_provider_cio.webhooks.settings import ReceiverSettings
+from cio_devkit.emulators.customerio.webhooks import ReportingWebhookSender, WebhookReadings
 
 KEY = b"whsec-readings-key"
 SENDER = dict(timeout_seconds=2.0, hold_seconds=0.2, first_backoff_seconds=0.1, retry_period_seconds=60)
