@@ -68,31 +68,32 @@ def _row(item: Any, index: int, received_at_us: int) -> dict[str, Any]:
     if not isinstance(identifiers, dict):
         identifiers = {}
     row: dict[str, Any] = {
-        "event_id": _required_text(item, "event_id", index),
-        "object_type": _required_text(item, "object_type", index),
-        "metric": _required_text(item, "metric", index),
+        "event_id": _requiredtext_field(item, "event_id", index),
+        "object_type": _requiredtext_field(item, "object_type", index),
+        "metric": _requiredtext_field(item, "metric", index),
         "timestamp": _unix_us(item.get("timestamp"), index),
         "received_at": received_at_us,
-        "customer_id": _text(identifiers.get("id")) or _text(data.get("customer_id")),
-        "cio_id": _text(identifiers.get("cio_id")),
-        "delivery_id": _text(data.get("delivery_id")),
-        "trigger_event_id": _text(data.get("trigger_event_id")),
-        "link_url": _text(data.get("href")),
-        "reason": _text(data.get("failure_message")),
+        "customer_id": text_field(identifiers.get("id")) or text_field(data.get("customer_id")),
+        "cio_id": text_field(identifiers.get("cio_id")),
+        "delivery_id": text_field(data.get("delivery_id")),
+        "trigger_event_id": text_field(data.get("trigger_event_id")),
+        "link_url": text_field(data.get("href")),
+        "reason": text_field(data.get("failure_message")),
     }
     for name in _INT_FIELDS:
         row[name] = _int(data.get(name))
     return row
 
 
-def _required_text(item: dict[str, Any], name: str, index: int) -> str:
-    value = _text(item.get(name))
+def _requiredtext_field(item: dict[str, Any], name: str, index: int) -> str:
+    value = text_field(item.get(name))
     if not value:
         raise MalformedEvent(f"event {index}: '{name}' is missing or not a non-empty string")
     return value
 
 
-def _text(value: Any) -> str | None:
+def text_field(value: Any) -> str | None:
+    """A string (or integer) field as bounded text; anything else, or empty, is None."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):

@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_cio.webhooks.events import MalformedEvent, json_items
+from airflow_provider_cio.webhooks.events import text_field as _text
 
 SIGNATURE_HEADER = "x-signature"
-_MAX_TEXT = 2048
 
 
 def sign(secret: bytes, body: bytes) -> str:
@@ -68,16 +68,6 @@ def _row(item: Any, index: int, received_at_us: int) -> dict[str, Any]:
         row[name] = None
     row["transactional_message_id"] = None
     return row
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        value = str(value)
-    if not isinstance(value, str) or not value:
-        return None
-    return value[:_MAX_TEXT].encode("utf-8", "replace").decode("utf-8")
 
 
 def _iso_us(value: Any, index: int) -> int:
