@@ -38,7 +38,12 @@ def test_gate_assets_trigger_cio_audiences_and_its_syncs_land(
     assert states == {
         "build_audiences": "success",
         f"gate_{AUDIENCE}": "success",
+        # no guard would block: each approval step skips itself and its sync runs
+        f"guard_meta_{AUDIENCE}": "success",
+        f"approve_meta_{AUDIENCE}": "skipped",
         f"sync_meta_{AUDIENCE}": "success",
+        f"guard_google_{AUDIENCE}": "success",
+        f"approve_google_{AUDIENCE}": "skipped",
         f"sync_google_{AUDIENCE}": "success",
     }
 
