@@ -221,10 +221,6 @@ def _links(stack: Devstack, env: dict[str, str], date: str, ui_url: str = UI_URL
     print(f"stop the stack  : {python} -m cio_devkit.devstack down")
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _realtime_case(stack: Devstack, env: dict[str, str]) -> bool:
     """Minutes, not hours (docs/realtime.md): emulated Customer.io posts cart adds as webhooks to the receiver, one
     ``cio_realtime`` run puts the people in the cart audience on Meta and Google. In a workspace of its own (the
@@ -264,3 +260,7 @@ def _realtime_case(stack: Devstack, env: dict[str, str]) -> bool:
             f"{after[platform][CART_AUDIENCE]} members (cio/dev/{realtime.workspace}/{CART_AUDIENCE})"
         )
     return after["meta"][CART_AUDIENCE] == after["google"][CART_AUDIENCE] == len(people)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
