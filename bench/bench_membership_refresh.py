@@ -64,7 +64,7 @@ class _AppliesEverything(Destination):
 def simulate(n: int, days: int) -> dict[str, Any]:
     """In a child: day 0 uploads everyone, then one unchanged-snapshot sync per day; rows re-sent per day."""
     from airflow_provider_cio.storage import MemoryObjectStore
-    from airflow_provider_cio.sync import Guardrails, Member, run_sync
+    from airflow_provider_cio.sync import Guardrails, Member, SyncRequest, SyncRuntime, run_sync
 
     members = [Member(f"cust-{i:08d}", {"email": (f"{i:064x}",)}) for i in range(n)]
     store, platform = MemoryObjectStore(), _AppliesEverything()
@@ -74,12 +74,16 @@ def simulate(n: int, days: int) -> dict[str, Any]:
         report = run_sync(
             platform,  # type: ignore[arg-type]
             store,
-            audience_name="refresh bench",
-            members=members,
-            mode="mirror",
-            guards=Guardrails(min_size=1),
-            quality_passed=True,
-            now=lambda d=day: start + timedelta(days=d),  # type: ignore[misc]
+            SyncRequest(
+                audience_name="refresh bench",
+                members=members,
+                mode="mirror",
+                guards=Guardrails(min_size=1),
+                quality_passed=True,
+            ),
+            runtime=SyncRuntime(
+                now=lambda d=day: start + timedelta(days=d),  # type: ignore[misc]
+            ),
         )
         per_day.append(report.rows_sent)
     return {"per_day": per_day}

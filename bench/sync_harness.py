@@ -132,19 +132,22 @@ def load_inputs(data_dir: str) -> tuple[Any, Any, float]:
 
 def plan_and_sync(destination: Any, store: Any, members: Any, mode: str) -> dict[str, Any]:
     """In the child: a dry run (plan time), then the real sync (its wall time is the measured value)."""
-    from airflow_provider_cio.sync import Guardrails, run_sync
+    import dataclasses
 
-    kwargs: dict[str, Any] = {
-        "audience_name": AUDIENCE,
-        "members": members,
-        "guards": Guardrails(min_size=1),
-        "quality_passed": True,
-    }
+    from airflow_provider_cio.sync import Guardrails, SyncMode, SyncRequest, run_sync
+
+    request = SyncRequest(
+        audience_name=AUDIENCE,
+        members=members,
+        mode=SyncMode(mode),
+        guards=Guardrails(min_size=1),
+        quality_passed=True,
+    )
     t0 = time.perf_counter()
-    plan = run_sync(destination, store, mode=mode, dry_run=True, **kwargs)  # type: ignore[arg-type]
+    plan = run_sync(destination, store, dataclasses.replace(request, dry_run=True))
     plan_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    report = run_sync(destination, store, mode=mode, **kwargs)  # type: ignore[arg-type]
+    report = run_sync(destination, store, request)
     sync_seconds = time.perf_counter() - t1
     return {
         "sync_seconds": sync_seconds,

@@ -220,7 +220,7 @@ class CioAudienceSyncOperator(BaseOperator):
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.landing.layout import ledger_root
         from airflow_provider_cio.quality.verdicts import read_verdict
-        from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, SyncMode, run_sync
+        from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, SyncMode, SyncRequest, run_sync
         from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
 
         store = object_store(self.wasb_conn_id, self.container)
@@ -242,24 +242,26 @@ class CioAudienceSyncOperator(BaseOperator):
             report = run_sync(
                 self._destination(),
                 store,
-                audience_name=name,
-                members=snapshot_members(store, ref, self.platform),
-                mode=SyncMode(self.mode),
-                guards=Guardrails(
-                    min_size=self.min_size,
-                    max_shrink=self.max_shrink,
-                    allow_empty=self.allow_empty,
-                    allow_shrink=_flag(self.allow_shrink),
-                    min_size_override=self.min_size_override,
-                    ignore_quality_verdict=self.ignore_quality_verdict,
-                    allow_older=_flag(self.allow_older),
+                SyncRequest(
+                    audience_name=name,
+                    members=snapshot_members(store, ref, self.platform),
+                    mode=SyncMode(self.mode),
+                    guards=Guardrails(
+                        min_size=self.min_size,
+                        max_shrink=self.max_shrink,
+                        allow_empty=self.allow_empty,
+                        allow_shrink=_flag(self.allow_shrink),
+                        min_size_override=self.min_size_override,
+                        ignore_quality_verdict=self.ignore_quality_verdict,
+                        allow_older=_flag(self.allow_older),
+                    ),
+                    quality_passed=verdict,
+                    dry_run=dry_run,
+                    ledger_root=ledger_root(self.env, self.workspace),
+                    description=AudienceOwner(self.env, self.workspace, self.audience).description(),
+                    as_of=end,
+                    approval=approval,
                 ),
-                quality_passed=verdict,
-                dry_run=dry_run,
-                ledger_root=ledger_root(self.env, self.workspace),
-                description=AudienceOwner(self.env, self.workspace, self.audience).description(),
-                as_of=end,
-                approval=approval,
             )
         except GuardrailBlocked as exc:
             if self.on_guard != "skip":

@@ -51,7 +51,7 @@ class CioSyncGuardCheckOperator(CioAudienceSyncOperator):
         from airflow_provider_cio.landing.layout import ledger_root
         from airflow_provider_cio.operators._partition import interval
         from airflow_provider_cio.quality.verdicts import read_verdict
-        from airflow_provider_cio.sync import Guardrails, run_sync
+        from airflow_provider_cio.sync import Guardrails, SyncRequest, run_sync
         from airflow_provider_cio.sync.approval import guard_figures
         from airflow_provider_cio.sync.naming import platform_audience_name
 
@@ -66,22 +66,24 @@ class CioSyncGuardCheckOperator(CioAudienceSyncOperator):
         report = run_sync(
             self._destination(),  # builds the client; a dry run makes no platform call
             store,
-            audience_name=name,
-            members=snapshot_members(store, ref, self.platform),
-            mode=self.mode,  # type: ignore[arg-type]
-            guards=Guardrails(
-                min_size=self.min_size,
-                max_shrink=self.max_shrink,
-                allow_empty=self.allow_empty,
-                allow_shrink=flag_of(self.allow_shrink),
-                min_size_override=self.min_size_override,
-                ignore_quality_verdict=self.ignore_quality_verdict,
-                allow_older=flag_of(self.allow_older),
+            SyncRequest(
+                audience_name=name,
+                members=snapshot_members(store, ref, self.platform),
+                mode=self.mode,  # type: ignore[arg-type]
+                guards=Guardrails(
+                    min_size=self.min_size,
+                    max_shrink=self.max_shrink,
+                    allow_empty=self.allow_empty,
+                    allow_shrink=flag_of(self.allow_shrink),
+                    min_size_override=self.min_size_override,
+                    ignore_quality_verdict=self.ignore_quality_verdict,
+                    allow_older=flag_of(self.allow_older),
+                ),
+                quality_passed=read_verdict(store, ref),
+                dry_run=True,
+                ledger_root=ledger_root(self.env, self.workspace),
+                as_of=end,
             ),
-            quality_passed=read_verdict(store, ref),
-            dry_run=True,
-            ledger_root=ledger_root(self.env, self.workspace),
-            as_of=end,
         )
         return guard_figures(
             report.to_dict(),

@@ -1,6 +1,7 @@
 """Destination-independent audience sync: plan, guardrails, ledger, and the Destination seam.
 
-Entry point: ``run_sync(destination, store, audience_name=..., members=..., mode=...) -> SyncReport``.
+Entry point: ``run_sync(destination, store, SyncRequest(audience_name=..., members=..., mode=...)) -> SyncReport``
+(``SyncRuntime`` swaps retry policy, sleep, clock and the after-batch hook).
 """
 
 from airflow_provider_cio.sync.destination import BatchResult, Destination, Member, SessionState
@@ -16,6 +17,7 @@ from airflow_provider_cio.sync.errors import (
 from airflow_provider_cio.sync.guards import Guardrails
 from airflow_provider_cio.sync.plan import SyncMode, SyncPlan
 from airflow_provider_cio.sync.report import SyncReport
+from airflow_provider_cio.sync.request import SyncRequest, SyncRuntime
 from airflow_provider_cio.sync.retry import RetryPolicy
 from airflow_provider_cio.sync.runner import run_sync
 
@@ -36,5 +38,7 @@ __all__ = [
     "SyncMode",
     "SyncPlan",
     "SyncReport",
+    "SyncRequest",
+    "SyncRuntime",
     "run_sync",
 ]

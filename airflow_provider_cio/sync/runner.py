@@ -1,4 +1,4 @@
-"""``run_sync``: snapshot -> plan -> guardrails -> batches through a ``Destination`` -> ledger -> state.
+"""``run_sync``: one audience snapshot to one destination, in four steps: plan -> guards -> send -> record.
 
 Idempotent per snapshot: ``snapshot_id`` hashes the snapshot's content and the mode. A run whose snapshot is already
 the synced state returns at once without touching the platform; a retried attempt of an unfinished run resumes
@@ -13,29 +13,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from airflow_provider_cio.storage.base import ObjectStore
 from airflow_provider_cio.sync.approval import ApprovedOverride, apply_approval
-from airflow_provider_cio.sync.batching import make_batches
-from airflow_provider_cio.sync.destination import Destination, Member, Operation, SessionState
+from airflow_provider_cio.sync.destination import Destination
 from airflow_provider_cio.sync.diff import diff_against
 from airflow_provider_cio.sync.errors import DataError, MembersNotApplied, SyncError
 from airflow_provider_cio.sync.guards import Guardrails, GuardVerdict, enforce_guards, evaluate_guards
-from airflow_provider_cio.sync.ledger import BatchRecord, Ledger
+from airflow_provider_cio.sync.ledger import Ledger
 from airflow_provider_cio.sync.next_state import next_state
 from airflow_provider_cio.sync.plan import SyncMode, SyncPlan, build_plan
 from airflow_provider_cio.sync.report import SyncReport
+from airflow_provider_cio.sync.request import SyncRequest, SyncRuntime
 from airflow_provider_cio.sync.retry import RetryCounter, RetryPolicy, call_with_retry
+from airflow_provider_cio.sync.send import send_operation
 from airflow_provider_cio.sync.snapshot import Snapshot
 from airflow_provider_cio.sync.state import StateInfo, StateStore
 
 log = logging.getLogger(__name__)
-
-AfterBatchHook = Callable[[Operation, int, int], None]
 
 
 def audience_slug(name: str) -> str:
@@ -65,199 +63,269 @@ def run_id_for(snapshot_id: str, base: StateInfo | None) -> str:
 def run_sync(
     destination: Destination,
     store: ObjectStore,
+    request: SyncRequest,
     *,
-    audience_name: str,
-    members: Iterable[Member],
-    mode: SyncMode = SyncMode.MIRROR,
-    guards: Guardrails | None = None,
-    quality_passed: bool | None = None,
-    dry_run: bool = False,
-    ledger_root: str = "ledger",
-    description: str = "",
-    retry: RetryPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    after_batch: AfterBatchHook | None = None,
-    as_of: datetime | None = None,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    approval: ApprovedOverride | None = None,
+    runtime: SyncRuntime | None = None,
 ) -> SyncReport:
     """Sync one audience snapshot to one destination; return a PII-free report.
 
-    Raises ``GuardrailBlocked`` before anything is sent when a guard blocks, ``ConfigurationError`` at once (never
-    retried), ``PlatformError`` after bounded retries, ``DataError`` when the platform refused whole batches (the
-    state is then not advanced). ``after_batch(operation, seq, total)`` runs after each acknowledged batch is in the
-    ledger (tests use it to simulate a crash). ``as_of`` is the data time the snapshot describes: a snapshot older
-    than the one last synced (a backfill, or a daily run after an hourly one) is skipped as ``superseded`` and
-    nothing is sent, unless ``guards.allow_older``; the live audience never goes back in time by accident.
-    Raises ``MembersNotApplied`` (platform, retried) after recording what did apply, when the platform accepted
-    requests and then did not apply them. ``now`` is the wall clock: it dates uploads for membership refresh.
-    ``approval`` is on-call's approval of this very plan (``sync.approval``): the guards it names are overridden
-    and it is recorded in the ledger and the report; a plan other than the approved one raises ``GuardrailBlocked``.
+    Raises ``GuardrailBlocked`` before anything is sent when a guard blocks (or the plan is not the approved one),
+    ``ConfigurationError`` at once (never retried), ``PlatformError`` after bounded retries, ``DataError`` when the
+    platform refused whole batches (the state is then not advanced), ``MembersNotApplied`` (platform, retried) after
+    recording what did apply, when the platform accepted requests and then did not apply them.
     """
-    guards = guards or Guardrails()
-    policy = retry or RetryPolicy()
-    platform = destination.platform
-    base = ledger_prefix(ledger_root, platform, audience_name)
-    states = StateStore(store, base)
+    run = _SyncRun(destination, store, request, runtime or SyncRuntime())
+    settled = run.settled()
+    if settled is not None:
+        return settled
+    run.plan()
+    if request.dry_run:
+        return run.record_dry_run()
+    run.pass_guards()
+    run.send()
+    return run.record()
 
-    previous = states.load()
-    # unchanged members keep their stored fingerprint: only the churn is hashed
-    snapshot = Snapshot.from_members(members, known=states.read_table(previous))
-    snapshot_id = snapshot_id_for(snapshot, mode)
-    run_id = run_id_for(snapshot_id, previous)
-    report = SyncReport(
-        status="synced",
-        platform=platform,
-        audience_name=audience_name,
-        mode=mode,
-        snapshot_id=snapshot_id,
-        run_id=run_id,
-        state=store.url(states.pointer_path),
-    )
 
-    today = now().astimezone(UTC).date()
-    refresh_after_days = destination.refresh_after_days
-    if (
-        previous is not None
-        and previous.snapshot_id == snapshot_id
-        and not previous.unapplied
-        and not _refresh_may_be_due(previous, refresh_after_days, today)
-        and not dry_run
-    ):
-        log.info(
-            "audience %s on %s: snapshot %s is already synced; nothing to do",
-            audience_name,
-            platform,
-            snapshot_id,
+class _SyncRun:
+    """One run's working state, advanced by ``run_sync`` one step at a time (each method is one step)."""
+
+    sync_plan: SyncPlan
+    verdicts: list[GuardVerdict]
+    ledger: Ledger
+    audience_id: str
+
+    def __init__(
+        self, destination: Destination, store: ObjectStore, request: SyncRequest, runtime: SyncRuntime
+    ) -> None:
+        """Load the synced state and fingerprint the snapshot against it: the run id depends on both."""
+        self.destination, self.store, self.request, self.runtime = destination, store, request, runtime
+        self.guards = request.guards or Guardrails()
+        self.platform = destination.platform
+        self.base = ledger_prefix(request.ledger_root, self.platform, request.audience_name)
+        self.states = StateStore(store, self.base)
+        self.previous = self.states.load()
+        # unchanged members keep their stored fingerprint: only the churn is hashed
+        self.snapshot = Snapshot.from_members(request.members, known=self.states.read_table(self.previous))
+        self.snapshot_id = snapshot_id_for(self.snapshot, request.mode)
+        self.run_id = run_id_for(self.snapshot_id, self.previous)
+        self.report = SyncReport(
+            status="synced",
+            platform=self.platform,
+            audience_name=request.audience_name,
+            mode=request.mode,
+            snapshot_id=self.snapshot_id,
+            run_id=self.run_id,
+            state=store.url(self.states.pointer_path),
         )
-        report.status = "already_synced"
-        report.audience_id = previous.audience_id
-        report.plan = {"snapshot_size": len(snapshot), "expected_size": previous.size}
-        return report
+        self.today = runtime.now().astimezone(UTC).date()
+        self.refresh_after_days = destination.refresh_after_days
+        self.unapplied: set[str] = set()
 
-    newer = _newer_synced(previous, as_of)
-    if newer is not None and not guards.allow_older:
+    def settled(self) -> SyncReport | None:
+        """A report when there is nothing to send: the snapshot is already synced, or older than the synced one
+        (a backfill, or a daily run after an hourly one: the live audience never goes back in time by accident)."""
+        previous, report, request = self.previous, self.report, self.request
+        if (
+            previous is not None
+            and previous.snapshot_id == self.snapshot_id
+            and not previous.unapplied
+            and not _refresh_may_be_due(previous, self.refresh_after_days, self.today)
+            and not request.dry_run
+        ):
+            log.info(
+                "audience %s on %s: snapshot %s is already synced; nothing to do",
+                request.audience_name,
+                self.platform,
+                self.snapshot_id,
+            )
+            report.status = "already_synced"
+            report.audience_id = previous.audience_id
+            report.plan = {"snapshot_size": len(self.snapshot), "expected_size": previous.size}
+            return report
+
+        as_of = request.as_of
+        newer = _newer_synced(previous, as_of)
+        if newer is None or self.guards.allow_older:
+            return None
         log.info(
             "audience %s on %s: this snapshot describes %s, the synced one %s; a live audience does not go back "
             "in time, so nothing is sent (allow_older=True rolls it back on purpose)",
-            audience_name,
-            platform,
+            request.audience_name,
+            self.platform,
             as_of.isoformat() if as_of else "?",
             newer,
         )
         report.status = "superseded"
         report.audience_id = previous.audience_id if previous else None
         report.plan = {
-            "snapshot_size": len(snapshot),
+            "snapshot_size": len(self.snapshot),
             "as_of": as_of.isoformat() if as_of else None,
             "synced_as_of": newer,
         }
         return report
 
-    plan, verdicts = _plan(
-        report, snapshot, previous, states, guards, quality_passed, mode, refresh_after_days, today
-    )
-    ledger = Ledger(store, base, run_id)
-    report.ledger = ledger.url()
+    def plan(self) -> None:
+        """Diff the snapshot against the synced state and judge the guards; the run's ledger is keyed by both."""
+        self.sync_plan, self.verdicts = _plan(
+            self.report,
+            self.snapshot,
+            self.previous,
+            self.states,
+            self.guards,
+            self.request.quality_passed,
+            self.request.mode,
+            self.refresh_after_days,
+            self.today,
+        )
+        self._open_ledger()
 
-    if approval is not None and not dry_run:
-        verdicts = _approved(report, verdicts, approval, run_id)
-    if dry_run:
-        report.status = "dry_run"
-        ledger.write_plan({"dry_run": True, "plan": report.plan, "guards": report.guards})
+    def record_dry_run(self) -> SyncReport:
+        """A dry run records its plan and verdicts (approval and blocking guards are not applied) and stops."""
+        self.report.status = "dry_run"
+        self.ledger.write_plan({"dry_run": True, "plan": self.report.plan, "guards": self.report.guards})
+        return self.report
+
+    def pass_guards(self) -> None:
+        """Apply on-call's approval, then raise ``GuardrailBlocked`` if a guard still blocks: before any platform
+        call, so a blocked sync touches nothing."""
+        if self.request.approval is not None:
+            self.verdicts = _approved(self.report, self.verdicts, self.request.approval, self.run_id)
+        self.report.overrides_used = enforce_guards(self.verdicts)
+
+    def send(self) -> None:
+        """Find or create the platform audience, record the plan, then send every operation's batches."""
+        self.audience_id = self._ensure_audience()
+        report = self.report
+        self.ledger.write_plan(
+            {"dry_run": False, "plan": report.plan, "guards": report.guards, "approval": report.approval}
+        )
+        report.audience_id = self.audience_id
+        if self.previous is not None and self.audience_id == self.previous.audience_id:
+            report.platform_stats_before = self._stats("before the sync")
+        sends = RetryCounter()
+        for operation, op_members in self.sync_plan.operations():
+            self.unapplied |= send_operation(
+                self.destination,
+                self.ledger,
+                report,
+                self.audience_id,
+                operation,
+                op_members,
+                self.runtime,
+                sends,
+            )
+        report.requests = sends.attempts
+        report.retries = sends.retries
+        report.members_unapplied = len(self.unapplied)
+
+    def record(self) -> SyncReport:
+        """Advance the synced state to what the platform applied, close the ledger, and fail loudly for the rest."""
+        report, plan, previous, unapplied = self.report, self.sync_plan, self.previous, self.unapplied
+        report.platform_stats = self._stats("after the sync")
+
+        # A replace the platform ran (stats "applied", e.g. a Google Ads remove_all + creates job) left only what it
+        # applied: members it refused are off the audience. Otherwise departed members stay where nothing removed
+        # them: upsert, or a replace whose failed ingest left no sweep, and unapplied members keep their previous row.
+        replaced = bool(plan.replace_members) and report.sessions.get("replace", {}).get("applied") is True
+        departed_kept = self.request.mode == "upsert" or bool(
+            unapplied and plan.replace_members and not replaced
+        )
+        # planned as if the audience held nothing (it was recreated): the state is written against the stored one
+        rebased = previous is not None and plan.base_snapshot_id is None
+        members_after, oldest = next_state(
+            self.snapshot,
+            diff_against(self.snapshot, self.states.read_table(previous))
+            if rebased or plan.diff is None
+            else plan.diff,
+            sent=_sent_ids(plan),
+            unapplied=unapplied,
+            departed_kept=departed_kept,
+            unapplied_absent=replaced,
+            today=self.today.isoformat(),
+            default_sent_on=previous.synced_on if previous else "",
+        )
+        info = self.states.write(
+            snapshot_id=self.snapshot_id,
+            run_id=self.run_id,
+            mode=self.request.mode,
+            audience_id=self.audience_id,
+            table=members_after,
+            as_of=self.request.as_of,
+            unapplied=len(unapplied),
+            oldest_sent_on=lambda: oldest,
+        )
+        self.ledger.finish(report.to_dict())
+        if report.batches_rejected:
+            raise DataError(
+                f"{self.platform} refused {report.batches_rejected} batch(es) as invalid data "
+                f"({len(unapplied)} members); the synced state advanced for the rest only, so the next run sends "
+                f"these again (ledger: {report.ledger})"
+            )
+        if unapplied:
+            raise MembersNotApplied(self.platform, len(unapplied), report.unapplied_reasons, report.ledger)
+        log.info(
+            "audience %s on %s synced: %s rows sent in %s batches (%s resumed), state size %s",
+            self.request.audience_name,
+            self.platform,
+            report.rows_sent,
+            report.batches_sent,
+            report.batches_skipped,
+            info.size,
+        )
         return report
 
-    report.overrides_used = enforce_guards(verdicts)  # a blocked sync makes no platform call at all
-    known_id = previous.audience_id if previous else None
-    audience_id = call_with_retry(
-        "ensure_audience",
-        lambda: destination.ensure_audience(audience_name, description=description, known_id=known_id),
-        policy=policy,
-        sleep=sleep,
-    )
-    if previous is not None and audience_id != known_id:
-        # The diff is only right for the audience that holds the ledger's members. One deleted on the platform
-        # (and so just recreated), or another found under the name, holds none of them: upload it in full.
+    def _open_ledger(self) -> None:
+        self.ledger = Ledger(self.store, self.base, self.run_id)
+        self.report.ledger = self.ledger.url()
+
+    def _ensure_audience(self) -> str:
+        """The platform audience's id; when it is not the ledger's one, the plan is rebuilt against nothing."""
+        request = self.request
+        known_id = self.previous.audience_id if self.previous else None
+        audience_id: str = call_with_retry(
+            "ensure_audience",
+            lambda: self.destination.ensure_audience(
+                request.audience_name, description=request.description, known_id=known_id
+            ),
+            policy=self.runtime.retry,
+            sleep=self.runtime.sleep,
+        )
+        if self.previous is not None and audience_id != known_id:
+            self._rebase(known_id, audience_id)
+        return audience_id
+
+    def _rebase(self, known_id: str | None, audience_id: str) -> None:
+        """The diff is only right for the audience that holds the ledger's members. One deleted on the platform
+        (and so just recreated), or another found under the name, holds none of them: upload it in full."""
+        request, report = self.request, self.report
         log.warning(
             "audience %s on %s: the ledger's audience %s is gone; %s does not hold its members, so this sync "
             "uploads the whole snapshot",
-            audience_name,
-            platform,
+            request.audience_name,
+            self.platform,
             known_id,
             audience_id,
         )
         report.replaced_audience_id = known_id
-        report.run_id = run_id = run_id_for(snapshot_id, None)
-        plan, verdicts = _plan(report, snapshot, None, states, guards, quality_passed, mode, None, today)
-        if approval is not None:  # same snapshot, approved; only the audience holding it is new
-            verdicts = _approved(report, verdicts, approval, approval.run_id)
-        ledger = Ledger(store, base, run_id)
-        report.ledger = ledger.url()
-        report.overrides_used = enforce_guards(verdicts)
-    ledger.write_plan(
-        {"dry_run": False, "plan": report.plan, "guards": report.guards, "approval": report.approval}
-    )
-    report.audience_id = audience_id
-    if previous is not None and audience_id == known_id:
-        report.platform_stats_before = _stats(destination, audience_id, policy, sleep, "before the sync")
-    sends = RetryCounter()
-    unapplied: set[str] = set()
-    for operation, op_members in plan.operations():
-        unapplied |= _run_operation(
-            destination, ledger, report, audience_id, operation, op_members, policy, sleep, sends, after_batch
+        report.run_id = self.run_id = run_id_for(self.snapshot_id, None)
+        self.sync_plan, self.verdicts = _plan(
+            report,
+            self.snapshot,
+            None,
+            self.states,
+            self.guards,
+            request.quality_passed,
+            request.mode,
+            None,
+            self.today,
         )
-    report.requests = sends.attempts
-    report.retries = sends.retries
-    report.members_unapplied = len(unapplied)
+        if request.approval is not None:  # same snapshot, approved; only the audience holding it is new
+            self.verdicts = _approved(report, self.verdicts, request.approval, request.approval.run_id)
+        self._open_ledger()
+        report.overrides_used = enforce_guards(self.verdicts)
 
-    report.platform_stats = _stats(destination, audience_id, policy, sleep, "after the sync")
-
-    # A replace the platform ran (stats "applied", e.g. a Google Ads remove_all + creates job) left only what it
-    # applied: members it refused are off the audience. Otherwise departed members stay where nothing removed them:
-    # upsert, or a replace whose failed ingest left no sweep, and unapplied members keep their previous row.
-    replaced = bool(plan.replace_members) and report.sessions.get("replace", {}).get("applied") is True
-    departed_kept = mode == "upsert" or bool(unapplied and plan.replace_members and not replaced)
-    # planned as if the audience held nothing (it was recreated): the state is written against the stored one
-    rebased = previous is not None and plan.base_snapshot_id is None
-    members_after, oldest = next_state(
-        snapshot,
-        diff_against(snapshot, states.read_table(previous)) if rebased or plan.diff is None else plan.diff,
-        sent=_sent_ids(plan),
-        unapplied=unapplied,
-        departed_kept=departed_kept,
-        unapplied_absent=replaced,
-        today=today.isoformat(),
-        default_sent_on=previous.synced_on if previous else "",
-    )
-    info = states.write(
-        snapshot_id=snapshot_id,
-        run_id=run_id,
-        mode=mode,
-        audience_id=audience_id,
-        table=members_after,
-        as_of=as_of,
-        unapplied=len(unapplied),
-        oldest_sent_on=lambda: oldest,
-    )
-    ledger.finish(report.to_dict())
-    if report.batches_rejected:
-        raise DataError(
-            f"{destination.platform} refused {report.batches_rejected} batch(es) as invalid data "
-            f"({len(unapplied)} members); the synced state advanced for the rest only, so the next run sends "
-            f"these again (ledger: {report.ledger})"
-        )
-    if unapplied:
-        raise MembersNotApplied(destination.platform, len(unapplied), report.unapplied_reasons, report.ledger)
-    log.info(
-        "audience %s on %s synced: %s rows sent in %s batches (%s resumed), state size %s",
-        audience_name,
-        platform,
-        report.rows_sent,
-        report.batches_sent,
-        report.batches_skipped,
-        info.size,
-    )
-    return report
+    def _stats(self, when: str) -> dict[str, Any]:
+        return _stats(self.destination, self.audience_id, self.runtime.retry, self.runtime.sleep, when)
 
 
 def _approved(
@@ -322,184 +390,6 @@ def _plan(
         plan.unchanged_members,
     )
     return plan, verdicts
-
-
-def _run_operation(
-    destination: Destination,
-    ledger: Ledger,
-    report: SyncReport,
-    audience_id: str,
-    operation: Operation,
-    members: list[Member],
-    policy: RetryPolicy,
-    sleep: Callable[[float], None],
-    sends: RetryCounter,
-    after_batch: AfterBatchHook | None,
-) -> set[str]:
-    """Send one operation's batches (resuming), close its session; return the customer ids the platform did not
-    apply: batches it refused, and those its final status reports as failed (``failed_seqs``)."""
-    batches = list(make_batches(members, destination.max_batch_size, destination.rows_for))
-    report.batches_total += len(batches)
-    acked = ledger.acknowledged(operation)
-    session = _resume_session(ledger, operation, acked)
-    if session is not None:
-        _adopt_batch_in_flight(destination, ledger, audience_id, session, acked, batches, policy, sleep)
-    if session is None:
-        session = call_with_retry(
-            f"open {operation} session",
-            lambda: destination.open_session(audience_id, operation, total_members=len(members)),
-            policy=policy,
-            sleep=sleep,
-        )
-        ledger.save_session(session)
-    elif acked:
-        log.info("resuming %s: %s of %s batches already acknowledged", operation, len(acked), len(batches))
-
-    for seq, batch in enumerate(batches, start=1):
-        done = acked.get(seq)
-        if done is not None:
-            if done.size != len(batch):
-                raise SyncError(f"ledger {ledger.prefix} does not match the rebuilt batch {operation}#{seq}")
-            report.batches_skipped += 1
-            report.received += done.received
-            report.invalid += done.invalid
-            report.batches_rejected += done.status == "rejected"
-            continue
-        last = seq == len(batches)
-        current = session
-        try:
-            result = call_with_retry(
-                f"{operation} batch {seq}/{len(batches)}",
-                lambda b=batch, s=seq, lst=last, c=current: destination.send_batch(  # type: ignore[misc]
-                    audience_id, c, b, seq=s, last=lst
-                ),
-                policy=policy,
-                sleep=sleep,
-                counter=sends,
-            )
-            record = BatchRecord(
-                operation,
-                seq,
-                len(batch),
-                result.received,
-                result.invalid,
-                "acknowledged",
-                result.request_id,
-                session.handle,
-            )
-        except DataError as exc:
-            log.error("%s batch %s/%s refused as invalid data: %s", operation, seq, len(batches), exc)
-            record = BatchRecord(operation, seq, len(batch), 0, len(batch), "rejected", None, session.handle)
-            report.batches_rejected += 1
-        ledger.record_batch(record)
-        report.batches_sent += 1
-        report.rows_sent += len(batch)
-        report.received += record.received
-        report.invalid += record.invalid
-        if after_batch is not None:
-            after_batch(operation, seq, len(batches))
-
-    closed = ledger.load_closed(operation)
-    if closed is None:
-        closing = ledger.load_closing(operation) or session
-        try:
-            closed = call_with_retry(
-                f"close {operation} session",
-                lambda: destination.close_session(audience_id, closing),
-                policy=policy,
-                sleep=sleep,
-            )
-        except BaseException:
-            ledger.save_closing(
-                closing
-            )  # e.g. a sweep sent while closing: the next attempt must not send another
-            raise
-        ledger.save_closed(operation, closed)
-    report.sessions[operation] = closed
-
-    failed_seqs = set(closed.get("failed_seqs") or ())
-    failed_seqs |= {
-        seq for seq, record in ledger.acknowledged(operation).items() if record.status == "rejected"
-    }
-    for reason, count in dict(closed.get("failed_reasons") or {}).items():
-        report.unapplied_reasons[reason] = report.unapplied_reasons.get(reason, 0) + int(count)
-    unapplied: set[str] = set()
-    for seq in sorted(failed_seqs):
-        if not 1 <= seq <= len(batches):
-            raise SyncError(
-                f"{destination.platform} reported {operation} batch {seq} failed; the run has {len(batches)}"
-            )
-        unapplied.update(member.customer_id for member in batches[seq - 1])
-    if unapplied:
-        log.warning(
-            "%s: %s of %s %s batches (%s members) were not applied by the platform",
-            destination.platform,
-            len(failed_seqs),
-            len(batches),
-            operation,
-            len(unapplied),
-        )
-    return unapplied
-
-
-def _adopt_batch_in_flight(
-    destination: Destination,
-    ledger: Ledger,
-    audience_id: str,
-    session: SessionState,
-    acked: dict[int, BatchRecord],
-    batches: list[list[Member]],
-    policy: RetryPolicy,
-    sleep: Callable[[float], None],
-) -> None:
-    """A worker lost between the platform's answer and the ledger write leaves one batch that landed unrecorded.
-
-    Re-sending it would repeat it, and a platform that orders batches in a session (Meta) refuses the repeat, which
-    would fail every retry. A destination that can count what its session received
-    (``Destination.session_received``, counted like ``BatchResult.received``; None when it cannot say) lets the
-    resume record that batch instead.
-    """
-    seq = max(acked, default=0) + 1
-    if seq > len(batches):
-        return
-    counted = call_with_retry(
-        f"count {session.operation} session",
-        lambda: destination.session_received(audience_id, session),
-        policy=policy,
-        sleep=sleep,
-    )
-    recorded = sum(record.received for record in acked.values() if record.status != "rejected")
-    if counted is None or counted <= recorded:
-        return
-    log.warning(
-        "%s batch %s/%s reached %s before the last attempt was lost; recorded now, not sent again",
-        session.operation,
-        seq,
-        len(batches),
-        destination.platform,
-    )
-    record = BatchRecord(
-        session.operation,
-        seq,
-        len(batches[seq - 1]),
-        counted - recorded,
-        0,
-        "acknowledged",
-        None,
-        session.handle,
-    )
-    ledger.record_batch(record)
-    acked[seq] = record
-
-
-def _resume_session(
-    ledger: Ledger, operation: Operation, acked: dict[int, BatchRecord]
-) -> SessionState | None:
-    """The session as of the last acknowledged batch (a destination may advance its handle), else as opened."""
-    if acked:
-        last = acked[max(acked)]
-        return SessionState(operation=operation, handle=dict(last.session))
-    return ledger.load_session(operation)
 
 
 def _refresh_may_be_due(previous: StateInfo, refresh_after_days: int | None, today: date) -> bool:

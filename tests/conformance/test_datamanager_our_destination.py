@@ -22,7 +22,7 @@ from airflow_provider_cio.destinations.google.datamanager import (
     build_ingestion_client,
 )
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.sync import Guardrails, run_sync
+from airflow_provider_cio.sync import Guardrails, SyncMode, SyncRequest, SyncRuntime, run_sync
 from airflow_provider_cio.sync.destination import Member
 from cio_devkit.emulators.google.server import GoogleEmulator
 from cio_devkit.emulators.google.settings import EmulatorSettings
@@ -108,17 +108,14 @@ def test_the_list_ends_as_the_consented_snapshot_under_every_reading(
     store = MemoryObjectStore()
     guards = Guardrails(min_size=5, allow_shrink=True)
 
-    def sync(members: list[Member], **kwargs: Any) -> Any:
+    def sync(members: list[Member], mode: str = "mirror") -> Any:
         report = run_sync(
             dest,
             store,
-            audience_name="vip",
-            members=members,
-            guards=guards,
-            quality_passed=True,
-            sleep=clock.sleep,
-            now=clock.now,
-            **kwargs,
+            SyncRequest(
+                audience_name="vip", members=members, mode=SyncMode(mode), guards=guards, quality_passed=True
+            ),
+            runtime=SyncRuntime(sleep=clock.sleep, now=clock.now),
         )
         clock.sleep(3600)
         return report

@@ -22,7 +22,7 @@ def main() -> int:
 
     from airflow_provider_cio.destinations.meta import MetaCustomAudienceDestination
     from airflow_provider_cio.storage.azure import AzureObjectStore
-    from airflow_provider_cio.sync import Guardrails, RetryPolicy, run_sync
+    from airflow_provider_cio.sync import Guardrails, RetryPolicy, SyncRequest, SyncRuntime, run_sync
 
     config = json.loads(sys.argv[1])
     service = BlobServiceClient.from_connection_string(config["connection_string"])
@@ -65,13 +65,17 @@ def main() -> int:
     report = run_sync(
         destination,
         store,
-        audience_name=config["audience"],
-        members=members(range(int(config["first"]), int(config["last"]))),
-        mode=config.get("mode", "mirror"),
-        guards=Guardrails(min_size=10, max_shrink=1.0),
-        quality_passed=True,
-        retry=RetryPolicy(max_attempts=3, base_delay=0.05),
-        after_batch=after_batch,
+        SyncRequest(
+            audience_name=config["audience"],
+            members=members(range(int(config["first"]), int(config["last"]))),
+            mode=config.get("mode", "mirror"),
+            guards=Guardrails(min_size=10, max_shrink=1.0),
+            quality_passed=True,
+        ),
+        runtime=SyncRuntime(
+            retry=RetryPolicy(max_attempts=3, base_delay=0.05),
+            after_batch=after_batch,
+        ),
     )
     Path(config["report"]).write_text(json.dumps(report.to_dict()))
     return 0

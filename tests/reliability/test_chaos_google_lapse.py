@@ -19,7 +19,7 @@ import pytest
 
 from airflow_provider_cio.destinations.google.ads import GoogleAdsDestination, build_ads_client
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.sync import Guardrails, Member, run_sync
+from airflow_provider_cio.sync import Guardrails, Member, SyncRequest, SyncRuntime, run_sync
 from airflow_provider_cio.sync.errors import MembersNotApplied
 from airflow_provider_cio.sync.runner import ledger_prefix
 from airflow_provider_cio.sync.state import StateStore
@@ -90,13 +90,17 @@ def test_months_of_syncs_keep_the_list_equal_to_the_snapshot(google: GoogleEmula
             report = run_sync(
                 destination,
                 store,
-                audience_name=NAME,
-                members=snapshot,
-                mode="mirror",
-                guards=Guardrails(min_size=1, max_shrink=1.0),
-                quality_passed=True,
-                now=now,
-                sleep=lambda _s: None,
+                SyncRequest(
+                    audience_name=NAME,
+                    members=snapshot,
+                    mode="mirror",
+                    guards=Guardrails(min_size=1, max_shrink=1.0),
+                    quality_passed=True,
+                ),
+                runtime=SyncRuntime(
+                    now=now,
+                    sleep=lambda _s: None,
+                ),
             )
         except MembersNotApplied:
             failures += 1

@@ -17,7 +17,7 @@ from chaos_support import META_ACCOUNT, META_SECRET, META_TOKEN, sha
 
 from airflow_provider_cio.destinations.meta import MetaCustomAudienceDestination
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.sync import Guardrails, Member, run_sync
+from airflow_provider_cio.sync import Guardrails, Member, SyncRequest, SyncRuntime, run_sync
 from airflow_provider_cio.sync.errors import MembersNotApplied
 from cio_devkit.emulators.meta import MetaGraphEmulator
 
@@ -75,13 +75,17 @@ def test_churn_with_out_of_order_edits_and_dropped_replace_sessions(meta: MetaGr
             return run_sync(
                 destination,
                 store,
-                audience_name=NAME,
-                members=snapshot,
-                mode=mode,
-                guards=GUARDS,
-                quality_passed=True,
-                sleep=lambda _s: None,
-                after_batch=hook,
+                SyncRequest(
+                    audience_name=NAME,
+                    members=snapshot,
+                    mode=mode,
+                    guards=GUARDS,
+                    quality_passed=True,
+                ),
+                runtime=SyncRuntime(
+                    sleep=lambda _s: None,
+                    after_batch=hook,
+                ),
             )
 
         try:

@@ -16,7 +16,14 @@ from chaos_support import META_ACCOUNT, META_SECRET, META_TOKEN, members
 
 from airflow_provider_cio.landing.layout import PartitionRef
 from airflow_provider_cio.landing.reader import PartitionNotFound, read_table
-from airflow_provider_cio.sync import Guardrails, PlatformError, RetryPolicy, run_sync
+from airflow_provider_cio.sync import (
+    Guardrails,
+    PlatformError,
+    RetryPolicy,
+    SyncRequest,
+    SyncRuntime,
+    run_sync,
+)
 from cio_devkit.devstack.emulator_services import CUSTOMERIO_API_KEY
 
 GUARDS = Guardrails(min_size=10)
@@ -91,11 +98,15 @@ def test_meta_throttle_waits_the_usage_header_and_ends_exact(meta, container_sto
     report = run_sync(
         destination,
         container_store,
-        audience_name="throttled",
-        members=members(range(size)),
-        guards=GUARDS,
-        quality_passed=True,
-        sleep=sleeps,
+        SyncRequest(
+            audience_name="throttled",
+            members=members(range(size)),
+            guards=GUARDS,
+            quality_passed=True,
+        ),
+        runtime=SyncRuntime(
+            sleep=sleeps,
+        ),
     )
     assert sleeps == [120.0] * 3 and report.retries == 3
     assert set(meta.audience_members(report.audience_id)) == {f"x:cust-{i:06d}" for i in range(size)}
@@ -106,23 +117,31 @@ def test_meta_throttle_waits_the_usage_header_and_ends_exact(meta, container_sto
         run_sync(
             destination,
             container_store,
-            audience_name="throttled",
-            members=target,
-            guards=GUARDS,
-            quality_passed=True,
-            sleep=Sleeps(),
-            retry=RetryPolicy(max_attempts=4),
+            SyncRequest(
+                audience_name="throttled",
+                members=target,
+                guards=GUARDS,
+                quality_passed=True,
+            ),
+            runtime=SyncRuntime(
+                sleep=Sleeps(),
+                retry=RetryPolicy(max_attempts=4),
+            ),
         )
     assert err.value.error_class == "platform"
     meta.clear_faults()
     report = run_sync(
         destination,
         container_store,
-        audience_name="throttled",
-        members=target,
-        guards=GUARDS,
-        quality_passed=True,
-        sleep=Sleeps(),
+        SyncRequest(
+            audience_name="throttled",
+            members=target,
+            guards=GUARDS,
+            quality_passed=True,
+        ),
+        runtime=SyncRuntime(
+            sleep=Sleeps(),
+        ),
     )
     assert set(meta.audience_members(report.audience_id)) == {
         f"x:cust-{i:06d}" for i in range(size // 2, size + size // 2)
@@ -168,11 +187,15 @@ def test_google_resource_exhausted_waits_the_retry_delay_and_ends_exact(
     run_sync(
         destination,
         container_store,
-        audience_name="throttled",
-        members=members(range(size)),
-        guards=GUARDS,
-        quality_passed=True,
-        sleep=sleeps,
+        SyncRequest(
+            audience_name="throttled",
+            members=members(range(size)),
+            guards=GUARDS,
+            quality_passed=True,
+        ),
+        runtime=SyncRuntime(
+            sleep=sleeps,
+        ),
     )
     assert sleeps.count(7.0) == 3
     emails = {

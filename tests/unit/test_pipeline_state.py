@@ -10,7 +10,7 @@ from meta_sync_support import make_members
 
 from airflow_provider_cio import pipeline_state
 from airflow_provider_cio.dag_config import CioDagConfig, load_dag_config
-from airflow_provider_cio.sync import Guardrails, run_sync
+from airflow_provider_cio.sync import Guardrails, SyncRequest, run_sync
 from cio_devkit.devstack.stack import project_root
 
 DATE = "2026-11-01"
@@ -27,12 +27,14 @@ def test_finds_the_ledger_a_sync_wrote_the_way_the_sync_task_calls_it(cfg, desti
     report = run_sync(
         destination,
         store,
-        audience_name=cfg.platform_audience_name(audience, "meta"),
-        members=make_members(range(30)),
-        mode="mirror",
-        guards=Guardrails(min_size=10),
-        quality_passed=True,
-        ledger_root=f"ledger/{cfg.env}/{cfg.workspace}",
+        SyncRequest(
+            audience_name=cfg.platform_audience_name(audience, "meta"),
+            members=make_members(range(30)),
+            mode="mirror",
+            guards=Guardrails(min_size=10),
+            quality_passed=True,
+            ledger_root=f"ledger/{cfg.env}/{cfg.workspace}",
+        ),
     )
     found = next(a for a in pipeline_state.audiences(store, cfg, DATE) if a.name == audience.name)
     meta = next(s for s in found.syncs if s.platform == "meta")

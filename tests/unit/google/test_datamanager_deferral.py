@@ -17,7 +17,14 @@ from google_support import CUSTOMER, email_key, emails_in, member
 
 from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.sync import Guardrails, PlatformError, StillProcessing, run_sync
+from airflow_provider_cio.sync import (
+    Guardrails,
+    PlatformError,
+    StillProcessing,
+    SyncRequest,
+    SyncRuntime,
+    run_sync,
+)
 from cio_devkit.emulators.google.server import GoogleEmulator
 from cio_devkit.emulators.google.settings import EmulatorSettings
 
@@ -49,12 +56,16 @@ def operator(emulator: GoogleEmulator, clock: Clock, **kwargs: Any) -> CioAudien
             report = run_sync(
                 dest,
                 store,
-                audience_name="vip",
-                members=snapshot,
-                guards=Guardrails(min_size=5),
-                quality_passed=True,
-                sleep=clock.sleep,
-                now=clock.now,
+                SyncRequest(
+                    audience_name="vip",
+                    members=snapshot,
+                    guards=Guardrails(min_size=5),
+                    quality_passed=True,
+                ),
+                runtime=SyncRuntime(
+                    sleep=clock.sleep,
+                    now=clock.now,
+                ),
             )
             return report.to_dict()
 

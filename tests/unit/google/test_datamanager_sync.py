@@ -15,7 +15,7 @@ from dm_support import Clock, destination
 from google_support import CUSTOMER, email_key, emails_in, member, sha
 
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.sync import Guardrails, PlatformError, run_sync
+from airflow_provider_cio.sync import Guardrails, PlatformError, SyncMode, SyncRequest, SyncRuntime, run_sync
 from airflow_provider_cio.sync.destination import Member
 from airflow_provider_cio.sync.errors import MembersNotApplied, StillProcessing
 from cio_devkit.emulators.google.server import GoogleEmulator
@@ -39,17 +39,21 @@ def emulator(clock: Clock) -> Iterator[GoogleEmulator]:
         emu.stop()
 
 
-def sync(dest: Any, store: MemoryObjectStore, clock: Clock, members: list[Member], **kwargs: Any) -> Any:
+def sync(
+    dest: Any,
+    store: MemoryObjectStore,
+    clock: Clock,
+    members: list[Member],
+    mode: str = "mirror",
+    after_batch: Any = None,
+) -> Any:
     return run_sync(
         dest,
         store,
-        audience_name="vip",
-        members=members,
-        guards=GUARDS,
-        quality_passed=True,
-        sleep=clock.sleep,
-        now=clock.now,
-        **kwargs,
+        SyncRequest(
+            audience_name="vip", members=members, mode=SyncMode(mode), guards=GUARDS, quality_passed=True
+        ),
+        runtime=SyncRuntime(sleep=clock.sleep, now=clock.now, after_batch=after_batch),
     )
 
 

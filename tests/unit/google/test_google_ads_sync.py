@@ -7,7 +7,7 @@ from google_support import CUSTOMER, email_key, member
 from test_google_ads import destination
 
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.sync import Guardrails, run_sync
+from airflow_provider_cio.sync import Guardrails, SyncRequest, SyncRuntime, run_sync
 from airflow_provider_cio.sync.errors import MembersNotApplied
 from airflow_provider_cio.sync.runner import ledger_prefix
 from airflow_provider_cio.sync.state import StateStore
@@ -29,12 +29,16 @@ def sync(emulator: GoogleEmulator, store: MemoryObjectStore, ids: range, mode: s
     run_sync(
         destination(emulator),
         store,
-        audience_name=NAME,
-        members=[member(i) for i in ids],
-        mode=mode,  # type: ignore[arg-type]
-        guards=Guardrails(min_size=1, max_shrink=1.0),
-        quality_passed=True,
-        sleep=lambda _s: None,
+        SyncRequest(
+            audience_name=NAME,
+            members=[member(i) for i in ids],
+            mode=mode,  # type: ignore[arg-type]
+            guards=Guardrails(min_size=1, max_shrink=1.0),
+            quality_passed=True,
+        ),
+        runtime=SyncRuntime(
+            sleep=lambda _s: None,
+        ),
     )
 
 

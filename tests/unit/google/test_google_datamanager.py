@@ -394,7 +394,7 @@ def test_a_list_mapping_moved_to_another_list_is_filled_in_full(
 ) -> None:
     """Repointing ``user_list_ids`` at a new list: the sync core must not send the old list's deltas to it."""
     from airflow_provider_cio.storage import MemoryObjectStore
-    from airflow_provider_cio.sync import Guardrails, run_sync
+    from airflow_provider_cio.sync import Guardrails, SyncRequest, SyncRuntime, run_sync
 
     old, new = emulator.create_user_list(CUSTOMER, "vip"), emulator.create_user_list(CUSTOMER, "vip 2026")
     store = MemoryObjectStore()
@@ -402,20 +402,28 @@ def test_a_list_mapping_moved_to_another_list_is_filled_in_full(
     first = run_sync(
         destination(emulator, clock, old),
         store,
-        audience_name="vip",
-        members=[member(i) for i in range(40)],
-        guards=guards,
-        quality_passed=True,
-        sleep=clock.sleep,
+        SyncRequest(
+            audience_name="vip",
+            members=[member(i) for i in range(40)],
+            guards=guards,
+            quality_passed=True,
+        ),
+        runtime=SyncRuntime(
+            sleep=clock.sleep,
+        ),
     )
     after = run_sync(
         destination(emulator, clock, new),
         store,
-        audience_name="vip",
-        members=[member(i) for i in range(5, 45)],
-        guards=guards,
-        quality_passed=True,
-        sleep=clock.sleep,
+        SyncRequest(
+            audience_name="vip",
+            members=[member(i) for i in range(5, 45)],
+            guards=guards,
+            quality_passed=True,
+        ),
+        runtime=SyncRuntime(
+            sleep=clock.sleep,
+        ),
     )
 
     assert first.audience_id == str(old) and after.audience_id == str(new)

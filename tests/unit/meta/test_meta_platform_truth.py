@@ -17,7 +17,15 @@ from meta_sync_support import ACCOUNT, SECRET, TOKEN, make_members, sha
 
 from airflow_provider_cio.destinations.meta import MetaCustomAudienceDestination
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.sync import ConfigurationError, Guardrails, Member, run_sync
+from airflow_provider_cio.sync import (
+    ConfigurationError,
+    Guardrails,
+    Member,
+    SyncMode,
+    SyncRequest,
+    SyncRuntime,
+    run_sync,
+)
 from airflow_provider_cio.sync.errors import MembersNotApplied
 from airflow_provider_cio.sync.runner import ledger_prefix
 from airflow_provider_cio.sync.state import StateStore
@@ -64,17 +72,19 @@ def meta(graph: MetaGraphEmulator) -> MetaCustomAudienceDestination:
 
 
 def sync(
-    destination: MetaCustomAudienceDestination, store: MemoryObjectStore, members: list[Member], **kw: Any
+    destination: MetaCustomAudienceDestination,
+    store: MemoryObjectStore,
+    members: list[Member],
+    mode: str = "mirror",
+    after_batch: Any = None,
 ):
     return run_sync(
         destination,
         store,
-        audience_name=NAME,
-        members=members,
-        guards=GUARDS,
-        quality_passed=True,
-        sleep=lambda _s: None,
-        **kw,
+        SyncRequest(
+            audience_name=NAME, members=members, mode=SyncMode(mode), guards=GUARDS, quality_passed=True
+        ),
+        runtime=SyncRuntime(sleep=lambda _s: None, after_batch=after_batch),
     )
 
 

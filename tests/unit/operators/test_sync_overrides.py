@@ -111,17 +111,19 @@ def test_the_summary_reads_a_real_sync_report(emulator, destination, store) -> N
     """The keys the summary reads are the ones the sync core writes (a run against the Meta emulator)."""
     from meta_sync_support import make_members
 
-    from airflow_provider_cio.sync import Guardrails, run_sync
+    from airflow_provider_cio.sync import Guardrails, SyncRequest, run_sync
 
     def sync(ids: range) -> dict[str, Any]:
         report = run_sync(
             destination,
             store,
-            audience_name="winback",
-            members=make_members(ids),
-            mode="mirror",
-            quality_passed=True,
-            guards=Guardrails(min_size=10),
+            SyncRequest(
+                audience_name="winback",
+                members=make_members(ids),
+                mode="mirror",
+                quality_passed=True,
+                guards=Guardrails(min_size=10),
+            ),
         )
         return report.to_dict()
 

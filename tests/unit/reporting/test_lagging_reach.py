@@ -16,7 +16,7 @@ from airflow_provider_cio.destinations.meta import MetaCustomAudienceDestination
 from airflow_provider_cio.reporting.history import SyncHistory, settled
 from airflow_provider_cio.reporting.record import record_sync
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.sync import Guardrails, run_sync
+from airflow_provider_cio.sync import Guardrails, SyncRequest, SyncRuntime, run_sync
 from cio_devkit.emulators.meta import MetaGraphEmulator
 from cio_devkit.emulators.meta.settings import MetaEmulatorSettings
 
@@ -58,11 +58,15 @@ def test_a_later_sync_fills_in_the_reach_the_platform_reported_late(
         report = run_sync(
             meta,
             store,
-            audience_name="lagging",
-            members=make_members(ids),
-            guards=Guardrails(min_size=1, max_shrink=1.0),
-            quality_passed=True,
-            sleep=lambda _s: None,
+            SyncRequest(
+                audience_name="lagging",
+                members=make_members(ids),
+                guards=Guardrails(min_size=1, max_shrink=1.0),
+                quality_passed=True,
+            ),
+            runtime=SyncRuntime(
+                sleep=lambda _s: None,
+            ),
         ).to_dict()
         reports.append(report)
         record_sync(

@@ -21,7 +21,7 @@ from airflow_provider_cio.notifications.drift import send_drift_alerts
 from airflow_provider_cio.reporting.history import SyncHistory
 from airflow_provider_cio.reporting.record import record_sync
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.sync import Guardrails, run_sync
+from airflow_provider_cio.sync import Guardrails, SyncRequest, SyncRuntime, run_sync
 from airflow_provider_cio.sync.destination import Member
 from cio_devkit.emulators.google.server import GoogleEmulator
 from cio_devkit.emulators.google.settings import EmulatorSettings
@@ -98,12 +98,18 @@ def test_a_match_rate_drop_on_the_platform_fires_the_alert_with_its_figures(
         report = run_sync(
             dest,
             store,
-            audience_name="vip",
-            members=[person(i) for i in range(30 + 10 * day)],  # ten new members a day: one upload each run
-            guards=Guardrails(min_size=5),
-            quality_passed=True,
-            sleep=clock.sleep,
-            now=clock.now,
+            SyncRequest(
+                audience_name="vip",
+                members=[
+                    person(i) for i in range(30 + 10 * day)
+                ],  # ten new members a day: one upload each run
+                guards=Guardrails(min_size=5),
+                quality_passed=True,
+            ),
+            runtime=SyncRuntime(
+                sleep=clock.sleep,
+                now=clock.now,
+            ),
         )
         recorded = record_sync(
             store,
@@ -160,13 +166,17 @@ def test_a_sync_that_fails_after_its_report_still_enters_the_history(
         run_sync(
             dest,
             store,
-            audience_name="vip",
-            members=[person(i) for i in range(30)],
-            guards=Guardrails(min_size=5),
-            quality_passed=True,
-            sleep=clock.sleep,
-            now=clock.now,
-            after_batch=fail_second_upload,
+            SyncRequest(
+                audience_name="vip",
+                members=[person(i) for i in range(30)],
+                guards=Guardrails(min_size=5),
+                quality_passed=True,
+            ),
+            runtime=SyncRuntime(
+                sleep=clock.sleep,
+                now=clock.now,
+                after_batch=fail_second_upload,
+            ),
         )
     report = failed_report(store, failed.value)
     assert report is not None and report["rows_sent"] == 30

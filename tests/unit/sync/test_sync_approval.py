@@ -5,14 +5,14 @@ Driven through the real Meta destination against the Graph API emulator (tests/u
 from __future__ import annotations
 
 import json
-from functools import partial
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from meta_sync_support import make_members, raw_email
+from sync_request_support import sync_with
 
-from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, run_sync
+from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, SyncRequest, run_sync
 from airflow_provider_cio.sync.approval import (
     ApprovedOverride,
     GuardFigures,
@@ -23,7 +23,9 @@ from airflow_provider_cio.sync.approval import (
 from airflow_provider_cio.sync.guards import GuardVerdict
 
 NAME = "cio/dev/acme/carts"
-sync = partial(run_sync, audience_name=NAME, guards=Guardrails(min_size=10), quality_passed=True)
+sync = sync_with(
+    SyncRequest(audience_name=NAME, members=(), guards=Guardrails(min_size=10), quality_passed=True)
+)
 
 
 def shrunk_plan(destination, store):  # type: ignore[no-untyped-def]
@@ -84,11 +86,13 @@ def test_a_guard_the_approval_does_not_name_still_blocks(emulator, destination, 
         run_sync(
             destination,
             store,
-            audience_name=NAME,
-            members=make_members(range(100)),
-            guards=Guardrails(min_size=10),
-            quality_passed=None,
-            approval=approval,
+            SyncRequest(
+                audience_name=NAME,
+                members=make_members(range(100)),
+                guards=Guardrails(min_size=10),
+                quality_passed=None,
+                approval=approval,
+            ),
         )
     assert blocked.value.guard == "quality_verdict"
 

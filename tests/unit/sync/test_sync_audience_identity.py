@@ -6,14 +6,15 @@ removes would leave it with a handful of members while the ledger claims thousan
 
 from __future__ import annotations
 
-from functools import partial
-
 from meta_sync_support import make_members
+from sync_request_support import sync_with
 
-from airflow_provider_cio.sync import Guardrails, run_sync
+from airflow_provider_cio.sync import Guardrails, SyncRequest
 
 NAME = "carts"
-sync = partial(run_sync, audience_name=NAME, guards=Guardrails(min_size=10), quality_passed=True)
+sync = sync_with(
+    SyncRequest(audience_name=NAME, members=(), guards=Guardrails(min_size=10), quality_passed=True)
+)
 
 
 def test_a_deleted_audience_is_recreated_and_filled_in_full(emulator, destination, store):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from meta_sync_support import ACCOUNT, make_members
 
-from airflow_provider_cio.sync import ConfigurationError, Guardrails, run_sync
+from airflow_provider_cio.sync import ConfigurationError, Guardrails, SyncRequest, run_sync
 from airflow_provider_cio.sync.naming import (
     MAX_NAME_LENGTH,
     AudienceOwner,
@@ -23,13 +23,15 @@ def sync_as(destination, store, env: str, workspace: str, ids: range, *, overrid
     return run_sync(
         destination,
         store,
-        audience_name=platform_audience_name(env, workspace, AUDIENCE, override=override),
-        members=make_members(ids),
-        mode="mirror",
-        guards=GUARDS,
-        quality_passed=True,
-        ledger_root=f"ledger/{env}/{workspace}",
-        description=AudienceOwner(env, workspace, AUDIENCE).description(),
+        SyncRequest(
+            audience_name=platform_audience_name(env, workspace, AUDIENCE, override=override),
+            members=make_members(ids),
+            mode="mirror",
+            guards=GUARDS,
+            quality_passed=True,
+            ledger_root=f"ledger/{env}/{workspace}",
+            description=AudienceOwner(env, workspace, AUDIENCE).description(),
+        ),
     )
 
 

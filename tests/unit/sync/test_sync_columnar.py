@@ -13,14 +13,14 @@ import hashlib
 import json
 import zlib
 from collections.abc import Mapping, Sequence
-from functools import partial
 
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from meta_sync_support import make_members
+from sync_request_support import sync_with
 
-from airflow_provider_cio.sync import Guardrails, Member, run_sync
+from airflow_provider_cio.sync import Guardrails, Member, SyncRequest
 from airflow_provider_cio.sync.member_table import MemberTable
 from airflow_provider_cio.sync.plan import SyncMode, build_plan
 from airflow_provider_cio.sync.runner import ledger_prefix
@@ -137,10 +137,10 @@ def test_mirror_plan_matches_the_reference_merge_join(old_rows: list, new_rows: 
 
 
 def test_a_version_2_state_is_read_and_the_next_one_is_parquet(destination, store) -> None:
-    sync = partial(
-        run_sync, destination, store, audience_name="aud", guards=Guardrails(min_size=1), quality_passed=True
+    sync = sync_with(
+        SyncRequest(audience_name="aud", members=(), guards=Guardrails(min_size=1), quality_passed=True)
     )
-    sync(members=make_members(range(30)))
+    sync(destination, store, members=make_members(range(30)))
     states = StateStore(store, ledger_prefix("ledger", "meta", "aud"))
     info = states.load()
     assert info is not None
@@ -151,7 +151,7 @@ def test_a_version_2_state_is_read_and_the_next_one_is_parquet(destination, stor
     pointer = {**dataclasses.asdict(info), "members_path": legacy, "version": 2, "snapshot_id": "older"}
     store.write_bytes(states.pointer_path, json.dumps(pointer).encode())
 
-    report = sync(members=make_members(range(2, 33)))
+    report = sync(destination, store, members=make_members(range(2, 33)))
     assert (report.plan["adds"], report.plan["removes"], report.rows_sent) == (3, 2, 5)
     after = StateStore(store, ledger_prefix("ledger", "meta", "aud")).load()
     assert after is not None and after.members_path.endswith(".parquet") and after.size == 31

@@ -16,7 +16,7 @@ import pytest
 from meta_sync_support import make_members
 
 from airflow_provider_cio.storage import MemoryObjectStore
-from airflow_provider_cio.sync import Guardrails, Member, run_sync
+from airflow_provider_cio.sync import Guardrails, Member, SyncMode, SyncRequest, SyncRuntime, run_sync
 from airflow_provider_cio.sync.destination import BatchResult, Destination, Operation, SessionState
 from airflow_provider_cio.sync.errors import MembersNotApplied
 from airflow_provider_cio.sync.plan import build_plan
@@ -74,17 +74,14 @@ class ListPlatform(Destination):
         return {"size": len(self.members)}
 
 
-def sync(platform: ListPlatform, store: MemoryObjectStore, members: list[Member], *, day: int = 0, **kw: Any):
+def sync(platform: ListPlatform, store: MemoryObjectStore, members: list[Member], *, day: int = 0):
     return run_sync(
         platform,
         store,
-        audience_name=NAME,
-        members=members,
-        mode=kw.pop("mode", "mirror"),
-        guards=GUARDS,
-        quality_passed=True,
-        now=lambda: DAY0 + timedelta(days=day),
-        **kw,
+        SyncRequest(
+            audience_name=NAME, members=members, mode=SyncMode.MIRROR, guards=GUARDS, quality_passed=True
+        ),
+        runtime=SyncRuntime(now=lambda: DAY0 + timedelta(days=day)),
     )
 
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 import pytest
 from meta_sync_support import make_members
+from sync_request_support import sync_with
 
-from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, run_sync
+from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, SyncMode, SyncRequest
 
 NAME = "winback"
 # What these tests hold fixed; a call passes its members and the guards it is about (else run_sync's defaults).
-sync = partial(run_sync, audience_name=NAME, mode="mirror", quality_passed=True)
+sync = sync_with(SyncRequest(audience_name=NAME, members=(), mode=SyncMode.MIRROR, quality_passed=True))
 
 
 def seed(destination, store, n: int = 200):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from meta_sync_support import make_members, sha
+from sync_request_support import sync_with
 
-from airflow_provider_cio.sync import Guardrails, run_sync
+from airflow_provider_cio.sync import Guardrails, SyncRequest
 
 GUARDS = Guardrails(min_size=10)
 NAME = "high value buyers"
 # What these tests hold fixed; each call names its mode and members.
-sync = partial(run_sync, audience_name=NAME, guards=GUARDS, quality_passed=True)
+sync = sync_with(SyncRequest(audience_name=NAME, members=(), guards=GUARDS, quality_passed=True))
 
 
 def extern_ids(members: dict[str, dict[str, set[str]]]) -> set[str]:

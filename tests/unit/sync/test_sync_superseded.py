@@ -7,17 +7,19 @@ data, must not mirror old membership into the live audience (and then flap back 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 from meta_sync_support import make_members
+from sync_request_support import sync_with
 
-from airflow_provider_cio.sync import Guardrails, run_sync
+from airflow_provider_cio.sync import Guardrails, SyncRequest, run_sync
 from airflow_provider_cio.sync.runner import ledger_prefix
 from airflow_provider_cio.sync.state import StateStore
 
 NAME = "carts"
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
-sync = partial(run_sync, audience_name=NAME, guards=Guardrails(min_size=10), quality_passed=True)
+sync = sync_with(
+    SyncRequest(audience_name=NAME, members=(), guards=Guardrails(min_size=10), quality_passed=True)
+)
 
 
 def live(emulator, report) -> int:  # type: ignore[no-untyped-def]
@@ -54,11 +56,13 @@ def test_allow_older_rolls_back_on_purpose(emulator, destination, store):
     back = run_sync(
         destination,
         store,
-        audience_name=NAME,
-        members=make_members(range(130)),
-        guards=Guardrails(min_size=10, allow_older=True),
-        quality_passed=True,
-        as_of=DAY,
+        SyncRequest(
+            audience_name=NAME,
+            members=make_members(range(130)),
+            guards=Guardrails(min_size=10, allow_older=True),
+            quality_passed=True,
+            as_of=DAY,
+        ),
     )
     assert back.status == "synced" and back.plan["removes"] == 20
     assert live(emulator, back) == 130
