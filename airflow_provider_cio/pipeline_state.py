@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_cio.dag_config import CioDagConfig
-from airflow_provider_cio.landing.layout import AUDIENCES_ROOT, LANDING_ROOT, PartitionRef, ledger_root
+from airflow_provider_cio.landing.layout import (
+    AUDIENCES_ROOT,
+    LANDING_ROOT,
+    PartitionRef,
+    ledger_root,
+    ledger_run_done,
+    ledger_state_pointer,
+)
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
 
 
@@ -126,14 +133,14 @@ def audiences(
             ledger = ledger_prefix(
                 ledger_root(cfg.env, cfg.workspace), platform, cfg.platform_audience_name(audience, platform)
             )
-            state = read_json(store, f"{ledger}/state.json")
-            done = read_json(store, f"{ledger}/runs/{state.get('run_id')}/done.json") if state else {}
+            state = read_json(store, ledger_state_pointer(ledger))
+            done = read_json(store, ledger_run_done(ledger, str(state.get("run_id")))) if state else {}
             syncs.append(SyncState(platform=platform, ledger=ledger, state=state, done=done))
         found.append(
             AudienceState(
                 name=audience.name,
                 prefix=prefix,
-                stats=read_json(store, f"{prefix}/_stats.json"),
+                stats=read_json(store, ref.stats_path),
                 verdict=read_json(store, ref.quality_result_path),
                 syncs=tuple(syncs),
             )

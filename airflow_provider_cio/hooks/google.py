@@ -13,11 +13,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from airflow.sdk import BaseHook
 
 from airflow_provider_cio.hooks._extras import ConnectionConfigError, read_extras
+
+if TYPE_CHECKING:
+    from airflow_provider_cio.destinations.google.ads import GoogleAdsDestination
+    from airflow_provider_cio.destinations.google.datamanager import DataManagerDestination
+
+    # the two backends of one connection (extra ``api``): both are ``sync.Destination``s with ``ping`` and
+    # ``bound_worker_wait``
+    GoogleDestination: TypeAlias = DataManagerDestination | GoogleAdsDestination
 
 _ALLOWED = {
     "api",
@@ -44,7 +52,7 @@ class GoogleCustomerMatchHook(BaseHook):
     def __init__(self, google_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.google_conn_id = google_conn_id
-        self._destination: Any = None
+        self._destination: GoogleDestination | None = None
 
     def _settings(self) -> tuple[Any, dict[str, Any]]:
         conn = self.get_connection(self.google_conn_id)
@@ -85,7 +93,7 @@ class GoogleCustomerMatchHook(BaseHook):
     def api(self) -> str:
         return str(self._settings()[1]["api"])
 
-    def get_destination(self, **options: Any) -> Any:
+    def get_destination(self, **options: Any) -> GoogleDestination:
         """The ``Destination`` of the configured backend (built once per hook)."""
         if self._destination is not None:
             return self._destination
@@ -135,18 +143,19 @@ class GoogleCustomerMatchHook(BaseHook):
             )
         return self._destination
 
-    def get_conn(self) -> Any:
+    def get_conn(self) -> GoogleDestination:
         return self.get_destination()
 
     def preflight(self, audience_names: Sequence[str] = ()) -> list[Any]:
         """Before a sync: the backend answers (``ping``), and with Data Manager each named platform audience maps to
         a list that accepts uploads (a validate-only upload; the Google Ads backend finds or creates its lists).
         Returns ``preflight.findings.Finding``s."""
+        from airflow_provider_cio.destinations.google.datamanager import DataManagerDestination
         from airflow_provider_cio.preflight.google_lists import check_lists
 
         destination = self.get_destination()
         destination.ping()
-        if self.api != "data_manager":
+        if not isinstance(destination, DataManagerDestination):  # api: google_ads
             return []
         return check_lists(destination, audience_names or list(destination.user_list_ids))
 

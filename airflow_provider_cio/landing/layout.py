@@ -2,7 +2,8 @@
 
 A partition is ``{root}/{env}/{workspace}/{dataset}/dt=YYYY-MM-DD[/hr=HH]`` (``root``: ``landing`` for Customer.io
 data and the sync history, ``audiences`` for snapshots); its commit point is ``_manifest.json``, its gate verdict
-``_quality/result.json``. Sync ledgers live under ``ledger/{env}/{workspace}``.
+``_quality/result.json``. Sync ledgers live under ``ledger/{env}/{workspace}/{platform}/{audience key}``: the synced
+state's pointer ``state.json`` and one folder per run, ``runs/{run_id}/`` (``done.json`` once it finished).
 """
 
 from __future__ import annotations
@@ -25,11 +26,39 @@ MANIFEST_NAME = "_manifest.json"  # written last: a partition without it was nev
 QUALITY_DIR = "_quality"
 QUALITY_RESULT_NAME = "result.json"
 QUALITY_REPORT_NAME = "report.html"
+SNAPSHOT_STATS_NAME = "_stats.json"  # an audience snapshot's sizes and counts (audiences.snapshot)
+LEDGER_STATE_NAME = "state.json"
+LEDGER_DONE_NAME = "done.json"
 
 
 def ledger_root(env: str, workspace: str) -> str:
     """Where one deployment's sync ledgers live (one per platform audience below it)."""
     return f"{LEDGER_ROOT}/{env}/{workspace}"
+
+
+def audience_ledger(root: str, platform: str, audience_key: str) -> str:
+    """One platform audience's ledger under a ledger ``root``: its synced state and one folder per run."""
+    return f"{root.rstrip('/')}/{platform}/{audience_key}"
+
+
+def ledger_state_pointer(ledger: str) -> str:
+    """The synced state's pointer (``sync.state``): which members table is live, and the run that wrote it."""
+    return f"{ledger}/{LEDGER_STATE_NAME}"
+
+
+def ledger_state_dir(ledger: str) -> str:
+    """Where the synced members tables live (the pointer names the current one)."""
+    return f"{ledger}/{LEDGER_STATE_NAME.removesuffix('.json')}"
+
+
+def ledger_run(ledger: str, run_id: str) -> str:
+    """One run's folder (``sync.ledger``: plan, sessions, batches, and ``done.json`` once it finished)."""
+    return f"{ledger}/runs/{run_id}"
+
+
+def ledger_run_done(ledger: str, run_id: str) -> str:
+    """A finished run's report: written last, so a run without it did not finish."""
+    return f"{ledger_run(ledger, run_id)}/{LEDGER_DONE_NAME}"
 
 
 @dataclass(frozen=True)
@@ -77,6 +106,11 @@ class PartitionRef:
     @property
     def quality_report_path(self) -> str:
         return f"{self.quality_prefix}/{QUALITY_REPORT_NAME}"
+
+    @property
+    def stats_path(self) -> str:
+        """An audience snapshot's stats (partitions under ``AUDIENCES_ROOT``)."""
+        return f"{self.prefix}/{SNAPSHOT_STATS_NAME}"
 
     @property
     def rejected_prefix(self) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.configuration import conf
 from airflow.sdk import BaseOperator
 
+from airflow_provider_cio.dag_config import Platform
 from airflow_provider_cio.hooks.blob import DEFAULT_BLOB_CONN_ID
 from airflow_provider_cio.links.operator_links import TrendReportLink
 from airflow_provider_cio.operators._partition import interval
@@ -16,8 +17,29 @@ from airflow_provider_cio.operators._partition import interval
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_cio.sync import Destination, SyncMode
 
-PLATFORMS = ("meta", "google")
+
+def platform_of(value: str) -> Platform:
+    """``platform`` as the enum; a DAG author's typo fails when the DAG is parsed, naming the value."""
+    try:
+        return Platform(value)
+    except ValueError:
+        raise ValueError(
+            f"platform must be one of {', '.join(p.value for p in Platform)}, not {value!r}"
+        ) from None
+
+
+def sync_mode_of(value: str) -> SyncMode:
+    """The rendered ``mode`` (templated: checked when the task runs), naming the value it refuses."""
+    from airflow_provider_cio.sync import SyncMode
+
+    try:
+        return SyncMode(value)
+    except ValueError:
+        raise ValueError(
+            f"mode must be one of {', '.join(m.value for m in SyncMode)}, not {value!r}"
+        ) from None
 
 
 class CioAudienceSyncOperator(BaseOperator):
@@ -68,7 +90,7 @@ class CioAudienceSyncOperator(BaseOperator):
         self,
         *,
         audience: str,
-        platform: str,
+        platform: Platform | str,
         conn_id: str,
         workspace: str,
         env: str = "dev",
@@ -99,10 +121,8 @@ class CioAudienceSyncOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if platform not in PLATFORMS:
-            raise ValueError(f"platform must be one of {PLATFORMS}, not {platform!r}")
         self.audience = audience
-        self.platform = platform
+        self.platform = platform_of(platform)
         self.conn_id = conn_id
         self.workspace = workspace
         self.env = env
@@ -136,8 +156,8 @@ class CioAudienceSyncOperator(BaseOperator):
         self.guard_check_task_id = guard_check_task_id
         self.approval_task_id = approval_task_id
 
-    def _destination(self) -> Any:
-        if self.platform == "meta":
+    def _destination(self) -> Destination:
+        if self.platform is Platform.META:
             from airflow_provider_cio.hooks.meta import MetaCustomAudienceHook
 
             return MetaCustomAudienceHook(self.conn_id).get_destination()
@@ -220,7 +240,7 @@ class CioAudienceSyncOperator(BaseOperator):
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.landing.layout import ledger_root
         from airflow_provider_cio.quality.verdicts import read_verdict
-        from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, SyncMode, SyncRequest, run_sync
+        from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, SyncRequest, run_sync
         from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
 
         store = object_store(self.wasb_conn_id, self.container)
@@ -245,7 +265,7 @@ class CioAudienceSyncOperator(BaseOperator):
                 SyncRequest(
                     audience_name=name,
                     members=snapshot_members(store, ref, self.platform),
-                    mode=SyncMode(self.mode),
+                    mode=sync_mode_of(self.mode),
                     guards=Guardrails(
                         min_size=self.min_size,
                         max_shrink=self.max_shrink,

@@ -98,13 +98,10 @@ class CioQualityGateOperator(LandingPartitionOperator):
 def _publish_reports(context: Context, operator: CioQualityGateOperator, ref: Any) -> None:
     """The blobs this gate's links open: its report (written, passed or failed), and a snapshot's stats."""
     from airflow_provider_cio.links.pointers import AUDIENCE_STATS, GATE_REPORT, push_reports
-    from airflow_provider_cio.quality.gate import REPORT_NAME
 
-    reports = {GATE_REPORT: f"{ref.quality_prefix}/{REPORT_NAME}"}
+    reports = {GATE_REPORT: ref.quality_report_path}
     if operator.root == "audiences":
-        from airflow_provider_cio.audiences.snapshot import STATS_NAME
-
-        reports[AUDIENCE_STATS] = f"{ref.prefix}/{STATS_NAME}"
+        reports[AUDIENCE_STATS] = ref.stats_path
     push_reports(context, operator.wasb_conn_id, operator.container, reports)
 
 

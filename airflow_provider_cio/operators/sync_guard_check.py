@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
+from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator, sync_mode_of
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -69,7 +69,7 @@ class CioSyncGuardCheckOperator(CioAudienceSyncOperator):
             SyncRequest(
                 audience_name=name,
                 members=snapshot_members(store, ref, self.platform),
-                mode=self.mode,  # type: ignore[arg-type]
+                mode=sync_mode_of(self.mode),
                 guards=Guardrails(
                     min_size=self.min_size,
                     max_shrink=self.max_shrink,

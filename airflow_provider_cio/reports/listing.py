@@ -37,10 +37,9 @@ def day_reports(store: ObjectStore, cfg: CioDagConfig, date: str, hour: int | No
         ref = PartitionRef(
             AUDIENCES_ROOT, cfg.env, cfg.workspace, audience.name, dt.date.fromisoformat(date), hour
         )
-        prefix = ref.prefix
         candidates.append(Report(GATE_REPORT, audience.name, ref.quality_report_path))
-        if store.exists(f"{prefix}/_stats.json"):  # built that day: its stats and its (all-time) trend
-            candidates.append(Report(AUDIENCE_STATS, audience.name, f"{prefix}/_stats.json"))
+        if store.exists(ref.stats_path):  # built that day: its stats and its (all-time) trend
+            candidates.append(Report(AUDIENCE_STATS, audience.name, ref.stats_path))
             candidates.append(Report(TREND_REPORT, audience.name, trend_paths(history, audience.name)[0]))
     found = [report for report in candidates if store.exists(report.path)]
     lift = pipeline_state.latest_lift(store, cfg) if found else {}

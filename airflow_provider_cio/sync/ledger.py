@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_cio.landing.layout import LEDGER_DONE_NAME, ledger_run
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
 from airflow_provider_cio.sync.destination import Operation, SessionState
 
@@ -44,7 +45,7 @@ class Ledger:
 
     def __init__(self, store: ObjectStore, base: str, run_id: str) -> None:
         self._store = store
-        self.prefix = f"{base}/runs/{run_id}"
+        self.prefix = ledger_run(base, run_id)
 
     def url(self) -> str:
         return self._store.url(self.prefix)
@@ -58,11 +59,11 @@ class Ledger:
         return path
 
     def is_done(self) -> bool:
-        return self._store.exists(f"{self.prefix}/done.json")
+        return self._store.exists(f"{self.prefix}/{LEDGER_DONE_NAME}")
 
     def finish(self, report: dict[str, Any]) -> None:
         self._store.write_bytes(
-            f"{self.prefix}/done.json", json.dumps(report, indent=1, sort_keys=True).encode()
+            f"{self.prefix}/{LEDGER_DONE_NAME}", json.dumps(report, indent=1, sort_keys=True).encode()
         )
 
     def save_session(self, session: SessionState) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from airflow_provider_cio.landing.layout import audience_ledger
 from airflow_provider_cio.storage.base import ObjectStore
 from airflow_provider_cio.sync.approval import ApprovedOverride, apply_approval
 from airflow_provider_cio.sync.destination import Destination
@@ -47,7 +48,7 @@ def audience_slug(name: str) -> str:
 def ledger_prefix(ledger_root: str, platform: str, audience_name: str) -> str:
     """Where one platform audience's ledger and synced state live: keyed by the platform audience name, so a
     different platform audience (a new name) starts from an empty state instead of diffing against another's."""
-    return f"{ledger_root.rstrip('/')}/{platform}/{audience_slug(audience_name)}"
+    return audience_ledger(ledger_root, platform, audience_slug(audience_name))
 
 
 def snapshot_id_for(snapshot: Snapshot, mode: SyncMode) -> str:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from airflow_provider_cio.landing.layout import ledger_state_dir, ledger_state_pointer
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
 from airflow_provider_cio.sync.destination import Member
 
@@ -101,8 +102,8 @@ class StateStore:
 
     def __init__(self, store: ObjectStore, base: str) -> None:
         self._store = store
-        self.pointer_path = f"{base}/state.json"
-        self._members_dir = f"{base}/state"
+        self.pointer_path = ledger_state_pointer(base)
+        self._members_dir = ledger_state_dir(base)
         self._read: tuple[str, pa.Table] | None = None  # the last table read: a run reads its base state once
 
     def load(self) -> StateInfo | None:

@@ -139,13 +139,15 @@ def _store(stack: Devstack) -> Any:
 
 
 def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None:
+    import datetime as dt
+
     from airflow_provider_cio import pipeline_state
     from airflow_provider_cio.dag_config import load_dag_config
+    from airflow_provider_cio.landing.layout import LANDING_ROOT, PartitionRef, ledger_root
     from airflow_provider_cio.sync.naming import platform_audience_name
 
     store = _store(stack)
     cfg = load_dag_config(project_root() / "dags" / "config" / "devstack.yaml")
-    base = pipeline_state.base_path(cfg)
     print("\n== demo summary")
     services = ", ".join(f"{name} :{info.get('port')}" for name, info in stack.status().items())
     print(f"devstack        : {services}")
@@ -168,7 +170,8 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
             + "; ".join(sent)
         )
     print(
-        f"sync ledgers    : ledger/{base}/<platform>/<platform name, path-safe>/ in container {store.container_name}"
+        f"sync ledgers    : {ledger_root(cfg.env, cfg.workspace)}/<platform>/<platform name, path-safe>/ in container "
+        f"{store.container_name}"
     )
     lift = pipeline_state.latest_lift(store, cfg)
     if lift:
@@ -180,10 +183,10 @@ def _summary(stack: Devstack, date: str, blocked: dict[str, str] | None) -> None
         print("blocked case (Customer.io export lost customer_id; cio_cart_recovery for one hour):")
         for task, task_state in sorted(blocked.items()):
             print(f"  {task:<48} {task_state}")
-        hour = f"{BLOCKED_HOUR:02d}"
-        blocked_gate = pipeline_state.read_json(
-            store, f"landing/{base}/deliveries/dt={date}/hr={hour}/_quality/result.json"
+        gated = PartitionRef(
+            LANDING_ROOT, cfg.env, cfg.workspace, "deliveries", dt.date.fromisoformat(date), BLOCKED_HOUR
         )
+        blocked_gate = pipeline_state.read_json(store, gated.quality_result_path)
         for check in blocked_gate.get("checks", []):
             if not check.get("success") and check.get("severity") == "critical":
                 print(
