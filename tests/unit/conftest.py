@@ -1,6 +1,6 @@
-"""Fixtures for tests/unit/meta and tests/unit/sync: a Meta Graph emulator on a free loopback port and the real
-SDK-based destination pointed at it. Directories with another ``emulator`` or ``sleeps`` define their own, which
-take precedence over these."""
+"""Fixtures for the unit tests (tests/unit/destinations/meta, tests/unit/sync, ...): a Meta Graph emulator on a
+free loopback port and the real SDK-based destination pointed at it. Directories (or modules) with another
+``emulator`` or ``sleeps`` define their own, which take precedence over these."""
 
 from __future__ import annotations
 

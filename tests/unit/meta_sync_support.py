@@ -1,5 +1,5 @@
-"""Test data shared by tests/unit/meta and tests/unit/sync: the Meta emulator's credentials and members (raw values
-exist only to prove they never leak)."""
+"""Test data shared by the unit tests (tests/unit/destinations/meta, tests/unit/sync, ...): the Meta emulator's
+credentials and members (raw values exist only to prove they never leak)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The destination here is a small in-memory platform written for these tests: it applies adds and removals by
 ``customer_id`` and reports, at ``close_session``, the batches a test tells it to fail, the way Data Manager
 reports FAILURE / PARTIAL_SUCCESS after accepting a request. The platform-level versions of these checks (the real
-SDKs against the emulators) live in tests/unit/google and tests/unit/meta.
+SDKs against the emulators) live in tests/unit/destinations/google and tests/unit/destinations/meta.
 """
 
 from __future__ import annotations

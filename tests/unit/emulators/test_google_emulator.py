@@ -5,16 +5,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-from google_support import CUSTOMER, sha
+from google_support import CUSTOMER, google_emulator, sha
 
 from cio_devkit.emulators.google import gaql
 from cio_devkit.emulators.google.faults import Fault, load_faults
 from cio_devkit.emulators.google.server import GoogleEmulator
+
+
+@pytest.fixture
+def emulator() -> Iterator[GoogleEmulator]:
+    """The Google emulator (tests/unit/conftest.py serves the Meta one under this name)."""
+    yield from google_emulator()
 
 
 def ads(emulator: GoogleEmulator) -> Any:

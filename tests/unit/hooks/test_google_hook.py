@@ -4,16 +4,24 @@ the key; the Google Ads destination it builds talks to the emulator through the 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from google_support import CUSTOMER, email_key, emails_in, member
+from google_support import CUSTOMER, email_key, emails_in, google_emulator, member
 
 from airflow_provider_cio.hooks.google import GoogleCustomerMatchHook
 from airflow_provider_cio.sync.errors import ConfigurationError
 from cio_devkit.emulators.google.server import GoogleEmulator
 
-# The emulator's certificate is trusted before this process opens its first TLS channel (see conftest.py).
+
+@pytest.fixture
+def emulator() -> Iterator[GoogleEmulator]:
+    """The Google emulator (tests/unit/conftest.py serves the Meta one under this name)."""
+    yield from google_emulator()
+
+
+# The emulator's certificate is trusted before this process opens its first TLS channel (google_support.google_emulator).
 pytestmark = pytest.mark.usefixtures("emulator")
 
 

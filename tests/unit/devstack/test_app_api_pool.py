@@ -11,7 +11,7 @@ import yaml
 from airflow_provider_cio.dag_config import read_dag_config
 from cio_devkit import app_api_pool
 
-CONFIG = Path(__file__).resolve().parents[2] / "dags" / "config" / "cio.yaml"
+CONFIG = Path(__file__).resolve().parents[3] / "dags" / "config" / "cio.yaml"
 
 
 def config_with_pool(tmp_path: Path, pool: str | None) -> Path:

@@ -3,17 +3,25 @@ projected, streamed; refused loudly where it does not emulate (so an emulator ga
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from google.ads.googleads.v26.errors.types import query_error as query_error_enum
-from google_support import CUSTOMER
+from google_support import CUSTOMER, google_emulator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_google_emulator import add, ads, new_job, op
 
 from cio_devkit.emulators.google import gaql
 from cio_devkit.emulators.google.server import GoogleEmulator
+
+
+@pytest.fixture
+def emulator() -> Iterator[GoogleEmulator]:
+    """The Google emulator (tests/unit/conftest.py serves the Meta one under this name)."""
+    yield from google_emulator()
+
 
 _WORDS = ["SELECT", "FROM", "WHERE", "AND", "ORDER", "BY", "LIMIT", "IN", "NOT", "LIKE", "IS", "NULL",
           "user_list.id", "user_list.name", "user_list", ",", "(", ")", "=", "!=", ">", "'x'", '"y"', "3", "-1",

@@ -12,7 +12,7 @@ import yaml
 
 from airflow_provider_cio.dag_config import parse_dag_config
 
-CONFIG = Path(__file__).resolve().parents[2] / "dags" / "config" / "cio.yaml"
+CONFIG = Path(__file__).resolve().parents[3] / "dags" / "config" / "cio.yaml"
 
 
 def wired(policy: dict[str, Any], *, hourly: bool = False) -> Any:

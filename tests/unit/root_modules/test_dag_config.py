@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from airflow_provider_cio.dag_config import DagConfigError, load_dag_config
 from airflow_provider_cio.sync import ConfigurationError
 
-CONFIG = Path(__file__).resolve().parents[2] / "dags" / "config" / "cio.yaml"
+CONFIG = Path(__file__).resolve().parents[3] / "dags" / "config" / "cio.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -186,11 +186,15 @@ def test_defaults_live_in_the_sections_and_a_minimal_config_loads() -> None:
 
 def test_the_enumerations_are_the_sync_cores_and_the_operators() -> None:
     from airflow_provider_cio.dag_config import SYNC_MODES, Platform
-    from airflow_provider_cio.operators.audience_sync import PLATFORMS
+    from airflow_provider_cio.operators.audience_sync import platform_of, sync_mode_of
     from airflow_provider_cio.sync.plan import SYNC_MODES as CORE_MODES
 
     assert SYNC_MODES == CORE_MODES
-    assert tuple(p.value for p in Platform) == PLATFORMS
+    assert [sync_mode_of(mode).value for mode in SYNC_MODES] == list(CORE_MODES)
+    # the operator takes the config's platforms, and only them
+    assert [platform_of(p.value) for p in Platform] == list(Platform)
+    with pytest.raises(ValueError, match="not 'tiktok'"):
+        platform_of("tiktok")
 
 
 def _leaves(node: Any, prefix: str = "") -> list[str]:

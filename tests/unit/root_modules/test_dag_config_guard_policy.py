@@ -11,7 +11,7 @@ import yaml
 
 from airflow_provider_cio.dag_config import DagConfigError, parse_dag_config
 
-CONFIG = Path(__file__).resolve().parents[2] / "dags" / "config" / "cio.yaml"
+CONFIG = Path(__file__).resolve().parents[3] / "dags" / "config" / "cio.yaml"
 
 
 def raw_config(**audience_keys: Any) -> dict[str, Any]:
