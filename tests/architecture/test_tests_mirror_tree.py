@@ -19,8 +19,6 @@ UNIT = Path(__file__).resolve().parents[1] / "unit"
 
 # test module (relative to tests/unit) -> why it stays with its subject although it imports the adapter
 BY_SUBJECT: dict[str, str] = {
-    "customerio/test_cio_export_landing.py": "the App API landing end to end on this folder's Customer.io emulator; "
-    "the export operator and trigger are how it is started",
     "landing/test_concurrent_commit_gate.py": "concurrent landing commits; the gate operator is one of the writers",
     "preflight/test_preflight.py": "the preflight findings (core), read through the hooks and the sync operator",
     "webhooks/test_realtime_inputs.py": "micro-batches to audience inputs; the trigger watching them is one case",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,80 +79,6 @@ def test_listings_land_metrics_and_events_of_the_interval(
     metrics = read_table(store, _ref("metrics"))
     assert set(metrics["delivery_id"].to_pylist()) <= _expected_deliveries(cio_workspace)
     assert metrics.num_rows > 0
-
-
-def _conn_env(monkeypatch: pytest.MonkeyPatch, emulator: CustomerIoEmulator, api_key: str) -> None:
-    conn = {"conn_type": "customerio", "host": emulator.url, "password": api_key, "extra": {"region": "us"}}
-    monkeypatch.setenv("AIRFLOW_CONN_CIO_TEST", json.dumps(conn))
-
-
-class _TI:
-    def __init__(self) -> None:
-        self.pushed: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.pushed[key] = value
-
-
-def test_deferrable_operator_pushes_export_ids_early_and_defers(
-    monkeypatch: pytest.MonkeyPatch, emulator: CustomerIoEmulator, api_key: str
-) -> None:
-    from airflow.sdk.exceptions import TaskDeferred
-
-    from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
-    from airflow_provider_cio.triggers.customerio_export import CustomerIoExportTrigger
-
-    _conn_env(monkeypatch, emulator, api_key)
-    operator = CustomerIoExportOperator(
-        task_id="land", dataset="deliveries", workspace="ws", customerio_conn_id="cio_test", deferrable=True
-    )
-    ti = _TI()
-    context = {"data_interval_start": START, "data_interval_end": END, "logical_date": START, "ti": ti}
-    with pytest.raises(TaskDeferred) as deferred:
-        operator.execute(context)
-    trigger = deferred.value.trigger
-    assert isinstance(trigger, CustomerIoExportTrigger)
-    assert ti.pushed["export_ids"] == trigger.export_ids and trigger.export_ids
-    classpath, kwargs = trigger.serialize()
-    assert classpath.endswith("CustomerIoExportTrigger") and json.dumps(kwargs)
-
-
-def test_trigger_yields_exactly_one_done_event(
-    monkeypatch: pytest.MonkeyPatch, make_client: Any, emulator: CustomerIoEmulator, api_key: str
-) -> None:
-    from airflow_provider_cio.triggers.customerio_export import CustomerIoExportTrigger
-
-    _conn_env(monkeypatch, emulator, api_key)
-    ids = create_exports(make_client(), "deliveries", START, END)
-    trigger = CustomerIoExportTrigger(
-        customerio_conn_id="cio_test", export_ids=ids, poll_interval=0.05, timeout=30
-    )
-
-    async def collect() -> list[Any]:
-        return [event async for event in trigger.run()]
-
-    events = asyncio.run(collect())
-    assert len(events) == 1
-    assert events[0].payload == {"status": "done", "export_ids": ids}
-
-
-def test_trigger_reports_a_failed_export(
-    monkeypatch: pytest.MonkeyPatch, make_client: Any, emulator: CustomerIoEmulator, api_key: str
-) -> None:
-    from airflow_provider_cio.triggers.customerio_export import CustomerIoExportTrigger
-
-    _conn_env(monkeypatch, emulator, api_key)
-    emulator.faults.fail_exports(1)
-    ids = create_exports(make_client(), "people", START, END)
-    trigger = CustomerIoExportTrigger(
-        customerio_conn_id="cio_test", export_ids=ids, poll_interval=0.05, timeout=30
-    )
-
-    async def collect() -> list[Any]:
-        return [event async for event in trigger.run()]
-
-    events = asyncio.run(collect())
-    assert [e.payload["status"] for e in events] == ["failed"]
 
 
 def test_metrics_rows_are_engagement_only_never_the_messages_own_timestamps() -> None:
