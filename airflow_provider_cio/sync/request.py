@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from airflow_provider_cio.landing.layout import LEDGER_ROOT
 from airflow_provider_cio.sync.approval import ApprovedOverride
 from airflow_provider_cio.sync.destination import Member, Operation
 from airflow_provider_cio.sync.guards import Guardrails
@@ -41,7 +42,7 @@ class SyncRequest:
     guards: Guardrails | None = None  # None: the default guardrails
     quality_passed: bool | None = None
     dry_run: bool = False
-    ledger_root: str = "ledger"
+    ledger_root: str = LEDGER_ROOT
     description: str = ""
     as_of: datetime | None = None
     approval: ApprovedOverride | None = None
