@@ -96,7 +96,7 @@ def seed(store: Any, workspace: str, name: str) -> None:
     """Yesterday's 1,000-member snapshot synced to Meta (as yesterday's run did), then today's 100-member one."""
     from airflow_provider_cio.audiences.snapshot import snapshot_members, snapshot_ref, write_snapshot
     from airflow_provider_cio.hooks.meta import MetaCustomAudienceHook
-    from airflow_provider_cio.sync import Guardrails, run_sync
+    from airflow_provider_cio.sync import Guardrails, SyncRequest, run_sync
     from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
 
     before = snapshot_ref("dev", workspace, name, (COVERED - timedelta(days=1)).date())
@@ -104,13 +104,15 @@ def seed(store: Any, workspace: str, name: str) -> None:
     run_sync(
         MetaCustomAudienceHook("cio_meta").get_destination(),
         store,
-        audience_name=platform_audience_name("dev", workspace, name),
-        members=snapshot_members(store, before, "meta"),
-        guards=Guardrails(min_size=10),
-        quality_passed=True,
-        ledger_root=f"ledger/dev/{workspace}",
-        description=AudienceOwner("dev", workspace, name).description(),
-        as_of=COVERED,
+        SyncRequest(
+            audience_name=platform_audience_name("dev", workspace, name),
+            members=snapshot_members(store, before, "meta"),
+            guards=Guardrails(min_size=10),
+            quality_passed=True,
+            ledger_root=f"ledger/dev/{workspace}",
+            description=AudienceOwner("dev", workspace, name).description(),
+            as_of=COVERED,
+        ),
     )
     write_snapshot(store, snapshot_ref("dev", workspace, name, COVERED.date()), build_of(name, range(100)))
 
@@ -182,6 +184,42 @@ class Run:
                 interval=2,
             )
         )
+
+    def wait_parked(self, task: str) -> str:
+        """The task's state once it waits for an answer and the scheduler has seen its worker exit after parking.
+
+        Airflow 3.3.2's scheduler race: an answer given before the scheduler processes the executor's "success"
+        for the parking run resumes the task to ``queued``, and the late event then fails it as "state changed
+        externally" (``Executor ... reported that the task instance ... finished with state success, but the task
+        instance's state attribute is queued``). That window is the scheduler's loop lag (under a second when idle,
+        seconds when loaded): a person rarely answers inside it, a test on CI's loaded machine did twice. The scheduler logs ``TaskInstance Finished: ... task_id=<task>, ...`` once it has
+        processed that event; answering after it is what any real answer does.
+        """
+        state = self.wait_for(task, {"awaiting_input"})
+        if state != "awaiting_input":
+            return state
+        processed = f"TaskInstance Finished: dag_id={DAG_ID}, task_id={task}, run_id={self.run_id},"
+        self.airflow.wait_until(
+            lambda: processed in self.airflow.log_path.read_text(errors="replace"),
+            timeout=WAIT,
+            what=f"the scheduler processing {task}'s exit after it parked",
+        )
+        return state
+
+    def log(self, task: str) -> str:
+        """The task's log, every try (for a failure message: why a task failed, read as the UI shows it)."""
+        lines = []
+        for try_number in range(1, 4):
+            path = f"/api/v2/dags/{DAG_ID}/dagRuns/{self.quoted}/taskInstances/{task}/logs/{try_number}"
+            try:
+                content = self.airflow.api("GET", path + "?full_content=true").get("content") or []
+            except Exception as error:  # a try that never ran has no log
+                lines.append(f"try {try_number}: {type(error).__name__}")
+                break
+            lines.append(f"--- try {try_number}")
+            entries = content if isinstance(content, list) else [content]
+            lines += [str(c.get("event", c)) if isinstance(c, dict) else str(c) for c in entries]
+        return "\n".join(lines)[-6000:]
 
     def answer(self, task: str, option: str) -> dict[str, Any]:
         path = f"/api/v2/dags/{DAG_ID}/dagRuns/{self.quoted}/taskInstances/{task}/-1/hitlDetails"

@@ -39,7 +39,7 @@ def test_on_call_finds_the_request_in_required_actions_and_approves_it(
     run: Run, devstack: Devstack, workspace: str, tmp_path: Path
 ) -> None:
     task = f"approve_meta_{AUDIENCE}"
-    assert run.wait_for(task, {"awaiting_input"}) == "awaiting_input"
+    assert run.wait_parked(task) == "awaiting_input"
     airflow = run.airflow
     shot = (
         KEPT_SCREENSHOT if os.environ.get("CIO_UPDATE_SCREENSHOTS") == "1" else tmp_path / "ui-approval.png"
