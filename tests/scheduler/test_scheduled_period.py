@@ -37,7 +37,7 @@ def _config(path: Path, workspace: str) -> Path:
     config["export"]["datasets"] = ["metrics"]
     config["export"]["deadline_hours"] = 0
     # no settle wait: run just after midnight, the day's land task would otherwise defer past this test's timeout
-    # (the wait itself is tested in tests/unit/test_covered_period.py)
+    # (the wait itself is tested in tests/unit/operators/test_covered_period.py)
     config["export"]["settle_minutes"] = 0
     config["cart_recovery"] = {"datasets": ["deliveries"], "audiences": [], "settle_minutes": 0}
     path.write_text(yaml.safe_dump(config, sort_keys=False))
