@@ -2,7 +2,9 @@
 
 One pass in Python per column: the per-kind normalizer is resolved once, repeating kinds (names, places) are
 memoized per column, and hashing is ``hashlib.sha256`` per kept value (the standard library has nothing faster, and
-pyarrow.compute has no SHA-256). Dropped values come back as ``None`` in their position and never fail the batch.
+pyarrow.compute has no SHA-256). Big mostly-unique columns (emails, phones) are cut into chunks that worker processes
+and the caller share (``pool``); each chunk runs the same one-core function, so the answers do not depend on where it
+ran. Dropped values come back as ``None`` in their position and never fail the batch.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from airflow_provider_cio.identity.kinds import is_hashed
+from airflow_provider_cio.identity import pool
+from airflow_provider_cio.identity.email_arrow import meta_common_emails
+from airflow_provider_cio.identity.kinds import EMAIL, META, is_hashed
+from airflow_provider_cio.identity.pool import ChunkResult, Task
 from airflow_provider_cio.identity.reasons import Dropped
 from airflow_provider_cio.identity.registry import REPEATING_KINDS, Normalizer, as_text, normalizer_for
 
@@ -91,32 +96,78 @@ def _run_distinct(items: list[object], normalize: Normalizer, hashed: bool) -> C
     return ColumnResult([answers[v] for v in items], reasons)
 
 
-def _run(values: Iterable[object], normalize: Normalizer, *, hashed: bool, memoize: bool) -> ColumnResult:
+def _run_meta_emails(items: list[object], normalize: Normalizer, hashed: bool) -> ColumnResult | None:
+    """Meta emails: the common shape through Arrow kernels (``email_arrow``), the rest value by value."""
+    common = meta_common_emails(items)
+    if common is None:
+        return None
+    results = [
+        b if b is not None else _normalize_any(v, normalize) for b, v in zip(common, items, strict=True)
+    ]
+    if hashed:
+        sha256 = hashlib.sha256
+        out = [
+            sha256(r).hexdigest()
+            if type(r) is bytes
+            else (sha256(r.encode()).hexdigest() if type(r) is str else None)
+            for r in results
+        ]
+    else:
+        out = [r.decode() if type(r) is bytes else (r if type(r) is str else None) for r in results]
+    reasons: dict[str, int] = {}
+    if None in out:
+        for r in results:
+            if isinstance(r, Dropped):
+                reasons[r.reason] = reasons.get(r.reason, 0) + 1
+    return ColumnResult(out, reasons)
+
+
+def run_chunk(task: Task, chunk: list[object]) -> ChunkResult:
+    """One core over one chunk of a mostly-unique column: what the caller and each worker run."""
+    kind, platform, default_country, hashed = task
+    normalize = normalizer_for(kind, platform, default_country)
+    result = _run_meta_emails(chunk, normalize, hashed) if kind == EMAIL and platform == META else None
+    if result is None:
+        result = _run_each(chunk, normalize, hashed)
+    return result.values, result.reasons
+
+
+def _run(task: Task, values: Iterable[object]) -> ColumnResult:
+    kind, platform, default_country, hashed = task
     items = _as_list(values)
-    if memoize:
-        return _run_distinct(items, normalize, hashed)
-    return _run_each(items, normalize, hashed)
+    if kind in REPEATING_KINDS:  # few distinct values: the memo beats more cores
+        return _run_distinct(items, normalizer_for(kind, platform, default_country), hashed)
+    if len(items) < pool.MIN_VALUES:
+        return ColumnResult(*run_chunk(task, items))
+    out: list[str | None] = []
+    reasons: dict[str, int] = {}
+    for chunk_values, chunk_reasons in pool.run_chunks(items, task, run_chunk):
+        out += chunk_values
+        for reason, count in chunk_reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    return ColumnResult(out, reasons)
 
 
 def normalize_column(
     kind: str, values: Iterable[object], *, platform: str, default_country: str | None = None
 ) -> ColumnResult:
     """``normalize`` over a column (list, tuple, pyarrow array, pandas Series)."""
-    normalize = normalizer_for(kind, platform, default_country)
-    return _run(values, normalize, hashed=False, memoize=kind in REPEATING_KINDS)
+    # an unknown kind, platform or country fails here, not in a worker
+    normalizer_for(kind, platform, default_country)
+    return _run((kind, platform, default_country, False), values)
 
 
 def hash_column(
     kind: str, values: Iterable[object], *, platform: str, default_country: str | None = None
 ) -> ColumnResult:
     """``hash_identifier`` over a column: SHA-256 hex of each normalized value, None where dropped."""
-    normalize = normalizer_for(kind, platform, default_country)
-    return _run(values, normalize, hashed=True, memoize=kind in REPEATING_KINDS)
+    normalizer_for(kind, platform, default_country)
+    return _run((kind, platform, default_country, True), values)
 
 
 def prepare_column(
     kind: str, values: Iterable[object], *, platform: str, default_country: str | None = None
 ) -> ColumnResult:
     """``prepare`` over a column: hashed or plain, as the platform wants this kind on the wire."""
-    normalize = normalizer_for(kind, platform, default_country)
-    return _run(values, normalize, hashed=is_hashed(kind, platform), memoize=kind in REPEATING_KINDS)
+    normalizer_for(kind, platform, default_country)
+    return _run((kind, platform, default_country, is_hashed(kind, platform)), values)
