@@ -10,7 +10,9 @@ the churn plus a few vectorised passes, not a Python step per member. Modes:
 
 Platforms apply requests later and in no promised order (Meta: adds within about an hour, removals within 24 h), so
 nothing a member keeps is ever in a removal: a changed member's removal carries only the identifier values it lost
-(``Member.retained``), and adds run before removals. Where memberships lapse (Google Customer Match), an unchanged
+(``Member.retained``), no removal names a value another member of the snapshot holds (platforms key memberships by
+hashed identifier: a departed member's shared email would take the member who stays with it), and adds run before
+removals. Where memberships lapse (Google Customer Match), an unchanged
 member last sent ``refresh_after_days`` ago is added again; each upload comes due again somewhere between half and
 all of that age (drawn per member and upload), so a million members first synced on one day are not all re-sent on
 one later day, and the daily refresh load settles flat.
@@ -194,7 +196,35 @@ def _removals(snapshot: Snapshot, diff: Diff, *, with_lost: bool) -> list[Member
         lost = _lost_identifiers(member, kept_as)
         if lost is not None:
             removes.append(lost)
-    return removes
+    return _sparing_held(snapshot, removes)
+
+
+def _sparing_held(snapshot: Snapshot, removes: list[Member]) -> list[Member]:
+    """The removals without any identifier value a snapshot member still holds (same kind). Platforms key
+    memberships by hashed identifier, not by our customer id: removing a departed member's shared email
+    (a household, a shared inbox, a duplicate profile) would also remove the member who stays with it. A removal
+    left with nothing is dropped: everything it named is still held by someone in the audience (or it named nothing:
+    a request with no identifier fails on Google). Adds are snapshot
+    members, so a value added in the same plan is spared too. One probe per kind over the snapshot's columns."""
+    from dataclasses import replace
+
+    if not removes:
+        return removes
+    asked: dict[str, set[str]] = {}
+    for member in removes:
+        for kind, values in member.identifiers.items():
+            asked.setdefault(kind, set()).update(values)
+    held = {kind: snapshot.held(kind, values) for kind, values in asked.items()}
+    out: list[Member] = []
+    for member in removes:
+        kept: dict[str, tuple[str, ...]] = {}
+        for kind, values in member.identifiers.items():
+            free = tuple(v for v in values if v and v not in held[kind])
+            if free:
+                kept[kind] = free
+        if kept:
+            out.append(member if kept == dict(member.identifiers) else replace(member, identifiers=kept))
+    return out
 
 
 def _lost_identifiers(old: Member, new: Member) -> Member | None:

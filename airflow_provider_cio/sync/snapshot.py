@@ -117,6 +117,23 @@ class Snapshot:
     def all_members(self) -> list[Member]:
         return self.members_at(range(len(self)))
 
+    def held(self, kind: str, values: Iterable[str]) -> set[str]:
+        """Which of ``values`` some member holds as a ``kind`` identifier. One vectorised pass over the kind's
+        column, probing a hash set of the (few) values asked about: what a removal must not name."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        asked = pa.array(sorted(set(values)), type=pa.string())
+        if not len(asked) or not len(self):
+            return set()
+        if isinstance(self._source, MemberTable):
+            if kind not in self._source.kinds:
+                return set()
+            flat = pc.list_flatten(self._source.table.column(kind))
+            return set(pc.unique(flat.filter(pc.is_in(flat, value_set=asked))).to_pylist())
+        wanted = set(asked.to_pylist())
+        return {v for m in self._source for v in m.identifiers.get(kind, ()) if v in wanted}
+
     @property
     def entries(self) -> list[SnapshotEntry]:
         """Every member with its fingerprint (builds them all: for tests and small snapshots)."""

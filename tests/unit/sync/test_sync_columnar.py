@@ -91,7 +91,8 @@ def test_columnar_snapshot_equals_the_member_by_member_one(rows: list, stored_ro
 
 def reference_mirror(old: list[Member], new: list[Member]) -> tuple[list[Member], list[Member]]:
     """The merge-join's mirror rules: add new and changed members; remove departed members whole and, for changed
-    members, only the identifier values they lost (retained); both in customer_id order."""
+    members, only the identifier values they lost (retained); both in customer_id order. No removal names a value
+    a snapshot member holds (a removal left with nothing is not sent)."""
     before = {m.customer_id: m for m in old}
     adds, removes = [], []
     for m in sorted(new, key=lambda m: m.customer_id):
@@ -113,7 +114,17 @@ def reference_mirror(old: list[Member], new: list[Member]) -> tuple[list[Member]
                     lost[kind] = gone
             if lost:
                 removes.append(Member(cid, lost, consent=prior.consent, retained=True))
-    return adds, removes
+    return adds, [spared for m in removes if (spared := _sparing(m, new)) is not None]
+
+
+def _sparing(removal: Member, new: list[Member]) -> Member | None:
+    """A removal without the values any member of the snapshot holds (same kind); None when nothing is left."""
+    kept = {}
+    for kind, values in removal.identifiers.items():
+        held = {v for m in new for v in m.identifiers.get(kind, ())}
+        if free := tuple(v for v in values if v and v not in held):
+            kept[kind] = free
+    return dataclasses.replace(removal, identifiers=kept) if kept else None
 
 
 def _stored(member: Member) -> Member:

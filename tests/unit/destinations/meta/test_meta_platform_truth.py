@@ -230,3 +230,29 @@ def test_a_replace_resumed_after_its_session_expired_fails_loudly_then_repairs(g
     assert repaired.status == "synced"
     clock.advance(HOUR)
     assert set(graph.audience_members(repaired.audience_id)) == {f"x:{m.customer_id}" for m in snapshot}
+
+
+@pytest.mark.parametrize("reading", ["any_key", "extern_id"])
+def test_a_departed_member_sharing_an_email_never_takes_the_member_who_stays(graph, meta, clock, reading):
+    """A household: 0 and 1 share an email. 0 leaves; 1 stays. Meta removes people matched by any key (a reading):
+    a removal row naming the shared email would take 1 too. 2 leaves sharing everything with 3: nothing to send."""
+    graph.configure(removal_match=reading)
+    store = MemoryObjectStore()
+    shared, also = sha("home@example.com"), sha("desk@example.com")
+    base = make_members(range(4, 40))
+    a = Member("cust-a", {"email": (shared,), "phone": (sha("a-phone"),)})
+    b = Member("cust-b", {"email": (shared,), "phone": (sha("b-phone"),)})
+    c = Member("cust-c", {"email": (also,)})
+    d = Member("cust-d", {"email": (also,), "phone": (sha("d-phone"),)})
+    sync(meta, store, [a, b, c, d, *base])
+    clock.advance(48 * HOUR)
+    report = sync(meta, store, [b, d, *base])
+    clock.advance(48 * HOUR)
+    held = graph.audience_members(report.audience_id)
+    assert {"x:cust-b", "x:cust-d"} <= set(held) and "x:cust-a" not in held
+    values = {v for person in held.values() for vs in person.values() for v in vs}
+    assert {shared, also, sha("b-phone"), sha("d-phone")} <= values and sha("a-phone") not in values
+    assert present_members_named_in_removals(graph, report.audience_id, [b, d, *base]) == []
+    assert (
+        report.status == "synced" and report.plan["removes"] == 1
+    )  # a's own phone; c named nothing of its own
