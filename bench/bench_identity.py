@@ -5,7 +5,8 @@ Mix: 40% emails (mixed case, stray spaces, gmail dots, a few malformed), 30% pho
 country, a few placeholders), 30% first/last names with some Unicode.
 
 Variants, each in fresh child processes, alternating:
-- ``ours``: ``hash_column`` per column (the vectorized path);
+- ``ours``: ``hash_column`` per column (the column path: big email and phone columns shared between the calling process
+  and a worker pool it starts, one worker per core beyond its own; the pool's start is inside the timing);
 - ``sdk_format_params``: facebook-business ``CustomAudience.format_params`` over the same values, as a user of
   ``add_users`` would call it: one single-key multi-key schema per column (``["EMAIL"]``, ``["PHONE"]``, ``["FN"]``,
   ``["LN"]``, the form in which the SDK normalizes) with ``is_raw=True``, 10,000 rows per call (Meta's batch size);
@@ -19,6 +20,7 @@ value, or any hash where the right answer is "drop").
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import sys
 import unicodedata
@@ -301,7 +303,7 @@ def own_peak_rss_mb() -> float | None:
 
 
 def run_ours(columns: list[Column]) -> dict[str, Any]:
-    from airflow_provider_cio.identity import hash_column
+    from airflow_provider_cio.identity import hash_column, pool
 
     kept = 0
     reasons: dict[str, int] = {}
@@ -312,7 +314,13 @@ def run_ours(columns: list[Column]) -> dict[str, Any]:
         kept += result.kept
         for reason, count in result.reasons.items():
             reasons[reason] = reasons.get(reason, 0) + count
-    return {"hashed": kept, "dropped_by_reason": reasons, "child_vm_hwm_mb": own_peak_rss_mb()}
+    return {
+        "hashed": kept,
+        "dropped_by_reason": reasons,
+        "child_vm_hwm_mb": own_peak_rss_mb(),
+        "worker_processes": pool.workers(),
+        "arrow_email_path": "pyarrow.compute" in sys.modules,
+    }
 
 
 def run_sdk(columns: list[Column]) -> dict[str, Any]:
@@ -386,14 +394,26 @@ def run(quick: bool) -> list[dict[str, Any]]:
     labelled = sum(len(c.expected) for c in columns)
     wrong = {"ours": wrong_ours(columns), "sdk_format_params": wrong_sdk(columns)}
 
+    loads: list[float] = []
+
+    def sampled(call: Any) -> Any:
+        """The 1-minute load average before each run: the machine is shared, and the ratio depends on it."""
+
+        def run_one() -> dict[str, Any]:
+            loads.append(os.getloadavg()[0])
+            return call()  # type: ignore[no-any-return]
+
+        return run_one
+
     samples = alternate(
         {
-            "ours": lambda: run_in_child(run_ours, columns),
-            "sdk_format_params": lambda: run_in_child(run_sdk, columns),
-            "hashlib_ceiling": lambda: run_in_child(run_ceiling, normalized),
+            "ours": sampled(lambda: run_in_child(run_ours, columns)),
+            "sdk_format_params": sampled(lambda: run_in_child(run_sdk, columns)),
+            "hashlib_ceiling": sampled(lambda: run_in_child(run_ceiling, normalized)),
         },
         runs,
     )
+    load = f"{min(loads):.1f}-{max(loads):.1f}"
     mix = {"emails": 0.4, "phones": 0.3, "names": 0.3, "platform": "meta"}
     records = [
         record(
@@ -409,6 +429,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 "wrong_on_labelled": wrong["ours"],
                 "mix": mix,
                 "target": ">= 5x sdk_format_params and >= 1.0x hashlib_ceiling",
+                "load_avg_1min": load,
             },
         ),
         record(
