@@ -226,3 +226,15 @@ def test_faults_file_and_cli_serve(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=10)
     assert proc.returncode == 0
+
+
+def test_a_removal_takes_the_merged_member_or_only_the_keys_it_names_by_reading() -> None:
+    from cio_devkit.emulators.google.state import UserList
+
+    for reading, left in (("member", set()), ("identifier", {frozenset({"email:home", "phone:b"})})):
+        user_list = UserList(customer_id="1", id=1, name="vip")
+        user_list.add(frozenset({"email:home", "phone:a"}), 1)
+        user_list.add(frozenset({"email:home", "phone:b"}), 2)  # shares a key: one merged member
+        assert [m.keys for m in user_list.members] == [frozenset({"email:home", "phone:a", "phone:b"})]
+        user_list.remove(frozenset({"phone:a"}), match=reading)
+        assert {m.keys for m in user_list.members} == left, reading

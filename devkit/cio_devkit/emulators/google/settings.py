@@ -36,6 +36,15 @@ class EmulatorSettings:
     a size is reported ``size_delay_seconds`` after the change that made it (unset before the list's first change is
     that old). How much Google rounds the estimate is not documented, so ``size_rounding`` is a reading: "exact" or
     "two_significant_digits" (12,345 -> 12,000). The defaults (0 s, exact) keep the devstack's checks exact.
+
+    Both APIs: what a removal takes is a reading, ``removal_match``. Google keys a Customer Match list by the
+    identifiers uploaded, not by the advertiser's customer id ("remove: Remove the provided data", Google Ads API
+    reference, OfflineUserDataJobOperation,
+    https://developers.google.com/google-ads/api/reference/rpc/v26/OfflineUserDataJobOperation; Data Manager
+    "audienceMembers.remove: Removes a list of audience members", each an identifier set,
+    https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/remove). Whether a removal
+    takes only the identifiers it names (``"identifier"``) or the whole matched user, with every identifier merged
+    into it (``"member"``, the default: the stored member sharing any key goes) is not documented.
     """
 
     dm_processing_seconds: float = 4 * 3600.0
@@ -49,8 +58,11 @@ class EmulatorSettings:
     job_seconds: float = 0.0
     size_delay_seconds: float = 0.0
     size_rounding: str = "exact"
+    removal_match: str = "member"
 
     def __post_init__(self) -> None:
+        if self.removal_match not in ("member", "identifier"):
+            raise ValueError("removal_match must be 'member' or 'identifier'")
         if self.size_rounding not in ("exact", "two_significant_digits"):
             raise ValueError("size_rounding must be 'exact' or 'two_significant_digits'")
 

@@ -2,7 +2,8 @@
 
 Both APIs reach the same user lists (as in production), so a member is stored as a set of identifier keys that do
 not depend on which API sent it: ``email:<sha256>``, ``phone:<sha256>``, ``address:<fn>:<ln>:<cc>:<zip>``.
-Adding a member that shares a key with a stored one merges them; removing drops every stored member sharing a key.
+Adding a member that shares a key with a stored one merges them; removing drops every stored member sharing a key,
+or (reading ``removal_match="identifier"``) only the keys it names.
 
 Memberships lapse on the emulator's clock, for both APIs alike: "Number of days a user's cookie stays on your list
 since its most recent addition to the list. This field must be between 0 and 540 inclusive" (Google Ads API
@@ -65,7 +66,14 @@ class UserList:
         if self.earliest_ns is not None and now_ns < self.earliest_ns:
             self.earliest_ns = now_ns
 
-    def remove(self, keys: frozenset[str]) -> None:
+    def remove(self, keys: frozenset[str], *, match: str = "member") -> None:
+        """``match`` is the reading of what a removal takes (``EmulatorSettings.removal_match``): ``"member"``
+        drops every stored member sharing a key with it; ``"identifier"`` drops only the keys it names ("Remove
+        the provided data", OfflineUserDataJobOperation.remove) and a member left with none."""
+        if match == "identifier":
+            kept = [StoredMember(m.keys - keys, m.added_at_ns) for m in self.members]
+            self.members = [m for m in kept if m.keys]
+            return
         self.members = [m for m in self.members if not (m.keys & keys)]
 
     def remove_all(self, as_of_ns: int | None = None) -> None:

@@ -213,3 +213,37 @@ def test_a_sweep_slower_than_the_poll_budget_is_polled_again_never_sent_twice(
     assert attempts > 1 and report.status == "synced"
     assert len(emulator.calls("RemoveAllAudienceMembers")) == 1
     assert emails_in(emulator.members(CUSTOMER, list_id)) == {email_key(i) for i in range(10, 30)}
+
+
+@pytest.mark.parametrize("reading", ["identifier", "member"])
+def test_a_departed_member_sharing_an_email_never_takes_the_member_who_stays(
+    emulator: GoogleEmulator, clock: Clock, reading: str
+) -> None:
+    """Customer Match keys a list by the identifiers uploaded, not by our customer id. a and b share a household
+    email; a leaves, b stays: a removal naming the shared email would take b. t leaves sharing everything with d: no
+    removal at all. Under the "member" reading (a removal takes the whole matched user, every identifier merged into
+    it) a and b are one user on Google: removing a's own phone takes b as well, which no removal can avoid; the full
+    duplicate is still spared."""
+    emulator.settings.removal_match = reading
+    list_id = emulator.create_user_list(CUSTOMER, "vip")
+    dest = destination(emulator, clock, list_id)
+    store = MemoryObjectStore()
+    home, desk = sha("home@example.com"), sha("desk@example.com")
+    a = Member("ca", {"email": (home,), "phone": (sha("+16505550001"),)})
+    b = Member("cb", {"email": (home,), "phone": (sha("+16505550002"),)})
+    t = Member("ct", {"email": (desk,)})
+    d = Member("cd", {"email": (desk,), "phone": (sha("+16505550004"),)})
+    base = [member(i) for i in range(10)]
+    sync(dest, store, clock, [a, b, t, d, *base])
+    clock.sleep(3600)
+
+    report = sync(dest, store, clock, [b, d, *base])
+    clock.sleep(3600)
+
+    keys = {k for person in emulator.members(CUSTOMER, list_id) for k in person}
+    assert {"email:" + desk, "phone:" + sha("+16505550004")} <= keys
+    assert emails_in(emulator.members(CUSTOMER, list_id)) >= {email_key(i) for i in range(10)}
+    if reading == "identifier":
+        assert {"email:" + home, "phone:" + sha("+16505550002")} <= keys
+        assert "phone:" + sha("+16505550001") not in keys
+    assert report.plan["removes"] == 1 and report.plan["departed_members"] == 2
