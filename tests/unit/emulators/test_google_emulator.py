@@ -236,5 +236,5 @@ def test_a_removal_takes_the_merged_member_or_only_the_keys_it_names_by_reading(
         user_list.add(frozenset({"email:home", "phone:a"}), 1)
         user_list.add(frozenset({"email:home", "phone:b"}), 2)  # shares a key: one merged member
         assert [m.keys for m in user_list.members] == [frozenset({"email:home", "phone:a", "phone:b"})]
-        user_list.remove(frozenset({"phone:a"}), match=reading)
+        user_list.remove_by(frozenset({"phone:a"}), reading)
         assert {m.keys for m in user_list.members} == left, reading

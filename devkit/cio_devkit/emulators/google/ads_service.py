@@ -508,7 +508,7 @@ class AdsServices:
             if op.kind == "remove_all":
                 user_list.remove_all()
             elif op.kind == "remove":
-                user_list.remove(op.keys, match=self.core.settings.removal_match)
+                user_list.remove_by(op.keys, self.core.settings.removal_match)
             elif allowed:
                 user_list.add(op.keys, now)
         user_list.note_size()

@@ -386,7 +386,7 @@ class DataManagerService:
                 if req.kind == "ingest":
                     user_list.add(keys, req.due_ns)  # "last added": when the ingest was processed
                 else:
-                    user_list.remove(keys, match=self.core.settings.removal_match)
+                    user_list.remove_by(keys, self.core.settings.removal_match)
         for user_list in lists:
             user_list.note_size()
         errors = sum(req.error_counts.values())

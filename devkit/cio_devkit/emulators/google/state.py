@@ -66,15 +66,22 @@ class UserList:
         if self.earliest_ns is not None and now_ns < self.earliest_ns:
             self.earliest_ns = now_ns
 
-    def remove(self, keys: frozenset[str], *, match: str = "member") -> None:
-        """``match`` is the reading of what a removal takes (``EmulatorSettings.removal_match``): ``"member"``
-        drops every stored member sharing a key with it; ``"identifier"`` drops only the keys it names ("Remove
-        the provided data", OfflineUserDataJobOperation.remove) and a member left with none."""
-        if match == "identifier":
-            kept = [StoredMember(m.keys - keys, m.added_at_ns) for m in self.members]
-            self.members = [m for m in kept if m.keys]
-            return
+    def remove(self, keys: frozenset[str]) -> None:
+        """Drop every stored member sharing a key with ``keys`` (reading ``removal_match="member"``)."""
         self.members = [m for m in self.members if not (m.keys & keys)]
+
+    def remove_keys(self, keys: frozenset[str]) -> None:
+        """Drop only the keys named ("Remove the provided data", OfflineUserDataJobOperation.remove), and a stored
+        member left with none (reading ``removal_match="identifier"``)."""
+        kept = [StoredMember(m.keys - keys, m.added_at_ns) for m in self.members]
+        self.members = [m for m in kept if m.keys]
+
+    def remove_by(self, keys: frozenset[str], match: str) -> None:
+        """A removal under the settings' reading ``match``."""
+        if match == "identifier":
+            self.remove_keys(keys)
+        else:
+            self.remove(keys)
 
     def remove_all(self, as_of_ns: int | None = None) -> None:
         """Drop members last added strictly before ``as_of_ns`` (everyone when None)."""
