@@ -45,6 +45,7 @@ from airflow_provider_cio.audiences.inputs import (
     register_table,
     table_columns,
 )
+from airflow_provider_cio.duckdb_memory import bound_memory
 from airflow_provider_cio.identity import PLATFORMS
 
 if TYPE_CHECKING:
@@ -122,10 +123,11 @@ class AudienceEngine:
         self._tmp = tempfile.TemporaryDirectory(prefix="cio-audience-", dir=work_dir)
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(f"SET temp_directory = '{Path(self._tmp.name, 'spill').as_posix()}'")
         self.con.execute("SET preserve_insertion_order = false")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        # out-of-core under a bounded budget (``duckdb_memory``): spills go to this engine's temp directory
+        bound_memory(
+            self.con, memory_limit=memory_limit, temp_directory=Path(self._tmp.name, "spill").as_posix()
+        )
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self.tables: dict[str, str] = {}  # name -> role ("landed" / "warehouse")

@@ -32,6 +32,8 @@ PEOPLE_COLUMNS: Final[dict[str, str]] = {
     "zip": "zip",
     "country": "country",
 }
+# (customer, raw value) pairs normalized and hashed per slice: a slice's Python strings are a few hundred MB at most
+HASH_BATCH_ROWS: Final = 500_000
 # A member needs at least one of these on some platform to be matchable at all.
 MATCH_KINDS: Final[tuple[str, ...]] = ("email", "phone")
 
@@ -138,27 +140,30 @@ def hash_new_customers(
             f"FROM person_rows p SEMI JOIN identity_todo t ON t.customer_id = p.customer_id "
             f'WHERE p."{column}" IS NOT NULL'
         ).to_arrow_table()
-        if rows.num_rows == 0:
-            continue
-        values = rows.column("raw").to_pylist()
-        countries = rows.column("raw_country").to_pylist() if country_sql else None
-        for platform in (p for p, k in pairs if k == kind):
-            hashed, reasons = _prepare(
-                kind, values, countries, platform=platform, default_country=default_country
-            )
-            batch = pa.table(
-                {
-                    "customer_id": rows.column("customer_id"),
-                    "platform": pa.array([platform] * rows.num_rows, pa.string()),
-                    "kind": pa.array([kind] * rows.num_rows, pa.string()),
-                    "value": pa.array(hashed, pa.string()),
-                    "reason": pa.array(reasons, pa.string()),
-                }
-            )
-            con.register("identity_batch", batch)
-            con.execute("INSERT INTO identity_rows SELECT * FROM identity_batch")
-            con.unregister("identity_batch")
-        del values, countries, rows
+        # Python values one slice at a time: memory stays bounded however many customers a build brings
+        for start in range(0, rows.num_rows, HASH_BATCH_ROWS):
+            part = rows.slice(start, HASH_BATCH_ROWS)
+            values = part.column("raw").to_pylist()
+            countries = part.column("raw_country").to_pylist() if country_sql else None
+            for platform in (p for p, k in pairs if k == kind):
+                hashed, reasons = _prepare(
+                    kind, values, countries, platform=platform, default_country=default_country
+                )
+                batch = pa.table(
+                    {
+                        "customer_id": part.column("customer_id"),
+                        "platform": pa.array([platform] * part.num_rows, pa.string()),
+                        "kind": pa.array([kind] * part.num_rows, pa.string()),
+                        "value": pa.array(hashed, pa.string()),
+                        "reason": pa.array(reasons, pa.string()),
+                    }
+                )
+                con.register("identity_batch", batch)
+                con.execute("INSERT INTO identity_rows SELECT * FROM identity_batch")
+                con.unregister("identity_batch")
+                del hashed, reasons, batch
+            del values, countries, part
+        del rows
     con.execute("INSERT INTO identity_done SELECT customer_id FROM identity_todo")
     log.info("hashed identifiers of %d customers for %s", count, ", ".join(platforms))
     return count

@@ -9,10 +9,12 @@ turns those numbers into GX's verdicts. Sample values are fetched (and masked) o
 from __future__ import annotations
 
 import logging
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_cio.duckdb_memory import bound_memory
 from airflow_provider_cio.quality.drift import type_family
 from airflow_provider_cio.quality.expectations import ExpectationSpec
 from airflow_provider_cio.quality.masking import mask_samples
@@ -101,7 +103,10 @@ def evaluate_with_duckdb(
     select = ", ".join(f"{sql} AS {alias}" for alias, sql in query.expressions.items())
     sql = f"WITH src AS NOT MATERIALIZED (SELECT * FROM {source}) SELECT {select} FROM src"
     connection = duckdb.connect(":memory:")
+    spill = tempfile.TemporaryDirectory(prefix="cio-gate-spill-")
     try:
+        # a uniqueness check groups every key of the partition: bounded memory, spilled beside the run
+        bound_memory(connection, temp_directory=spill.name)
         if threads:
             connection.execute(f"SET threads = {int(threads)}")
         record = connection.execute(sql).fetchone()
@@ -114,6 +119,7 @@ def evaluate_with_duckdb(
         ]
     finally:
         connection.close()
+        spill.cleanup()
     return rows, results
 
 

@@ -30,6 +30,7 @@ LAYER_OF: dict[str, str] = {
     # the core: Airflow-free
     f"{PACKAGE}.errors": CORE,
     f"{PACKAGE}.datasets": CORE,
+    f"{PACKAGE}.duckdb_memory": CORE,  # the embedded DuckDB sessions' memory budget (quality gate, audiences)
     f"{PACKAGE}.identity": CORE,
     f"{PACKAGE}.storage": CORE,
     f"{PACKAGE}.customerio": CORE,
