@@ -132,6 +132,17 @@ class CartRecoveryConfig:
 
 
 @dataclass(frozen=True)
+class RealtimeConfig:
+    """``realtime``: what the webhook receiver's landed ``webhook_events`` feed besides ``cio_realtime``."""
+
+    # every build of the cart and suppression audiences (cio_cart_recovery, cio_audiences) reads the webhook
+    # micro-batches landed within its lookback, as cio_realtime does, so the three DAGs agree on who converted.
+    # Nothing landed (no receiver deployed): nothing changes. false: only cio_realtime reads them, and a person
+    # who converted in the hour re-enters the cart audience through the hourly DAG until the next batch
+    webhook_inputs: bool = True
+
+
+@dataclass(frozen=True)
 class HoldoutConfig:
     """``holdout``: the program whose share of customers never enters its ad audiences (``HoldoutPolicy``)."""
 
@@ -197,6 +208,7 @@ class CioDagConfig:
     connections: dict[str, str] = field(default_factory=dict)
     export: ExportConfig = field(default_factory=ExportConfig)
     cart_recovery: CartRecoveryConfig = field(default_factory=CartRecoveryConfig)
+    realtime: RealtimeConfig = field(default_factory=RealtimeConfig)
     audiences: tuple[AudienceConfig, ...] = ()
     min_size: int = 100
     max_shrink: float = 0.30
@@ -315,6 +327,7 @@ def parse_dag_config(raw: Any, *, source: str = "cio.yaml") -> CioDagConfig:
     for key, kind in (
         ("export", ExportConfig),
         ("cart_recovery", CartRecoveryConfig),
+        ("realtime", RealtimeConfig),
         ("warehouse", WarehouseConfig),
     ):
         raw[key] = reader.section(kind, raw.get(key) or {}, key)
@@ -323,6 +336,7 @@ def parse_dag_config(raw: Any, *, source: str = "cio.yaml") -> CioDagConfig:
         "holdout",
         "export",
         "cart_recovery",
+        "realtime",
         "warehouse",
         *(key for key, _ in guard_defaults),
     }

@@ -22,6 +22,30 @@ def layout(cfg: CioDagConfig) -> dict[str, Any]:
     }
 
 
+def audience_build(
+    cfg: CioDagConfig, *, task_id: str, audiences: Sequence[AudienceConfig], hourly: bool = False
+) -> Any:
+    """The build task of ``audiences`` (engine, warehouse tables, holdout, parameters from the config).
+
+    With ``realtime.webhook_inputs`` (the default) it reads the landed ``webhook_events`` within its lookback, as
+    ``cio_realtime`` does: the hourly cart build writes the same ``dt=/hr=`` snapshot as ``cio_realtime`` with the
+    same as-of time, and a build without the micro-batches would add back who converted in the hour. No batches
+    landed (no receiver deployed): the same inputs as without."""
+    from airflow_provider_cio.operators.audiences import CioAudienceBuildOperator
+    from airflow_provider_cio.operators.realtime_audiences import CioRealtimeAudienceBuildOperator
+
+    kind = CioRealtimeAudienceBuildOperator if cfg.realtime.webhook_inputs else CioAudienceBuildOperator
+    return kind(
+        task_id=task_id,
+        audiences=[a.name for a in audiences],
+        parameters={a.name: a.params for a in audiences if a.params},
+        holdout=cfg.holdout.policy() if cfg.holdout else None,
+        hourly=hourly,
+        **layout(cfg),
+        **cfg.warehouse.operator_kwargs(cfg.env),  # engine and warehouse tables (docs/warehouse.md)
+    )
+
+
 def app_api_export(cfg: CioDagConfig, *, hourly: bool = False) -> dict[str, Any]:
     """The settings every ``CustomerIoExportOperator`` takes from the config: connection, polling, paging,
     rejection limit, deferral, the settle delay (the hourly DAG's own) and the shared App API pool (only when

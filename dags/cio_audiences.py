@@ -38,12 +38,10 @@ from airflow.sdk import DAG
 
 from airflow_provider_cio.assets import landing_asset
 from airflow_provider_cio.dag_config import load_dag_config
-from airflow_provider_cio.dag_wiring import gate_and_sync, layout, sync_params
+from airflow_provider_cio.dag_wiring import audience_build, gate_and_sync, sync_params
 from airflow_provider_cio.notifications.notifier import CioFailureNotifier
-from airflow_provider_cio.operators.audiences import CioAudienceBuildOperator
 
 cfg = load_dag_config(Path(__file__).parent / "config" / "cio.yaml")
-common = layout(cfg)
 
 with DAG(
     dag_id="cio_audiences",
@@ -65,13 +63,7 @@ with DAG(
         "on_failure_callback": CioFailureNotifier(),
     },
 ) as dag:
-    build = CioAudienceBuildOperator(
-        task_id="build_audiences",
-        audiences=[a.name for a in cfg.audiences],
-        parameters={a.name: a.params for a in cfg.audiences if a.params},
-        holdout=cfg.holdout.policy() if cfg.holdout else None,
-        **common,
-        **cfg.warehouse.operator_kwargs(cfg.env),  # engine and warehouse tables (docs/warehouse.md)
-    )
+    # with the webhook micro-batches (realtime.webhook_inputs): who converted is who cio_realtime says
+    build = audience_build(cfg, task_id="build_audiences", audiences=cfg.audiences)
     for audience in cfg.audiences:
         gate_and_sync(build, audience, cfg)

@@ -25,9 +25,14 @@ import pendulum
 from airflow.sdk import DAG
 
 from airflow_provider_cio.dag_config import load_dag_config
-from airflow_provider_cio.dag_wiring import app_api_export, gate_and_sync, layout, sync_params
+from airflow_provider_cio.dag_wiring import (
+    app_api_export,
+    audience_build,
+    gate_and_sync,
+    layout,
+    sync_params,
+)
 from airflow_provider_cio.notifications.notifier import CioFailureNotifier
-from airflow_provider_cio.operators.audiences import CioAudienceBuildOperator
 from airflow_provider_cio.operators.customerio_export import CustomerIoExportOperator
 from airflow_provider_cio.operators.quality_gate import CioQualityGateOperator
 
@@ -52,15 +57,8 @@ with DAG(
         "on_failure_callback": CioFailureNotifier(),
     },
 ) as dag:
-    build = CioAudienceBuildOperator(
-        task_id="build_cart_audiences",
-        audiences=[a.name for a in audiences],
-        parameters={a.name: a.params for a in audiences if a.params},
-        holdout=cfg.holdout.policy() if cfg.holdout else None,
-        hourly=True,
-        **common,
-        **cfg.warehouse.operator_kwargs(cfg.env),  # engine and warehouse tables (docs/warehouse.md)
-    )
+    # with the webhook micro-batches (realtime.webhook_inputs): the same snapshot as cio_realtime's for the hour
+    build = audience_build(cfg, task_id="build_cart_audiences", audiences=audiences, hourly=True)
     for dataset in cfg.cart_recovery.datasets:
         land = CustomerIoExportOperator(
             task_id=f"land_{dataset}_hourly",
