@@ -51,8 +51,13 @@ def snapshot_audiences(
     search_dirs: Sequence[str | Path] = (),
     memory_limit: str | None = None,
     outside: Callable[[AudienceInputs], OutsideEngine] | None = None,
+    inputs_at: datetime | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Build each audience and write its snapshot; audience name -> {prefix, size, exclusions, generation}."""
+    """Build each audience and write its snapshot; audience name -> {prefix, size, exclusions, generation}.
+
+    ``inputs_at`` (when the run listed its inputs) is kept in the stats: a snapshot already committed for the same
+    partition from later inputs (two DAGs write one ``dt=/hr=``: cio_cart_recovery and cio_realtime) is kept, and
+    this build's result reports ``superseded_by`` instead of a generation: an older input never wins."""
     from airflow_provider_cio.audiences.warehouse import materialize_relations
 
     day = dt or partition_date(as_of)
@@ -81,6 +86,25 @@ def snapshot_audiences(
                 definition, as_of=as_of, parameters=(parameters or {}).get(definition.name), holdout=holdout
             )
             ref = snapshot_ref(env, workspace, definition.name, day, hour)
+            if inputs_at is not None:
+                newer = _newer_inputs(store, ref, inputs_at)
+                if newer is not None:
+                    log.warning(
+                        "snapshot %s: kept, it was built from inputs listed at %s, after this build's %s",
+                        ref.prefix,
+                        newer,
+                        inputs_at.isoformat(),
+                    )
+                    results[definition.name] = {
+                        "prefix": ref.prefix,
+                        "size": build.size,
+                        "candidates": build.stats["candidates"],
+                        "exclusions": build.stats["exclusions"],
+                        "superseded_by": newer,
+                        "engine": build.stats["engine"],
+                    }
+                    continue
+                build.stats["inputs_at"] = inputs_at.isoformat()
             manifest = write_snapshot(store, ref, build)
             results[definition.name] = {
                 "prefix": ref.prefix,
@@ -91,3 +115,17 @@ def snapshot_audiences(
                 "engine": build.stats["engine"],
             }
     return results
+
+
+def _newer_inputs(store: ObjectStore, ref: Any, inputs_at: datetime) -> str | None:
+    """The committed snapshot's ``inputs_at`` when it is later than ``inputs_at`` (None: none, older or unknown)."""
+    from airflow_provider_cio.audiences.errors import SnapshotNotFound
+    from airflow_provider_cio.audiences.snapshot import SnapshotCorrupt, read_snapshot_stats
+
+    try:
+        stamp = read_snapshot_stats(store, ref).get("inputs_at")
+    except (SnapshotNotFound, SnapshotCorrupt):
+        return None
+    if not stamp or datetime.fromisoformat(stamp) <= inputs_at:
+        return None
+    return str(stamp)

@@ -81,6 +81,7 @@ class CioAudienceBuildOperator(BaseOperator):
     def _build(self, context: Context) -> dict[str, Any]:
         import json
         import tempfile
+        from datetime import UTC, datetime
         from pathlib import Path
 
         from airflow_provider_cio.audiences.from_landing import inputs_from_landing
@@ -89,6 +90,9 @@ class CioAudienceBuildOperator(BaseOperator):
         from airflow_provider_cio.hooks.blob import object_store
         from airflow_provider_cio.hooks.warehouse import outside_engine, warehouse_relation
 
+        # before any input is listed: a snapshot of this partition built from later inputs is kept (two DAGs
+        # write one dt=/hr=: the hourly cart build and cio_realtime's), see snapshot_audiences
+        inputs_at = datetime.now(UTC)
         store = object_store(self.wasb_conn_id, self.container)
         start, as_of = interval(context, hourly=self.hourly)
         day = start.date()
@@ -135,10 +139,17 @@ class CioAudienceBuildOperator(BaseOperator):
                         default_country=self.default_country,
                         search_dirs=self.definition_paths,
                         outside=outside_engine(json.loads(key)),
+                        inputs_at=inputs_at,
                     )
                 )
         for name, result in results.items():
             self.log.info(
                 "audience %s: %d members, exclusions %s", name, result["size"], result["exclusions"]
             )
+            if result.get("superseded_by"):
+                self.log.warning(
+                    "audience %s: not written, the committed snapshot was built from later inputs (%s)",
+                    name,
+                    result["superseded_by"],
+                )
         return results

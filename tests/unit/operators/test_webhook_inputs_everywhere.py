@@ -41,11 +41,11 @@ def _land(store: MemoryObjectStore, dataset: str, rows: list[dict[str, Any]], hr
         writer.commit()
 
 
-def _workspace(converted_by: str | None) -> MemoryObjectStore:
+def _workspace(converted_by: str | None, store: MemoryObjectStore | None = None) -> MemoryObjectStore:
     """w1 and w2 added to cart at 10:05, got the flow's first cart email at 10:15 and did not click; both ordered
     (AOV 100) two months ago. The receiver landed w1 converting at 10:40 (``converted_by``: the Reporting Webhook
     or a Data Pipelines ``order_completed`` call); the warehouse has not seen that order yet."""
-    store = MemoryObjectStore()
+    store = store if store is not None else MemoryObjectStore()
     _land(store, "people", people(person("w1"), person("w2")).to_pylist())
     at = HOUR + timedelta(minutes=5)
     carts = [
@@ -70,8 +70,13 @@ def _workspace(converted_by: str | None) -> MemoryObjectStore:
     buffer = pa.BufferOutputStream()
     pq.write_table(history, buffer)
     store.write_bytes(f"warehouse/{ENV}/orders/part-0.parquet", buffer.getvalue().to_pybytes())
-    if converted_by is None:  # no receiver deployed
-        return store
+    if converted_by is not None:
+        _land_conversion(store, converted_by)
+    return store
+
+
+def _land_conversion(store: MemoryObjectStore, converted_by: str) -> None:
+    """The receiver lands w1 converting at 10:40: a ``converted`` Reporting Webhook or an ``order_completed`` call."""
     done = HOUR + timedelta(minutes=40)
     webhook = {"event_id": "wh-1", "customer_id": "w1", "timestamp": done, "received_at": done}
     if converted_by == "converted":
@@ -79,7 +84,6 @@ def _workspace(converted_by: str | None) -> MemoryObjectStore:
     else:
         webhook |= {"object_type": "track", "metric": "order_completed"}
     _land(store, "webhook_events", [webhook], hr=10)
-    return store
 
 
 def _dag(name: str, config: Path = DAGS / "config" / "cio.yaml") -> Any:
@@ -160,3 +164,52 @@ def test_webhook_inputs_must_be_a_boolean(value: object) -> None:
     raw["realtime"] = {"webhook_input": True}
     with pytest.raises(DagConfigError, match="realtime"):
         parse_dag_config(raw)
+
+
+class _SlowBuild(MemoryObjectStore):
+    """The landing zone while a slow build runs: the first time a build reads or writes an audience snapshot (its
+    inputs are read and its audiences built by then), ``meanwhile`` runs once: another DAG's build that starts and
+    commits in between."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile: Any = None
+
+    def _touch(self, path: str) -> None:
+        if path.startswith("audiences/") and self.meanwhile is not None:
+            run, self.meanwhile = self.meanwhile, None
+            run()
+
+    def read_bytes(self, path: str) -> bytes:
+        self._touch(path)
+        return super().read_bytes(path)
+
+    def write_bytes(self, path: str, data: Any, **kwargs: Any) -> None:
+        self._touch(path)
+        return super().write_bytes(path, data, **kwargs)
+
+
+def test_an_older_build_of_the_hour_finishing_last_keeps_the_newer_snapshot(
+    builds: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cio_realtime's build of hour 10 read its inputs before w1's conversion landed; while it builds, the
+    conversion lands and cio_cart_recovery's build of the same hour reads it and commits. The slower, older build
+    commits last: the hour's snapshot stays the one from later inputs (the syncs of both DAGs read the committed
+    snapshot, with the same as-of time: neither sends w1)."""
+    from airflow_provider_cio.audiences.snapshot import read_snapshot_stats
+
+    store = _SlowBuild()
+    _workspace(None, store)
+    hourly = builds["cio_cart_recovery"]
+
+    def converted_then_hourly_build() -> None:
+        _land_conversion(store, "converted")
+        _built(hourly, store, "2026-06-01T10:00", monkeypatch)
+
+    store.meanwhile = converted_then_hourly_build
+    _built(_dag("cio_realtime").get_task("build_realtime_audiences"), store, "2026-06-01T10:00", monkeypatch)
+    assert store.meanwhile is None  # the hourly build did run in between
+    assert _members(store, CART, 10) == {"w2"}
+    stats = read_snapshot_stats(store, snapshot_ref(ENV, WS, CART, HOUR.date(), 10))
+    assert "inputs_at" in stats
+    assert _members(store, SUPPRESSION, 10) == set()  # written by the realtime build alone: from its inputs
