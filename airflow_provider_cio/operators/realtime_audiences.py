@@ -1,4 +1,7 @@
-"""``CioRealtimeAudienceBuildOperator``: the audience build, with the landed webhook micro-batches as fresher inputs."""
+"""``CioRealtimeAudienceBuildOperator``: the audience build, with the landed webhook micro-batches as fresher inputs.
+
+``cio_realtime`` builds with it, and so do ``cio_cart_recovery`` and ``cio_audiences`` under
+``realtime.webhook_inputs`` (``dag_wiring.audience_build``): every build agrees on who converted."""
 
 from __future__ import annotations
 

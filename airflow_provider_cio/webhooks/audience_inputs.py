@@ -1,7 +1,7 @@
 """What the landed ``webhook_events`` add to an audience build, in the shapes the definitions already read.
 
-The event-driven DAG builds the same audiences with the same definitions; the micro-batches only make their inputs
-fresher, as extra Parquet files next to the landed ones (the engine reads each table ``union_by_name``):
+The event-driven DAG (and, under ``realtime.webhook_inputs``, the hourly and daily builds) builds the same audiences
+with the same definitions; the micro-batches only make their inputs fresher, as extra Parquet files next to the landed ones (the engine reads each table ``union_by_name``):
 
 * ``events``: Data Pipelines track calls (``object_type = 'track'``) -> ``(event_id, customer_id, name, timestamp)``:
   the ``added_to_cart`` a cart audience starts from.
