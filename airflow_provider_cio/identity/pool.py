@@ -21,6 +21,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from multiprocessing.util import Finalize
 from typing import Final, cast
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,11 @@ Task = tuple[str, str, str | None, bool]
 Local = Callable[[Task, list[object]], ChunkResult]
 
 WORKERS_ENV: Final = "CIO_IDENTITY_WORKERS"
-# Below this many values a column stays on one core: the chunks a worker would take do not pay for pickling them
-# there and back (and for starting the pool the first time). Chosen by measurement, see bench/RESULTS.md.
-MIN_VALUES = 100_000
+# Below this many values a column stays on one core: the chunks a worker would take do not pay for shipping them
+# there and back and for waiting on the last one. Measured with a warm pool on the 2-core machine at load 2.2-2.5
+# (other agents' work), US phones and emails alternating, one-core wall time over pool wall time: 0.62 at 32k
+# values, 0.86 at 65k, 0.88 at 98k, 0.93 at 131k, 1.12 at 262k.
+MIN_VALUES = 200_000
 # Values per chunk: small enough that the two sides finish close together, large enough that a chunk's round trip
 # (a few milliseconds) is small beside its work (tens of milliseconds).
 CHUNK = 16_384
@@ -43,6 +46,20 @@ IN_FLIGHT = 2
 _lock = threading.Lock()
 _executor: Executor | None = None
 _disabled = False
+
+
+_finalizer: Finalize | None = None
+
+
+def _forget_after_fork() -> None:
+    """A forked child (an executor that forks per task) does not own its parent's workers: it starts its own."""
+    global _lock, _executor, _disabled, _finalizer
+    if _finalizer is not None:
+        _finalizer.cancel()  # the parent's pool is not this process's to stop at exit
+    _lock, _executor, _disabled, _finalizer = threading.Lock(), None, False, None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def workers() -> int:
@@ -63,7 +80,7 @@ def workers() -> int:
 
 def _pool() -> Executor | None:
     """The process pool, created on first use (spawned, not forked: the caller may be running threads)."""
-    global _executor, _disabled
+    global _executor, _disabled, _finalizer
     with _lock:
         if _executor is not None or _disabled:
             return _executor
@@ -84,9 +101,7 @@ def _pool() -> Executor | None:
         # A multiprocessing child (a benchmark run, a forked task) exits through multiprocessing's own exit function,
         # which joins child processes before anything tells the pool's workers to stop: without this the process
         # hangs at exit. Finalizers with a priority run first, in every kind of process.
-        from multiprocessing.util import Finalize
-
-        Finalize(
+        _finalizer = Finalize(
             _executor, _executor.shutdown, kwargs={"wait": True, "cancel_futures": True}, exitpriority=100
         )
         return _executor
@@ -206,7 +221,7 @@ def run_chunks(items: list[object], task: Task, local: Local) -> list[ChunkResul
                 results[index] = _receive(task, chunks[index], future, local)
 
     while front < back:
-        while pool is not None and len(in_flight) < window and front < back:
+        while pool is not None and len(in_flight) < window and front < back - 1:  # one is always ours
             try:
                 in_flight[front] = pool.submit(_remote, task, _pack(chunks[front]))
             except Exception as exc:  # the pool broke or was shut down under us: the rest is ours

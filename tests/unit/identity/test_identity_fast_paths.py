@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow.compute  # noqa: F401  (loaded, as in a task that read Parquet: the Arrow email path is used)
@@ -234,3 +235,26 @@ def test_a_value_that_cannot_be_pickled_is_computed_here() -> None:
     for case in CASES:
         _check_against_oracle(case, values)
     assert identity_pool._pool() is not None  # a chunk that could not travel does not break the pool
+
+
+def _hash_in_forked_child(values: list[object], queue: Any) -> None:
+    queue.put(hash_column("phone", values, platform="google", default_country="US").values)
+
+
+@pytest.mark.usefixtures("forced_pool")
+def test_a_forked_child_starts_its_own_pool() -> None:
+    """An executor that forks per task after the parent hashed: the child must not use the parent's workers."""
+    import multiprocessing
+
+    values: list[object] = [f"+1 650 253 {i:04d}" for i in range(40)]
+    expected = [hash_identifier("phone", v, platform="google", default_country="US") for v in values]
+    assert hash_column("phone", values, platform="google", default_country="US").values == expected
+    assert identity_pool._pool() is not None  # the parent's pool is running
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_hash_in_forked_child, args=(values, queue))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert got == expected
