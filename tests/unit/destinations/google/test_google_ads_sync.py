@@ -72,3 +72,43 @@ def test_members_refused_at_add_time_are_not_recorded_and_the_next_run_sends_the
     sync(emulator, store, range(0, 10), mode)
     recorded, held = recorded_and_held(emulator, store)
     assert recorded == held == {email_key(i) for i in range(10)}
+
+
+@pytest.mark.parametrize("reading", ["identifier", "member"])
+@pytest.mark.parametrize("mode", ["mirror", "replace"])
+def test_a_departed_member_sharing_an_email_never_takes_the_member_who_stays(
+    emulator: GoogleEmulator, reading: str, mode: str
+) -> None:
+    """The Google Ads backend, as ``test_datamanager_sync`` does for Data Manager: a household email shared by a
+    (leaves) and b (stays), a duplicate t (leaves) of d (stays). Replace rebuilds the list (remove_all first)."""
+    from google_support import sha
+
+    from airflow_provider_cio.sync import Member
+
+    emulator.settings.removal_match = reading
+    home, desk = sha("home@example.com"), sha("desk@example.com")
+    a = Member("ca", {"email": (home,), "phone": (sha("+16505550001"),)})
+    b = Member("cb", {"email": (home,), "phone": (sha("+16505550002"),)})
+    t = Member("ct", {"email": (desk,)})
+    d = Member("cd", {"email": (desk,), "phone": (sha("+16505550004"),)})
+    base = [member(i) for i in range(6)]
+    store = MemoryObjectStore()
+    for members, how in (([a, b, t, d, *base], "mirror"), ([b, d, *base], mode)):
+        run_sync(
+            destination(emulator),
+            store,
+            SyncRequest(
+                audience_name=NAME,
+                members=members,
+                mode=how,  # type: ignore[arg-type]
+                guards=Guardrails(min_size=1, max_shrink=1.0),
+                quality_passed=True,
+            ),
+            runtime=SyncRuntime(sleep=lambda _s: None),
+        )
+    _, held = recorded_and_held(emulator, store)
+    assert {"email:" + desk, "phone:" + sha("+16505550004")} <= held
+    assert {email_key(i) for i in range(6)} <= held
+    if reading == "identifier" or mode == "replace":
+        assert {"email:" + home, "phone:" + sha("+16505550002")} <= held
+        assert "phone:" + sha("+16505550001") not in held
