@@ -3,8 +3,8 @@
 
 Every hour: land the hour that has just ended (the run of 11:00 covers 10:00-11:00, from 11:00 plus
 `cart_recovery.settle_minutes`) of `events` and `deliveries` (App API) into `dt=.../hr=HH/` partitions, gate them with
-their contracts (tight freshness), build the cart audiences over the day so far, gate the snapshot, sync to Meta and
-Google. Paid retargeting of hot carts loses value by the hour; a failed gate stops the sync for that hour only.
+their contracts (tight freshness), build the cart audiences over the day so far (with the webhook receiver's
+micro-batches, as `cio_realtime` does: `realtime.webhook_inputs`), gate the snapshot, sync to Meta and Google. Paid retargeting of hot carts loses value by the hour; a failed gate stops the sync for that hour only.
 
 **On call**: a gate failure here usually means Customer.io data is late (`upstream_late`) or an export changed
 shape (`schema_drift`): the hour's sync did not run and the live audience keeps its last good state. The next
