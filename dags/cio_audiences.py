@@ -4,8 +4,8 @@
 Runs when `cio_export` has landed **and gated** people, deliveries and events (Asset schedule). For the partition
 date of the triggering runs: **build** every configured audience over the landing zone (with the webhook
 receiver's micro-batches: `realtime.webhook_inputs`) and the warehouse `orders` table (global exclusions: deleted,
-suppressed, no ad consent, the holdout), **gate** each snapshot (contract `audience_snapshot`), then **sync** it to each destination with the shared sync core (diff vs the last synced
-snapshot, guardrails, ledger).
+suppressed, no ad consent, the holdout), **gate** each snapshot (contract `audience_snapshot`), then **sync** it
+to each destination with the shared sync core (diff vs the last synced snapshot, guardrails, ledger).
 
 **On call**
 - `gate_<audience>` failed: the audience is malformed or its size jumped/dropped vs recent snapshots. Its syncs did
