@@ -258,3 +258,17 @@ def test_a_forked_child_starts_its_own_pool() -> None:
     child.join(timeout=60)
     assert child.exitcode == 0
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("load", "configured", "idle"),
+    [(0.3, "", True), (1.4, "", True), (1.6, "", False), (5.0, "", False), (5.0, "1", True)],
+)
+def test_the_pool_waits_for_an_idle_core_unless_configured(
+    monkeypatch: pytest.MonkeyPatch, load: float, configured: str, idle: bool
+) -> None:
+    """Two cores: a 1-minute load under 1.5 leaves one for a worker; an explicit worker count skips the check."""
+    monkeypatch.setattr(identity_pool.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(identity_pool.os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setenv(identity_pool.WORKERS_ENV, configured)
+    assert identity_pool.a_core_is_idle() is idle
