@@ -318,7 +318,7 @@ def run_ours(columns: list[Column]) -> dict[str, Any]:
         "hashed": kept,
         "dropped_by_reason": reasons,
         "child_vm_hwm_mb": own_peak_rss_mb(),
-        "worker_processes": pool.workers(),
+        "worker_processes": pool.workers() if pool.started() else 0,  # 0: the pool never started (one core)
         "arrow_email_path": "pyarrow.compute" in sys.modules,
     }
 

@@ -140,6 +140,11 @@ def _give_up(exc: BaseException) -> None:
     log.warning("identity hashing stays on one core: the worker pool broke (%s)", type(exc).__name__)
 
 
+def started() -> bool:
+    """Whether this process has a worker pool running (benchmarks record which path ran)."""
+    return _executor is not None
+
+
 def shutdown() -> None:
     """Stop the workers (tests; a long-lived process that is done hashing). The next big column starts new ones."""
     global _executor, _disabled
