@@ -53,7 +53,7 @@ def _build(
     return build.members.to_pylist(), build.stats["identifier_drops"]
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_people, st.integers(min_value=1, max_value=4))
 def test_slices_change_nothing(
     rows: list[tuple[str | None, str | None, str | None]], slice_rows: int
