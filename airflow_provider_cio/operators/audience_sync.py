@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.configuration import conf
@@ -17,7 +17,7 @@ from airflow_provider_cio.operators._partition import interval
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_cio.sync import Destination, SyncMode
+    from airflow_provider_cio.sync import Destination, SyncMode, SyncRequest
 
 
 def platform_of(value: str) -> Platform:
@@ -236,23 +236,10 @@ class CioAudienceSyncOperator(BaseOperator):
         )
 
     def _sync(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_cio.audiences.snapshot import snapshot_members, snapshot_ref
-        from airflow_provider_cio.hooks.blob import object_store
-        from airflow_provider_cio.landing.layout import ledger_root
-        from airflow_provider_cio.quality.verdicts import read_verdict
-        from airflow_provider_cio.sync import GuardrailBlocked, Guardrails, SyncRequest, run_sync
-        from airflow_provider_cio.sync.naming import AudienceOwner, platform_audience_name
+        from airflow_provider_cio.sync import GuardrailBlocked, run_sync
 
-        store = object_store(self.wasb_conn_id, self.container)
-        start, end = interval(context, hourly=self.hourly)
-        ref = snapshot_ref(
-            self.env, self.workspace, self.audience, start.date(), start.hour if self.hourly else None
-        )
-        verdict = read_verdict(store, ref)
+        store, ref, name, (start, end) = self._snapshot_target(context)
         dry_run = _flag(self.plan_only)
-        name = platform_audience_name(
-            self.env, self.workspace, self.audience, override=self.platform_audience_name
-        )
         approval = None if dry_run else self._approval(context)
         if self.preflight:
             from airflow_provider_cio.operators._preflight import run_preflight
@@ -262,26 +249,7 @@ class CioAudienceSyncOperator(BaseOperator):
             report = run_sync(
                 self._destination(),
                 store,
-                SyncRequest(
-                    audience_name=name,
-                    members=snapshot_members(store, ref, self.platform),
-                    mode=sync_mode_of(self.mode),
-                    guards=Guardrails(
-                        min_size=self.min_size,
-                        max_shrink=self.max_shrink,
-                        allow_empty=self.allow_empty,
-                        allow_shrink=_flag(self.allow_shrink),
-                        min_size_override=self.min_size_override,
-                        ignore_quality_verdict=self.ignore_quality_verdict,
-                        allow_older=_flag(self.allow_older),
-                    ),
-                    quality_passed=verdict,
-                    dry_run=dry_run,
-                    ledger_root=ledger_root(self.env, self.workspace),
-                    description=AudienceOwner(self.env, self.workspace, self.audience).description(),
-                    as_of=end,
-                    approval=approval,
-                ),
+                self._sync_request(store, ref, name, end, dry_run=dry_run, approval=approval),
             )
         except GuardrailBlocked as exc:
             if self.on_guard != "skip":
@@ -315,6 +283,54 @@ class CioAudienceSyncOperator(BaseOperator):
             report.requests,
         )
         return summary
+
+    def _snapshot_target(self, context: Context) -> tuple[Any, Any, str, tuple[datetime, datetime]]:
+        """This run's snapshot and where it goes: the store, the snapshot's ref, the platform audience's name and
+        the covered period (start, end)."""
+        from airflow_provider_cio.audiences.snapshot import snapshot_ref
+        from airflow_provider_cio.hooks.blob import object_store
+        from airflow_provider_cio.sync.naming import platform_audience_name
+
+        store = object_store(self.wasb_conn_id, self.container)
+        start, end = interval(context, hourly=self.hourly)
+        ref = snapshot_ref(
+            self.env, self.workspace, self.audience, start.date(), start.hour if self.hourly else None
+        )
+        name = platform_audience_name(
+            self.env, self.workspace, self.audience, override=self.platform_audience_name
+        )
+        return store, ref, name, (start, end)
+
+    def _sync_request(
+        self, store: Any, ref: Any, name: str, as_of: datetime, *, dry_run: bool, approval: Any = None
+    ) -> SyncRequest:
+        """The sync this operator asks for (the guard check plans the same one dry)."""
+        from airflow_provider_cio.audiences.snapshot import snapshot_members
+        from airflow_provider_cio.landing.layout import ledger_root
+        from airflow_provider_cio.quality.verdicts import read_verdict
+        from airflow_provider_cio.sync import Guardrails, SyncRequest
+        from airflow_provider_cio.sync.naming import AudienceOwner
+
+        return SyncRequest(
+            audience_name=name,
+            members=snapshot_members(store, ref, self.platform),
+            mode=sync_mode_of(self.mode),
+            guards=Guardrails(
+                min_size=self.min_size,
+                max_shrink=self.max_shrink,
+                allow_empty=self.allow_empty,
+                allow_shrink=_flag(self.allow_shrink),
+                min_size_override=self.min_size_override,
+                ignore_quality_verdict=self.ignore_quality_verdict,
+                allow_older=_flag(self.allow_older),
+            ),
+            quality_passed=read_verdict(store, ref),
+            dry_run=dry_run,
+            ledger_root=ledger_root(self.env, self.workspace),
+            description=AudienceOwner(self.env, self.workspace, self.audience).description(),
+            as_of=as_of,
+            approval=approval,
+        )
 
     def _approval(self, context: Context) -> Any:
         """On-call's answer to this sync's approval request: an ``ApprovedOverride``, None when none was asked (no

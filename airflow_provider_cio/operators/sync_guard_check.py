@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator, sync_mode_of
+from airflow_provider_cio.operators.audience_sync import CioAudienceSyncOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -46,57 +46,18 @@ class CioSyncGuardCheckOperator(CioAudienceSyncOperator):
         return figures.to_dict()
 
     def _figures(self, context: Context) -> Any:
-        from airflow_provider_cio.audiences.snapshot import snapshot_members, snapshot_ref
-        from airflow_provider_cio.hooks.blob import object_store
-        from airflow_provider_cio.landing.layout import ledger_root
-        from airflow_provider_cio.operators._partition import interval
-        from airflow_provider_cio.quality.verdicts import read_verdict
-        from airflow_provider_cio.sync import Guardrails, SyncRequest, run_sync
+        from airflow_provider_cio.sync import run_sync
         from airflow_provider_cio.sync.approval import guard_figures
-        from airflow_provider_cio.sync.naming import platform_audience_name
 
-        store = object_store(self.wasb_conn_id, self.container)
-        start, end = interval(context, hourly=self.hourly)
-        ref = snapshot_ref(
-            self.env, self.workspace, self.audience, start.date(), start.hour if self.hourly else None
-        )
-        name = platform_audience_name(
-            self.env, self.workspace, self.audience, override=self.platform_audience_name
-        )
-        report = run_sync(
-            self._destination(),  # builds the client; a dry run makes no platform call
-            store,
-            SyncRequest(
-                audience_name=name,
-                members=snapshot_members(store, ref, self.platform),
-                mode=sync_mode_of(self.mode),
-                guards=Guardrails(
-                    min_size=self.min_size,
-                    max_shrink=self.max_shrink,
-                    allow_empty=self.allow_empty,
-                    allow_shrink=flag_of(self.allow_shrink),
-                    min_size_override=self.min_size_override,
-                    ignore_quality_verdict=self.ignore_quality_verdict,
-                    allow_older=flag_of(self.allow_older),
-                ),
-                quality_passed=read_verdict(store, ref),
-                dry_run=True,
-                ledger_root=ledger_root(self.env, self.workspace),
-                as_of=end,
-            ),
-        )
+        store, ref, name, (_, end) = self._snapshot_target(context)
+        # the sync's own request, planned dry: builds the client, makes no platform call
+        report = run_sync(self._destination(), store, self._sync_request(store, ref, name, end, dry_run=True))
         return guard_figures(
             report.to_dict(),
             audience=self.audience,
             recent_sizes=recent_sizes(store, ref, RECENT_SNAPSHOTS),
             gate_report=gate_report_link(context, self.gate_task_id) if self.gate_task_id else "",
         )
-
-
-def flag_of(value: bool | str) -> bool:
-    from airflow_provider_cio.operators._run_overrides import flag
-
-    return flag(value)
 
 
 def recent_sizes(store: Any, ref: Any, n: int) -> dict[str, int]:
