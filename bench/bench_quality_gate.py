@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.common import alternate, record, run_in_child
+from bench.common import alternate, load_note, load_watched, record, run_in_child
 
 BENCHMARK = "quality_gate"
 UNIT = "rows/s"
@@ -202,7 +202,7 @@ def child_compare(sets: dict[str, list[str]]) -> dict[str, Any]:
 
 def run(quick: bool) -> list[dict[str, Any]]:
     sizes = {"200k": 200_000} if quick else {"1M": 1_000_000, "5M": 5_000_000}
-    runs = 2 if quick else 3
+    runs = 2 if quick else 5  # issue 21: at least five alternating runs per variant in a recorded (full) run
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
         root = Path(tmp)
@@ -219,11 +219,15 @@ def run(quick: bool) -> list[dict[str, Any]]:
             print(f"  {kind} ({dirty_rows} rows): verdicts identical={outcome['identical']}", file=sys.stderr)
         for case, rows in sizes.items():
             files = [str(path) for path in generate(root / case, rows)]
+            loads: list[float] = []
             samples = alternate(
-                {
-                    "ours": partial(run_in_child, child_ours, files),
-                    "stock_gx": partial(run_in_child, child_stock_gx, files),
-                },
+                load_watched(
+                    {
+                        "ours": partial(run_in_child, child_ours, files),
+                        "stock_gx": partial(run_in_child, child_stock_gx, files),
+                    },
+                    loads,
+                ),
                 runs,
             )
             clean_identical = (
@@ -243,6 +247,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     "failed_checks_clean": clean_failed,
                     "dirty_rows": dirty_rows,
                     **dirty_checks,
+                    "note": load_note(runs, loads),
                 }
                 records.append(
                     record(

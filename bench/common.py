@@ -68,6 +68,30 @@ def alternate(
     return out
 
 
+def load_watched(
+    variants: dict[str, Callable[[], dict[str, Any]]], loads: list[float]
+) -> dict[str, Callable[[], dict[str, Any]]]:
+    """The same variants, each noting the 1-minute load average before it runs (the machine is shared)."""
+
+    def watched(call: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+        def run() -> dict[str, Any]:
+            loads.append(os.getloadavg()[0])
+            return call()
+
+        return run
+
+    return {name: watched(call) for name, call in variants.items()}
+
+
+def load_note(runs: int, loads: list[float]) -> str:
+    """What a record's note says about its runs: how many, alternating, and how loaded the machine was."""
+    span = f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not read"
+    return (
+        f"{runs} alternating runs per variant; 1-minute load average {span} before the runs (a shared 2-core "
+        "machine: other agents' work included)"
+    )
+
+
 def machine() -> str:
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{os.cpu_count()} cores, {mem_gib:.0f} GiB, {platform.python_implementation()} {platform.python_version()}"
