@@ -1,10 +1,11 @@
 """The whole-column API: same answers as the scalar functions, a counted report of why values were dropped.
 
-One pass in Python per column: the per-kind normalizer is resolved once, repeating kinds (names, places) are
-memoized per column, and hashing is ``hashlib.sha256`` per kept value (the standard library has nothing faster, and
-pyarrow.compute has no SHA-256). Big mostly-unique columns (emails, phones) are cut into chunks that worker processes
-and the caller share (``pool``); each chunk runs the same one-core function, so the answers do not depend on where it
-ran. Dropped values come back as ``None`` in their position and never fail the batch.
+Repeating kinds (names, places) are normalized once per distinct value and hashed with ``hashlib``. Big
+mostly-unique columns of text (emails, phones, ``VECTOR_MIN`` values or more) go through ``vector``: DuckDB normalizes
+and hashes the common shapes for the whole column (vectorised, on the cores DuckDB is given) and leaves every other
+row to the per-value normalizer, so the answers and the drop reasons are the per-value ones. Smaller columns, and
+columns holding something other than strings and nulls, go value by value. Dropped values come back as ``None`` in
+their position and never fail the batch.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Final
 
-from airflow_provider_cio.identity import pool
-from airflow_provider_cio.identity.email_arrow import meta_common_emails
-from airflow_provider_cio.identity.kinds import EMAIL, META, is_hashed
-from airflow_provider_cio.identity.pool import ChunkResult, Task
+from airflow_provider_cio.identity.kinds import EMAIL, PHONE, is_hashed
 from airflow_provider_cio.identity.reasons import Dropped
 from airflow_provider_cio.identity.registry import REPEATING_KINDS, Normalizer, as_text, normalizer_for
+
+# (kind, platform, default_country, hashed)
+Task = tuple[str, str, str | None, bool]
+# Below this many values a column goes value by value: a DuckDB query has a fixed cost of a few milliseconds, and a
+# process that has not loaded pyarrow and duckdb yet pays about a second for them.
+VECTOR_MIN = 20_000
+VECTOR_KINDS: Final = frozenset({EMAIL, PHONE})
+_STR_OR_NULL: Final = frozenset({str, type(None)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,64 +103,56 @@ def _run_distinct(items: list[object], normalize: Normalizer, hashed: bool) -> C
     return ColumnResult([answers[v] for v in items], reasons)
 
 
-def _run_meta_emails(items: list[object], normalize: Normalizer, hashed: bool) -> ColumnResult | None:
-    """Meta emails: the common shape through Arrow kernels (``email_arrow``), the rest value by value."""
-    common = meta_common_emails(items)
-    if common is None:
+def _run_vector(items: list[object], normalize: Normalizer, task: Task) -> ColumnResult | None:
+    """Emails and phones through ``vector.run_common``; its undecided rows (nulls) through ``normalize``.
+
+    ``None`` when the column holds something other than strings and nulls (Arrow would read bytes as text, which
+    ``as_text`` refuses) or text Arrow cannot encode (lone surrogates): the caller then goes value by value.
+    """
+    if not set(map(type, items)) <= _STR_OR_NULL:
         return None
-    results = [
-        b if b is not None else _normalize_any(v, normalize) for b, v in zip(common, items, strict=True)
-    ]
-    if hashed:
-        sha256 = hashlib.sha256
-        out = [
-            sha256(r).hexdigest()
-            if type(r) is bytes
-            else (sha256(r.encode()).hexdigest() if type(r) is str else None)
-            for r in results
-        ]
-    else:
-        out = [r.decode() if type(r) is bytes else (r if type(r) is str else None) for r in results]
-    reasons: dict[str, int] = {}
-    if None in out:
-        for r in results:
-            if isinstance(r, Dropped):
-                reasons[r.reason] = reasons.get(r.reason, 0) + 1
-    return ColumnResult(out, reasons)
+    import pyarrow as pa
 
+    from airflow_provider_cio.identity.vector import run_common
 
-def run_chunk(task: Task, chunk: list[object]) -> ChunkResult:
-    """One core over one chunk of a mostly-unique column: what the caller and each worker run."""
     kind, platform, default_country, hashed = task
-    normalize = normalizer_for(kind, platform, default_country)
-    result = _run_meta_emails(chunk, normalize, hashed) if kind == EMAIL and platform == META else None
-    if result is None:
-        result = _run_each(chunk, normalize, hashed)
-    return result.values, result.reasons
+    try:
+        text = pa.array(items, pa.string())
+    except (pa.ArrowException, UnicodeError):
+        return None
+    decided = run_common(kind, platform, default_country, hashed, text)
+    values: list[str | None] = decided.to_pylist()
+    reasons: dict[str, int] = {}
+    if decided.null_count:
+        import pyarrow.compute as pc
+
+        for i in pc.indices_nonzero(decided.is_null()).to_pylist():
+            result = _normalize_any(items[i], normalize)
+            if type(result) is str:
+                values[i] = _finish(result, hashed)
+            else:
+                reason = result.reason  # type: ignore[union-attr]
+                reasons[reason] = reasons.get(reason, 0) + 1
+    return ColumnResult(values, reasons)
 
 
 def _run(task: Task, values: Iterable[object]) -> ColumnResult:
     kind, platform, default_country, hashed = task
     items = _as_list(values)
-    if kind in REPEATING_KINDS:  # few distinct values: the memo beats more cores
-        return _run_distinct(items, normalizer_for(kind, platform, default_country), hashed)
-    if len(items) < pool.MIN_VALUES:
-        return ColumnResult(*run_chunk(task, items))
-    out: list[str | None] = []
-    reasons: dict[str, int] = {}
-    for chunk_values, chunk_reasons in pool.run_chunks(items, task, run_chunk):
-        out += chunk_values
-        for reason, count in chunk_reasons.items():
-            reasons[reason] = reasons.get(reason, 0) + count
-    return ColumnResult(out, reasons)
+    normalize = normalizer_for(kind, platform, default_country)
+    if kind in REPEATING_KINDS:  # few distinct values: the memo beats any per-value work
+        return _run_distinct(items, normalize, hashed)
+    if kind in VECTOR_KINDS and len(items) >= VECTOR_MIN:
+        result = _run_vector(items, normalize, task)
+        if result is not None:
+            return result
+    return _run_each(items, normalize, hashed)
 
 
 def normalize_column(
     kind: str, values: Iterable[object], *, platform: str, default_country: str | None = None
 ) -> ColumnResult:
     """``normalize`` over a column (list, tuple, pyarrow array, pandas Series)."""
-    # an unknown kind, platform or country fails here, not in a worker
-    normalizer_for(kind, platform, default_country)
     return _run((kind, platform, default_country, False), values)
 
 
@@ -161,7 +160,6 @@ def hash_column(
     kind: str, values: Iterable[object], *, platform: str, default_country: str | None = None
 ) -> ColumnResult:
     """``hash_identifier`` over a column: SHA-256 hex of each normalized value, None where dropped."""
-    normalizer_for(kind, platform, default_country)
     return _run((kind, platform, default_country, True), values)
 
 
@@ -169,5 +167,4 @@ def prepare_column(
     kind: str, values: Iterable[object], *, platform: str, default_country: str | None = None
 ) -> ColumnResult:
     """``prepare`` over a column: hashed or plain, as the platform wants this kind on the wire."""
-    normalizer_for(kind, platform, default_country)
     return _run((kind, platform, default_country, is_hashed(kind, platform)), values)
