@@ -2,7 +2,8 @@
 
 Identity is keyed on ``customer_id``: every usable email, phone and name a customer has across their people rows is
 kept, one member per customer. Each (customer, raw value) pair is normalized and hashed once per platform (Meta and
-Google differ for phones and gmail addresses) through the identity module's column API and stored in the engine's
+Google differ for phones and gmail addresses) through the identity module's Arrow column API (values and per-row
+drop reasons stay Arrow columns from the engine's query to its insert) and stored in the engine's
 ``identity_rows`` table as either a value or a drop reason, so several audiences built in one run hash a customer
 only once and every audience can count its own drop reasons. Only customer ids, hashes and plain zip/country (where
 the platform wants them plain) leave this module; raw values stay inside DuckDB and this function's locals.
@@ -14,10 +15,11 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from airflow_provider_cio.identity import kinds_for, normalize, normalize_with_reason, prepare_column
+from airflow_provider_cio.identity import kinds_for, normalize, prepare_column_arrow
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -71,41 +73,40 @@ def _phone_default(raw_country: object, fallback: str | None) -> str | None:
 
 def _prepare(
     kind: str,
-    values: list[object],
+    values: pa.Array,
     countries: list[object] | None,
     *,
     platform: str,
     default_country: str | None,
-) -> tuple[list[str | None], list[str | None]]:
-    """(value or None, reason or None) per input position."""
-    out: list[str | None] = [None] * len(values)
-    if kind == "phone" and countries is not None:
-        groups: dict[str | None, list[int]] = {}
-        memo: dict[object, str | None] = {}
-        for i, raw_country in enumerate(countries):
-            if raw_country not in memo:
-                memo[raw_country] = _phone_default(raw_country, default_country)
-            groups.setdefault(memo[raw_country], []).append(i)
-        defaults_by_row: list[str | None] = [None] * len(values)
-        for default, rows in groups.items():
-            result = prepare_column(
-                kind, [values[i] for i in rows], platform=platform, default_country=default
-            )
-            for i, value in zip(rows, result.values, strict=True):
-                out[i] = value
-                defaults_by_row[i] = default
-    else:
-        defaults_by_row = [default_country] * len(values)
-        out = prepare_column(kind, values, platform=platform, default_country=default_country).values
-    reasons: list[str | None] = [None] * len(values)
-    for i, value in enumerate(out):
-        if value is None:
-            # The column API counts reasons per column; the per-row reason comes from the scalar API (same
-            # normalizers, so the same answer), only for the few dropped values.
-            reasons[i] = normalize_with_reason(
-                kind, values[i], platform=platform, default_country=defaults_by_row[i]
-            )[1]
-    return out, reasons
+) -> tuple[pa.Array, pa.Array]:
+    """(value or null, reason or null) per input position, as Arrow arrays."""
+    import numpy as np
+    import pyarrow as pa
+
+    if kind != "phone" or countries is None:
+        result = prepare_column_arrow(kind, values, platform=platform, default_country=default_country)
+        return result.values, result.reasons
+    groups: dict[str | None, list[int]] = {}
+    memo: dict[object, str | None] = {}
+    for i, raw_country in enumerate(countries):
+        if raw_country not in memo:
+            memo[raw_country] = _phone_default(raw_country, default_country)
+        groups.setdefault(memo[raw_country], []).append(i)
+    order: list[int] = []
+    hashed: list[pa.Array] = []
+    reasons: list[pa.Array] = []
+    for default, rows in groups.items():
+        result = prepare_column_arrow(
+            kind, values.take(pa.array(rows, pa.int64())), platform=platform, default_country=default
+        )
+        order += rows
+        hashed.append(result.values)
+        reasons.append(result.reasons)
+    back = pa.array(np.argsort(np.asarray(order, dtype=np.int64), kind="stable"))
+    return (
+        pa.concat_arrays(hashed).take(back) if hashed else pa.array([], pa.string()),
+        pa.concat_arrays(reasons).take(back) if reasons else pa.array([], pa.string()),
+    )
 
 
 def hash_new_customers(
@@ -140,10 +141,10 @@ def hash_new_customers(
             f"FROM person_rows p SEMI JOIN identity_todo t ON t.customer_id = p.customer_id "
             f'WHERE p."{column}" IS NOT NULL'
         ).to_arrow_table()
-        # Python values one slice at a time: memory stays bounded however many customers a build brings
+        # one slice at a time: memory stays bounded however many customers a build brings
         for start in range(0, rows.num_rows, HASH_BATCH_ROWS):
             part = rows.slice(start, HASH_BATCH_ROWS)
-            values = part.column("raw").to_pylist()
+            values = part.column("raw").combine_chunks()
             countries = part.column("raw_country").to_pylist() if country_sql else None
             for platform in (p for p, k in pairs if k == kind):
                 hashed, reasons = _prepare(
@@ -154,8 +155,8 @@ def hash_new_customers(
                         "customer_id": part.column("customer_id"),
                         "platform": pa.array([platform] * part.num_rows, pa.string()),
                         "kind": pa.array([kind] * part.num_rows, pa.string()),
-                        "value": pa.array(hashed, pa.string()),
-                        "reason": pa.array(reasons, pa.string()),
+                        "value": hashed,
+                        "reason": reasons,
                     }
                 )
                 con.register("identity_batch", batch)
