@@ -198,26 +198,18 @@ def _from_table(table: MemberTable, known: pa.Table | None) -> Snapshot:
         raise ValueError("snapshot has a customer_id that is empty or contains a tab/newline")
     n = data.num_rows
     slow = np.zeros(n, dtype=bool)
-    pieces = []
+    firsts = {}
     present_by_kind = {}
     for kind in table.kinds:
-        column = data.column(kind)
-        length = pc.fill_null(pc.list_value_length(column), 0)
-        first = pc.fill_null(
-            pc.list_element(pc.if_else(pc.greater(length, 0), column, pa.scalar([""], column.type)), 0), ""
-        )
+        first, length = _first_values(data.column(kind))
         present = pc.not_equal(first, "")
-        slow |= _bools(pc.greater(length, 1))
+        slow |= length > 1
         odd = _bools(pc.and_(present, pc.invert(pc.utf8_is_alnum(first))))  # hashes are hex: rarely odd
         if odd.any():
             slow |= odd & _bools(pc.match_substring_regex(first, _JSON_ESCAPED))
-        label = _ENCODER.encode(kind)
-        piece = pc.binary_join_element_wise(label + ':["', first, '"],', "")
-        pieces.append(pc.if_else(present, piece, ""))
+        firsts[kind] = first
         present_by_kind[kind] = _bools(present)
-    # each piece ends with its comma; the last one is trimmed (null_handling="skip" drops all-null rows: Arrow 26)
-    joined = pc.utf8_rtrim(pc.binary_join_element_wise(*pieces, ""), characters=",")
-    ids_json = pc.binary_join_element_wise("{", joined, "}", "")
+    ids_json = _ids_json(firsts, present_by_kind, n)
     slow_rows = slow.nonzero()[0]
     slow_members = table.members_at(slow_rows.tolist())
     if len(slow_rows):
@@ -240,15 +232,101 @@ def _from_table(table: MemberTable, known: pa.Table | None) -> Snapshot:
     missing = pc.is_null(fingerprint)
     todo = pc.indices_nonzero(missing)
     if len(todo):
-        fresh = table.members_at(todo.to_pylist() if order is None else order.take(todo).to_pylist())
-        fingerprint = pc.replace_with_mask(
-            fingerprint, missing, pa.array([member_fingerprint(m) for m in fresh], type=pa.string())
-        )
+        rows = np.asarray(todo if order is None else order.take(todo), dtype=np.int64)
+        fresh = _fingerprints(rows[~slow[rows]], firsts, present_by_kind, consent)
+        if slow[rows].any():  # several values of a kind, or odd values: the Member's own rule
+            slow_fps = {
+                int(row): member_fingerprint(m)
+                for row, m in zip(rows[slow[rows]], table.members_at(rows[slow[rows]].tolist()), strict=True)
+            }
+            fast = iter(fresh)
+            fresh = [slow_fps[int(row)] if slow[row] else next(fast) for row in rows]
+        fingerprint = pc.replace_with_mask(fingerprint, missing, pa.array(fresh, type=pa.string()))
     keys = keys.add_column(1, "fingerprint", fingerprint)
     snapshot = _checked(keys, table, order, dict(sorted(coverage.items())))
     if known is not None and position is not None:
         snapshot.joined = (known, position)
     return snapshot
+
+
+def _fingerprints(rows: Any, firsts: dict[str, pa.Array], present: dict[str, Any], consent: Any) -> list[str]:
+    """``member_fingerprint`` of the members at ``rows`` (source order) that hold one value per kind: the hashed
+    text is joined in Arrow and only the sha256 runs per member (a first sync hashes the whole audience)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(rows):
+        return []
+    picked = pa.array(rows, type=pa.int64())
+    pieces = []
+    for kind, first in firsts.items():  # ``table.kinds`` order: sorted, as ``member_fingerprint`` sorts them
+        text = pc.binary_join_element_wise(kind + "\x1e", pc.take(first, picked), "")
+        pieces.append(pc.if_else(pa.array(present[kind][rows]), text, pa.scalar(None, pa.string())))
+    pieces.append(pc.if_else(pc.take(consent, picked), "c1", "c0"))
+    texts = pc.binary_join_element_wise(*pieces, "\x1d", null_handling="skip")
+    texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+    _, offset_buffer, data_buffer = texts.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=texts.offset + len(texts) + 1)[
+        texts.offset :
+    ]
+    offsets = offsets.tolist()
+    data = memoryview(data_buffer or b"")
+    sha = hashlib.sha256
+    return [
+        sha(data[a:b]).hexdigest()[:FINGERPRINT_HEX] for a, b in zip(offsets[:-1], offsets[1:], strict=True)
+    ]
+
+
+def _first_values(column: Any) -> tuple[pa.Array, Any]:
+    """Each row's first value of a ``list<string>`` column ("" for an empty or null list, or a null value) and the
+    list lengths (0 for null), read from the list offsets: no per-row list is built or copied."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    firsts, lengths = [], []
+    for chunk in chunks:
+        offsets = np.asarray(chunk.offsets)  # into ``chunk.values``, slice offset included
+        valid = np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        length = np.where(valid, offsets[1:] - offsets[:-1], 0)
+        firsts.append(pc.take(chunk.values, pa.array(offsets[:-1], mask=length == 0)))
+        lengths.append(length)
+    if not firsts:
+        return pa.array([], type=pa.string()), np.zeros(0, dtype=np.int64)
+    first = pc.fill_null(pa.concat_arrays(firsts) if len(firsts) > 1 else firsts[0], "")
+    return first, np.concatenate(lengths)
+
+
+def _ids_json(firsts: dict[str, pa.Array], present: dict[str, Any], n: int) -> pa.Array:
+    """The identifiers JSON of rows with one value per kind, in one string join where every kind is present (the
+    common row), per kind only for the rows missing one. Rows with several values are replaced by the caller."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts: list[Any] = []
+    opening = "{"
+    for kind, first in firsts.items():
+        parts += [f'{opening}{_ENCODER.encode(kind)}:["', first]
+        opening = '"],'
+    if not parts:
+        return pa.array(["{}"] * n, type=pa.string())
+    full = pc.binary_join_element_wise(*parts, '"]}', "")
+    partial = ~np.logical_and.reduce(list(present.values()))
+    if not partial.any():
+        return full
+    rows = pa.array(partial.nonzero()[0])
+    pieces = []
+    for kind, first in firsts.items():
+        value = pc.take(first, rows)
+        piece = pc.binary_join_element_wise(_ENCODER.encode(kind) + ':["', value, '"],', "")
+        pieces.append(pc.if_else(pc.not_equal(value, ""), piece, ""))
+    # each piece ends with its comma; the last one is trimmed (null_handling="skip" drops all-null rows: Arrow 26)
+    joined = pc.utf8_rtrim(pc.binary_join_element_wise(*pieces, ""), characters=",")
+    some = pc.binary_join_element_wise("{", joined, "}", "")
+    return pc.replace_with_mask(full, pa.array(partial), some)
 
 
 def _ascending(values: Any) -> bool:
@@ -316,8 +394,9 @@ def _content_id(keys: pa.Table) -> str:
 
     digest = hashlib.sha256()
     if keys.num_rows:
-        pairs = pc.binary_join_element_wise(keys.column("customer_id"), keys.column("fingerprint"), "\t")
-        lines = pc.binary_join_element_wise(pairs, "", "\n")
+        lines = pc.binary_join_element_wise(
+            keys.column("customer_id"), "\t", keys.column("fingerprint"), "\n", ""
+        )
         for chunk in lines.chunks if hasattr(lines, "chunks") else [lines]:
             if not len(chunk):
                 continue

@@ -168,3 +168,25 @@ def test_a_version_2_state_is_read_and_the_next_one_is_parquet(destination, stor
     assert after is not None and after.members_path.endswith(".parquet") and after.size == 31
     stored = [line.customer_id for line in states.iter_lines(after)]
     assert stored == [m.customer_id for m in make_members(range(2, 33))]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.lists(st.one_of(st.none(), VALUE), max_size=3)), max_size=20),
+    st.integers(0, 5),
+    st.integers(0, 20),
+)
+def test_first_values_read_from_the_offsets_of_sliced_and_chunked_lists(
+    rows: list, start: int, split: int
+) -> None:
+    """A snapshot's list columns may come sliced or in several chunks: each row's first value ("" for an empty
+    or null list or a null value) and its length (0 for null) are read from the offsets either way."""
+    from airflow_provider_cio.sync.snapshot import _first_values
+
+    whole = pa.array(rows, type=pa.list_(pa.string())).slice(min(start, len(rows)))
+    cut = min(split, len(whole))
+    column = pa.chunked_array([whole.slice(0, cut), whole.slice(cut)], type=whole.type)
+    first, length = _first_values(column)
+    expected = whole.to_pylist()
+    assert first.to_pylist() == [(values[0] or "") if values else "" for values in expected]
+    assert length.tolist() == [len(values) if values is not None else 0 for values in expected]
