@@ -62,7 +62,9 @@ def _ascii(column: str) -> str:
 def _email_sql(platform: str, source: str) -> str:
     """Meta: trimmed, lowercased. Google also drops the dots and the ``+tag`` of a gmail.com/googlemail.com local
     part; an empty local part after that is refused, so it goes to Python."""
-    lowered = f"SELECT raw, lower(trim(raw)) AS l FROM {source}"
+    # trim() only where there is a space to trim: most addresses have none, and trim() copies every string
+    trimmed = "CASE WHEN starts_with(raw, ' ') OR suffix(raw, ' ') THEN trim(raw) ELSE raw END"
+    lowered = f"SELECT raw, lower({trimmed}) AS l FROM {source}"
     common = f"{_ascii('raw')} AND regexp_full_match(l, '{EMAIL_RE2}') AND NOT contains(l, 'xn--')"
     if platform == META:
         return f"SELECT CASE WHEN {common} THEN l END AS v FROM ({lowered})"
@@ -75,11 +77,15 @@ def _email_sql(platform: str, source: str) -> str:
     )
 
 
+def _runs(digits: str) -> str:
+    """True where ``digits`` starts a 1234.../9876... run (over-approximates those placeholders)."""
+    return " OR ".join(f"starts_with('{run}', {digits})" for run in _RUNS)
+
+
 def _placeholder(digits: str) -> str:
     """True where ``digits`` may be in phone._PLACEHOLDERS (one digit repeated, or the start of a 1234.../9876...
-    run): over-approximated, those rows go to Python. Cheaper than a constant IN list inside a CASE."""
-    runs = " OR ".join(f"starts_with('{run}', {digits})" for run in _RUNS)
-    return f"(replace({digits}, left({digits}, 1), '') = '' OR {runs})"
+    run): over-approximated, those rows go to Python."""
+    return f"(regexp_full_match({digits}, '0+|1+|2+|3+|4+|5+|6+|7+|8+|9+') OR {_runs(digits)})"
 
 
 def _without_separators(column: str) -> str:
@@ -117,13 +123,17 @@ def _fictional_sql(code: str, national: str) -> str:
 
 
 def _phone_sql(platform: str, default_country: str | None, source: str) -> str:
-    """phone.make_phone_normalizer's kept branch; every refusal (and anything close to one) is NULL."""
+    """phone.make_phone_normalizer's kept branch; every refusal (and anything close to one) is NULL.
+
+    No ASCII check: a kept row is digits, ``+`` and ASCII separators only, on which Python's ``strip`` removes
+    nothing but separators.
+    """
     default = calling_code_for(default_country)
     default_code = default.code if default else ""
     trunk = default.trunk if default else ""
-    stripped = f"SELECT raw, {_without_separators('raw')} AS r FROM {source}"
+    stripped = f"SELECT {_without_separators('raw')} AS r FROM {source}"
     split = (
-        "SELECT raw, starts_with(r, '+') OR starts_with(r, '00') AS intl, "
+        "SELECT starts_with(r, '+') OR starts_with(r, '00') AS intl, "
         "CASE WHEN starts_with(r, '+') THEN substr(r, 2) WHEN starts_with(r, '00') THEN substr(r, 3) "
         f"ELSE r END AS d FROM ({stripped})"
     )
@@ -136,30 +146,25 @@ def _phone_sql(platform: str, default_country: str | None, source: str) -> str:
         national_digits = f"CASE WHEN starts_with(d, '{trunk}') THEN substr(d, {len(trunk) + 1}) ELSE d END"
     else:
         national_digits = "d"
-    international = (
+    after_code = (
         f"CASE WHEN c IN ({_quoted(TRUNK_ZERO_CODES)}) AND starts_with(d, c || '0') "
-        "THEN c || substr(d, length(c) + 2) ELSE d END"
+        "THEN substr(d, length(c) + 2) ELSE substr(d, length(c) + 1) END"
     )
-    numbered = (
-        f"SELECT *, CASE WHEN intl THEN {international} ELSE '{default_code}' || ({national_digits}) END AS n "
-        f"FROM ({coded})"
-    )
-    national = "nat"
-    numbered = f"SELECT *, substr(n, length(c) + 1) AS nat FROM ({numbered})"
+    split_off = f"SELECT *, CASE WHEN intl THEN {after_code} ELSE {national_digits} END AS nat FROM ({coded})"
     nanp = (
-        f"(c = '{NANP_CODE}' AND (length(n) <> {NANP_NATIONAL_DIGITS + 1} OR n[2] IN ('0', '1') "
-        f"OR substr(n, 5, 5) = '{NANP_FICTIONAL_EXCHANGE_LINE}'))"
+        f"(c = '{NANP_CODE}' AND (length(nat) <> {NANP_NATIONAL_DIGITS} OR nat[1] IN ('0', '1') "
+        f"OR substr(nat, 4, 5) = '{NANP_FICTIONAL_EXCHANGE_LINE}'))"
     )
-    shape = (
-        f"{_ascii('raw')} AND regexp_full_match(d, '[0-9]+') AND NOT {_placeholder('d')} "
-        "AND NOT (intl AND d[1] = '0') AND c <> ''"
-    )
+    # digits that start a 1234.../9876... run may be a placeholder before the code is split off (one digit repeated
+    # stays one digit repeated in the national part, checked there)
+    shape = f"regexp_full_match(d, '[0-9]+') AND NOT ({_runs('d')}) AND NOT (intl AND d[1] = '0') AND c <> ''"
+    size = "length(c) + length(nat)"
     refused_or_close = (
-        f"length(n) < {MIN_DIGITS} OR length(n) > {MAX_DIGITS} OR {_placeholder(national)} "
-        f"OR {nanp} OR {_fictional_sql('c', national)}"
+        f"{size} < {MIN_DIGITS} OR {size} > {MAX_DIGITS} OR {_placeholder('nat')} "
+        f"OR {nanp} OR {_fictional_sql('c', 'nat')}"
     )
-    kept = "'+' || n" if platform == GOOGLE else "n"
-    return f"SELECT CASE WHEN {shape} AND NOT ({refused_or_close}) THEN {kept} END AS v FROM ({numbered})"
+    kept = "'+' || c || nat" if platform == GOOGLE else "c || nat"
+    return f"SELECT CASE WHEN {shape} AND NOT ({refused_or_close}) THEN {kept} END AS v FROM ({split_off})"
 
 
 def common_sql(kind: str, platform: str, default_country: str | None, source: str) -> str | None:
