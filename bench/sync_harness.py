@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import random
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import alternate, record
+from bench.common import alternate, load_note, load_watched, record
 
 AUDIENCE = "bench audience"
 SEED = 20260601
@@ -122,6 +123,7 @@ def load_inputs(data_dir: str) -> tuple[Any, Any, float]:
     start = time.perf_counter()
     root = Path(data_dir)
     members = read_members(root / "next.parquet")
+    _SNAPSHOT.append(root / "next.parquet")
     store = MemoryObjectStore()
     objects = root / "objects"
     for path in objects.rglob("*"):
@@ -130,12 +132,50 @@ def load_inputs(data_dir: str) -> tuple[Any, Any, float]:
     return members, store, time.perf_counter() - start
 
 
+_SNAPSHOT: list[Path] = []  # the snapshot file the child read (set by ``load_inputs``)
+
+
+def diff_cpu(platform: str, store: Any, members: Any, mode: str) -> dict[str, float]:
+    """In the child, before the timed runs: CPU seconds (every thread of the process) of reading the snapshot and
+    the stored state (as the child did), and of the diff alone: fingerprinting the snapshot against that state and planning (issue 21: well under a
+    second at 1M / 1% churn beyond reading the two). Run once to warm up, then measured."""
+    from airflow_provider_cio.sync import SyncMode
+    from airflow_provider_cio.sync.plan import build_plan
+    from airflow_provider_cio.sync.runner import ledger_prefix
+    from airflow_provider_cio.sync.snapshot import Snapshot
+    from airflow_provider_cio.sync.state import StateStore
+
+    out: dict[str, float] = {}
+    for _ in range(2):  # the first pass warms up imports and allocator; the second is recorded
+        r0 = time.process_time()
+        read_members(_SNAPSHOT[-1])
+        c0 = time.process_time()
+        states = StateStore(store, ledger_prefix("ledger", platform, AUDIENCE))
+        info = states.load()
+        known = states.read_table(info)
+        c1 = time.process_time()
+        snapshot = Snapshot.from_members(members, known=known)
+        c2 = time.process_time()
+        build_plan(snapshot, info, known, mode=SyncMode(mode), snapshot_id=snapshot.content_id)
+        c3 = time.process_time()
+        out = {
+            "read_snapshot_cpu_seconds": round(c0 - r0, 3),
+            "read_state_cpu_seconds": round(c1 - c0, 3),
+            "diff_snapshot_cpu_seconds": round(c2 - c1, 3),
+            "diff_plan_cpu_seconds": round(c3 - c2, 3),
+            "diff_cpu_seconds": round(c3 - c1, 3),
+        }
+    return out
+
+
 def plan_and_sync(destination: Any, store: Any, members: Any, mode: str) -> dict[str, Any]:
-    """In the child: a dry run (plan time), then the real sync (its wall time is the measured value)."""
+    """In the child: the diff's CPU accounting (``diff_cpu``), a dry run (plan time), then the real sync (its wall
+    time is the measured value)."""
     import dataclasses
 
     from airflow_provider_cio.sync import Guardrails, SyncMode, SyncRequest, run_sync
 
+    cpu = diff_cpu(destination.platform, store, members, mode) if mode == "mirror" else {}
     request = SyncRequest(
         audience_name=AUDIENCE,
         members=members,
@@ -156,6 +196,7 @@ def plan_and_sync(destination: Any, store: Any, members: Any, mode: str) -> dict
         "batch_requests": report.requests,
         "plan_adds": plan.plan["adds"],
         "plan_removes": plan.plan["removes"],
+        **cpu,
     }
 
 
@@ -209,7 +250,10 @@ def compare(
 
         return call
 
-    samples = alternate({"ours": variant("mirror"), "full_replace": variant("replace")}, runs)
+    loads: list[float] = []
+    samples = alternate(
+        load_watched({"ours": variant("mirror"), "full_replace": variant("replace")}, loads), runs
+    )
     shared = {
         "true_churn": facts["true_churn"],
         "audience_size": n,
@@ -224,7 +268,36 @@ def compare(
             unit="s",
             samples=samples[name],
             work=n,
-            extra=shared,
+            extra={**shared, **cpu_spread(samples[name]), "note": _note(runs, loads, samples["ours"])},
         )
         for name in ("ours", "full_replace")
     ]
+
+
+CPU_KEYS = ("read_snapshot_cpu_seconds", "read_state_cpu_seconds", "diff_cpu_seconds")
+
+
+def cpu_spread(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each CPU figure of ``diff_cpu`` over every run of a variant: [min, median, max] (the record's own extra
+    keeps only the last run's)."""
+    out: dict[str, Any] = {}
+    for key in CPU_KEYS:
+        values = sorted(s["extra"][key] for s in samples if key in s["extra"])
+        if values:
+            out[f"{key}_min_median_max"] = [values[0], statistics.median(values), values[-1]]
+    return out
+
+
+def _note(runs: int, loads: list[float], ours: list[dict[str, Any]]) -> str:
+    spread = cpu_spread(ours)
+
+    def fig(key: str) -> str:
+        low, mid, high = spread.get(f"{key}_min_median_max", [0.0, 0.0, 0.0])
+        return f"{mid:.2f} s ({low:.2f}-{high:.2f})"
+
+    return (
+        f"{load_note(runs, loads)}. CPU seconds of ours' diff alone (fingerprinting the snapshot against the "
+        f"stored state and planning, mirror) {fig('diff_cpu_seconds')} median (min-max over the runs), against "
+        f"reading the snapshot {fig('read_snapshot_cpu_seconds')} and the stored state "
+        f"{fig('read_state_cpu_seconds')}; every run asserted its plan is the seeded diff"
+    )
