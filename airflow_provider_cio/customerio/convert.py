@@ -206,6 +206,22 @@ def _parse_slowly(values: list[str | None]) -> tuple[Any, Any]:
     return micros, ok
 
 
+def _character_bytes(raw: pa.Array) -> int:
+    """The bytes of character data a (possibly sliced) string or binary array spans, from its offsets."""
+    import numpy as np
+    import pyarrow as pa
+
+    wide = pa.types.is_large_string(raw.type) or pa.types.is_large_binary(raw.type)
+    narrow = pa.types.is_string(raw.type) or pa.types.is_binary(raw.type)
+    if not isinstance(raw, pa.Array) or not (wide or narrow):  # a chunked or view array: measure every value
+        return 2**63 - 1
+    if len(raw) == 0:
+        return 0
+    width = np.int64 if wide else np.int32
+    offsets = np.frombuffer(raw.buffers()[1], dtype=width, count=raw.offset + len(raw) + 1)
+    return int(offsets[-1] - offsets[raw.offset])
+
+
 def decode_text(raw: pa.Array, max_bytes: int = DEFAULT_MAX_FIELD_BYTES) -> tuple[pa.Array, Any, Any]:
     """Binary field values -> UTF-8 strings; returns (strings, invalid UTF-8 mask, too long mask).
 
@@ -217,9 +233,14 @@ def decode_text(raw: pa.Array, max_bytes: int = DEFAULT_MAX_FIELD_BYTES) -> tupl
     import pyarrow.compute as pc
 
     n = len(raw)
-    lengths = pc.binary_length(raw)
-    longest = pc.max(lengths).as_py()
     too_long = np.zeros(n, dtype=bool)
+    # no value is longer than all of the column's characters: for a CSV block (a few MB, split over its columns)
+    # that one number usually decides it without a pass over the lengths
+    if _character_bytes(raw) > max_bytes:
+        lengths = pc.binary_length(raw)
+        longest = pc.max(lengths).as_py()
+    else:
+        longest = None
     if longest is not None and longest > max_bytes:  # rare: one scalar decides the common case
         too_long = _mask(pc.greater(lengths, max_bytes))
         raw = pc.if_else(pa.array(too_long), pa.scalar(None, raw.type), raw)

@@ -451,7 +451,7 @@ class _Converter:
             values, invalid = convert_text(raw, target.type, self.booleans)
             if target.name in self.fills and target.name not in NEVER_FILLED_WHEN_PRESENT:
                 values = values.fill_null(pa.scalar(self.fills[target.name], target.type))
-            if not target.nullable:
+            if not target.nullable and values.null_count:
                 invalid = invalid | np.asarray(values.is_null().to_numpy(zero_copy_only=False))
             flag(invalid, f"column {target.name}: missing or not a valid {target.type}")
             arrays.append(values)

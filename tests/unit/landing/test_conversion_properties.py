@@ -22,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import example as hand_picked
 from hypothesis import strategies as st
 
 from airflow_provider_cio.customerio.convert import (
@@ -214,6 +215,34 @@ def test_bytes_decode_exactly_or_are_flagged(values: list[bytes | None]) -> None
             assert bad and out is None
         else:
             assert not bad and out == expected
+
+
+@examples(60)
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=24)), max_size=30),
+    st.integers(0, 30),
+    st.integers(0, 30),
+    st.sampled_from([pa.string(), pa.large_string(), pa.binary(), pa.large_binary()]),
+    st.integers(0, 30),
+)
+@hand_picked(
+    ["x" * 10, "y"], 0, 2, pa.string(), 5
+)  # the long value first: the slice's other bytes fit the limit
+@hand_picked(
+    ["a" * 20, "b" * 10, "c"], 1, 2, pa.large_binary(), 5
+)  # a long value before the slice never counts
+@hand_picked(["a" * 20, "b"], 1, 1, pa.binary(), 5)
+def test_an_oversized_value_is_flagged_in_any_slice_of_any_text_type(
+    values: list[str | None], start: int, length: int, kind: pa.DataType, limit: int
+) -> None:
+    """The length check is skipped when the slice's character bytes cannot hold a value over the limit: values
+    outside the slice (in the same buffers) never count, and every value over the limit inside it is flagged."""
+    binary = pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+    raw = pa.array([v.encode() if binary and v is not None else v for v in values], kind)
+    sliced = raw.slice(start, length)
+    _, _, too_long = decode_text(sliced, limit)
+    kept = values[start : start + length]
+    assert too_long.tolist() == [v is not None and len(v.encode()) > limit for v in kept]
 
 
 # -- the App API export CSV reader ---------------------------------------------------------------------------------

@@ -186,3 +186,43 @@ def test_timestamps_and_integers_without_a_dictionary_land_delta_encoded_and_rea
     path.write_bytes(part)
     from_duckdb = duckdb.connect().sql(f"SELECT * FROM read_parquet('{path}')").to_arrow_table()
     assert from_duckdb.cast(deliveries.schema).equals(deliveries)
+
+
+def test_parts_carry_min_max_for_times_and_numbers_not_text_and_a_time_filter_still_reads_exactly(
+    tmp_path: Path,
+) -> None:
+    """Statistics are written where readers prune (times, numbers), not for near-unique text; DuckDB's and
+    pyarrow's filtered reads of a landed part give exactly the rows a full read would."""
+    import duckdb
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    deliveries = generate_workspace(people=200, seed=7, start=date(2026, 11, 1), days=3).deliveries
+    ref = PartitionRef("landing", "dev", "ws1", "deliveries", date(2026, 11, 1))
+    store = MemoryObjectStore()
+    manifest = write_table(store, ref, deliveries)
+    path = tmp_path / "part.parquet"
+    path.write_bytes(store.read_bytes(manifest.parts[0].path))
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    stats = {group.column(i).path_in_schema: group.column(i).statistics for i in range(group.num_columns)}
+    assert stats["created_at"] is not None and stats["created_at"].has_min_max
+    assert stats["campaign_id"] is not None and stats["campaign_id"].has_min_max
+    assert stats["delivery_id"] is None or not stats["delivery_id"].has_min_max
+    assert stats["customer_id"] is None or not stats["customer_id"].has_min_max
+
+    cut = datetime(2026, 11, 2, tzinfo=UTC)
+    expected = deliveries.filter(
+        pc.greater_equal(deliveries["created_at"], pa.scalar(cut, deliveries["created_at"].type))
+    )
+    assert 0 < expected.num_rows < deliveries.num_rows
+    by_pyarrow = pq.read_table(path, filters=[("created_at", ">=", cut)])
+    assert by_pyarrow.sort_by("delivery_id").equals(expected.sort_by("delivery_id"))
+    count = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*), count(DISTINCT delivery_id) FROM read_parquet('{path}') WHERE created_at >= ?",
+            [cut],
+        )
+        .fetchone()
+    )
+    assert count == (expected.num_rows, expected.num_rows)
