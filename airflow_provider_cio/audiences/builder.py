@@ -174,9 +174,14 @@ class AudienceEngine:
         cols = ", ".join(
             ["customer_id", "deleted", "suppressed", "ad_consent", *(f'"{c}"' for c in identifier_cols)]
         )
-        # rowid exists only on tables; materialize first so profiles without cio_id stay apart.
+        # rowid exists only on tables; materialize first so profiles without cio_id stay apart. Only the columns
+        # read below: a people partition carries every attribute the workspace has.
+        needed = ["customer_id", "deleted", "suppressed", "ad_consent", *identifier_cols]
+        needed += [c for c in ("cio_id", "updated_at", "internal_customer_id") if c in have]
         con.execute(
-            "CREATE TEMP TABLE people_all AS SELECT * FROM landed_people WHERE customer_id IS NOT NULL"
+            "CREATE TEMP TABLE people_all AS SELECT "
+            + ", ".join(f'"{c}"' for c in dict.fromkeys(needed))
+            + " FROM landed_people WHERE customer_id IS NOT NULL"
         )
         con.execute(
             f"CREATE TEMP TABLE person_rows AS SELECT {cols} FROM people_all "
@@ -189,20 +194,34 @@ class AudienceEngine:
         )
         if "deliveries" in self.tables:
             dcols = set(table_columns(con, "landed_deliveries"))
-            if "internal_customer_id" in have and {"customer_id", "internal_customer_id"} <= dcols:
+            if (
+                "internal_customer_id" in have
+                and {"customer_id", "internal_customer_id"} <= dcols
+                and self._deliveries_without_customer_id()
+            ):
                 con.execute(
                     "CREATE TEMP TABLE internal_ids AS SELECT internal_customer_id, min(customer_id) AS customer_id "
                     "FROM people_all WHERE internal_customer_id IS NOT NULL GROUP BY internal_customer_id "
                     "HAVING count(DISTINCT customer_id) = 1"
                 )
+                # only the rows that lack customer_id go through the join: a probe of every delivery (hundreds of
+                # millions at 10M people) for the few that need it cost more than the queries that read the view
                 con.execute(
-                    "CREATE VIEW deliveries AS SELECT d.* REPLACE (coalesce(d.customer_id, i.customer_id) "
-                    "AS customer_id) FROM landed_deliveries d LEFT JOIN internal_ids i "
-                    "ON d.customer_id IS NULL AND i.internal_customer_id = d.internal_customer_id"
+                    "CREATE VIEW deliveries AS SELECT * FROM landed_deliveries WHERE customer_id IS NOT NULL "
+                    "UNION ALL SELECT d.* REPLACE (i.customer_id AS customer_id) FROM landed_deliveries d "
+                    "LEFT JOIN internal_ids i ON i.internal_customer_id = d.internal_customer_id "
+                    "WHERE d.customer_id IS NULL"
                 )
             else:
                 con.execute("CREATE VIEW deliveries AS SELECT * FROM landed_deliveries")
         con.execute("DROP TABLE people_all")
+
+    def _deliveries_without_customer_id(self) -> bool:
+        """Whether any landed delivery names its person by ``internal_customer_id`` only (one scan of a column)."""
+        row = self.con.execute(
+            "SELECT EXISTS (SELECT 1 FROM landed_deliveries WHERE customer_id IS NULL)"
+        ).fetchone()
+        return bool(row and row[0])
 
     def close(self) -> None:
         self.con.close()
