@@ -525,7 +525,32 @@ def run(quick: bool) -> list[dict[str, Any]]:
         n / list_seconds / records[2]["value"], 2
     )
     records[0]["extra"]["list_api_ratio_vs_sdk"] = round(n / list_seconds / records[1]["value"], 2)
+    records[0]["extra"]["note"] = _note(records, samples, load, share)
     return records
+
+
+def _note(
+    records: list[dict[str, Any]], samples: dict[str, list[dict[str, Any]]], load: str, share: float
+) -> str:
+    """What the figures mean: the conditions, what ours' time holds, and the list API's figures beside them."""
+    ours = samples["ours"]
+    extra = records[0]["extra"]
+    return (
+        f"{len(ours)} alternating runs per variant; 1-minute load average {load} before the runs (other agents' "
+        "tests and benchmarks shared the 2 cores). Ours is the product's path (hash_column_arrow: Arrow column in, "
+        "hashes and per-row drop reasons out), timed without the child's imports (pyarrow, pandas, duckdb, our "
+        f"modules: import_seconds) and without building the Arrow columns from the generated lists; "
+        f"{share:.1%} of the mix's identifiers (emails and phones of the common shapes) were normalized and hashed "
+        "in DuckDB (identity/vector.py, its default threads: both cores when they are free), the rest by the "
+        "per-value rules (names once per distinct value, refused or borderline emails and phones one by one). "
+        f"The list API (hash_column: Python lists in and out, pyarrow conversion both ways included) measured in "
+        f"the same children: {extra['list_api_ratio_vs_hashlib_ceiling']}x hashlib_ceiling, "
+        f"{extra['list_api_ratio_vs_sdk']}x sdk_format_params (medians). Where the time goes (1M of this mix, "
+        "in-process, CPU seconds, measured while writing this at load 4-8): ours 0.74-0.78, the ceiling 0.43-0.47; "
+        "DuckDB's sha256() takes about 0.6x hashlib's CPU per value, but normalizing in SQL adds about 0.3 us per "
+        "email and 0.6 us per phone (string copies per operation), so ours is ahead of the ceiling's wall time only "
+        "when DuckDB's second thread finds an idle core."
+    )
 
 
 if __name__ == "__main__":
