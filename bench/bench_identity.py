@@ -546,7 +546,7 @@ def _note(
         f"The list API (hash_column: Python lists in and out, pyarrow conversion both ways included) measured in "
         f"the same children: {extra['list_api_ratio_vs_hashlib_ceiling']}x hashlib_ceiling, "
         f"{extra['list_api_ratio_vs_sdk']}x sdk_format_params (medians). Where the time goes (1M of this mix, "
-        "in-process, CPU seconds, measured while writing this at load 4-8): ours 0.74-0.78, the ceiling 0.43-0.47; "
+        "in-process, CPU seconds, measured while writing this at load 4-8): ours 0.70-0.83, the ceiling 0.42-0.47 (the old per-value path with its pool: 0.8-0.85 in the caller alone); "
         "DuckDB's sha256() takes about 0.6x hashlib's CPU per value, but normalizing in SQL adds about 0.3 us per "
         "email and 0.6 us per phone (string copies per operation), so ours is ahead of the ceiling's wall time only "
         "when DuckDB's second thread finds an idle core."
