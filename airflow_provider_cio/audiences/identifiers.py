@@ -44,6 +44,9 @@ CREATE TEMP TABLE IF NOT EXISTS identity_rows (
     customer_id VARCHAR, platform VARCHAR, kind VARCHAR, value VARCHAR, reason VARCHAR
 );
 CREATE TEMP TABLE IF NOT EXISTS identity_done (customer_id VARCHAR);
+CREATE OR REPLACE TEMP TABLE identity_new (
+    customer_id VARCHAR, platform VARCHAR, kind VARCHAR, value VARCHAR, reason VARCHAR
+);
 """
 
 
@@ -119,7 +122,15 @@ def hash_new_customers(
     """Hash the identifiers of customers in ``customers_table`` not hashed yet in this engine; returns how many."""
     import pyarrow as pa
 
+    pairs = platform_kinds(platforms)
     con.execute(IDENTITY_TABLES_SQL)
+    # a customer's member lists, built once when the customer is hashed: every later build of the run joins 1:1
+    # instead of aggregating the run's whole identity_rows again (tens of millions of rows at 10M people)
+    con.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS identity_members (customer_id VARCHAR"
+        + "".join(f", {column_name(p, k)} VARCHAR[]" for p, k in pairs)
+        + ")"
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE identity_todo AS "
         f"SELECT DISTINCT customer_id FROM {customers_table} "
@@ -130,7 +141,15 @@ def hash_new_customers(
     if count == 0:
         return 0
     available = {row[0] for row in con.execute("DESCRIBE person_rows").fetchall()}
-    pairs = platform_kinds(platforms)
+    wanted = [PEOPLE_COLUMNS[k] for k in dict.fromkeys(k for _, k in pairs) if PEOPLE_COLUMNS[k] in available]
+    if "country" in available:
+        wanted.append("country")
+    # the new customers' people rows once, not one scan of every person per identifier kind
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE identity_people AS SELECT p.customer_id"
+        + "".join(f', p."{c}"' for c in dict.fromkeys(wanted))
+        + " FROM person_rows p SEMI JOIN identity_todo t ON t.customer_id = p.customer_id"
+    )
     for kind in dict.fromkeys(k for _, k in pairs):
         column = PEOPLE_COLUMNS[kind]
         if column not in available:
@@ -138,8 +157,7 @@ def hash_new_customers(
         country_sql = ", p.country AS raw_country" if kind == "phone" and "country" in available else ""
         rows = con.sql(
             f'SELECT DISTINCT p.customer_id, CAST(p."{column}" AS VARCHAR) AS raw{country_sql} '
-            f"FROM person_rows p SEMI JOIN identity_todo t ON t.customer_id = p.customer_id "
-            f'WHERE p."{column}" IS NOT NULL'
+            f'FROM identity_people p WHERE p."{column}" IS NOT NULL'
         ).to_arrow_table()
         # one slice at a time: memory stays bounded however many customers a build brings
         for start in range(0, rows.num_rows, HASH_BATCH_ROWS):
@@ -160,26 +178,37 @@ def hash_new_customers(
                     }
                 )
                 con.register("identity_batch", batch)
-                con.execute("INSERT INTO identity_rows SELECT * FROM identity_batch")
+                con.execute("INSERT INTO identity_new SELECT * FROM identity_batch")
                 con.unregister("identity_batch")
                 del hashed, reasons, batch
             del values, countries, part
         del rows
+    lists = "".join(
+        f", coalesce(list_sort(list_distinct(list(r.value) FILTER (WHERE r.platform = '{p}' AND r.kind = '{k}'))), "
+        f"[]::VARCHAR[])"
+        for p, k in pairs
+    )
+    con.execute(
+        f"INSERT INTO identity_members SELECT t.customer_id{lists} FROM identity_todo t "
+        "LEFT JOIN identity_new r ON r.customer_id = t.customer_id AND r.value IS NOT NULL GROUP BY t.customer_id"
+    )
+    con.execute("INSERT INTO identity_rows SELECT * FROM identity_new")
+    con.execute("DROP TABLE identity_new")
+    con.execute("DROP TABLE identity_people")
     con.execute("INSERT INTO identity_done SELECT customer_id FROM identity_todo")
     log.info("hashed identifiers of %d customers for %s", count, ", ".join(platforms))
     return count
 
 
 def members_select_sql(kept_table: str, platforms: Sequence[str], extra_columns: Sequence[str]) -> str:
-    """SQL of the member rows: one per customer, a sorted list of distinct values per platform/kind column."""
+    """SQL of the member rows: one per customer (``kept_table`` has one row per customer), a sorted list of
+    distinct values per platform/kind column (``identity_members``, filled by ``hash_new_customers``)."""
     lists = ",\n  ".join(
-        f"coalesce(list_sort(list_distinct(list(r.value) FILTER (WHERE r.platform = '{p}' AND r.kind = '{k}'))), "
-        f"[]::VARCHAR[]) AS {column_name(p, k)}"
+        f"coalesce(i.{column_name(p, k)}, []::VARCHAR[]) AS {column_name(p, k)}"
         for p, k in platform_kinds(platforms)
     )
-    extras = "".join(f", any_value(m.{c}) AS {c}" for c in extra_columns)
+    extras = "".join(f", m.{c} AS {c}" for c in extra_columns)
     return (
         f"SELECT m.customer_id{extras},\n  {lists}\n"
-        f"FROM {kept_table} m LEFT JOIN identity_rows r ON r.customer_id = m.customer_id AND r.value IS NOT NULL\n"
-        "GROUP BY m.customer_id"
+        f"FROM {kept_table} m LEFT JOIN identity_members i ON i.customer_id = m.customer_id"
     )
