@@ -14,7 +14,8 @@ The value is rows/s of the landing itself, from the first byte read to the last 
 left out of the time and reported as ``import_seconds``: a worker pays them once; that includes the modules each way
 imports lazily on first use, pyarrow's csv/compute/parquet/pandas_compat for ours and pyarrow.parquet/pandas_compat for
 pandas' ``to_parquet``);
-peak RSS per child. Cases: 1M and 5M rows (quick: 200k and 1M), each variant 5 times (quick: 2) after one discarded
+peak RSS per child, and the child's CPU seconds over the landing (``land_cpu_seconds``: all its threads, not
+Azurite's). Cases: 1M and 5M rows (quick: 200k and 1M), each variant 5 times (quick: 2) after one discarded
 warm-up round of both.
 Targets (issue 21): ours >= 2.5x naive throughput at the median, 1M and 5M; peak RSS of ours at 5M <= 1.2x its peak
 at 1M. Each record notes the 1-minute load average over its runs (the machine is shared).
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -72,7 +74,7 @@ def ours_child(csv_path: str, connection_string: str, container: str) -> dict[st
     from airflow_provider_cio.landing.writer import PartitionWriter
     from airflow_provider_cio.storage.azure import AzureObjectStore
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     store = AzureObjectStore(ContainerClient.from_connection_string(connection_string, container))
     ref = PartitionRef(root="landing", env="bench", workspace="ws1", dataset="deliveries", dt=PART_DT)
     quarantine = Quarantine()
@@ -85,6 +87,7 @@ def ours_child(csv_path: str, connection_string: str, container: str) -> dict[st
         manifest = writer.commit()
     return {
         "land_seconds": time.perf_counter() - start,
+        "land_cpu_seconds": round(_cpu_seconds() - cpu, 2),
         "rows_landed": manifest.rows,
         "parts": len(manifest.parts),
         "bytes_uploaded": manifest.bytes,
@@ -100,7 +103,7 @@ def naive_child(csv_path: str, blob_conn_json: str, container: str) -> dict[str,
     import pyarrow.parquet  # noqa: F401  left out of the time
     from airflow.providers.microsoft.azure.hooks.wasb import WasbHook
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     frame = pd.read_csv(csv_path)
     rows = len(frame)
     with tempfile.TemporaryDirectory(prefix="bench_landing_naive_") as tmp:
@@ -113,10 +116,19 @@ def naive_child(csv_path: str, blob_conn_json: str, container: str) -> dict[str,
         )
     return {
         "land_seconds": time.perf_counter() - start,
+        "land_cpu_seconds": round(_cpu_seconds() - cpu, 2),
         "rows_landed": rows,
         "parts": 1,
         "bytes_uploaded": size,
     }
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process, all threads (Azurite's own CPU is not in it)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _timed(sample: dict[str, Any]) -> dict[str, Any]:
@@ -192,7 +204,12 @@ def run(quick: bool) -> list[dict[str, Any]]:
                         unit="rows/s",
                         samples=samples[variant],
                         work=rows,
-                        extra=shared,
+                        extra={
+                            **shared,
+                            "land_cpu_seconds_median": statistics.median(
+                                sample["extra"]["land_cpu_seconds"] for sample in samples[variant]
+                            ),
+                        },
                     )
                     for variant in variants
                 )
