@@ -183,21 +183,52 @@ def hash_new_customers(
                 del hashed, reasons, batch
             del values, countries, part
         del rows
-    lists = "".join(
-        f", coalesce(list_sort(list_distinct(list(r.value) FILTER (WHERE r.platform = '{p}' AND r.kind = '{k}'))), "
-        f"[]::VARCHAR[])"
-        for p, k in pairs
-    )
-    con.execute(
-        f"INSERT INTO identity_members SELECT t.customer_id{lists} FROM identity_todo t "
-        "LEFT JOIN identity_new r ON r.customer_id = t.customer_id AND r.value IS NOT NULL GROUP BY t.customer_id"
-    )
+    _add_members(con, pairs)
     con.execute("INSERT INTO identity_rows SELECT * FROM identity_new")
     con.execute("DROP TABLE identity_new")
     con.execute("DROP TABLE identity_people")
     con.execute("INSERT INTO identity_done SELECT customer_id FROM identity_todo")
     log.info("hashed identifiers of %d customers for %s", count, ", ".join(platforms))
     return count
+
+
+def _add_members(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]]) -> None:
+    """identity_members rows of the customers in identity_todo, from identity_new: per (platform, kind) the sorted
+    distinct values. Most customers hold one value per kind, so the lists are built from a scalar pivot (min and
+    max per column: equal means one value); list aggregates run only for customers holding several values of a
+    kind. DuckDB's list aggregates over every row cost 15-20x the scalar pivot at 1.5M customers."""
+    columns = [column_name(p, k) for p, k in pairs]
+    where = [f"r.platform = '{p}' AND r.kind = '{k}'" for p, k in pairs]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE identity_pivot AS SELECT customer_id"
+        + "".join(
+            f", min(value) FILTER (WHERE {w}) AS lo_{c}, max(value) FILTER (WHERE {w}) AS hi_{c}"
+            for c, w in zip(columns, where, strict=True)
+        )
+        + " FROM identity_new r WHERE value IS NOT NULL GROUP BY customer_id"
+    )
+    several = " OR ".join(f"lo_{c} <> hi_{c}" for c in columns) or "false"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE identity_several AS SELECT r.customer_id"
+        + "".join(
+            f", list_sort(list_distinct(list(r.value) FILTER (WHERE {w}))) AS {c}"
+            for c, w in zip(columns, where, strict=True)
+        )
+        + f" FROM identity_new r SEMI JOIN (SELECT customer_id FROM identity_pivot WHERE {several}) s "
+        "ON s.customer_id = r.customer_id WHERE r.value IS NOT NULL GROUP BY r.customer_id"
+    )
+    con.execute(
+        "INSERT INTO identity_members SELECT t.customer_id"
+        + "".join(
+            f", CASE WHEN p.lo_{c} IS NULL THEN []::VARCHAR[] WHEN p.lo_{c} = p.hi_{c} THEN [p.lo_{c}] "
+            f"ELSE s.{c} END"
+            for c in columns
+        )
+        + " FROM identity_todo t LEFT JOIN identity_pivot p ON p.customer_id = t.customer_id "
+        "LEFT JOIN identity_several s ON s.customer_id = t.customer_id"
+    )
+    con.execute("DROP TABLE identity_pivot")
+    con.execute("DROP TABLE identity_several")
 
 
 def members_select_sql(kept_table: str, platforms: Sequence[str], extra_columns: Sequence[str]) -> str:
