@@ -139,7 +139,9 @@ def diff_cpu(platform: str, store: Any, members: Any, mode: str) -> dict[str, fl
     """In the child, before the timed runs: CPU seconds (every thread of the process) of reading the snapshot and
     the stored state (as the child did), and of the diff alone: fingerprinting the snapshot against that state and planning (issue 21: well under a
     second at 1M / 1% churn beyond reading the two). Run once to warm up, then measured."""
+    from airflow_provider_cio.storage import MemoryObjectStore
     from airflow_provider_cio.sync import SyncMode
+    from airflow_provider_cio.sync.next_state import next_state
     from airflow_provider_cio.sync.plan import build_plan
     from airflow_provider_cio.sync.runner import ledger_prefix
     from airflow_provider_cio.sync.snapshot import Snapshot
@@ -156,14 +158,35 @@ def diff_cpu(platform: str, store: Any, members: Any, mode: str) -> dict[str, fl
         c1 = time.process_time()
         snapshot = Snapshot.from_members(members, known=known)
         c2 = time.process_time()
-        build_plan(snapshot, info, known, mode=SyncMode(mode), snapshot_id=snapshot.content_id)
+        plan = build_plan(snapshot, info, known, mode=SyncMode(mode), snapshot_id=snapshot.content_id)
         c3 = time.process_time()
+        assert plan.diff is not None  # build_plan always keeps its join
+        after, oldest = next_state(
+            snapshot,
+            plan.diff,
+            sent={m.customer_id for m in plan.adds},
+            unapplied=set(),
+            departed_kept=False,
+            unapplied_absent=False,
+            today="2026-06-02",
+            default_sent_on=info.synced_on if info else "",
+        )
+        StateStore(MemoryObjectStore(), "scratch").write(
+            snapshot_id=snapshot.content_id,
+            run_id="cpu",
+            mode=mode,
+            audience_id="scratch",
+            table=after,
+            oldest_sent_on=str(oldest).strip,
+        )
+        c4 = time.process_time()
         out = {
             "read_snapshot_cpu_seconds": round(c0 - r0, 3),
             "read_state_cpu_seconds": round(c1 - c0, 3),
             "diff_snapshot_cpu_seconds": round(c2 - c1, 3),
             "diff_plan_cpu_seconds": round(c3 - c2, 3),
             "diff_cpu_seconds": round(c3 - c1, 3),
+            "write_state_cpu_seconds": round(c4 - c3, 3),
         }
     return out
 
@@ -274,7 +297,12 @@ def compare(
     ]
 
 
-CPU_KEYS = ("read_snapshot_cpu_seconds", "read_state_cpu_seconds", "diff_cpu_seconds")
+CPU_KEYS = (
+    "read_snapshot_cpu_seconds",
+    "read_state_cpu_seconds",
+    "diff_cpu_seconds",
+    "write_state_cpu_seconds",
+)
 
 
 def cpu_spread(samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -299,5 +327,6 @@ def _note(runs: int, loads: list[float], ours: list[dict[str, Any]]) -> str:
         f"{load_note(runs, loads)}. CPU seconds of ours' diff alone (fingerprinting the snapshot against the "
         f"stored state and planning, mirror) {fig('diff_cpu_seconds')} median (min-max over the runs), against "
         f"reading the snapshot {fig('read_snapshot_cpu_seconds')} and the stored state "
-        f"{fig('read_state_cpu_seconds')}; every run asserted its plan is the seeded diff"
+        f"{fig('read_state_cpu_seconds')}; writing the next state (Parquet) {fig('write_state_cpu_seconds')}; every "
+        "run asserted its plan is the seeded diff"
     )

@@ -52,6 +52,8 @@ def diff_against(snapshot: Snapshot, old: pa.Table) -> Diff:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from airflow_provider_cio.sync.snapshot import positions_in
+
     keys = snapshot.keys
     n = keys.num_rows
     if old.num_rows == 0 or n == 0:
@@ -62,8 +64,8 @@ def diff_against(snapshot: Snapshot, old: pa.Table) -> Diff:
             position = snapshot.joined[1]
             found = pa.array(position, mask=position < 0)
         else:
-            found = pc.index_in(keys.column("customer_id"), value_set=old.column("customer_id"))
-            position = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+            position = positions_in(keys.column("customer_id"), old.column("customer_id"))
+            found = pa.array(position, mask=position < 0)
         stored_fp = pc.take(old.column("fingerprint"), found)
         same = _bools(pc.fill_null(pc.equal(stored_fp, keys.column("fingerprint")), False))
     matched = position >= 0

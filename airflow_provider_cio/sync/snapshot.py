@@ -348,22 +348,73 @@ def _bools(values: Any) -> Any:
 
 def _borrowed_fingerprints(keys: pa.Table, known: pa.Table | None) -> tuple[pa.Array, Any]:
     """The stored fingerprint where ``known`` holds the member with the same identifiers JSON and consent, else
-    null (to be computed); and each row's position in ``known`` (-1: absent; None without ``known``)."""
+    null (to be computed); and each row's position in ``known`` (-1: absent; None without ``known``). The JSON is
+    compared ``SLICE_ROWS`` rows at a time: the stored text taken for the comparison stays a few MB, not a copy of
+    the whole state's."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if known is None or known.num_rows == 0:
         return pa.nulls(keys.num_rows, type=pa.string()), None
-    found = pc.index_in(keys.column("customer_id"), value_set=known.column("customer_id"))
-    same = pc.and_(
-        pc.equal(pc.take(known.column("ids_json"), found), keys.column("ids_json")),
-        pc.equal(pc.take(known.column("consent"), found), keys.column("consent")),
-    )
-    stored = pc.take(known.column("fingerprint"), found)
-    out = pc.if_else(pc.fill_null(same, False), stored, pa.scalar(None, pa.string()))
-    position = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return (out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out), position
+    position = positions_in(keys.column("customer_id"), known.column("customer_id"))
+    stored_json, stored_consent = known.column("ids_json"), known.column("consent")
+    same = np.zeros(keys.num_rows, dtype=bool)
+    for start in range(0, keys.num_rows, SLICE_ROWS):
+        at = position[start : start + SLICE_ROWS]
+        found = pa.array(at, mask=at < 0)
+        rows = keys.slice(start, len(at))
+        equal = pc.and_(
+            pc.equal(pc.take(stored_json, found), rows.column("ids_json")),
+            pc.equal(pc.take(stored_consent, found), rows.column("consent")),
+        )
+        same[start : start + len(at)] = _bools(pc.fill_null(equal, False))
+    stored = pc.take(known.column("fingerprint"), pa.array(position, mask=~same))
+    return (stored.combine_chunks() if isinstance(stored, pa.ChunkedArray) else stored), position
+
+
+SLICE_ROWS = 64 * 1024
+FIXED_WIDTH_MAX = 64  # longest customer id joined as fixed-width bytes (1M ids: at most 64 MB per side)
+
+
+def positions_in(cids: Any, stored: Any) -> Any:
+    """Each of ``cids``' row in ``stored`` (int64, -1 where absent); both sorted by customer_id, ``stored`` unique.
+
+    A binary search of fixed-width bytes (numpy) where every id is ASCII without NUL and at most
+    ``FIXED_WIDTH_MAX`` bytes, and ``stored`` is strictly ascending: NUL-padded, such ids order as Arrow sorts
+    them. Anything else takes Arrow's hash lookup, which assumes no order."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    new = cids.combine_chunks() if isinstance(cids, pa.ChunkedArray) else cids
+    old = stored.combine_chunks() if isinstance(stored, pa.ChunkedArray) else stored
+    widths = (_fixed_width(new), _fixed_width(old)) if len(new) and len(old) else (0, 0)
+    width = max(widths)
+    if not min(widths) or width > FIXED_WIDTH_MAX or not _ascending(old):
+        found = pc.index_in(new, value_set=old)
+        return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    wanted, held = _padded(new, width), _padded(old, width)
+    at = np.minimum(np.searchsorted(held, wanted), len(held) - 1)
+    return np.where(held[at] == wanted, at, -1).astype(np.int64)
+
+
+def _fixed_width(ids: Any) -> int:
+    """The longest id's length in bytes, or 0 when some id is not ASCII or holds a NUL (no fixed-width join)."""
+    import pyarrow.compute as pc
+
+    if not pc.all(pc.string_is_ascii(ids)).as_py() or pc.any(pc.match_substring(ids, "\x00")).as_py():
+        return 0
+    return int(pc.max(pc.binary_length(ids)).as_py() or 0)
+
+
+def _padded(ids: Any, width: int) -> Any:
+    """ASCII ids as a numpy array of ``width``-byte strings, NUL-padded (one copy of the bytes)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    padded = pc.ascii_rpad(ids, width=width, padding="\x00")
+    return np.frombuffer(padded.buffers()[2], dtype=f"S{width}", count=len(padded))
 
 
 def _checked(
@@ -374,7 +425,7 @@ def _checked(
 
     cids = keys.column("customer_id")
     if len(cids) and (
-        pc.any(pc.equal(pc.utf8_length(cids), 0)).as_py()
+        pc.any(pc.equal(pc.binary_length(cids), 0)).as_py()
         or pc.any(pc.match_substring_regex(cids, "[\t\n\r]")).as_py()
     ):
         raise ValueError("snapshot has a customer_id that is empty or contains a tab/newline")

@@ -190,3 +190,28 @@ def test_first_values_read_from_the_offsets_of_sliced_and_chunked_lists(
     expected = whole.to_pylist()
     assert first.to_pylist() == [(values[0] or "") if values else "" for values in expected]
     assert length.tolist() == [len(values) if values is not None else 0 for values in expected]
+
+
+CUSTOMER_ID = st.one_of(
+    st.text(alphabet="abc019-_\t", min_size=1, max_size=5),
+    st.text(min_size=1, max_size=3),  # non-ASCII, NUL: the hash lookup
+    st.text(alphabet="ab", min_size=60, max_size=70),  # around the fixed-width limit
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(CUSTOMER_ID, max_size=30), st.lists(CUSTOMER_ID, max_size=30), st.booleans())
+def test_positions_in_the_stored_state_are_those_of_a_hash_lookup(
+    new: list[str], stored: list[str], sort_stored: bool
+) -> None:
+    """The join of a snapshot's customer ids to the stored state's finds each id's stored row (or -1) whichever
+    way it runs: fixed-width binary search (sorted ASCII ids) or Arrow's hash lookup (anything else)."""
+    import pyarrow.compute as pc
+
+    from airflow_provider_cio.sync.snapshot import positions_in
+
+    unique = list(dict.fromkeys(stored))
+    held = pa.array(sorted(unique, key=lambda v: v.encode()) if sort_stored else unique, type=pa.string())
+    cids = pa.array(new, type=pa.string())
+    expected = pc.fill_null(pc.index_in(cids, value_set=held), -1).to_pylist()
+    assert positions_in(cids, held).tolist() == expected
