@@ -36,6 +36,8 @@ PEOPLE_COLUMNS: Final[dict[str, str]] = {
 }
 # (customer, raw value) pairs normalized and hashed per slice: a slice's Python strings are a few hundred MB at most
 HASH_BATCH_ROWS: Final = 500_000
+# Customers per pass of the member-list pivot (``_add_members``): its states stay well inside the engine's budget.
+PIVOT_CUSTOMERS: Final = 250_000
 # A member needs at least one of these on some platform to be matchable at all.
 MATCH_KINDS: Final[tuple[str, ...]] = ("email", "phone")
 
@@ -183,7 +185,7 @@ def hash_new_customers(
                 del hashed, reasons, batch
             del values, countries, part
         del rows
-    _add_members(con, pairs)
+    _add_members(con, pairs, count)
     con.execute("INSERT INTO identity_rows SELECT * FROM identity_new")
     con.execute("DROP TABLE identity_new")
     con.execute("DROP TABLE identity_people")
@@ -192,43 +194,51 @@ def hash_new_customers(
     return count
 
 
-def _add_members(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]]) -> None:
+def _add_members(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]], customers: int) -> None:
     """identity_members rows of the customers in identity_todo, from identity_new: per (platform, kind) the sorted
-    distinct values. Most customers hold one value per kind, so the lists are built from a scalar pivot (min and
-    max per column: equal means one value); list aggregates run only for customers holding several values of a
-    kind. DuckDB's list aggregates over every row cost 15-20x the scalar pivot at 1.5M customers."""
+    distinct values.
+
+    Most customers hold one value per kind, so the lists come from a scalar pivot (min and max per column: equal
+    means one value); list aggregates run only for customers holding several values of a kind (DuckDB's list
+    aggregates over every row cost 15-20x the pivot). The pivot keeps two 64-character states per column and
+    customer, so it runs over hash buckets of about ``PIVOT_CUSTOMERS`` customers: one bucket of 1.5M customers
+    outgrew the engine's memory budget and spilled for minutes at 10M people.
+    """
     columns = [column_name(p, k) for p, k in pairs]
     where = [f"r.platform = '{p}' AND r.kind = '{k}'" for p, k in pairs]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE identity_pivot AS SELECT customer_id"
-        + "".join(
-            f", min(value) FILTER (WHERE {w}) AS lo_{c}, max(value) FILTER (WHERE {w}) AS hi_{c}"
-            for c, w in zip(columns, where, strict=True)
-        )
-        + " FROM identity_new r WHERE value IS NOT NULL GROUP BY customer_id"
-    )
     several = " OR ".join(f"lo_{c} <> hi_{c}" for c in columns) or "false"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE identity_several AS SELECT r.customer_id"
-        + "".join(
-            f", list_sort(list_distinct(list(r.value) FILTER (WHERE {w}))) AS {c}"
-            for c, w in zip(columns, where, strict=True)
+    buckets = max(1, -(-customers // PIVOT_CUSTOMERS))
+    for bucket in range(buckets):
+        in_bucket = f"hash(r.customer_id) % {buckets} = {bucket}"
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE identity_pivot AS SELECT r.customer_id"
+            + "".join(
+                f", min(r.value) FILTER (WHERE {w}) AS lo_{c}, max(r.value) FILTER (WHERE {w}) AS hi_{c}"
+                for c, w in zip(columns, where, strict=True)
+            )
+            + f" FROM identity_new r WHERE r.value IS NOT NULL AND {in_bucket} GROUP BY r.customer_id"
         )
-        + f" FROM identity_new r SEMI JOIN (SELECT customer_id FROM identity_pivot WHERE {several}) s "
-        "ON s.customer_id = r.customer_id WHERE r.value IS NOT NULL GROUP BY r.customer_id"
-    )
-    con.execute(
-        "INSERT INTO identity_members SELECT t.customer_id"
-        + "".join(
-            f", CASE WHEN p.lo_{c} IS NULL THEN []::VARCHAR[] WHEN p.lo_{c} = p.hi_{c} THEN [p.lo_{c}] "
-            f"ELSE s.{c} END"
-            for c in columns
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE identity_several AS SELECT r.customer_id"
+            + "".join(
+                f", list_sort(list_distinct(list(r.value) FILTER (WHERE {w}))) AS {c}"
+                for c, w in zip(columns, where, strict=True)
+            )
+            + f" FROM identity_new r SEMI JOIN (SELECT customer_id FROM identity_pivot WHERE {several}) s "
+            f"ON s.customer_id = r.customer_id WHERE r.value IS NOT NULL AND {in_bucket} GROUP BY r.customer_id"
         )
-        + " FROM identity_todo t LEFT JOIN identity_pivot p ON p.customer_id = t.customer_id "
-        "LEFT JOIN identity_several s ON s.customer_id = t.customer_id"
-    )
-    con.execute("DROP TABLE identity_pivot")
-    con.execute("DROP TABLE identity_several")
+        con.execute(
+            "INSERT INTO identity_members SELECT r.customer_id"
+            + "".join(
+                f", CASE WHEN p.lo_{c} IS NULL THEN []::VARCHAR[] WHEN p.lo_{c} = p.hi_{c} THEN [p.lo_{c}] "
+                f"ELSE s.{c} END"
+                for c in columns
+            )
+            + " FROM identity_todo r LEFT JOIN identity_pivot p ON p.customer_id = r.customer_id "
+            f"LEFT JOIN identity_several s ON s.customer_id = r.customer_id WHERE {in_bucket}"
+        )
+    con.execute("DROP TABLE IF EXISTS identity_pivot")
+    con.execute("DROP TABLE IF EXISTS identity_several")
 
 
 def members_select_sql(kept_table: str, platforms: Sequence[str], extra_columns: Sequence[str]) -> str:

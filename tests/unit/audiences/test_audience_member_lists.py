@@ -2,18 +2,21 @@
 
 The engine builds the lists from a scalar pivot for customers with one value per kind and from list aggregates only
 for customers with several; these properties hold both branches to the per-value API (``identity.prepare``), with
-customers having one to three profiles whose emails and phones overlap, repeat in another spelling, or are invalid.
+customers having one to three profiles whose emails and phones overlap, repeat in another spelling, or are invalid,
+and the pivot run in one bucket or several.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 from audience_tables import AS_OF, ago, orders, people
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_cio.audiences import AudienceInputs, build_audience, load_definition
+from airflow_provider_cio.audiences import identifiers as identifiers_module
 from airflow_provider_cio.identity import prepare
 
 SUPPRESS = "suppress_recent_purchasers"
@@ -40,25 +43,28 @@ def _expected(profiles: list[tuple[Any, Any]], platform: str, kind: str) -> list
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_PROFILES, min_size=1, max_size=5))
+@given(st.lists(_PROFILES, min_size=1, max_size=5), st.sampled_from([1, 2, 250_000]))
 def test_member_lists_are_the_distinct_prepared_values_of_every_profile(
-    customers: list[list[tuple[Any, Any]]],
+    customers: list[list[tuple[Any, Any]]], pivot_customers: int
 ) -> None:
     rows = [
         {"customer_id": f"c{i}", "cio_id": f"cio-{i}-{j}", "email": email, "phone": phone}
         for i, profiles in enumerate(customers)
         for j, (email, phone) in enumerate(profiles)
     ]
-    build = build_audience(
-        load_definition(SUPPRESS),
-        AudienceInputs(
-            people=people(*rows),
-            warehouse={"orders": orders(*((f"c{i}", 10.0, ago(days=1)) for i in range(len(customers))))},
-        ),
-        as_of=AS_OF,
-        default_country="US",
-    )
+    with mock.patch.object(identifiers_module, "PIVOT_CUSTOMERS", pivot_customers):  # one or several buckets
+        build = build_audience(
+            load_definition(SUPPRESS),
+            AudienceInputs(
+                people=people(*rows),
+                warehouse={"orders": orders(*((f"c{i}", 10.0, ago(days=1)) for i in range(len(customers))))},
+            ),
+            as_of=AS_OF,
+            default_country="US",
+        )
     members = {m["customer_id"]: m for m in build.members.to_pylist()}
+    assert len(members) == build.members.num_rows  # one member per customer, whatever the buckets
+    unusable = 0
     for i, profiles in enumerate(customers):
         expected = {
             f"{platform}_{kind}": _expected(profiles, platform, kind)
@@ -67,6 +73,8 @@ def test_member_lists_are_the_distinct_prepared_values_of_every_profile(
         }
         if not any(expected.values()):
             assert f"c{i}" not in members  # no usable identifier: excluded, not a member with empty lists
+            unusable += 1
             continue
         got = members[f"c{i}"]
         assert {column: got[column] for column in expected} == expected
+    assert build.stats["exclusions"]["no_usable_identifier"] == unusable
