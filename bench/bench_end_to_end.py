@@ -157,7 +157,8 @@ def sync_plan_stage(connection_string: str, graph_url: str) -> dict[str, Any]:
     from airflow_provider_cio.sync import Guardrails, SyncMode, SyncRequest, run_sync
 
     store = _store(connection_string)
-    members = list(snapshot_members(store, snapshot_ref(ENV, WORKSPACE, SYNC_AUDIENCE, DAY), "meta"))
+    # the column table, as the sync operator passes it (a list of Member objects is not what production builds)
+    members = snapshot_members(store, snapshot_ref(ENV, WORKSPACE, SYNC_AUDIENCE, DAY), "meta")
     destination = MetaCustomAudienceDestination(ACCOUNT, TOKEN, SECRET, graph_url=graph_url)
     report = run_sync(
         destination,
