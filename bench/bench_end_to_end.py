@@ -6,15 +6,17 @@ holds one shard at a time; per 1M people about 10M deliveries, 0.4M orders and 2
 CSV (App API shape) written to a file, people/events/orders as Parquet files (``BENCH_E2E_DATA`` keeps them for later
 runs), the orders table put in the warehouse area of Blob; a private devstack running only Azurite; a Meta Graph
 emulator in the parent process.
-Each stage runs once per size in a fresh child process, in order (each stage reads what the previous one wrote):
+Each run lands the workspace on a fresh Azurite and runs every stage once, each in a fresh child process, in order
+(each stage reads what the previous one wrote); 5 runs per size (quick: 1; ``BENCH_E2E_RUNS`` sets it), sizes
+alternating:
 - ``export``: the deliveries CSV, as the finished download's spool, through ``iter_export_batches`` into
   ``PartitionWriter`` (the landing path of ``bench_landing``), people and events landed batch by batch;
 - ``gate``: ``quality.run_gate`` on the landed deliveries partition (DuckDB engine, the reference contract);
 - ``audiences``: ``audiences.run.snapshot_audiences`` of the five reference audiences over the landed partitions and
   the warehouse orders (downloaded from Blob as the operator does), both platforms;
 - ``sync_plan``: ``run_sync(..., SyncRequest(dry_run=True))`` of one audience's snapshot against the Meta emulator.
-One record per stage: unit "s" (wall time of the stage in its child), peak RSS of that child; the first stage's
-record of each size carries the note with the issue's targets (all stages < 6 min and every stage < 8 GiB at 10M,
+One record per stage: unit "s" (wall time of the stage in its child, median over the runs), peak RSS of that child;
+the first stage's record of each size carries the note with the issue's targets (all stages < 6 min and every stage < 8 GiB at 10M,
 10M/1M time < 12).
 """
 
@@ -258,7 +260,7 @@ def _case_name(people: int) -> str:
 
 
 def _workspace_files(tmp: Path, people: int) -> tuple[Path, dict[str, int]]:
-    """The generated files for ``people``: in ``tmp`` (deleted with the case), or kept under ``BENCH_E2E_DATA`` and
+    """The generated files for ``people``: in ``tmp`` (deleted after the benchmark), or kept under ``BENCH_E2E_DATA`` and
     reused by later runs (a 10M workspace takes longer to generate than to run; the files are the same each time:
     the generator is seeded). A kept directory counts only once ``sizes.json`` is written, after the last file."""
     cache = os.environ.get("BENCH_E2E_DATA", "").strip()
@@ -273,15 +275,13 @@ def _workspace_files(tmp: Path, people: int) -> tuple[Path, dict[str, int]]:
     return data_dir, sizes
 
 
-def _run_case(people: int) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
-    """Generate one workspace, land it, run every stage once in its own child; the data is deleted afterwards."""
+def _run_case(people: int, data_dir: Path) -> dict[str, dict[str, Any]]:
+    """Every stage once over the workspace in ``data_dir``, each in its own child, on a fresh Azurite."""
     from cio_devkit.devstack.stack import BLOB_CONN_ID, Devstack, default_services
     from cio_devkit.emulators.meta import MetaGraphEmulator
 
     with tempfile.TemporaryDirectory(prefix="bench_end_to_end_") as tmp:
-        root = Path(tmp)
-        data_dir, sizes = _workspace_files(root, people)
-        stack = Devstack(root / "devstack", [s for s in default_services() if s.name == "azurite"], [])
+        stack = Devstack(Path(tmp) / "devstack", [s for s in default_services() if s.name == "azurite"], [])
         try:
             connection_string = stack.up()[BLOB_CONN_ID]["extra"]["connection_string"]
             _store(connection_string).write_bytes(
@@ -294,12 +294,12 @@ def _run_case(people: int) -> tuple[dict[str, int], dict[str, list[dict[str, Any
                     ("audiences", audiences_stage, (connection_string,)),
                     ("sync_plan", sync_plan_stage, (connection_string, graph.url)),
                 ]
-                samples: dict[str, list[dict[str, Any]]] = {}
+                samples: dict[str, dict[str, Any]] = {}
                 for name, fn, args in stages:
                     started = time.perf_counter()
                     sample = run_in_child(fn, *args)
                     sample["extra"]["child_wall_seconds"] = round(time.perf_counter() - started, 2)
-                    samples[name] = [sample]
+                    samples[name] = sample
                     print(
                         f"   {_case_name(people)} {name}: {sample['seconds']:.1f} s, "
                         f"peak {sample['peak_rss_mb']:.0f} MB",
@@ -307,10 +307,12 @@ def _run_case(people: int) -> tuple[dict[str, int], dict[str, list[dict[str, Any
                     )
         finally:
             stack.down()
-    return sizes, samples
+    return samples
 
 
-def _note(people: int, totals: dict[int, float], peaks: dict[int, float], load: str) -> str:
+def _note(
+    people: int, totals: dict[int, float], peaks: dict[int, float], load: str, spreads: dict[int, list[float]]
+) -> str:
     """The issue's targets (for 10M): all stages < 6 min, every stage < 8 GiB, and 10M / 1M time < 12."""
     target = people >= 10_000_000
     parts = [
@@ -327,8 +329,9 @@ def _note(people: int, totals: dict[int, float], peaks: dict[int, float], load: 
             + (f" (target < 12: {'met' if ratio < 12 else 'NOT met'})" if target else "")
         )
     parts.append(
-        f"one run per size (generating and landing a 10M workspace takes most of an hour here); load average "
-        f"{load} while it ran: other agents' tests and benchmarks shared the 2 cores"
+        f"{len(spreads[people])} run(s) per size, sizes alternating; all stages together per run "
+        f"{min(spreads[people]):.1f}-{max(spreads[people]):.1f} s (the median is the figure above); load averages "
+        f"(1 / 5 / 15 min) at the end of each run: {load}"
     )
     return "; ".join(parts)
 
@@ -340,21 +343,37 @@ def _load() -> str:
         return "unknown"
 
 
+def _runs(quick: bool) -> int:
+    """Runs per size: ``BENCH_E2E_RUNS``, else 5 (quick: 1). Each run lands the workspace on a fresh Azurite."""
+    raw = os.environ.get("BENCH_E2E_RUNS", "").strip()
+    return max(1, int(raw)) if raw else (1 if quick else 5)
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
+    import statistics
+
     records: list[dict[str, Any]] = []
-    totals: dict[int, float] = {}
-    peaks: dict[int, float] = {}
-    loads: dict[int, str] = {}
-    results = []
-    for people in _sizes_from_env(quick):
-        sizes, samples = _run_case(people)
-        totals[people] = sum(s[0]["seconds"] for s in samples.values())
-        peaks[people] = max(s[0]["peak_rss_mb"] for s in samples.values())
-        loads[people] = _load()  # 1, 5 and 15 minute load averages at the end of the size's stages
-        results.append((people, sizes, samples))
-    for people, sizes, samples in results:
+    people_sizes = _sizes_from_env(quick)
+    samples: dict[int, dict[str, list[dict[str, Any]]]] = {p: {} for p in people_sizes}
+    run_totals: dict[int, list[float]] = {p: [] for p in people_sizes}
+    loads: dict[int, list[str]] = {p: [] for p in people_sizes}
+    with tempfile.TemporaryDirectory(prefix="bench_end_to_end_data_") as tmp:
+        # generated once per size (kept under BENCH_E2E_DATA when set), landed afresh by every run
+        workspaces = {p: _workspace_files(Path(tmp) / _case_name(p), p) for p in people_sizes}
+        for _ in range(_runs(quick)):
+            for people in people_sizes:  # sizes alternate, so machine noise hits both alike
+                run_samples = _run_case(people, workspaces[people][0])
+                for name, sample in run_samples.items():
+                    samples[people].setdefault(name, []).append(sample)
+                run_totals[people].append(sum(sample["seconds"] for sample in run_samples.values()))
+                loads[people].append(_load())
+    totals = {p: statistics.median(t) for p, t in run_totals.items()}
+    peaks = {p: max(s["peak_rss_mb"] for stage in samples[p].values() for s in stage) for p in people_sizes}
+    for people in people_sizes:
         case = _case_name(people)
-        for name, stage_samples in samples.items():
+        sizes = workspaces[people][1]
+        first = len(records)
+        for name, stage_samples in samples[people].items():
             records.append(
                 record(
                     BENCHMARK,
@@ -364,10 +383,15 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     unit="s",
                     samples=stage_samples,
                     work=1,
-                    extra={"stage": name, **sizes, "total_seconds_all_stages": round(totals[people], 1)},
+                    extra={
+                        "stage": name,
+                        **sizes,
+                        "total_seconds_all_stages": round(totals[people], 1),
+                        "total_seconds_per_run": [round(t, 1) for t in run_totals[people]],
+                    },
                 )
             )
-        records[-len(samples)]["extra"]["note"] = _note(people, totals, peaks, loads[people])
+        records[first]["extra"]["note"] = _note(people, totals, peaks, "; ".join(loads[people]), run_totals)
     return records
 
 
