@@ -536,8 +536,8 @@ def _note(
     ours = samples["ours"]
     extra = records[0]["extra"]
     return (
-        f"{len(ours)} alternating runs per variant; 1-minute load average {load} before the runs (other agents' "
-        "tests and benchmarks shared the 2 cores). Ours is the product's path (hash_column_arrow: Arrow column in, "
+        f"{len(ours)} alternating runs per variant; 1-minute load average {load} before the runs (it counts all "
+        "work on this shared 2-core machine). Ours is the product's path (hash_column_arrow: Arrow column in, "
         "hashes and per-row drop reasons out), timed without the child's imports (pyarrow, pandas, duckdb, our "
         f"modules: import_seconds) and without building the Arrow columns from the generated lists; "
         f"{share:.1%} of the mix's identifiers (emails and phones of the common shapes) were normalized and hashed "

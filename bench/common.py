@@ -87,8 +87,8 @@ def load_note(runs: int, loads: list[float]) -> str:
     """What a record's note says about its runs: how many, alternating, and how loaded the machine was."""
     span = f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not read"
     return (
-        f"{runs} alternating runs per variant; 1-minute load average {span} before the runs (a shared 2-core "
-        "machine: other agents' work included)"
+        f"{runs} alternating runs per variant; 1-minute load average {span} before the runs (it counts all "
+        "work on this shared 2-core machine)"
     )
 
 

@@ -187,9 +187,13 @@ def _cursor() -> duckdb.DuckDBPyConnection:
     global _database
     import duckdb
 
+    from airflow_provider_cio.duckdb_memory import bound_memory
+
     with _lock:
         if _database is None or _database[0] != os.getpid():
-            _database = (os.getpid(), duckdb.connect())
+            database = duckdb.connect()
+            bound_memory(database)  # the engines' budget, not DuckDB's 80% of the machine
+            _database = (os.getpid(), database)
         return _database[1].cursor()
 
 
