@@ -47,6 +47,9 @@ EMAIL_RE2: Final = rf"^{_NOT_AT_OR_SPACE}+@{_NOT_AT_DOT_OR_SPACE}+(?:\.{_NOT_AT_
 _PHONE_SEPARATORS: Final = (" ", "-", ".", "(", ")", "/", "\t")
 # The digit runs of phone._PLACEHOLDERS (1234567890..., 9876543210...)
 _RUNS: Final = ("123456789012345", "987654321098765")
+# DuckDB hands each Arrow batch of a registered table to one thread; a column arriving as one chunk (the usual case)
+# would run on one core. Slices of this many rows keep both cores busy (measured at 1M: phones 0.23 s -> 0.13 s).
+SCAN_ROWS: Final = 32_768
 
 
 def _quoted(values: frozenset[str] | tuple[str, ...]) -> str:
@@ -207,6 +210,8 @@ def run_common(
     if sql is None:
         raise ValueError(f"no common path for {kind}")
     value = "sha256(v)" if hashed else "v"
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    batches = [chunk.slice(start, SCAN_ROWS) for chunk in chunks for start in range(0, len(chunk), SCAN_ROWS)]
     with _cursor() as con:
-        con.register("raw_table", pa.table({"raw": text}))
+        con.register("raw_table", pa.table({"raw": pa.chunked_array(batches, text.type)}))
         return con.sql(f"SELECT {value} AS v FROM ({sql})").to_arrow_table().column(0)

@@ -31,6 +31,7 @@ from airflow_provider_cio.identity import (
     prepare_column,
     prepare_column_arrow,
 )
+from airflow_provider_cio.identity import vector as identity_vector
 from airflow_provider_cio.identity.vector import run_common
 
 PROPERTY = settings(
@@ -163,8 +164,10 @@ CASES = [
 
 @pytest.fixture
 def vectorised(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every column, however short, takes the DuckDB path."""
+    """Every column, however short, takes the DuckDB path, in Arrow batches of 3 rows: DuckDB's threads take
+    batches in any order, and the answers must still come back in row order."""
     monkeypatch.setattr(identity_column, "VECTOR_MIN", 1)
+    monkeypatch.setattr(identity_vector, "SCAN_ROWS", 3)
     yield
 
 
