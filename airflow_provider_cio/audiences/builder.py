@@ -401,8 +401,8 @@ class AudienceEngine:
             coverage[platform][kind] = int(pc.sum(pc.greater(lengths, 0)).as_py() or 0)
         drops: dict[str, dict[str, dict[str, int]]] = {p: {} for p in self.platforms}
         for platform, kind, reason, count in self.con.execute(
-            "SELECT r.platform, r.kind, r.reason, count(*) FROM identity_rows r "
-            "SEMI JOIN kept k ON k.customer_id = r.customer_id WHERE r.reason IS NOT NULL GROUP BY ALL ORDER BY ALL"
+            "SELECT r.platform, r.kind, r.reason, count(*) FROM identity_drops r "
+            "SEMI JOIN kept k ON k.customer_id = r.customer_id GROUP BY ALL ORDER BY ALL"
         ).fetchall():
             drops[platform].setdefault(kind, {})[reason] = int(count)
         tiers: dict[str, int] | None = None

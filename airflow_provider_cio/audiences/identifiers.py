@@ -3,9 +3,10 @@
 Identity is keyed on ``customer_id``: every usable email, phone and name a customer has across their people rows is
 kept, one member per customer. Each (customer, raw value) pair is normalized and hashed once per platform (Meta and
 Google differ for phones and gmail addresses) through the identity module's Arrow column API (values and per-row
-drop reasons stay Arrow columns from the engine's query to its insert) and stored in the engine's
-``identity_rows`` table as either a value or a drop reason, so several audiences built in one run hash a customer
-only once and every audience can count its own drop reasons. Only customer ids, hashes and plain zip/country (where
+drop reasons stay Arrow columns from the engine's query to its insert). A customer's kept values become one
+``identity_members`` row (a list per platform and kind) and each dropped value one ``identity_drops`` row with its
+reason, so several audiences built in one run hash a customer only once, join its lists 1:1 and count their own drop
+reasons. Only customer ids, hashes and plain zip/country (where
 the platform wants them plain) leave this module; raw values stay inside DuckDB and this function's locals.
 """
 
@@ -42,8 +43,8 @@ PIVOT_CUSTOMERS: Final = 250_000
 MATCH_KINDS: Final[tuple[str, ...]] = ("email", "phone")
 
 IDENTITY_TABLES_SQL: Final = """
-CREATE TEMP TABLE IF NOT EXISTS identity_rows (
-    customer_id VARCHAR, platform VARCHAR, kind VARCHAR, value VARCHAR, reason VARCHAR
+CREATE TEMP TABLE IF NOT EXISTS identity_drops (
+    customer_id VARCHAR, platform VARCHAR, kind VARCHAR, reason VARCHAR
 );
 CREATE TEMP TABLE IF NOT EXISTS identity_done (customer_id VARCHAR);
 CREATE OR REPLACE TEMP TABLE identity_new (
@@ -127,7 +128,7 @@ def hash_new_customers(
     pairs = platform_kinds(platforms)
     con.execute(IDENTITY_TABLES_SQL)
     # a customer's member lists, built once when the customer is hashed: every later build of the run joins 1:1
-    # instead of aggregating the run's whole identity_rows again (tens of millions of rows at 10M people)
+    # instead of aggregating every hashed row of the run again (tens of millions of rows at 10M people)
     con.execute(
         "CREATE TEMP TABLE IF NOT EXISTS identity_members (customer_id VARCHAR"
         + "".join(f", {column_name(p, k)} VARCHAR[]" for p, k in pairs)
@@ -186,7 +187,10 @@ def hash_new_customers(
             del values, countries, part
         del rows
     _add_members(con, pairs, count)
-    con.execute("INSERT INTO identity_rows SELECT * FROM identity_new")
+    con.execute(
+        "INSERT INTO identity_drops SELECT customer_id, platform, kind, reason FROM identity_new "
+        "WHERE reason IS NOT NULL"
+    )
     con.execute("DROP TABLE identity_new")
     con.execute("DROP TABLE identity_people")
     con.execute("INSERT INTO identity_done SELECT customer_id FROM identity_todo")
