@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class ArrowColumnResult:
-    """``values`` (string, null where dropped) and ``reasons`` (string, null where kept), aligned with the input."""
+    """``values`` (string, null where dropped) and ``reasons`` (string, null where kept), aligned with the input.
 
-    values: pa.Array
-    reasons: pa.Array
+    Chunked where the column went through DuckDB (its answers are not copied into one array again)."""
+
+    values: pa.Array | pa.ChunkedArray
+    reasons: pa.Array | pa.ChunkedArray
 
     def reason_counts(self) -> dict[str, int]:
         """Drop reason -> count."""
@@ -72,28 +74,40 @@ def _per_distinct(
 def _vectorised(
     text: pa.Array, kind: str, platform: str, default: str | None, hashed: bool
 ) -> ArrowColumnResult:
-    """``vector.run_common``, then the per-value normalizer over the rows it left undecided."""
+    """``vector.run_common``, then the per-value normalizer over the rows it left undecided.
+
+    Chunk by chunk, as DuckDB returns them: joining its answers into one array first copied every hash once more
+    (128 MB for 2M emails, a fifth of the column's time in a fresh process).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from airflow_provider_cio.identity.vector import run_common
 
-    decided = run_common(kind, platform, default, hashed, text).combine_chunks()
-    reasons = pa.nulls(len(text), pa.string())
-    if not decided.null_count:
-        return ArrowColumnResult(decided, reasons)
+    decided = run_common(kind, platform, default, hashed, text)
     normalize = normalizer_for(kind, platform, default)
-    undecided = decided.is_null()
-    fixed: list[str | None] = []
-    why: list[str | None] = []
-    for value in text.filter(undecided).to_pylist():
-        result = _normalize_any(value, normalize)
-        fixed.append(_finish(result, hashed))
-        why.append(None if type(result) is str else result.reason)  # type: ignore[union-attr]
-    return ArrowColumnResult(
-        pc.replace_with_mask(decided, undecided, pa.array(fixed, pa.string())),
-        pc.replace_with_mask(reasons, undecided, pa.array(why, pa.string())),
-    )
+    values: list[pa.Array] = []
+    reasons: list[pa.Array] = []
+    offset = 0
+    for chunk in decided.chunks:
+        size = len(chunk)
+        none = pa.nulls(size, pa.string())
+        if not chunk.null_count:
+            values.append(chunk)
+            reasons.append(none)
+            offset += size
+            continue
+        undecided = chunk.is_null()
+        fixed: list[str | None] = []
+        why: list[str | None] = []
+        for value in text.slice(offset, size).filter(undecided).to_pylist():
+            result = _normalize_any(value, normalize)
+            fixed.append(_finish(result, hashed))
+            why.append(None if type(result) is str else result.reason)  # type: ignore[union-attr]
+        values.append(pc.replace_with_mask(chunk, undecided, pa.array(fixed, pa.string())))
+        reasons.append(pc.replace_with_mask(none, undecided, pa.array(why, pa.string())))
+        offset += size
+    return ArrowColumnResult(pa.chunked_array(values, pa.string()), pa.chunked_array(reasons, pa.string()))
 
 
 def _run(
