@@ -164,7 +164,7 @@ def diff_cpu(platform: str, store: Any, members: Any, mode: str) -> dict[str, fl
         after, oldest = next_state(
             snapshot,
             plan.diff,
-            sent={m.customer_id for m in plan.adds},
+            sent=plan.added_ids(),
             unapplied=set(),
             departed_kept=False,
             unapplied_absent=False,

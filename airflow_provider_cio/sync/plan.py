@@ -21,7 +21,7 @@ one later day, and the daily refresh load settles flat.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_cio.sync.destination import Member, Operation
 from airflow_provider_cio.sync.diff import Diff, diff_against
+from airflow_provider_cio.sync.planned_members import PlannedMembers
 from airflow_provider_cio.sync.snapshot import Snapshot
 from airflow_provider_cio.sync.state import StateInfo, StateLine, lines_table
 
@@ -63,9 +64,9 @@ class SyncPlan:
     expected_size: int
     coverage: dict[str, int]
     refreshed_members: int = 0  # unchanged members sent again before their platform membership lapses
-    adds: list[Member] = field(default_factory=list, repr=False)
+    adds: Sequence[Member] = field(default_factory=list, repr=False)  # ``PlannedMembers``: built when read
     removes: list[Member] = field(default_factory=list, repr=False)
-    replace_members: list[Member] = field(default_factory=list, repr=False)
+    replace_members: Sequence[Member] = field(default_factory=list, repr=False)
     refreshed_ids: set[str] = field(default_factory=set, repr=False)
     diff: Diff | None = field(default=None, repr=False)  # the join the next state is written from
 
@@ -80,10 +81,16 @@ class SyncPlan:
     def rows_to_send(self) -> int:
         return len(self.adds) + len(self.removes) + len(self.replace_members)
 
-    def operations(self) -> list[tuple[Operation, list[Member]]]:
+    def added_ids(self) -> set[str]:
+        """Customer ids of the adds, without building their ``Member``s where the plan holds positions."""
+        if isinstance(self.adds, PlannedMembers):
+            return self.adds.customer_ids()
+        return {member.customer_id for member in self.adds}
+
+    def operations(self) -> list[tuple[Operation, Sequence[Member]]]:
         """Operations in the order they run: whatever puts members in first, removals last. Removals never name
         what a member keeps, so the order the platform applies them in cannot drop anyone who stays."""
-        ops: list[tuple[Operation, list[Member]]] = []
+        ops: list[tuple[Operation, Sequence[Member]]] = []
         if self.replace_members:
             ops.append(("replace", self.replace_members))
         if self.adds:
@@ -128,6 +135,7 @@ def build_plan(
 
     ``refresh_after_days`` (with ``today``, the UTC date of the run) re-adds unchanged members last sent that long
     ago; lines that do not say when they were sent count as sent on the state's date."""
+    import numpy as np
     import pyarrow as pa
 
     if mode not in SYNC_MODES:
@@ -141,11 +149,11 @@ def build_plan(
     cids = snapshot.keys.column("customer_id")
     refreshed_ids = set(cids.take(pa.array(refreshed, type=pa.int64())).to_pylist()) if refreshed else set()
 
-    adds: list[Member] = []
+    adds: Sequence[Member] = []
     if mode != "replace":
         send = diff.new | diff.changed
         send[refreshed] = True
-        adds = snapshot.members_at(send.nonzero()[0].tolist())
+        adds = PlannedMembers(snapshot, send.nonzero()[0])
     removes: list[Member] = []
     if mirror or wipe_by_removal:
         removes = _removals(snapshot, diff, with_lost=mirror)
@@ -153,7 +161,9 @@ def build_plan(
     previous_size = previous.size if previous else None
     new = int(diff.new.sum())
     expected = (previous_size or 0) + new if mode == "upsert" else len(snapshot)
-    replace_members: list[Member] = snapshot.all_members() if mode == "replace" else []
+    replace_members: Sequence[Member] = (
+        PlannedMembers(snapshot, np.arange(len(snapshot), dtype=np.int64)) if mode == "replace" else []
+    )
 
     return SyncPlan(
         mode=mode,

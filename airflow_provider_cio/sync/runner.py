@@ -406,7 +406,7 @@ def _sent_ids(plan: SyncPlan) -> set[str] | None:
     """Members this run uploads (None: all of them, a replace)."""
     if plan.replace_members:
         return None
-    return {member.customer_id for member in plan.adds}
+    return plan.added_ids()
 
 
 def _stats(

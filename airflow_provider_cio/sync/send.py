@@ -4,6 +4,7 @@ session: the "send" step of ``run_sync``, kept apart so the runner's flow reads 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from airflow_provider_cio.sync.batching import make_batches
 from airflow_provider_cio.sync.destination import Destination, Member, Operation, SessionState
@@ -22,7 +23,7 @@ def send_operation(
     report: SyncReport,
     audience_id: str,
     operation: Operation,
-    members: list[Member],
+    members: Sequence[Member],
     runtime: SyncRuntime,
     sends: RetryCounter,
 ) -> set[str]:
