@@ -217,6 +217,14 @@ class CioDagConfig:
     holdout: HoldoutConfig | None = None
     warehouse: WarehouseConfig = field(default_factory=lambda: WarehouseConfig())
 
+    @property
+    def start(self) -> dt.datetime:
+        """``start_date`` as midnight UTC (a pendulum ``DateTime``): the DAGs' ``start_date``."""
+        import pendulum
+
+        day = dt.date.fromisoformat(self.start_date)
+        return pendulum.datetime(day.year, day.month, day.day, tz="UTC")
+
     def __post_init__(self) -> None:
         for key in ("env", "workspace"):
             if not _NAME.match(getattr(self, key)):

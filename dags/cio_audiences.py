@@ -33,7 +33,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pendulum
 from airflow.sdk import DAG
 
 from airflow_provider_cio.assets import landing_asset
@@ -49,7 +48,7 @@ with DAG(
         landing_asset(d, env=cfg.env, workspace=cfg.workspace, container=cfg.container)
         for d in ("people", "deliveries", "events")
     ],
-    start_date=pendulum.parse(cfg.start_date),
+    start_date=cfg.start,
     catchup=False,
     max_active_runs=1,
     tags=["customerio", "audiences", "meta", "google"],

@@ -21,7 +21,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pendulum
 from airflow.sdk import DAG
 
 from airflow_provider_cio.dag_config import load_dag_config
@@ -43,7 +42,7 @@ audiences = [a for a in cfg.audiences if a.name in cfg.cart_recovery.audiences]
 with DAG(
     dag_id="cio_cart_recovery",
     schedule="@hourly",
-    start_date=pendulum.parse(cfg.start_date),
+    start_date=cfg.start,
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=50),

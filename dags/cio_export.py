@@ -24,8 +24,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pendulum
-from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference
+# airflow.sdk exports these three lazily (a module __getattr__), which mypy does not see
+from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference  # type: ignore[attr-defined]
 
 from airflow_provider_cio.assets import landing_asset
 from airflow_provider_cio.dag_config import load_dag_config
@@ -59,7 +59,7 @@ deadline = (
 with DAG(
     dag_id="cio_export",
     schedule="@daily",
-    start_date=pendulum.parse(cfg.start_date),
+    start_date=cfg.start,
     catchup=cfg.catchup,
     max_active_runs=3,
     deadline=deadline,

@@ -16,7 +16,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pendulum
 from airflow.sdk import DAG
 
 from airflow_provider_cio.dag_config import load_dag_config
@@ -28,7 +27,7 @@ cfg = load_dag_config(Path(__file__).parent / "config" / "cio.yaml")
 with DAG(
     dag_id="cio_incrementality",
     schedule="@weekly",
-    start_date=pendulum.parse(cfg.start_date),
+    start_date=cfg.start,
     catchup=False,
     max_active_runs=1,
     tags=["customerio", "holdout", "measurement"],

@@ -21,7 +21,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pendulum
 from airflow.sdk import DAG, task
 
 from airflow_provider_cio.dag_config import load_dag_config
@@ -49,7 +48,7 @@ default_args = {
 with DAG(
     dag_id="cio_realtime",
     schedule=[batches],
-    start_date=pendulum.parse(cfg.start_date),
+    start_date=cfg.start,
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=30),
@@ -78,7 +77,7 @@ if MODE == "sensor":
     with DAG(
         dag_id="cio_realtime_watch",
         schedule="* * * * *",
-        start_date=pendulum.parse(cfg.start_date),
+        start_date=cfg.start,
         catchup=False,
         max_active_runs=1,
         tags=["customerio", "realtime"],

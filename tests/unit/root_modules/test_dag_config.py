@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,9 @@ def test_defaults_live_in_the_sections_and_a_minimal_config_loads() -> None:
     )
     assert cfg.export == ExportConfig()
     assert (cfg.min_size, cfg.max_shrink, cfg.retries, cfg.holdout, cfg.audiences) == (100, 0.3, 2, None, ())
+    # the DAGs' start_date: the configured day at midnight UTC, aware (a naive one would be read as local time)
+    assert cfg.start == datetime(2026, 11, 1, tzinfo=UTC)
+    assert cfg.start.utcoffset() == timedelta(0)
 
 
 def test_the_enumerations_are_the_sync_cores_and_the_operators() -> None:
