@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from meta_sync_support import make_members
@@ -215,3 +216,52 @@ def test_positions_in_the_stored_state_are_those_of_a_hash_lookup(
     cids = pa.array(new, type=pa.string())
     expected = pc.fill_null(pc.index_in(cids, value_set=held), -1).to_pylist()
     assert positions_in(cids, held).tolist() == expected
+
+
+TAIL = st.tuples(
+    st.booleans(), st.text(alphabet="ab09z", max_size=10)
+)  # (under the shared prefix?, the rest)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(alphabet="cust-0", max_size=12), st.lists(TAIL, max_size=30), st.lists(TAIL, max_size=30))
+def test_positions_of_sorted_ids_sharing_a_prefix_are_those_of_a_hash_lookup(
+    prefix: str, new: list[tuple[bool, str]], stored: list[tuple[bool, str]]
+) -> None:
+    """Sorted ids that share a prefix are searched as integers of the bytes after it (when at most 8 remain): the
+    positions must still be a hash lookup's, whatever the prefix, the tails' lengths and the ids outside it."""
+    import pyarrow.compute as pc
+
+    from airflow_provider_cio.sync.snapshot import positions_in
+
+    def ids(tails: list[tuple[bool, str]]) -> pa.Array:
+        return pa.array(
+            sorted({(prefix if under else "") + tail for under, tail in tails} - {""}), type=pa.string()
+        )
+
+    cids, held = ids(new), ids(stored)
+    expected = pc.fill_null(pc.index_in(cids, value_set=held), -1).to_pylist()
+    assert positions_in(cids, held).tolist() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="ab\t\n\r\x0b\x0e\x1f ", min_size=1, max_size=4),
+        min_size=1,
+        max_size=12,
+        unique=True,
+    )
+)
+def test_a_customer_id_with_a_tab_or_line_break_is_refused_from_columns(cids: list[str]) -> None:
+    """Ids from a column table are checked for tab, LF and CR by a byte-range pass first: other control characters
+    (below and above CR) pass, those three are refused wherever they sit."""
+    table = MemberTable(
+        pa.table({"customer_id": cids, "email": pa.array([["e"]] * len(cids), type=pa.list_(pa.string()))}),
+        {"email": "email"},
+    )
+    if any(ch in cid for cid in cids for ch in "\t\n\r"):
+        with pytest.raises(ValueError, match="tab/newline"):
+            Snapshot.from_members(table)
+    else:
+        assert len(Snapshot.from_members(table)) == len(cids)
