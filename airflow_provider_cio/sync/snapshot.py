@@ -438,7 +438,17 @@ def _escape_free(values: Any) -> bool:
     _, offset_buffer, data = values.buffers()
     offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=values.offset + len(values) + 1)
     text = np.frombuffer(data, dtype=np.uint8)[offsets[values.offset] : offsets[values.offset + len(values)]]
-    return not ((text == ord('"')).any() or (text == ord("\\")).any())
+    scratch = np.empty(min(len(text), SCAN_BYTES), dtype=np.uint8)  # stays in cache: no 64 MB mask per test
+    for start in range(0, len(text), SCAN_BYTES):
+        part = text[start : start + SCAN_BYTES]
+        for byte in (ord('"'), ord("\\")):
+            np.bitwise_xor(part, byte, out=scratch[: len(part)])
+            if not scratch[: len(part)].min():  # zero where the byte is
+                return False
+    return True
+
+
+SCAN_BYTES = 256 * 1024
 
 
 def _byte_span(ids: Any) -> tuple[int, int]:

@@ -265,3 +265,32 @@ def test_a_customer_id_with_a_tab_or_line_break_is_refused_from_columns(cids: li
             Snapshot.from_members(table)
     else:
         assert len(Snapshot.from_members(table)) == len(cids)
+
+
+VALUE = st.text(alphabet='0af"\\\x00\x1f\x7fé', max_size=4)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.lists(VALUE, max_size=2), st.lists(VALUE, max_size=2)), min_size=1, max_size=20))
+def test_column_snapshot_json_and_fingerprints_are_the_members_own_with_escaped_bytes(rows: list) -> None:
+    """Values holding a quote, a backslash or a control character are escaped in the identifiers JSON exactly as
+    ``identifiers_json`` does, and fingerprinted as ``member_fingerprint`` does, however few rows hold them."""
+    from airflow_provider_cio.sync.snapshot import identifiers_json, member_fingerprint
+
+    table = MemberTable(
+        pa.table(
+            {
+                "customer_id": [f"c{i:03d}" for i in range(len(rows))],
+                "email": pa.array([r[0] for r in rows], type=pa.list_(pa.string())),
+                "phone": pa.array([r[1] for r in rows], type=pa.list_(pa.string())),
+            }
+        ),
+        {"email": "email", "phone": "phone"},
+    )
+    members = {m.customer_id: m for m in table}
+    keys = Snapshot.from_members(table).keys.to_pylist()
+    assert [k["customer_id"] for k in keys] == sorted(members)
+    for key in keys:
+        member = members[key["customer_id"]]
+        assert key["ids_json"] == identifiers_json(member.identifiers)
+        assert key["fingerprint"] == member_fingerprint(member)
