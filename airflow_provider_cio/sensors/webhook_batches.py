@@ -63,7 +63,7 @@ class CioWebhookBatchSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         if event.get("status") == "timeout":
-            from airflow.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowSkipException
 
             raise AirflowSkipException(f"no new webhook micro-batch within {float(self.timeout):.0f} s")
         self.log.info("new webhook micro-batch(es): %s (%d rows)", event.get("batches"), event.get("rows", 0))

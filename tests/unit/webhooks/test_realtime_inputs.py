@@ -17,30 +17,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "audiences"))
 from audience_tables import AS_OF, ago, ids, orders, people, person  # noqa: E402
+from webhook_batch_support import ENV, ROOT, WS, land_batch, webhook_row  # noqa: E402
 
 from airflow_provider_cio.audiences import AudienceInputs, build_audience, load_definition  # noqa: E402
 from airflow_provider_cio.datasets import arrow_schema  # noqa: E402
-from airflow_provider_cio.landing.layout import PartitionRef  # noqa: E402
-from airflow_provider_cio.landing.writer import PartitionWriter  # noqa: E402
 from airflow_provider_cio.storage import MemoryObjectStore  # noqa: E402
 from airflow_provider_cio.webhooks.audience_inputs import audience_tables, webhook_refs  # noqa: E402
 from airflow_provider_cio.webhooks.batches import batch_event, batch_marks, new_batches  # noqa: E402
 
-ROOT, ENV, WS = "landing", "test", "ws"
-
-
-def _row(event_id: str, at: datetime, **kw: Any) -> dict[str, Any]:
-    return {"event_id": event_id, "timestamp": at, "received_at": at, **kw}
-
-
-def _land(store: MemoryObjectStore, hour: datetime, rows: list[dict[str, Any]]) -> str:
-    """Commit one micro-batch (a whole generation of the hour partition), as the receiver's flusher does."""
-    schema = arrow_schema("webhook_events")
-    ref = PartitionRef(ROOT, ENV, WS, "webhook_events", hour.date(), hour.hour)
-    table = pa.Table.from_pylist([{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema)
-    with PartitionWriter(store, ref, schema, source="test", max_rejected_rate=0.0) as writer:
-        writer.write_batch(table.to_batches()[0]) if table.num_rows else None
-        return writer.commit().generation
+_row, _land = webhook_row, land_batch
 
 
 def _cart(cid: str, at: datetime, n: int) -> list[dict[str, Any]]:
