@@ -294,3 +294,29 @@ def test_column_snapshot_json_and_fingerprints_are_the_members_own_with_escaped_
         member = members[key["customer_id"]]
         assert key["ids_json"] == identifiers_json(member.identifiers)
         assert key["fingerprint"] == member_fingerprint(member)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="ab9-é", min_size=1, max_size=4), max_size=20, unique=True), st.booleans())
+def test_the_content_id_is_the_hash_of_its_lines_for_fixed_and_mixed_width_ids(
+    cids: list[str], pad: bool
+) -> None:
+    """Ids of one length take a numpy layout of the lines, others Arrow's join: both hash the same bytes."""
+    from airflow_provider_cio.sync.snapshot import FINGERPRINT_HEX, _content_id
+
+    ids = sorted({c.replace("é", "e").ljust(4, "x") for c in cids} if pad else set(cids))  # pad: one width
+    fps = [hashlib.sha256(c.encode()).hexdigest()[:FINGERPRINT_HEX] for c in ids]
+    keys = pa.table(
+        {"customer_id": pa.array(ids, type=pa.string()), "fingerprint": pa.array(fps, type=pa.string())}
+    )
+    lines = "".join(f"{c}\t{f}\n" for c, f in zip(ids, fps, strict=True)).encode()
+    assert _content_id(keys) == hashlib.sha256(lines).hexdigest()[:32]
+    chunked = pa.Table.from_batches(keys.to_batches(max_chunksize=3), schema=keys.schema) if ids else keys
+    assert _content_id(chunked) == _content_id(keys)
+    import airflow_provider_cio.sync.snapshot as snapshot
+
+    saved, snapshot.SLICE_ROWS = snapshot.SLICE_ROWS, 3  # lines laid out 3 rows at a time
+    try:
+        assert _content_id(keys) == hashlib.sha256(lines).hexdigest()[:32]
+    finally:
+        snapshot.SLICE_ROWS = saved
