@@ -40,3 +40,37 @@ def test_a_run_that_measures_something_else_fails_loudly(
     with pytest.raises(AssertionError, match="the set-up no longer matches the code") as raised:
         check_sample("sync_plan_meta", mode, FACTS, sample(**changes))
     assert says in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("diff_cpu", "says"),
+    [
+        (
+            [0.30, 0.31, 0.35, 0.33, 0.32],
+            "0.32 s (0.30-0.35) median (min-max over the runs), under 0.5 s in every run",
+        ),
+        ([0.30, 0.31, 0.62, 0.33, 0.32], "under 0.5 s at the median only (0.62 s in the slowest run)"),
+        (
+            [0.70, 0.31, 0.62, 0.53, 0.32],
+            "0.53 s (0.31-0.70) median (min-max over the runs), NOT under 0.5 s",
+        ),
+    ],
+)
+def test_the_note_states_the_diff_cpu_against_its_target_as_measured(
+    diff_cpu: list[float], says: str
+) -> None:
+    from bench.sync_harness import _note
+
+    ours = [
+        {
+            "extra": {
+                "diff_cpu_seconds": value,
+                "diff_snapshot_cpu_seconds": value - 0.1,
+                "diff_plan_cpu_seconds": 0.1,
+            }
+        }
+        for value in diff_cpu
+    ]
+    note = _note(5, [1.0, 1.2], ours)
+    assert says in note
+    assert "planning 0.10 s (0.10-0.10)" in note
