@@ -78,7 +78,7 @@ def _per_file(samples: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
 def run(quick: bool) -> list[dict[str, Any]]:
     from cio_devkit.airflow_env import airflow_env, migrate
 
-    runs = 2 if quick else 4
+    runs = 2 if quick else 5
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench_dag_parse_") as tmp:
         root = Path(tmp)
