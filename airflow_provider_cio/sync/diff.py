@@ -38,11 +38,16 @@ class Diff:
         if not len(rows):
             return []
         picked = self.old.select(["customer_id", "consent", "ids_json"]).take(pa.array(rows, type=pa.int64()))
-        out = []
-        for cid, consent, ids in zip(*(picked.column(i).to_pylist() for i in range(3)), strict=True):
-            identifiers = {kind: tuple(values) for kind, values in json.loads(ids).items()}
-            out.append(Member(customer_id=cid, identifiers=identifiers, consent=bool(consent)))
-        return out
+        cids, consents, texts = (picked.column(i).to_pylist() for i in range(3))
+        decoded = json.loads("[" + ",".join(texts) + "]")  # one parse for all rows, not one call per row
+        return [
+            Member(
+                customer_id=cid,
+                identifiers={kind: tuple(values) for kind, values in ids.items()},
+                consent=bool(consent),
+            )
+            for cid, consent, ids in zip(cids, consents, decoded, strict=True)
+        ]
 
 
 def diff_against(snapshot: Snapshot, old: pa.Table) -> Diff:
