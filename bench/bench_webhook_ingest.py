@@ -13,7 +13,7 @@ The load is a separate process (aiohttp, ``CONCURRENCY`` keep-alive connections)
 time. The value is events/s from the first request to the last 2xx; ``extra`` has the p50/p99 ack latency (ms),
 for ours the seconds until the last event is landed, and lost events (acknowledged but not landed: must be 0).
 Peak RSS is the receiver's (VmHWM of its process). Case: 20k events for ours, 5k for the baseline (a
-rate either way; quick: 6k and 1.5k), 3 runs each (quick: 2) after a discarded warm-up round.
+rate either way; quick: 6k and 1.5k), 5 runs each (quick: 2) after a discarded warm-up round.
 Target (issue 20): ours sustains >= 2,000 signed events/s without loss on this 2-core machine.
 """
 
@@ -230,7 +230,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
     from cio_devkit.devstack.stack import BLOB_CONN_ID, Devstack, default_services
 
-    n, runs = (6000, 2) if quick else (20_000, 3)
+    n, runs = (6000, 2) if quick else (20_000, 5)
     # the baseline is ten times slower: a quarter of the events measure its rate as well, in a fraction of the time
     sizes = {"ours": n, "naive_blob_per_event": n // 4}
     case = f"{n // 1000}k"
