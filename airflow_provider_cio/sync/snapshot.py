@@ -435,9 +435,7 @@ def _escape_free(values: Any) -> bool:
     low, _ = _byte_span(values)
     if low < 0x20:  # also no byte at all: the per-value check decides
         return False
-    _, offset_buffer, data = values.buffers()
-    offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=values.offset + len(values) + 1)
-    text = np.frombuffer(data, dtype=np.uint8)[offsets[values.offset] : offsets[values.offset + len(values)]]
+    text = _text_bytes(values)
     scratch = np.empty(min(len(text), SCAN_BYTES), dtype=np.uint8)  # stays in cache: no 64 MB mask per test
     for start in range(0, len(text), SCAN_BYTES):
         part = text[start : start + SCAN_BYTES]
@@ -454,16 +452,13 @@ SCAN_BYTES = 256 * 1024
 def _byte_span(ids: Any) -> tuple[int, int]:
     """The smallest and largest byte of the text a ``string`` array references ((0, 0) when there is none): one
     vectorised pass over its bytes viewed as integers, not a check per id."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    _, offset_buffer, data = ids.buffers()
-    offsets = np.frombuffer(offset_buffer, dtype=np.int32, count=ids.offset + len(ids) + 1)
-    start, end = int(offsets[ids.offset]), int(offsets[ids.offset + len(ids)])
-    if end <= start or data is None:
+    text = _text_bytes(ids)
+    if not len(text):
         return 0, 0
-    span = pc.min_max(pa.Array.from_buffers(pa.uint8(), end - start, [None, data.slice(start, end - start)]))
+    span = pc.min_max(pa.array(text, type=pa.uint8()))  # a view of the bytes: no copy
     return int(span["min"].as_py()), int(span["max"].as_py())
 
 
