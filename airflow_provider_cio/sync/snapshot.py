@@ -292,7 +292,10 @@ def _first_values(column: Any) -> tuple[pa.Array, Any]:
         offsets = np.asarray(chunk.offsets)  # into ``chunk.values``, slice offset included
         valid = np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         length = np.where(valid, offsets[1:] - offsets[:-1], 0)
-        firsts.append(pc.take(chunk.values, pa.array(offsets[:-1], mask=length == 0)))
+        if len(chunk) and (length == 1).all():  # one value a row: the values are the firsts (no copy)
+            firsts.append(chunk.values.slice(int(offsets[0]), len(chunk)))
+        else:
+            firsts.append(pc.take(chunk.values, pa.array(offsets[:-1], mask=length == 0)))
         lengths.append(length)
     if not firsts:
         return pa.array([], type=pa.string()), np.zeros(0, dtype=np.int64)

@@ -193,6 +193,23 @@ def test_first_values_read_from_the_offsets_of_sliced_and_chunked_lists(
     assert length.tolist() == [len(values) if values is not None else 0 for values in expected]
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), VALUE), min_size=1, max_size=20), st.integers(0, 5), st.integers(0, 20))
+def test_first_values_of_one_value_lists_are_their_values_sliced_or_chunked(
+    values: list, start: int, split: int
+) -> None:
+    """Lists of exactly one value each are read as a slice of their values (no copy): from the slice's own
+    offset, in each chunk."""
+    from airflow_provider_cio.sync.snapshot import _first_values
+
+    whole = pa.array([[v] for v in values], type=pa.list_(pa.string())).slice(min(start, len(values) - 1))
+    cut = min(split, len(whole))
+    column = pa.chunked_array([whole.slice(0, cut), whole.slice(cut)], type=whole.type)
+    first, length = _first_values(column)
+    assert first.to_pylist() == [v or "" for v in values[min(start, len(values) - 1) :]]
+    assert length.tolist() == [1] * len(whole)
+
+
 CUSTOMER_ID = st.one_of(
     st.text(alphabet="abc019-_\t", min_size=1, max_size=5),
     st.text(min_size=1, max_size=3),  # non-ASCII, NUL: the hash lookup
@@ -267,11 +284,15 @@ def test_a_customer_id_with_a_tab_or_line_break_is_refused_from_columns(cids: li
         assert len(Snapshot.from_members(table)) == len(cids)
 
 
-VALUE = st.text(alphabet='0af"\\\x00\x1f\x7fé', max_size=4)
+ESCAPABLE = st.text(alphabet='0af"\\\x00\x1f\x7fé', max_size=4)
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.lists(VALUE, max_size=2), st.lists(VALUE, max_size=2)), min_size=1, max_size=20))
+@given(
+    st.lists(
+        st.tuples(st.lists(ESCAPABLE, max_size=2), st.lists(ESCAPABLE, max_size=2)), min_size=1, max_size=20
+    )
+)
 def test_column_snapshot_json_and_fingerprints_are_the_members_own_with_escaped_bytes(rows: list) -> None:
     """Values holding a quote, a backslash or a control character are escaped in the identifiers JSON exactly as
     ``identifiers_json`` does, and fingerprinted as ``member_fingerprint`` does, however few rows hold them."""
