@@ -460,7 +460,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
     people, deliveries, orders, events = SIZES[quick]
     label = f"{people // 1000}k_people_{deliveries // 1000}k_deliveries_{orders // 1000}k_orders"
-    runs = 2 if quick else 3
+    runs = 2 if quick else 5
     engine_runs = int(os.environ.get("CIO_BENCH_ENGINE_RUNS", "2" if quick else "5"))
     cases = _cases()
     records: list[dict[str, Any]] = []
