@@ -84,7 +84,7 @@ def _prepare(
     *,
     platform: str,
     default_country: str | None,
-) -> tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]:
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """(value or null, reason or null) per input position, as Arrow arrays."""
     import numpy as np
     import pyarrow as pa
@@ -99,29 +99,20 @@ def _prepare(
             memo[raw_country] = _phone_default(raw_country, default_country)
         groups.setdefault(memo[raw_country], []).append(i)
     order: list[int] = []
-    hashed: list[pa.Array | pa.ChunkedArray] = []
-    reasons: list[pa.Array | pa.ChunkedArray] = []
+    hashed: list[pa.Array] = []
+    reasons: list[pa.Array] = []
     for default, rows in groups.items():
         result = prepare_column_arrow(
             kind, values.take(pa.array(rows, pa.int64())), platform=platform, default_country=default
         )
         order += rows
-        hashed.append(result.values)
-        reasons.append(result.reasons)
+        hashed.extend(result.values.chunks)
+        reasons.extend(result.reasons.chunks)
     back = pa.array(np.argsort(np.asarray(order, dtype=np.int64), kind="stable"))
     return (
-        pa.chunked_array(_chunks(hashed), pa.string()).take(back),
-        pa.chunked_array(_chunks(reasons), pa.string()).take(back),
+        pa.chunked_array(hashed, pa.string()).take(back),
+        pa.chunked_array(reasons, pa.string()).take(back),
     )
-
-
-def _chunks(columns: list[pa.Array | pa.ChunkedArray]) -> list[pa.Array]:
-    """The arrays of ``columns``, chunked or not, in order."""
-    import pyarrow as pa
-
-    return [
-        c for column in columns for c in (column.chunks if isinstance(column, pa.ChunkedArray) else [column])
-    ]
 
 
 def hash_new_customers(

@@ -24,10 +24,10 @@ if TYPE_CHECKING:
 class ArrowColumnResult:
     """``values`` (string, null where dropped) and ``reasons`` (string, null where kept), aligned with the input.
 
-    Chunked where the column went through DuckDB (its answers are not copied into one array again)."""
+    Chunked: the DuckDB path's answers stay in DuckDB's chunks (never copied into one array again)."""
 
-    values: pa.Array | pa.ChunkedArray
-    reasons: pa.Array | pa.ChunkedArray
+    values: pa.ChunkedArray
+    reasons: pa.ChunkedArray
 
     def reason_counts(self) -> dict[str, int]:
         """Drop reason -> count."""
@@ -68,7 +68,7 @@ def _per_distinct(
     reasons = pc.take(pa.array(why, pa.string()), indices)
     if text.null_count:
         reasons = pc.if_else(text.is_null(), pa.scalar(_normalize_any(None, normalize).reason), reasons)  # type: ignore[union-attr]
-    return ArrowColumnResult(values, reasons)
+    return ArrowColumnResult(pa.chunked_array([values]), pa.chunked_array([reasons]))
 
 
 def _vectorised(
@@ -92,20 +92,19 @@ def _vectorised(
     for chunk in decided.chunks:
         size = len(chunk)
         none = pa.nulls(size, pa.string())
-        if not chunk.null_count:
+        if chunk.null_count:
+            undecided = chunk.is_null()
+            fixed: list[str | None] = []
+            why: list[str | None] = []
+            for value in text.slice(offset, size).filter(undecided).to_pylist():
+                result = _normalize_any(value, normalize)
+                fixed.append(_finish(result, hashed))
+                why.append(None if type(result) is str else result.reason)  # type: ignore[union-attr]
+            values.append(pc.replace_with_mask(chunk, undecided, pa.array(fixed, pa.string())))
+            reasons.append(pc.replace_with_mask(none, undecided, pa.array(why, pa.string())))
+        else:
             values.append(chunk)
             reasons.append(none)
-            offset += size
-            continue
-        undecided = chunk.is_null()
-        fixed: list[str | None] = []
-        why: list[str | None] = []
-        for value in text.slice(offset, size).filter(undecided).to_pylist():
-            result = _normalize_any(value, normalize)
-            fixed.append(_finish(result, hashed))
-            why.append(None if type(result) is str else result.reason)  # type: ignore[union-attr]
-        values.append(pc.replace_with_mask(chunk, undecided, pa.array(fixed, pa.string())))
-        reasons.append(pc.replace_with_mask(none, undecided, pa.array(why, pa.string())))
         offset += size
     return ArrowColumnResult(pa.chunked_array(values, pa.string()), pa.chunked_array(reasons, pa.string()))
 
@@ -128,7 +127,10 @@ def _run(
             else normalize_with_reason(kind, item, platform=platform, default_country=default)[1]
             for v, item in zip(result.values, items, strict=True)
         ]
-        return ArrowColumnResult(pa.array(result.values, pa.string()), pa.array(why, pa.string()))
+        return ArrowColumnResult(
+            pa.chunked_array([pa.array(result.values, pa.string())]),
+            pa.chunked_array([pa.array(why, pa.string())]),
+        )
     if kind in VECTOR_KINDS and len(text) >= column.VECTOR_MIN:
         return _vectorised(text, kind, platform, default, hashed)
     return _per_distinct(text, kind, platform, default, hashed)
