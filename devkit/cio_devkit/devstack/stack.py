@@ -79,6 +79,10 @@ def _azurite_argv(stack: Devstack, port: int) -> list[str]:
         "--skipApiVersionCheck",
         "--loose",
         "--silent",
+        # Azurite collects telemetry by default: it tries to send every request's name and sizes to Microsoft (no
+        # network here: the sends fail and pile up under the system temp dir, thousands of files that its exporter
+        # re-scans while serving requests). Nothing leaves the machine, and the emulator's CPU is its own work.
+        "--disableTelemetry",
     ]
 
 

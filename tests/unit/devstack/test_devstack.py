@@ -80,6 +80,31 @@ def test_devstack_with_azurite_serves_blob_through_wasbhook(blob_store) -> None:
     assert blob_store.list("x/") == ["x/y.txt"]
 
 
+def test_the_devstacks_azurite_sends_no_telemetry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Azurite reports usage to Microsoft unless told not to. With no network its exporter spools every report under
+    the temp dir (thousands of files on a long-lived machine) and keeps re-scanning them; with telemetry on, its first
+    report appears there within seconds of the start."""
+    import time
+
+    from azure.storage.blob import ContainerClient
+
+    from cio_devkit.devstack.stack import BLOB_CONN_ID, default_services
+
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private_tmp))  # Node's os.tmpdir(), inherited by the spawned emulator
+    stack = Devstack(tmp_path / "stack", [s for s in default_services() if s.name == "azurite"], [])
+    connection_string = stack.up()[BLOB_CONN_ID]["extra"]["connection_string"]
+    try:
+        container = ContainerClient.from_connection_string(connection_string, "telemetry-check")
+        container.create_container()
+        container.upload_blob("x.txt", b"payload")
+        time.sleep(8)  # with telemetry on, the start event and the requests are spooled after 3-5 s
+    finally:
+        stack.down()
+    assert not list(private_tmp.rglob("*")), "Azurite wrote under the temp dir: is telemetry still on?"
+
+
 def test_the_google_lists_the_devstack_creates_are_the_devstack_configs_platform_names() -> None:
     """Data Manager cannot create lists: the emulator must start with exactly the names the DAGs will look up."""
     from airflow_provider_cio.dag_config import load_dag_config
