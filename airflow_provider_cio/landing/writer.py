@@ -258,6 +258,11 @@ class PartitionWriter:
         ``ConcurrentCommit``, ``StaleWriter``, each after deleting this attempt's parts (and nothing else)."""
         self._in_encoder(self._cut_part)
         self._flush_rejected()
+        # The committed manifest is read while the last part uploads: the switch is conditional on this read's
+        # ETag, so a commit made in between fails the condition and is read again, as at any other moment.
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="landing-read")
+        committed_now = reader.submit(self._committed)
+        reader.shutdown(wait=False)
         self._settle_encoder()
         self._drain()
         seen = self._rows + self.rejected_rows
@@ -272,7 +277,7 @@ class PartitionWriter:
                 "Nothing was committed; the previous partition (if any) is intact."
             )
         try:
-            manifest, replaced = self._switch(contract_version)
+            manifest, replaced = self._switch(contract_version, committed_now)
         except BaseException:
             self.abort()
             raise
@@ -301,8 +306,11 @@ class PartitionWriter:
         )
         return manifest
 
-    def _switch(self, contract_version: str | None) -> tuple[Manifest, Manifest | None]:
-        """The conditional manifest write; returns the new manifest and the one it replaced."""
+    def _switch(
+        self, contract_version: str | None, first_read: Future[tuple[Versioned | None, Manifest | None]]
+    ) -> tuple[Manifest, Manifest | None]:
+        """The conditional manifest write; returns the new manifest and the one it replaced. ``first_read``: the
+        committed manifest as read while the parts were finishing (later attempts read it again)."""
         for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
             if self._clock() - self._started > self.grace - min(_CLOCK_MARGIN, self.grace / 10):
                 raise StaleWriter(
@@ -311,7 +319,7 @@ class PartitionWriter:
                     "generations; nothing was committed. Platform: a retry writes it again."
                 )
             try:
-                current, committed = self._committed()
+                current, committed = first_read.result() if attempt == 1 else self._committed()
             except ReadRefused:
                 return self._switch_blind(contract_version), None
             found = committed.generation if committed is not None else None

@@ -353,3 +353,31 @@ def test_a_commit_whose_answer_was_lost_is_recognised_and_keeps_the_generation_i
     assert manifest.generation == rerun.generation
     assert manifest.previous is not None and manifest.previous["generation"] == good.generation
     assert_referenced_parts_exist(store)
+
+
+class ReadGatesLastPart(MemoryObjectStore):
+    """A part upload that finishes only once the committed manifest has been read: a writer that reads the manifest
+    after its uploads, not beside them, would wait here until the timeout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.manifest_read = threading.Event()
+
+    def read_versioned(self, path: str) -> Versioned:
+        if path == REF.manifest_path:
+            self.manifest_read.set()
+        return super().read_versioned(path)
+
+    def write_bytes(self, path: str, data: object, **kwargs: object) -> None:  # type: ignore[override]
+        if path.endswith(".parquet") and not self.manifest_read.wait(timeout=10):
+            raise TimeoutError("the part upload waited 10 s for the manifest read")
+        super().write_bytes(path, data, **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_committed_manifest_is_read_while_the_last_part_uploads() -> None:
+    store = ReadGatesLastPart()
+    a = writer(store)
+    a.write_batch(rows("w1", 50))  # under a part's rows: its only part is cut and uploaded by commit()
+    manifest = a.commit()
+    assert manifest.rows == 50 and len(manifest.parts) == 1
+    assert_one_whole_generation(read_table(store, REF), {"w1": 50})
