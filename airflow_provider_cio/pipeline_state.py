@@ -76,10 +76,6 @@ class AudienceState:
         return gate_status(self.verdict)
 
 
-def base_path(cfg: CioDagConfig) -> str:
-    return f"{cfg.env}/{cfg.workspace}"
-
-
 def _ref(root: str, cfg: CioDagConfig, dataset: str, date: str, hour: int | None) -> PartitionRef:
     from datetime import date as Date
 
@@ -151,10 +147,12 @@ def audiences(
 def latest_lift(store: ObjectStore, cfg: CioDagConfig) -> dict[str, Any]:
     """The newest holdout lift report of the configured program: where it is and its headline numbers (``{}`` when
     there is none yet)."""
+    from airflow_provider_cio.audiences.incrementality_report import program_prefix
+
     program = cfg.holdout.program if cfg.holdout else "paid_retention"
     summaries = [
         name
-        for name in store.list(f"reports/{base_path(cfg)}/incrementality/{program}/")
+        for name in store.list(f"{program_prefix(cfg.env, cfg.workspace, program)}/")
         if name.endswith("/summary.json")
     ]
     if not summaries:

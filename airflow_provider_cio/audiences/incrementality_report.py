@@ -31,11 +31,16 @@ class ReportPaths:
     summary: str
 
 
-def report_prefix(env: str, workspace: str, program: str, dt: date) -> str:
+def program_prefix(env: str, workspace: str, program: str) -> str:
+    """Where every report of one holdout program lives, one ``dt=`` folder per report."""
     for name, value in (("env", env), ("workspace", workspace), ("program", program)):
         if not _SEGMENT.match(value):
             raise ValueError(f"invalid {name} {value!r}: use letters, digits, '_', '-', '.'")
-    return f"{REPORT_ROOT}/{env}/{workspace}/incrementality/{program}/dt={dt.isoformat()}"
+    return f"{REPORT_ROOT}/{env}/{workspace}/incrementality/{program}"
+
+
+def report_prefix(env: str, workspace: str, program: str, dt: date) -> str:
+    return f"{program_prefix(env, workspace, program)}/dt={dt.isoformat()}"
 
 
 def render_chart(result: LiftResult, *, title: str) -> bytes:

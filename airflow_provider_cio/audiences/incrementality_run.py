@@ -61,7 +61,8 @@ def run_incrementality(
 
     from airflow_provider_cio.audiences.incrementality import lift, measure_outcomes
     from airflow_provider_cio.audiences.incrementality_report import write_incrementality_report
-    from airflow_provider_cio.audiences.snapshot import SNAPSHOT_ROOT, read_snapshot_population
+    from airflow_provider_cio.audiences.snapshot import read_snapshot_population
+    from airflow_provider_cio.landing.layout import AUDIENCES_ROOT
     from airflow_provider_cio.landing.reader import list_partitions
 
     if "orders" not in warehouse:
@@ -71,7 +72,7 @@ def run_incrementality(
     used = []
     for audience in audiences:
         refs = [
-            r for r in list_partitions(store, SNAPSHOT_ROOT, env, workspace, audience) if r.dt <= end.date()
+            r for r in list_partitions(store, AUDIENCES_ROOT, env, workspace, audience) if r.dt <= end.date()
         ]
         if not refs:
             continue

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from airflow_provider_cio.audiences.errors import SnapshotNotFound
 from airflow_provider_cio.errors import CioError, ErrorClass
-from airflow_provider_cio.landing.layout import PartitionRef
+from airflow_provider_cio.landing.layout import AUDIENCES_ROOT, SNAPSHOT_STATS_NAME, PartitionRef
 from airflow_provider_cio.landing.manifest import Manifest, PartFile
 from airflow_provider_cio.storage.base import BlobNotFound, ObjectStore
 
@@ -36,10 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_ROOT: Final = "audiences"
 SNAPSHOT_SCHEMA_VERSION: Final = "1"
 DEFAULT_PART_ROWS: Final = 250_000  # ~250k members x ~14 hash lists: parts of tens of MB
-STATS_NAME: Final = "_stats.json"
 
 
 class SnapshotCorrupt(CioError, RuntimeError):
@@ -50,7 +48,7 @@ class SnapshotCorrupt(CioError, RuntimeError):
 
 def snapshot_ref(env: str, workspace: str, audience: str, dt: date, hour: int | None = None) -> PartitionRef:
     """Daily snapshots at ``dt=...``; hourly ones (cart recovery) at ``dt=.../hr=HH``."""
-    return PartitionRef(root=SNAPSHOT_ROOT, env=env, workspace=workspace, dataset=audience, dt=dt, hr=hour)
+    return PartitionRef(root=AUDIENCES_ROOT, env=env, workspace=workspace, dataset=audience, dt=dt, hr=hour)
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
@@ -97,7 +95,7 @@ def write_snapshot(
                 "treatment": build.population.num_rows - held,
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
-        store.write_bytes(f"{ref.prefix}/{STATS_NAME}", json.dumps(stats, indent=2, sort_keys=True).encode())
+        store.write_bytes(ref.stats_path, json.dumps(stats, indent=2, sort_keys=True).encode())
         manifest = Manifest(
             dataset=ref.dataset,
             partition=ref.prefix,
@@ -117,7 +115,7 @@ def write_snapshot(
         for path in written:
             store.delete(path)
         raise
-    keep = set(written) | {ref.manifest_path, f"{ref.prefix}/{STATS_NAME}"}
+    keep = set(written) | {ref.manifest_path, ref.stats_path}
     for name in store.list(ref.prefix + "/"):
         if name not in keep and not name[len(ref.prefix) + 1 :].startswith("hr="):
             store.delete(name)
@@ -144,12 +142,12 @@ def read_snapshot_stats(store: ObjectStore, ref: PartitionRef) -> dict[str, Any]
     """The committed snapshot's stats; ``SnapshotCorrupt`` if they belong to another generation."""
     manifest = _manifest(store, ref)
     try:
-        stats: dict[str, Any] = json.loads(store.read_bytes(f"{ref.prefix}/{STATS_NAME}"))
+        stats: dict[str, Any] = json.loads(store.read_bytes(ref.stats_path))
     except BlobNotFound:
-        raise SnapshotCorrupt(f"snapshot {ref.prefix} has a manifest but no {STATS_NAME}") from None
+        raise SnapshotCorrupt(f"snapshot {ref.prefix} has a manifest but no {SNAPSHOT_STATS_NAME}") from None
     if stats.get("generation") != manifest.generation:
         raise SnapshotCorrupt(
-            f"snapshot {ref.prefix}: {STATS_NAME} is of generation {stats.get('generation')} but the manifest "
+            f"snapshot {ref.prefix}: {SNAPSHOT_STATS_NAME} is of generation {stats.get('generation')} but the manifest "
             f"commits {manifest.generation} (a write crashed between the two; rerun the build)"
         )
     return stats
@@ -208,5 +206,5 @@ def latest_snapshot(store: ObjectStore, env: str, workspace: str, audience: str)
     """The newest committed snapshot of an audience, or None."""
     from airflow_provider_cio.landing.reader import list_partitions
 
-    refs = list_partitions(store, SNAPSHOT_ROOT, env, workspace, audience)
+    refs = list_partitions(store, AUDIENCES_ROOT, env, workspace, audience)
     return refs[-1] if refs else None

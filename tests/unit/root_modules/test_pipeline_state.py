@@ -78,3 +78,22 @@ def test_a_days_objects_leave_out_its_hourly_partitions(cfg, store) -> None:  # 
         by_hour["deliveries"].prefix.endswith(f"dt={DATE}/hr=10")
         and by_hour["deliveries"].manifest["rows"] == 2
     )
+
+
+def test_finds_the_newest_lift_report_the_incrementality_task_wrote(cfg, store) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, date, datetime
+
+    from airflow_provider_cio.audiences.incrementality import GroupOutcome, lift
+    from airflow_provider_cio.audiences.incrementality_report import write_incrementality_report
+
+    assert cfg.holdout is not None
+    window = (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+    for day, converters in ((date(2026, 10, 31), 50), (date(2026, 11, 1), 80)):
+        result = lift(GroupOutcome(1000, converters, 5.0, 1.0), GroupOutcome(100, 3, 4.0, 1.0))
+        write_incrementality_report(
+            store, result, env=cfg.env, workspace=cfg.workspace, program=cfg.holdout.program, dt=day, window=window
+        )
+    found = pipeline_state.latest_lift(store, cfg)
+    assert found["prefix"].endswith(f"/incrementality/{cfg.holdout.program}/dt=2026-11-01")
+    assert found["treatment"] == 1000 and found["holdout"] == 100
+    assert found["conversion_lift"] == pytest.approx(0.08 - 0.03)
