@@ -91,7 +91,13 @@ def test_finds_the_newest_lift_report_the_incrementality_task_wrote(cfg, store) 
     for day, converters in ((date(2026, 10, 31), 50), (date(2026, 11, 1), 80)):
         result = lift(GroupOutcome(1000, converters, 5.0, 1.0), GroupOutcome(100, 3, 4.0, 1.0))
         write_incrementality_report(
-            store, result, env=cfg.env, workspace=cfg.workspace, program=cfg.holdout.program, dt=day, window=window
+            store,
+            result,
+            env=cfg.env,
+            workspace=cfg.workspace,
+            program=cfg.holdout.program,
+            dt=day,
+            window=window,
         )
     found = pipeline_state.latest_lift(store, cfg)
     assert found["prefix"].endswith(f"/incrementality/{cfg.holdout.program}/dt=2026-11-01")
