@@ -427,16 +427,19 @@ def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, 
                 )
         if "warehouse_read" not in cases:
             return records
+        reads: dict[int, dict[str, list[dict[str, Any]]]] = {}
         for size in (orders, orders // 10):
             table = f"sales.orders_{size}"
             _load_orders(uri, Path(tmp) / "orders.parquet", table, size)
-            samples = alternate(
+            reads[size] = alternate(
                 {
                     "streamed": functools.partial(run_in_child, read_streamed, tmp, uri, table),
                     "get_pandas_df": functools.partial(run_in_child, read_pandas, tmp, uri, table),
                 },
                 runs,
             )
+        note = _warehouse_read_note(reads, runs)
+        for size, samples in reads.items():
             for variant, baseline in (("streamed", False), ("get_pandas_df", True)):
                 records.append(
                     record(
@@ -447,9 +450,27 @@ def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, 
                         unit="s",
                         samples=samples[variant],
                         work=float(size),
+                        extra={"note": note},
                     )
                 )
     return records
+
+
+def _warehouse_read_note(reads: dict[int, dict[str, list[dict[str, Any]]]], runs: int) -> str:
+    """What the two sizes show together: the streamed read's peak RSS is bounded by its batch, the whole-table
+    read's grows with the table."""
+    large, small = max(reads), min(reads)
+
+    def peak(size: int, variant: str) -> float:
+        return max(sample["peak_rss_mb"] for sample in reads[size][variant])
+
+    streamed = peak(large, "streamed") / peak(small, "streamed")
+    return (
+        f"Streamed (fetchmany on a server-side cursor into Parquet): peak RSS {peak(large, 'streamed'):,.0f} MB at "
+        f"{large:,} rows vs {peak(small, 'streamed'):,.0f} MB at {small:,} ({streamed:.2f}x for {large // small}x "
+        f"the rows: bounded by the batch); get_pandas_df: {peak(large, 'get_pandas_df'):,.0f} MB vs "
+        f"{peak(small, 'get_pandas_df'):,.0f} MB (grows with the table). {runs} alternating runs per variant."
+    )
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
