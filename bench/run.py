@@ -111,19 +111,20 @@ def _flat_memory(records: list[Record]) -> list[str]:
 
 def _refresh_cost(records: list[Record]) -> list[str]:
     """Keeping Google memberships alive must cost less per day than the normal day's churn, and never a spike. A
-    count from a seeded day-by-day simulation, not a timing: one run is the figure (exempt from ``MIN_RUNS``)."""
+    count from a day-by-day simulation, not a timing; its runs are audiences of other ids (``MIN_RUNS`` of them)."""
     for r in records:
         if r["benchmark"] == "membership_refresh" and r["variant"] == "ours":
             churn = r["extra"].get("mirror_churn_rows_per_day")
             if not churn:
                 return []
             ratio = r["value"] / churn
+            worst = r["max"] / churn
             peak = r["extra"].get("peak_rows_per_day", 0) / churn
-            verdict = "met" if ratio <= 1.0 and peak <= 2.0 else "NOT met"
+            verdict = _verdict(ratio <= 1.0 and peak <= 2.0, r["runs"])
             return [
-                f"membership_refresh 1M: refresh rows per day / mirror churn rows = {ratio:.2f} median, "
-                f"{peak:.2f} peak day (target <= 1.0 median, <= 2.0 peak): **{verdict}** (a deterministic count "
-                "from a seeded simulation: one run)"
+                f"membership_refresh 1M: refresh rows per day / mirror churn rows = {ratio:.2f} median "
+                f"({worst:.2f} in the worst of {r['runs']} audiences), {peak:.2f} peak day of any audience "
+                f"(target <= 1.0 median, <= 2.0 peak): {verdict}"
             ]
     return []
 

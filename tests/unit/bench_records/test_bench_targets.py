@@ -117,3 +117,29 @@ def test_results_md_lists_every_record_under_five_runs() -> None:
     assert "end_to_end 10M_people export: ours 1 run" in short
     assert "quality_gate" not in short
     assert "- end_to_end 10M_people: all 2 stages" in md.split("## Targets")[1].split("##")[0]
+
+
+@pytest.mark.parametrize(
+    ("median", "worst_day", "runs", "verdict"),
+    [
+        (7_000.0, 13_000, 5, "**met**"),
+        (7_000.0, 13_000, 1, "**not proven: cleared over 1 run only (5 needed)**"),
+        (11_000.0, 13_000, 5, "**NOT met**"),  # the median day costs more than a normal day's churn
+        (7_000.0, 21_000, 5, "**NOT met**"),  # one audience's spike
+    ],
+)
+def test_the_refresh_cost_is_met_over_five_audiences_with_no_spike(
+    median: float, worst_day: int, runs: int, verdict: str
+) -> None:
+    record = rec(
+        "membership_refresh",
+        "1M",
+        "ours",
+        median,
+        runs,
+        mirror_churn_rows_per_day=10_000,
+        peak_rows_per_day=worst_day,
+    )
+    (line,) = run._refresh_cost([record])
+    assert line.endswith(verdict)
+    assert f"{median / 10_000:.2f} median ({median * 1.1 / 10_000:.2f} in the worst of {runs} audiences)" in line
