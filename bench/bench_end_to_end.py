@@ -13,7 +13,8 @@ alternating:
   ``PartitionWriter`` (the landing path of ``bench_landing``), people and events landed batch by batch;
 - ``gate``: ``quality.run_gate`` on the landed deliveries partition (DuckDB engine, the reference contract);
 - ``audiences``: ``audiences.run.snapshot_audiences`` of the five reference audiences over the landed partitions and
-  the warehouse orders (downloaded from Blob as the operator does), both platforms;
+  the warehouse orders (downloaded from Blob as the operator does), both platforms; ``reactivation_tiers`` with a
+  30-day lapse (``AUDIENCE_PARAMETERS``); a run in which any audience is empty fails;
 - ``sync_plan``: ``run_sync(..., SyncRequest(dry_run=True))`` of one audience's snapshot against the Meta emulator.
 One record per stage: unit "s" (wall time of the stage in its child, median over the runs), peak RSS of that child;
 the first stage's record of each size carries the note with the issue's targets (all stages < 6 min and every stage < 8 GiB at 10M,
@@ -51,6 +52,10 @@ REFERENCE_AUDIENCES = [
     "suppress_recent_purchasers",
     "viewed_twice_no_purchase",
 ]
+# The workspace holds 60 days of orders: with the default 90-day lapse nobody has lapsed and reactivation_tiers
+# selected no one, so its timing measured a query that stopped early. A 30-day lapse (a fast repurchase cycle: meal kits, coffee, pet food)
+# makes the customers whose last order was in the first half lapsed, so every audience's query does its full work.
+AUDIENCE_PARAMETERS = {"reactivation_tiers": {"lapsed_days": 30}}
 
 
 def _store(connection_string: str) -> Any:
@@ -148,8 +153,15 @@ def audiences_stage(connection_string: str) -> dict[str, Any]:
             dt=DAY,
             platforms=("meta", "google"),
             default_country="US",
+            parameters=AUDIENCE_PARAMETERS,
         )
-    return {"audience_sizes": {name: result["size"] for name, result in results.items()}}
+    sizes = {name: result["size"] for name, result in results.items()}
+    empty = sorted(name for name, size in sizes.items() if not size)
+    if empty:  # a timing of an audience that selects no one measures a query that stopped early
+        raise RuntimeError(
+            f"the workspace builds no member of {', '.join(empty)}: its data does not exercise them"
+        )
+    return {"audience_sizes": sizes}
 
 
 def sync_plan_stage(connection_string: str, graph_url: str) -> dict[str, Any]:
