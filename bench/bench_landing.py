@@ -34,7 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import alternate, record, run_in_child
+from bench.common import alternate, check_setup, record, run_in_child
 
 BENCHMARK = "landing"
 CONTAINER = "bench-landing"
@@ -124,6 +124,16 @@ def naive_child(csv_path: str, blob_conn_json: str, container: str) -> dict[str,
     }
 
 
+def check_landed(what: str, rows: int, extra: dict[str, Any]) -> None:
+    """Every run lands every row of the clean export: a run that quarantined or lost rows timed less work."""
+    problems = []
+    if extra.get("rows_landed") != rows:
+        problems.append(f"landed {extra.get('rows_landed')} of the export's {rows} rows")
+    if extra.get("quarantined"):
+        problems.append(f"quarantined {extra['quarantined']} rows of a clean export")
+    check_setup(what, problems)
+
+
 def _cpu_seconds() -> float:
     """User + system CPU seconds of this process, all threads (Azurite's own CPU is not in it)."""
     import resource
@@ -181,13 +191,16 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 csv_path = root / f"deliveries-{case}.csv"
                 csv_bytes = write_deliveries_csv(csv_path, rows)
 
-                def measured(child: Callable[..., dict[str, Any]], *args: str) -> dict[str, Any]:
+                def measured(
+                    child: Callable[..., dict[str, Any]], *args: str, case: str = case, rows: int = rows
+                ) -> dict[str, Any]:
                     """One run after emptying the container; Azurite's CPU over the run goes to ``extra``: it
                     shares this machine's two cores with the landing (a real Azure account would not)."""
                     _clear(connection_string, CONTAINER)
                     loads.append(os.getloadavg()[0])
                     before = _process_cpu_seconds(azurite)
                     sample = _timed(run_in_child(child, *args))
+                    check_landed(f"landing {case} {child.__name__}", rows, sample["extra"])
                     sample["extra"]["azurite_cpu_seconds"] = round(_process_cpu_seconds(azurite) - before, 2)
                     return sample
 

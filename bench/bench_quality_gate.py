@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.common import alternate, load_note, load_watched, record, run_in_child
+from bench.common import alternate, check_setup, load_note, load_watched, record, run_in_child
 
 BENCHMARK = "quality_gate"
 UNIT = "rows/s"
@@ -200,6 +200,20 @@ def child_compare(sets: dict[str, list[str]]) -> dict[str, Any]:
     return out
 
 
+def check_verdicts(what: str, compared: dict[str, dict[str, Any]], *, clean: bool) -> None:
+    """Both engines must give every expectation the same verdict, the clean data must pass them all and the dirty
+    data fail some: otherwise the two are not validating the same contract, and their speeds do not compare."""
+    problems = []
+    for kind, outcome in compared.items():
+        if not outcome["identical"]:
+            problems.append(f"on the {kind} data our verdicts differ from stock GX's")
+        if clean and outcome["failed"]:
+            problems.append(f"the {kind} data failed {', '.join(outcome['failed'])}")
+        if not clean and not outcome["failed"]:
+            problems.append(f"the {kind} data failed no check")
+    check_setup(what, problems)
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     sizes = {"200k": 200_000} if quick else {"1M": 1_000_000, "5M": 5_000_000}
     runs = 2 if quick else 5  # issue 21: at least five alternating runs per variant in a recorded (full) run
@@ -212,6 +226,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             for kind in ("dirty", "dropped")
         }
         compared = run_in_child(child_compare, sets)["extra"]
+        check_verdicts("quality_gate dirty sets", compared, clean=False)
         dirty_checks: dict[str, Any] = {}
         for kind, outcome in compared.items():
             dirty_checks[f"verdicts_identical_{kind}"] = outcome["identical"]
@@ -234,6 +249,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 samples["ours"][-1]["extra"]["verdicts"] == samples["stock_gx"][-1]["extra"]["verdicts"]
             )
             clean_failed = sorted(n for n, ok in samples["ours"][-1]["extra"]["verdicts"].items() if not ok)
+            check_verdicts(
+                f"quality_gate {case}",
+                {"clean": {"identical": clean_identical, "failed": clean_failed}},
+                clean=True,
+            )
             for variant in ("ours", "stock_gx"):
                 timed = _timed(samples[variant])
                 for sample in timed:

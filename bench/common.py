@@ -41,6 +41,13 @@ def _child(fn: Callable[..., dict[str, Any] | None], args: tuple[Any, ...], queu
         queue.put({"error": f"{type(exc).__name__}: {exc}"})
 
 
+def check_setup(what: str, problems: list[str]) -> None:
+    """Fail loudly when a run is not what its record claims (issue 21): a benchmark that goes on measuring after its
+    set-up stopped matching the code records a figure for something else."""
+    if problems:
+        raise AssertionError(f"{what}: the set-up no longer matches the code: " + "; ".join(problems))
+
+
 def run_in_child(fn: Callable[..., dict[str, Any] | None], *args: Any) -> dict[str, Any]:
     """Run ``fn(*args)`` in a fresh spawned process; return seconds, peak RSS (MB) and the dict ``fn`` returned.
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import alternate, load_note, load_watched, record
+from bench.common import alternate, check_setup, load_note, load_watched, record
 
 AUDIENCE = "bench audience"
 SEED = 20260601
@@ -243,10 +243,7 @@ def check_sample(benchmark: str, mode: str, facts: dict[str, Any], extra: dict[s
     final = extra.get("final_size")
     if final is not None and final != facts["next_size"]:
         problems.append(f"the emulator's audience ends with {final} members, expected {facts['next_size']}")
-    if problems:
-        raise AssertionError(
-            f"{benchmark} {mode}: the set-up no longer matches the code: " + "; ".join(problems)
-        )
+    check_setup(f"{benchmark} {mode}", problems)
 
 
 def compare(

@@ -142,4 +142,6 @@ def test_the_refresh_cost_is_met_over_five_audiences_with_no_spike(
     )
     (line,) = run._refresh_cost([record])
     assert line.endswith(verdict)
-    assert f"{median / 10_000:.2f} median ({median * 1.1 / 10_000:.2f} in the worst of {runs} audiences)" in line
+    assert (
+        f"{median / 10_000:.2f} median ({median * 1.1 / 10_000:.2f} in the worst of {runs} audiences)" in line
+    )
