@@ -65,3 +65,54 @@ def test_gate_verdicts_that_do_not_compare_fail_loudly(
     with pytest.raises(AssertionError, match=NO_LONGER) as raised:
         check_verdicts("quality_gate 1M", {"clean": outcome}, clean=clean)
     assert says in str(raised.value)
+
+
+SIZES = {"deliveries": 9_899_654, "people": 1_000_000, "events": 2_539_118, "orders": 435_430}
+
+
+def e2e_stages(**changes: Any) -> dict[str, dict[str, Any]]:
+    extra: dict[str, dict[str, Any]] = {
+        "export": {
+            "deliveries_rows": 9_899_654,
+            "people_rows": 1_000_000,
+            "events_rows": 2_539_118,
+            "quarantined": 0,
+        },
+        "gate": {"gate_success": True, "blocking_failures": []},
+        "audiences": {"audience_sizes": {"engaged_clickers_14d": 69_076, "reactivation_tiers": 12_000}},
+        "sync_plan": {"members": 69_076, "plan_adds": 69_076, "plan_removes": 0},
+    }
+    for key, value in changes.items():
+        stage, field = key.split("__")
+        extra[stage][field] = value
+    return {stage: {"extra": values} for stage, values in extra.items()}
+
+
+def test_an_end_to_end_run_that_did_every_stages_work_passes() -> None:
+    from bench.bench_end_to_end import check_stages
+
+    check_stages("1M_people", SIZES, e2e_stages())
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"export__events_rows": 2_500_000}, "landed 2500000 events rows of 2539118"),
+        ({"export__quarantined": 12}, "quarantined 12 rows of the generated export"),
+        (
+            {"gate__gate_success": False, "gate__blocking_failures": ["unique:delivery_id"]},
+            "gate failed (unique",
+        ),
+        (
+            {"audiences__audience_sizes": {"engaged_clickers_14d": 69_076, "reactivation_tiers": 0}},
+            "no member in reactivation_tiers",
+        ),
+        ({"sync_plan__plan_adds": 0}, "the first sync plans 0 adds / 0 removes for 69076 members"),
+    ],
+)
+def test_an_end_to_end_run_that_did_less_fails_loudly(changes: dict[str, Any], says: str) -> None:
+    from bench.bench_end_to_end import check_stages
+
+    with pytest.raises(AssertionError, match=f"end_to_end 1M_people: {NO_LONGER}") as raised:
+        check_stages("1M_people", SIZES, e2e_stages(**changes))
+    assert says in str(raised.value)
