@@ -389,7 +389,7 @@ def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, 
     import os
 
     from airflow_provider_cio.audiences.definitions import REFERENCE_AUDIENCES
-    from bench.common import alternate, record, run_in_child
+    from bench.common import alternate, load_watched, record, run_in_child
     from bench.warehouse_pg import local_postgres
 
     people, deliveries, orders, _ = SIZES[quick]
@@ -404,13 +404,17 @@ def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, 
             }
             # Spark local at 1M takes minutes a run: CIO_BENCH_SPARK_RUNS may give it fewer (said in the note)
             spark_runs = min(runs, int(os.environ.get("CIO_BENCH_SPARK_RUNS", str(runs))))
-            samples = alternate(calls, spark_runs)
-            more = alternate({e: calls[e] for e in engines if e != "spark"}, runs - spark_runs)
+            loads: list[float] = []
+            samples = alternate(load_watched(calls, loads), spark_runs)
+            more = alternate(
+                load_watched({e: calls[e] for e in engines if e != "spark"}, loads), runs - spark_runs
+            )
             for engine, extra_samples in more.items():
                 samples[engine].extend(extra_samples)
             sizes = {e: [s["extra"]["sizes"] for s in samples[e]] for e in engines}
             if any(x != sizes["duckdb"][0] for e in engines for x in sizes[e]):
                 raise RuntimeError(f"audience sizes differ between engines or runs: {sizes}")
+            note = _engines_note(samples, loads)
             for engine in engines:
                 engine_rss = [s["extra"].get("engine_peak_rss_mb") for s in samples[engine]]
                 records.append(
@@ -422,7 +426,10 @@ def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, 
                         unit="s",
                         samples=samples[engine],
                         work=float(deliveries),
-                        extra={"engine_peak_rss_mb_max": max(engine_rss)} if engine_rss[0] else None,
+                        extra={
+                            "note": note,
+                            **({"engine_peak_rss_mb_max": max(engine_rss)} if engine_rss[0] else {}),
+                        },
                     )
                 )
         if "warehouse_read" not in cases:
@@ -454,6 +461,33 @@ def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, 
                     )
                 )
     return records
+
+
+def _engines_note(samples: dict[str, list[dict[str, Any]]], loads: list[float]) -> str:
+    """What the engines' records mean, from this run's samples: runs and load, sizes agreeing, whose memory each
+    peak is, and each outside engine's time over DuckDB's with what it includes (COPY, the Spark session)."""
+    import statistics
+
+    def median(engine: str, key: str | None = None) -> float:
+        return statistics.median(s["extra"][key] if key else s["seconds"] for s in samples[engine])
+
+    def engine_peak(engine: str) -> float:
+        return max(s["extra"]["engine_peak_rss_mb"] for s in samples[engine])
+
+    runs = ", ".join(f"{engine} {len(runs)}" for engine, runs in samples.items())
+    span = f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not read"
+    duckdb = median("duckdb")
+    return (
+        f"alternating runs per engine ({runs}); 1-minute load average {span} before the runs; every run of every "
+        "engine built the same five audience sizes. Peak RSS: ours is our Python process (identity hashing and the "
+        "gate's inputs, the same work on every engine); the engine's own is in engine_peak_rss_mb_max: the "
+        f"PostgreSQL backend that ran the session {engine_peak('postgres'):,.0f} MB, Spark's driver JVM "
+        f"{engine_peak('spark'):,.0f} MB (local mode runs the executors inside it). Time over DuckDB's "
+        f"({duckdb:.1f} s, no load step, vectorized over the local Parquet): PostgreSQL "
+        f"{median('postgres') / duckdb:.2f}x, loading the landed data with COPY included; Spark "
+        f"{median('spark') / duckdb:.2f}x, its session start ({median('spark', 'session_start_s'):.1f} s median) "
+        "included."
+    )
 
 
 def _warehouse_read_note(reads: dict[int, dict[str, list[dict[str, Any]]]], runs: int) -> str:
