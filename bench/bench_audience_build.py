@@ -389,7 +389,7 @@ def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, 
     import os
 
     from airflow_provider_cio.audiences.definitions import REFERENCE_AUDIENCES
-    from bench.common import alternate, load_watched, record, run_in_child
+    from bench.common import alternate, check_setup, load_watched, record, run_in_child
     from bench.warehouse_pg import local_postgres
 
     people, deliveries, orders, _ = SIZES[quick]
@@ -412,8 +412,10 @@ def run_engines(quick: bool, tmp: str, label: str, runs: int) -> list[dict[str, 
             for engine, extra_samples in more.items():
                 samples[engine].extend(extra_samples)
             sizes = {e: [s["extra"]["sizes"] for s in samples[e]] for e in engines}
-            if any(x != sizes["duckdb"][0] for e in engines for x in sizes[e]):
-                raise RuntimeError(f"audience sizes differ between engines or runs: {sizes}")
+            differ = any(x != sizes["duckdb"][0] for e in engines for x in sizes[e])
+            check_setup(
+                f"audience_build engines/{label}", [f"audience sizes differ: {sizes}"] if differ else []
+            )
             note = _engines_note(samples, loads)
             for engine in engines:
                 engine_rss = [s["extra"].get("engine_peak_rss_mb") for s in samples[engine]]
@@ -474,11 +476,11 @@ def _engines_note(samples: dict[str, list[dict[str, Any]]], loads: list[float]) 
     def engine_peak(engine: str) -> float:
         return max(s["extra"]["engine_peak_rss_mb"] for s in samples[engine])
 
-    runs = ", ".join(f"{engine} {len(runs)}" for engine, runs in samples.items())
+    counts = ", ".join(f"{engine} {len(engine_samples)}" for engine, engine_samples in samples.items())
     span = f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not read"
     duckdb = median("duckdb")
     return (
-        f"alternating runs per engine ({runs}); 1-minute load average {span} before the runs; every run of every "
+        f"alternating runs per engine ({counts}); 1-minute load average {span} before the runs; every run of every "
         "engine built the same five audience sizes. Peak RSS: ours is our Python process (identity hashing and the "
         "gate's inputs, the same work on every engine); the engine's own is in engine_peak_rss_mb_max: the "
         f"PostgreSQL backend that ran the session {engine_peak('postgres'):,.0f} MB, Spark's driver JVM "

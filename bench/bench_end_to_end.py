@@ -54,8 +54,9 @@ REFERENCE_AUDIENCES = [
     "viewed_twice_no_purchase",
 ]
 # The workspace holds 60 days of orders: with the default 90-day lapse nobody has lapsed and reactivation_tiers
-# selected no one, so its timing measured a query that stopped early. A 30-day lapse (a fast repurchase cycle: meal kits, coffee, pet food)
-# makes the customers whose last order was in the first half lapsed, so every audience's query does its full work.
+# selected no one, so its timing measured a query that stopped early. A 30-day lapse (a fast repurchase cycle: meal
+# kits, coffee, pet food) makes the customers whose last order was in the first half lapsed, so every audience's
+# query does its full work.
 AUDIENCE_PARAMETERS = {"reactivation_tiers": {"lapsed_days": 30}}
 
 

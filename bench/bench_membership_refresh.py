@@ -132,8 +132,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         ),
         ("full_replace_daily", True, [float(TARGET_N)] * populations, {"how": "everyone, daily (computed)"}),
     ]
+    peak = max(s["peak_rss_mb"] for s in samples)
     for name, baseline, values, more in variants:
-        peak = max(s["peak_rss_mb"] for s in samples)
         rec = record(
             BENCHMARK,
             "1M",
