@@ -20,6 +20,7 @@ from airflow_provider_cio.identity import kinds_for, normalize, prepare_column_a
 
 if TYPE_CHECKING:
     import duckdb
+    import numpy as np
     import pyarrow as pa
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ PEOPLE_COLUMNS: Final[dict[str, str]] = {
 }
 # (customer, raw value) pairs normalized and hashed per slice: a slice's Python strings are a few hundred MB at most
 HASH_BATCH_ROWS: Final = 500_000
-# Customers per pass of the member-list pivot (``_add_members``): its states stay well inside the engine's budget.
-PIVOT_CUSTOMERS: Final = 250_000
+# Customers hashed and listed per pass: a pass holds its customers' hashes of every kind (about 64 bytes each, a
+# dozen kinds) in Arrow until their member rows are inserted.
+MEMBER_CHUNK_CUSTOMERS: Final = 250_000
 # A member needs at least one of these on some platform to be matchable at all.
 MATCH_KINDS: Final[tuple[str, ...]] = ("email", "phone")
 
@@ -47,9 +49,6 @@ CREATE TEMP TABLE IF NOT EXISTS identity_drops (
     customer_id VARCHAR, platform VARCHAR, kind VARCHAR, reason VARCHAR
 );
 CREATE TEMP TABLE IF NOT EXISTS identity_done (customer_id VARCHAR);
-CREATE OR REPLACE TEMP TABLE identity_new (
-    customer_id VARCHAR, platform VARCHAR, kind VARCHAR, value VARCHAR, reason VARCHAR
-);
 """
 
 
@@ -123,8 +122,6 @@ def hash_new_customers(
     default_country: str | None,
 ) -> int:
     """Hash the identifiers of customers in ``customers_table`` not hashed yet in this engine; returns how many."""
-    import pyarrow as pa
-
     pairs = platform_kinds(platforms)
     con.execute(IDENTITY_TABLES_SQL)
     # a customer's member lists, built once when the customer is hashed: every later build of the run joins 1:1
@@ -134,115 +131,131 @@ def hash_new_customers(
         + "".join(f", {column_name(p, k)} VARCHAR[]" for p, k in pairs)
         + ")"
     )
+    # each new customer gets a position 0..n-1, and every hashed value is placed by its customer's position: the
+    # lists of all kinds line up in one row per customer without a pivot or a join
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE identity_todo AS "
-        f"SELECT DISTINCT customer_id FROM {customers_table} "
-        "WHERE customer_id NOT IN (SELECT customer_id FROM identity_done)"
+        "CREATE OR REPLACE TEMP TABLE identity_todo AS SELECT customer_id, row_number() OVER () - 1 AS idx "
+        f"FROM (SELECT DISTINCT customer_id FROM {customers_table} "
+        "WHERE customer_id NOT IN (SELECT customer_id FROM identity_done))"
     )
     todo = next(iter(con.execute("SELECT count(*) FROM identity_todo").fetchall()), None)
     count = int(todo[0]) if todo else 0
     if count == 0:
         return 0
     available = {row[0] for row in con.execute("DESCRIBE person_rows").fetchall()}
-    wanted = [PEOPLE_COLUMNS[k] for k in dict.fromkeys(k for _, k in pairs) if PEOPLE_COLUMNS[k] in available]
-    if "country" in available:
-        wanted.append("country")
-    # the new customers' people rows once, not one scan of every person per identifier kind
+    kinds = [k for k in dict.fromkeys(k for _, k in pairs) if PEOPLE_COLUMNS[k] in available]
+    with_country = "country" in available
+    wanted = dict.fromkeys([PEOPLE_COLUMNS[k] for k in kinds] + (["country"] if with_country else []))
+    # the new customers' people rows once, in position order (a range of positions is a few row groups), not one
+    # scan of every person per identifier kind
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE identity_people AS SELECT p.customer_id"
-        + "".join(f', p."{c}"' for c in dict.fromkeys(wanted))
-        + " FROM person_rows p SEMI JOIN identity_todo t ON t.customer_id = p.customer_id"
+        "CREATE OR REPLACE TEMP TABLE identity_people AS SELECT t.idx"
+        + "".join(f', p."{c}"' for c in wanted)
+        + " FROM person_rows p JOIN identity_todo t ON t.customer_id = p.customer_id ORDER BY t.idx"
     )
-    for kind in dict.fromkeys(k for _, k in pairs):
-        column = PEOPLE_COLUMNS[kind]
-        if column not in available:
-            continue
-        country_sql = ", p.country AS raw_country" if kind == "phone" and "country" in available else ""
-        rows = con.sql(
-            f'SELECT DISTINCT p.customer_id, CAST(p."{column}" AS VARCHAR) AS raw{country_sql} '
-            f'FROM identity_people p WHERE p."{column}" IS NOT NULL'
-        ).to_arrow_table()
-        # one slice at a time: memory stays bounded however many customers a build brings
-        for start in range(0, rows.num_rows, HASH_BATCH_ROWS):
-            part = rows.slice(start, HASH_BATCH_ROWS)
-            values = part.column("raw").combine_chunks()
-            countries = part.column("raw_country").to_pylist() if country_sql else None
-            for platform in (p for p, k in pairs if k == kind):
-                hashed, reasons = _prepare(
-                    kind, values, countries, platform=platform, default_country=default_country
-                )
-                batch = pa.table(
-                    {
-                        "customer_id": part.column("customer_id"),
-                        "platform": pa.array([platform] * part.num_rows, pa.string()),
-                        "kind": pa.array([kind] * part.num_rows, pa.string()),
-                        "value": hashed,
-                        "reason": reasons,
-                    }
-                )
-                con.register("identity_batch", batch)
-                con.execute("INSERT INTO identity_new SELECT * FROM identity_batch")
-                con.unregister("identity_batch")
-                del hashed, reasons, batch
-            del values, countries, part
-        del rows
-    _add_members(con, pairs, count)
-    con.execute(
-        "INSERT INTO identity_drops SELECT customer_id, platform, kind, reason FROM identity_new "
-        "WHERE reason IS NOT NULL"
-    )
-    con.execute("DROP TABLE identity_new")
+    for start in range(0, count, MEMBER_CHUNK_CUSTOMERS):
+        end = min(count, start + MEMBER_CHUNK_CUSTOMERS)
+        _hash_chunk(
+            con, pairs, kinds, (start, end), with_country=with_country, default_country=default_country
+        )
     con.execute("DROP TABLE identity_people")
     con.execute("INSERT INTO identity_done SELECT customer_id FROM identity_todo")
     log.info("hashed identifiers of %d customers for %s", count, ", ".join(platforms))
     return count
 
 
-def _add_members(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]], customers: int) -> None:
-    """identity_members rows of the customers in identity_todo, from identity_new: per (platform, kind) the sorted
-    distinct values.
+def _hash_chunk(
+    con: duckdb.DuckDBPyConnection,
+    pairs: Sequence[tuple[str, str]],
+    kinds: Sequence[str],
+    positions: tuple[int, int],
+    *,
+    with_country: bool,
+    default_country: str | None,
+) -> None:
+    """identity_members and identity_drops rows of the customers at ``positions`` (start, end)."""
+    import pyarrow as pa
 
-    Most customers hold one value per kind, so the lists come from a scalar pivot (min and max per column: equal
-    means one value); list aggregates run only for customers holding several values of a kind (DuckDB's list
-    aggregates over every row cost 15-20x the pivot). The pivot keeps two 64-character states per column and
-    customer, so it runs over hash buckets of about ``PIVOT_CUSTOMERS`` customers: one bucket of 1.5M customers
-    outgrew the engine's memory budget and spilled for minutes at 10M people.
-    """
-    columns = [column_name(p, k) for p, k in pairs]
-    where = [f"r.platform = '{p}' AND r.kind = '{k}'" for p, k in pairs]
-    several = " OR ".join(f"lo_{c} <> hi_{c}" for c in columns) or "false"
-    buckets = max(1, -(-customers // PIVOT_CUSTOMERS))
-    for bucket in range(buckets):
-        in_bucket = f"hash(r.customer_id) % {buckets} = {bucket}"
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE identity_pivot AS SELECT r.customer_id"
-            + "".join(
-                f", min(r.value) FILTER (WHERE {w}) AS lo_{c}, max(r.value) FILTER (WHERE {w}) AS hi_{c}"
-                for c, w in zip(columns, where, strict=True)
-            )
-            + f" FROM identity_new r WHERE r.value IS NOT NULL AND {in_bucket} GROUP BY r.customer_id"
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE identity_several AS SELECT r.customer_id"
-            + "".join(
-                f", list_sort(list_distinct(list(r.value) FILTER (WHERE {w}))) AS {c}"
-                for c, w in zip(columns, where, strict=True)
-            )
-            + f" FROM identity_new r SEMI JOIN (SELECT customer_id FROM identity_pivot WHERE {several}) s "
-            f"ON s.customer_id = r.customer_id WHERE r.value IS NOT NULL AND {in_bucket} GROUP BY r.customer_id"
-        )
-        con.execute(
-            "INSERT INTO identity_members SELECT r.customer_id"
-            + "".join(
-                f", CASE WHEN p.lo_{c} IS NULL THEN []::VARCHAR[] WHEN p.lo_{c} = p.hi_{c} THEN [p.lo_{c}] "
-                f"ELSE s.{c} END"
-                for c in columns
-            )
-            + " FROM identity_todo r LEFT JOIN identity_pivot p ON p.customer_id = r.customer_id "
-            f"LEFT JOIN identity_several s ON s.customer_id = r.customer_id WHERE {in_bucket}"
-        )
-    con.execute("DROP TABLE IF EXISTS identity_pivot")
-    con.execute("DROP TABLE IF EXISTS identity_several")
+    start, end = positions
+    in_chunk = f"idx >= {start} AND idx < {end}"
+    customers = (
+        con.sql(f"SELECT customer_id FROM identity_todo WHERE {in_chunk} ORDER BY idx")
+        .to_arrow_table()
+        .column("customer_id")
+        .combine_chunks()
+    )
+    kept: dict[tuple[str, str], list[tuple[np.ndarray, pa.Array]]] = {pair: [] for pair in pairs}
+    drops: list[pa.Table] = []
+    for kind in kinds:
+        column = PEOPLE_COLUMNS[kind]
+        country_sql = ", country AS raw_country" if kind == "phone" and with_country else ""
+        rows = con.sql(
+            f'SELECT DISTINCT idx, CAST("{column}" AS VARCHAR) AS raw{country_sql} '
+            f'FROM identity_people WHERE {in_chunk} AND "{column}" IS NOT NULL'
+        ).to_arrow_table()
+        # one slice at a time: the Python side of a slice stays bounded however many values a customer has
+        for offset in range(0, rows.num_rows, HASH_BATCH_ROWS):
+            part = rows.slice(offset, HASH_BATCH_ROWS)
+            where = part.column("idx").to_numpy() - start
+            values = part.column("raw").combine_chunks()
+            countries = part.column("raw_country").to_pylist() if country_sql else None
+            for platform in (p for p, k in pairs if k == kind):
+                hashed, reasons = _prepare(
+                    kind, values, countries, platform=platform, default_country=default_country
+                )
+                hashed_array, reason_array = hashed.combine_chunks(), reasons.combine_chunks()
+                valid = hashed_array.is_valid().to_numpy(zero_copy_only=False)
+                kept[(platform, kind)].append((where[valid], hashed_array.filter(valid)))
+                dropped = reason_array.is_valid().to_numpy(zero_copy_only=False)
+                if dropped.any():
+                    count = int(dropped.sum())
+                    drops.append(
+                        pa.table(
+                            {
+                                "customer_id": customers.take(pa.array(where[dropped])),
+                                "platform": pa.array([platform] * count, pa.string()),
+                                "kind": pa.array([kind] * count, pa.string()),
+                                "reason": reason_array.filter(dropped),
+                            }
+                        )
+                    )
+    members = pa.table(
+        {
+            "customer_id": customers,
+            **{column_name(p, k): _member_lists(kept.pop((p, k)), end - start) for p, k in pairs},
+        }
+    )
+    con.register("identity_batch", members)
+    con.execute("INSERT INTO identity_members SELECT * FROM identity_batch")
+    con.unregister("identity_batch")
+    if drops:
+        con.register("identity_batch", pa.concat_tables(drops))
+        con.execute("INSERT INTO identity_drops SELECT * FROM identity_batch")
+        con.unregister("identity_batch")
+
+
+def _member_lists(pieces: Sequence[tuple[np.ndarray, pa.Array]], size: int) -> pa.ListArray:
+    """One list per customer position ``0..size-1``: the sorted distinct values placed at it (empty where none).
+
+    Sorting by (position, value) puts each customer's values next to each other, in order; a value equal to the one
+    before it at the same position is a repeat (two spellings of one email hash alike) and is left out."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    where = np.concatenate([p for p, _ in pieces]) if pieces else np.zeros(0, np.int64)
+    values = pa.concat_arrays([v for _, v in pieces]) if pieces else pa.array([], pa.string())
+    order = pc.sort_indices(
+        pa.table({"where": where, "value": values}), [("where", "ascending"), ("value", "ascending")]
+    )
+    where, values = where[order.to_numpy()], values.take(order)
+    first = np.ones(len(where), dtype=bool)
+    if len(where) > 1:
+        repeat = pc.equal(values.slice(1), values.slice(0, len(values) - 1)).to_numpy(zero_copy_only=False)
+        first[1:] = (where[1:] != where[:-1]) | ~repeat
+    offsets = np.zeros(size + 1, dtype=np.int32)
+    np.cumsum(np.bincount(where[first], minlength=size), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), values.filter(pa.array(first)))
 
 
 def members_select_sql(kept_table: str, platforms: Sequence[str], extra_columns: Sequence[str]) -> str:

@@ -1,9 +1,9 @@
 """A member's identifier lists hold exactly the distinct prepared values of every profile the customer has.
 
-The engine builds the lists from a scalar pivot for customers with one value per kind and from list aggregates only
-for customers with several; these properties hold both branches to the per-value API (``identity.prepare``), with
-customers having one to three profiles whose emails and phones overlap, repeat in another spelling, or are invalid,
-and the pivot run in one bucket or several.
+The lists are built in Arrow from each kind's hashed values, placed by the customer's position in the pass; these
+properties hold them to the per-value API (``identity.prepare``), with customers having one to three profiles whose
+emails and phones overlap, repeat in another spelling, or are invalid, and the customers hashed in one pass or
+several.
 """
 
 from __future__ import annotations
@@ -45,14 +45,16 @@ def _expected(profiles: list[tuple[Any, Any]], platform: str, kind: str) -> list
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_PROFILES, min_size=1, max_size=5), st.sampled_from([1, 2, 250_000]))
 def test_member_lists_are_the_distinct_prepared_values_of_every_profile(
-    customers: list[list[tuple[Any, Any]]], pivot_customers: int
+    customers: list[list[tuple[Any, Any]]], pass_customers: int
 ) -> None:
     rows = [
         {"customer_id": f"c{i}", "cio_id": f"cio-{i}-{j}", "email": email, "phone": phone}
         for i, profiles in enumerate(customers)
         for j, (email, phone) in enumerate(profiles)
     ]
-    with mock.patch.object(identifiers_module, "PIVOT_CUSTOMERS", pivot_customers):  # one or several buckets
+    with mock.patch.object(
+        identifiers_module, "MEMBER_CHUNK_CUSTOMERS", pass_customers
+    ):  # one or several passes
         build = build_audience(
             load_definition(SUPPRESS),
             AudienceInputs(
