@@ -19,5 +19,6 @@ class Member:
     identifiers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     consent: bool = True  # ad_user_data / ad_personalization granted (Google, EEA)
     # On a removal only: the person stays in the audience and ``identifiers`` holds just the values they no longer
-    # have. A destination must send it so that the platform cannot match the person by what they keep (EXTERN_ID).
+    # have. Destinations never send it: platforms remove whoever a row matches, and that is the person who stays
+    # (by EXTERN_ID on Meta; on Google through the user their uploads were merged into). The lost values lapse.
     retained: bool = False

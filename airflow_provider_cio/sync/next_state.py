@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_cio.sync.state import STATE_COLUMNS
+from airflow_provider_cio.sync.state import RESEND_SENT_ON, STATE_COLUMNS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,10 +30,12 @@ def next_state(
     unapplied_absent: bool,
     today: str,
     default_sent_on: str,
+    resend: set[str] | None = None,
 ) -> tuple[pa.Table, str]:
     """The new state table (sorted by customer_id) and its earliest ``sent_on`` ("" when empty).
 
-    ``sent``: customer ids this run uploaded (None: all of them, a replace)."""
+    ``sent``: customer ids this run uploaded (None: all of them, a replace); ``resend``: members stored with
+    ``RESEND_SENT_ON``, so the next run sends them again."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -54,6 +56,9 @@ def next_state(
             pc.equal(stored_sent, ""), pa.scalar(default_sent_on, pa.string()), stored_sent
         )
     sent_on = pc.fill_null(stored_sent, today)  # the rows this run sent
+    if resend:
+        marked = _members_of(keys.column("customer_id"), resend) & (fresh | same)
+        sent_on = pc.if_else(pa.array(marked), pa.scalar(RESEND_SENT_ON, pa.string()), sent_on)
     from_snapshot = fresh | same
     rows = keys.select(["customer_id", "fingerprint", "consent"])
     rows = rows.append_column("sent_on", sent_on).append_column(

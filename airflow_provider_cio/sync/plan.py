@@ -12,7 +12,11 @@ Platforms apply requests later and in no promised order (Meta: adds within about
 nothing a member keeps is ever in a removal: a changed member's removal carries only the identifier values it lost
 (``Member.retained``), no removal names a value another member of the snapshot holds (platforms key memberships by
 hashed identifier: a departed member's shared email would take the member who stays with it), and adds run before
-removals. Where memberships lapse (Google Customer Match), an unchanged
+removals. A removal that names only a member's own values can still take a member who stays: a platform that merges
+uploads sharing an identifier into one user (Customer Match may) removes the whole user, the stayer's values with
+the leaver's. The members who share a value with a removal this run sends (a changed member shares its own kept
+values) are marked in the state and sent again on the next run, once the removal has been applied
+(``resend_next``). Where memberships lapse (Google Customer Match), an unchanged
 member last sent ``refresh_after_days`` ago is added again; each upload comes due again somewhere between half and
 all of that age (drawn per member and upload), so a million members first synced on one day are not all re-sent on
 one later day, and the daily refresh load settles flat.
@@ -31,7 +35,7 @@ from airflow_provider_cio.sync.destination import Member, Operation
 from airflow_provider_cio.sync.diff import Diff, diff_against
 from airflow_provider_cio.sync.planned_members import PlannedMembers
 from airflow_provider_cio.sync.snapshot import Snapshot
-from airflow_provider_cio.sync.state import StateInfo, StateLine, lines_table
+from airflow_provider_cio.sync.state import RESEND_SENT_ON, StateInfo, StateLine, lines_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -68,6 +72,10 @@ class SyncPlan:
     removes: list[Member] = field(default_factory=list, repr=False)
     replace_members: Sequence[Member] = field(default_factory=list, repr=False)
     refreshed_ids: set[str] = field(default_factory=set, repr=False)
+    # unchanged members sent again because a removal of the last run may have taken them (see the module docstring)
+    resent_members: int = 0
+    # members a removal of this run may take with it: the state marks them, and the next run sends them again
+    resend_next: set[str] = field(default_factory=set, repr=False)
     diff: Diff | None = field(default=None, repr=False)  # the join the next state is written from
 
     @property
@@ -115,6 +123,8 @@ class SyncPlan:
             "departed_members": self.departed_members,
             "unchanged_members": self.unchanged_members,
             "refreshed_members": self.refreshed_members,
+            "resent_members": self.resent_members,
+            "resend_next_run": len(self.resend_next),
             "shrink_ratio": round(self.shrink_ratio, 4),
             "coverage": dict(self.coverage),
         }
@@ -145,7 +155,10 @@ def build_plan(
     old = previous_lines if isinstance(previous_lines, pa.Table) else lines_table(previous_lines)
     diff = diff_against(snapshot, old)
     due = _RefreshDue(refresh_after_days, today, previous.synced_on if previous else "")
+    resent = _marked_for_resend(diff) if mode != "replace" else np.zeros(0, dtype=np.int64)
     refreshed = due.rows(snapshot, diff) if due.enabled else []
+    if len(resent) and refreshed:  # a marked member is sent again whatever its age: counted once, as resent
+        refreshed = np.setdiff1d(refreshed, resent).tolist()
     cids = snapshot.keys.column("customer_id")
     refreshed_ids = set(cids.take(pa.array(refreshed, type=pa.int64())).to_pylist()) if refreshed else set()
 
@@ -153,10 +166,13 @@ def build_plan(
     if mode != "replace":
         send = diff.new | diff.changed
         send[refreshed] = True
+        send[resent] = True
         adds = PlannedMembers(snapshot, send.nonzero()[0])
     removes: list[Member] = []
+    resend_next: set[str] = set()
     if mirror or wipe_by_removal:
-        removes = _removals(snapshot, diff, with_lost=mirror)
+        removes, takes = _removals(snapshot, diff, with_lost=mirror)
+        resend_next = set(cids.take(pa.array(takes, type=pa.int64())).to_pylist()) if takes else set()
 
     previous_size = previous.size if previous else None
     new = int(diff.new.sum())
@@ -182,12 +198,30 @@ def build_plan(
         removes=removes,
         replace_members=replace_members,
         refreshed_ids=refreshed_ids if mode != "replace" else set(),
+        resent_members=len(resent),
+        resend_next=resend_next,
         diff=diff,
     )
 
 
-def _removals(snapshot: Snapshot, diff: Diff, *, with_lost: bool) -> list[Member]:
-    """Departed members whole, and (``with_lost``) the identifiers changed members lost, in customer_id order."""
+def _marked_for_resend(diff: Diff) -> Any:
+    """Snapshot positions of the unchanged members the last run marked to be sent again (``resend_next``)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = diff.unchanged.nonzero()[0]
+    if not len(rows):
+        return rows
+    sent = pc.take(diff.old.column("sent_on"), pa.array(diff.position[rows]))
+    return rows[np.asarray(pc.equal(sent, RESEND_SENT_ON).to_numpy(zero_copy_only=False), dtype=bool)]
+
+
+def _removals(snapshot: Snapshot, diff: Diff, *, with_lost: bool) -> tuple[list[Member], list[int]]:
+    """Departed members whole, and (``with_lost``) the identifiers changed members lost, in customer_id order; and
+    the snapshot positions of the members the departed members' removals may take with them (``_merged_with``).
+    A changed member's removal (``Member.retained``) is never sent: its lost values stay on the platform, merged
+    with its kept ones, until they lapse; a departed member sharing one of them can take it."""
     import numpy as np
 
     departed = diff.departed.nonzero()[0]
@@ -198,7 +232,9 @@ def _removals(snapshot: Snapshot, diff: Diff, *, with_lost: bool) -> list[Member
     old_members = diff.old_members(old_rows[order].tolist())
     new_by_old = dict(zip(changed_old.tolist(), snapshot.members_at(changed_rows.tolist()), strict=True))
     removes: list[Member] = []
+    whole: dict[str, Member] = {}  # customer id -> every value the member had (its removal may name fewer)
     for row, member in zip(old_rows[order].tolist(), old_members, strict=True):
+        whole[member.customer_id] = member
         kept_as = new_by_old.get(row)
         if kept_as is None:
             removes.append(member)
@@ -206,7 +242,42 @@ def _removals(snapshot: Snapshot, diff: Diff, *, with_lost: bool) -> list[Member
         lost = _lost_identifiers(member, kept_as)
         if lost is not None:
             removes.append(lost)
-    return _sparing_held(snapshot, removes)
+    removes = _sparing_held(snapshot, removes)
+    sent = [removal for removal in removes if not removal.retained]  # destinations never send a retained one
+    return removes, _merged_with(snapshot, sent, list(whole.values()))
+
+
+def _merged_with(snapshot: Snapshot, removes: list[Member], uploaded: list[Member]) -> list[int]:
+    """Snapshot positions of the members a platform that merges uploads sharing a value would hold in one user with
+    a value some removal names: everything reachable from those values through values shared by snapshot members
+    and by the removed members' earlier uploads (``uploaded``, each with every value it had)."""
+    reached: dict[str, set[str]] = {}
+    frontier = [
+        (kind, v) for member in removes for kind, values in member.identifiers.items() for v in values
+    ]
+    takes: set[int] = set()
+    pending = list(uploaded)
+    while frontier:
+        asked: dict[str, set[str]] = {}
+        for kind, value in frontier:
+            if value and value not in reached.setdefault(kind, set()):
+                reached[kind].add(value)
+                asked.setdefault(kind, set()).add(value)
+        rows = sorted(
+            {row for kind, values in asked.items() for row in snapshot.holders(kind, values)} - takes
+        )
+        takes.update(rows)
+        hit = [any(asked.get(k, set()).intersection(v) for k, v in m.identifiers.items()) for m in pending]
+        joined = [m for m, h in zip(pending, hit, strict=True) if h]
+        pending = [m for m, h in zip(pending, hit, strict=True) if not h]
+        frontier = [
+            (kind, v)
+            for member in [*snapshot.members_at(rows), *joined]
+            for kind, values in member.identifiers.items()
+            for v in values
+            if v not in reached.get(kind, set())
+        ]
+    return sorted(takes)
 
 
 def _sparing_held(snapshot: Snapshot, removes: list[Member]) -> list[Member]:

@@ -32,7 +32,7 @@ from airflow_provider_cio.sync.request import SyncRequest, SyncRuntime
 from airflow_provider_cio.sync.retry import RetryCounter, RetryPolicy, call_with_retry
 from airflow_provider_cio.sync.send import send_operation
 from airflow_provider_cio.sync.snapshot import Snapshot
-from airflow_provider_cio.sync.state import StateInfo, StateStore
+from airflow_provider_cio.sync.state import RESEND_SENT_ON, StateInfo, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,7 @@ class _SyncRun:
             previous is not None
             and previous.snapshot_id == self.snapshot_id
             and not previous.unapplied
+            and previous.oldest_sent_on != RESEND_SENT_ON  # members marked to be sent again
             and not _refresh_may_be_due(previous, self.refresh_after_days, self.today)
             and not request.dry_run
         ):
@@ -244,6 +245,7 @@ class _SyncRun:
             unapplied_absent=replaced,
             today=self.today.isoformat(),
             default_sent_on=previous.synced_on if previous else "",
+            resend=plan.resend_next,
         )
         info = self.states.write(
             snapshot_id=self.snapshot_id,

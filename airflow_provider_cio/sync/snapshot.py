@@ -134,6 +134,32 @@ class Snapshot:
         wanted = set(asked.to_pylist())
         return {v for m in self._source for v in m.identifiers.get(kind, ()) if v in wanted}
 
+    def holders(self, kind: str, values: Iterable[str]) -> list[int]:
+        """Sorted positions of the members holding any of ``values`` as a ``kind`` identifier (one vectorised pass,
+        as ``held``)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        asked = pa.array(sorted(set(values)), type=pa.string())
+        if not len(asked) or not len(self):
+            return []
+        if isinstance(self._source, MemberTable):
+            if kind not in self._source.kinds:
+                return []
+            column = self._source.table.column(kind)
+            hit = pc.is_in(pc.list_flatten(column), value_set=asked)
+            rows = pc.unique(pc.list_parent_indices(column).filter(hit))
+            if self._order is None:
+                return sorted(rows.to_pylist())
+            # source rows -> sorted positions: the positions whose source row is one of them
+            return pc.indices_nonzero(
+                pc.is_in(self._order, value_set=rows.cast(self._order.type))
+            ).to_pylist()
+        wanted = set(asked.to_pylist())
+        return [
+            i for i, m in enumerate(self.all_members()) if wanted.intersection(m.identifiers.get(kind, ()))
+        ]
+
     @property
     def entries(self) -> list[SnapshotEntry]:
         """Every member with its fingerprint (builds them all: for tests and small snapshots)."""

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 STATE_VERSION = 3
 STATE_COLUMNS = ("customer_id", "fingerprint", "consent", "sent_on", "ids_json")
+# ``sent_on`` of a member a removal may have taken with it (``SyncPlan.resend_next``): the next run sends it again.
+# Earlier than any real date, so a state holding one has it as its ``oldest_sent_on`` and is never "already synced".
+RESEND_SENT_ON = "0001-01-01"
 
 
 @dataclass(frozen=True)

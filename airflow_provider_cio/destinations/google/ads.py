@@ -266,7 +266,14 @@ class GoogleAdsDestination(Destination):
         removing = session.operation == "remove"
         failed: dict[int, str] = {}
         operations: list[tuple[int, Any, int]] = []  # (batch index, operation, identifier count)
+        retained = 0
         for index, member in enumerate(batch):
+            if removing and member.retained:
+                # The person stays: a removal takes whoever it matches (a stored user merged from uploads sharing a
+                # value, under one reading), so their lost identifiers are not sent; they lapse with the membership
+                # life span or go with the next replace's remove_all. As the Data Manager destination does.
+                retained += 1
+                continue
             if not removing and not member.consent:
                 failed[index] = (
                     CONSENT_NOT_GRANTED  # job-level consent is GRANTED; never send a denied member
@@ -308,12 +315,15 @@ class GoogleAdsDestination(Destination):
         # Recorded per seq (a retried batch overwrites its own entry), so the handle stays right on resume.
         handle = session.handle
         handle["operations_sent"] = handle.get("operations_sent", 0) + in_job
-        if in_job and seq not in handle.setdefault("seqs", []):
+        seqs = handle.setdefault("seqs", [])  # tracked even when none went in: a job with nothing is not run
+        if in_job and seq not in seqs:
             handle["seqs"] = sorted([*handle["seqs"], seq])
         if refused:
             handle.setdefault("refused", {})[str(seq)] = refused
         else:
             handle.setdefault("refused", {}).pop(str(seq), None)
+        if retained:
+            handle.setdefault("retained_not_sent", {})[str(seq)] = retained
         reasons: dict[str, int] = {}
         for reason in failed.values():
             reasons[reason] = reasons.get(reason, 0) + 1
@@ -399,6 +409,8 @@ class GoogleAdsDestination(Destination):
         status["applied"] = status["status"] == "SUCCESS"
         status["failed_seqs"] = sorted(failed_seqs)
         status["failed_reasons"] = reasons
+        if handle.get("retained_not_sent"):
+            status["retained_not_sent"] = sum(int(n) for n in handle["retained_not_sent"].values())
         return status
 
     def bound_worker_wait(self, seconds: float) -> None:

@@ -223,7 +223,7 @@ def test_a_departed_member_sharing_an_email_never_takes_the_member_who_stays(
     email; a leaves, b stays: a removal naming the shared email would take b. t leaves sharing everything with d: no
     removal at all. Under the "member" reading (a removal takes the whole matched user, every identifier merged into
     it) a and b are one user on Google: removing a's own phone takes b as well, which no removal can avoid; the full
-    duplicate is still spared."""
+    duplicate is still spared, and the next run sends b again (the same snapshot is not "already synced")."""
     emulator.settings.removal_match = reading
     list_id = emulator.create_user_list(CUSTOMER, "vip")
     dest = destination(emulator, clock, list_id)
@@ -246,4 +246,16 @@ def test_a_departed_member_sharing_an_email_never_takes_the_member_who_stays(
     if reading == "identifier":
         assert {"email:" + home, "phone:" + sha("+16505550002")} <= keys
         assert "phone:" + sha("+16505550001") not in keys
+    else:  # a's removal took the user a and b were merged into
+        assert "email:" + home not in keys
     assert report.plan["removes"] == 1 and report.plan["departed_members"] == 2
+    assert report.plan["resend_next_run"] == 1  # b: it shares the household email with a
+
+    again = sync(dest, store, clock, [b, d, *base])
+    clock.sleep(3600)
+
+    keys = {k for person in emulator.members(CUSTOMER, list_id) for k in person}
+    assert again.status == "synced" and again.plan["resent_members"] == 1 and again.plan["adds"] == 1
+    assert {"email:" + home, "phone:" + sha("+16505550002")} <= keys  # b is back under either reading
+    assert "phone:" + sha("+16505550001") not in keys
+    assert sync(dest, store, clock, [b, d, *base]).status == "already_synced"
