@@ -257,15 +257,20 @@ def _merged_with(snapshot: Snapshot, removes: list[Member], uploaded: list[Membe
     ]
     takes: set[int] = set()
     pending = list(uploaded)
+    named = True  # the first round asks for the values removals name: no member holds one (``_sparing_held``)
     while frontier:
         asked: dict[str, set[str]] = {}
         for kind, value in frontier:
             if value and value not in reached.setdefault(kind, set()):
                 reached[kind].add(value)
                 asked.setdefault(kind, set()).add(value)
-        rows = sorted(
-            {row for kind, values in asked.items() for row in snapshot.holders(kind, values)} - takes
+        found = (
+            set()
+            if named
+            else {row for kind, values in asked.items() for row in snapshot.holders(kind, values)}
         )
+        named = False
+        rows = sorted(found - takes)
         takes.update(rows)
         hit = [any(asked.get(k, set()).intersection(v) for k, v in m.identifiers.items()) for m in pending]
         joined = [m for m, h in zip(pending, hit, strict=True) if h]
