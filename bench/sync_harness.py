@@ -170,6 +170,7 @@ def diff_cpu(platform: str, store: Any, members: Any, mode: str) -> dict[str, fl
             unapplied_absent=False,
             today="2026-06-02",
             default_sent_on=info.synced_on if info else "",
+            resend=plan.resend_next,  # as the runner writes it (empty here: the seeded members share no value)
         )
         StateStore(MemoryObjectStore(), "scratch").write(
             snapshot_id=snapshot.content_id,

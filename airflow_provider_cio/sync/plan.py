@@ -14,9 +14,9 @@ nothing a member keeps is ever in a removal: a changed member's removal carries 
 hashed identifier: a departed member's shared email would take the member who stays with it), and adds run before
 removals. A removal that names only a member's own values can still take a member who stays: a platform that merges
 uploads sharing an identifier into one user (Customer Match may) removes the whole user, the stayer's values with
-the leaver's. The members who share a value with a removal this run sends (a changed member shares its own kept
-values) are marked in the state and sent again on the next run, once the removal has been applied
-(``resend_next``). Where memberships lapse (Google Customer Match), an unchanged
+the leaver's. The members linked to a removal this run sends through shared values (directly, or through other
+members and the leaver's earlier uploads) are marked in the state and sent again on the next run, once the removal
+has been applied (``resend_next``). Where memberships lapse (Google Customer Match), an unchanged
 member last sent ``refresh_after_days`` ago is added again; each upload comes due again somewhere between half and
 all of that age (drawn per member and upload), so a million members first synced on one day are not all re-sent on
 one later day, and the daily refresh load settles flat.
