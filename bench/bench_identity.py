@@ -7,8 +7,10 @@ country, a few placeholders), 30% first/last names with some Unicode.
 Variants, each in fresh child processes, alternating:
 - ``ours``: ``hash_column_arrow`` per column, the path the product takes (``audiences/identifiers.py``: the raw values
   arrive as an Arrow column out of the audience engine's DuckDB query and the hashes and drop reasons go back into it
-  as Arrow columns). Emails and phones: the common shapes normalized and hashed in DuckDB (``identity/vector.py``,
-  DuckDB's default threads, one per core), every other row by the per-value rule; names: once per distinct value.
+  as Arrow columns). Emails and phones: the common shapes normalized (emails in DuckDB, phones in numpy threads:
+  ``identity/vector.py``, ``identity/phone_numbers.py``) and hashed in DuckDB (its default threads, one per core),
+  every other row by the per-value rule; names: once per distinct value. ``extra.seconds_by_column`` splits ours'
+  time by column.
   Left out of the time, as bench_landing does (a worker pays them once): the child's imports (pyarrow, duckdb, our
   modules; ``extra.import_seconds``) and building the Arrow columns from the generated Python lists
   (``extra.to_arrow_seconds``: the product never has them as lists). Everything else is in: the DuckDB database's
@@ -22,7 +24,8 @@ Variants, each in fresh child processes, alternating:
 ``extra.wrong_on_labelled`` counts, on a labelled subset whose right answer the generator knows independently of our
 code, how many values a variant gets wrong (for the SDK: a hash that differs from the hash of the right normalized
 value, or any hash where the right answer is "drop"); ours is checked on the hashes of the whole-column run, so on the
-DuckDB path. ``extra.vectorised_share``: the share of the mix's identifiers DuckDB decided (the rest went to Python).
+vectorised path. ``extra.vectorised_share``: the share of the mix's identifiers the vectorised path decided (the rest
+went to Python).
 """
 
 from __future__ import annotations
@@ -331,10 +334,14 @@ def run_ours(columns: list[Column]) -> dict[str, Any]:
     converted = time.perf_counter()
     kept = 0
     reasons: dict[str, int] = {}
+    by_column: dict[str, float] = {}
     for column, array in zip(columns, arrays, strict=True):
+        began = time.perf_counter()
         result = hash_column_arrow(
             column.kind, array, platform="meta", default_country=column.default_country
         )
+        name = f"{column.key} {column.default_country or ''}".strip()
+        by_column[name] = round(time.perf_counter() - began, 3)
         kept += len(result.values) - result.values.null_count
         for reason, count in result.reason_counts().items():
             reasons[reason] = reasons.get(reason, 0) + count
@@ -347,6 +354,7 @@ def run_ours(columns: list[Column]) -> dict[str, Any]:
         "import_seconds": round(imported - start, 2),
         "to_arrow_seconds": round(converted - imported, 2),
         "list_api_seconds": round(listed - hashed, 2),
+        "seconds_by_column": by_column,
         "hashed": kept,
         "dropped_by_reason": reasons,
         "child_vm_hwm_mb": own_peak_rss_mb(),
@@ -542,25 +550,27 @@ def run(quick: bool) -> list[dict[str, Any]]:
 def _note(
     records: list[dict[str, Any]], samples: dict[str, list[dict[str, Any]]], load: str, share: float
 ) -> str:
-    """What the figures mean: the conditions, what ours' time holds, and the list API's figures beside them."""
+    """What the figures mean: the conditions, what ours' time holds, where it goes, and the list API beside it."""
     ours = samples["ours"]
     extra = records[0]["extra"]
+    columns = ours[0]["extra"]["seconds_by_column"]
+    by_column = ", ".join(
+        f"{name} {statistics.median(s['extra']['seconds_by_column'][name] for s in ours):.2f} s"
+        for name in columns
+    )
     return (
         f"{len(ours)} alternating runs per variant; 1-minute load average {load} before the runs (it counts all "
         "work on this shared 2-core machine). Ours is the product's path (hash_column_arrow: Arrow column in, "
         "hashes and per-row drop reasons out), timed without the child's imports (pyarrow, pandas, duckdb, our "
         f"modules: import_seconds) and without building the Arrow columns from the generated lists; "
-        f"{share:.1%} of the mix's identifiers (emails and phones of the common shapes) were normalized and hashed "
-        "in DuckDB (identity/vector.py, its default threads: both cores when they are free), the rest by the "
-        "per-value rules (names once per distinct value, refused or borderline emails and phones one by one). "
-        f"The list API (hash_column: Python lists in and out, pyarrow conversion both ways included) measured in "
-        f"the same children: {extra['list_api_ratio_vs_hashlib_ceiling']}x hashlib_ceiling, "
-        f"{extra['list_api_ratio_vs_sdk']}x sdk_format_params (medians). Where the time goes (1M of this mix, "
-        "in-process, measured while writing this at load 1-2.6): ours 0.37-0.38 s wall for 0.60-0.65 s of CPU on "
-        "both cores (DuckDB takes the column in 32k-row Arrow batches, one per thread task), the ceiling 0.45-0.46 s "
-        "on one core; phones cost about 1.2 us of CPU each in SQL, emails 0.56 us, hashlib about 0.45 us per value. "
-        "So ours clears the ceiling by running on the second core: on a machine whose second core is busy it "
-        "would not."
+        f"{share:.1%} of the mix's identifiers (emails and phones of the common shapes) were decided by the "
+        "vectorised path (emails in DuckDB SQL, phones as int64 numbers in numpy threads; hashes by DuckDB's "
+        "sha256 on its threads), the rest by the per-value rules (names once per distinct value, refused or "
+        f"borderline emails and phones one by one). Ours' time by column (medians): {by_column}. The ceiling is "
+        "one core hashing already-normalized strings; ours uses both cores where the work allows, so a busy "
+        "second core lowers its ratio. The list API (hash_column: Python lists in and out, pyarrow conversion "
+        f"both ways included) measured in the same children: {extra['list_api_ratio_vs_hashlib_ceiling']}x "
+        f"hashlib_ceiling, {extra['list_api_ratio_vs_sdk']}x sdk_format_params (medians)."
     )
 
 

@@ -1,9 +1,9 @@
 """The whole-column API: same answers as the scalar functions, a counted report of why values were dropped.
 
 Repeating kinds (names, places) are normalized once per distinct value and hashed with ``hashlib``. Big
-mostly-unique columns of text (emails, phones, ``VECTOR_MIN`` values or more) go through ``vector``: DuckDB normalizes
-and hashes the common shapes for the whole column (vectorised, on the cores DuckDB is given) and leaves every other
-row to the per-value normalizer, so the answers and the drop reasons are the per-value ones. Smaller columns, and
+mostly-unique columns of text (emails, phones, ``VECTOR_MIN`` values or more) go through ``vector``: the common
+shapes are normalized for the whole column (emails in DuckDB, phones in numpy) and hashed by DuckDB (vectorised, on
+the cores it is given), and every other row is left to the per-value normalizer, so the answers and the drop reasons are the per-value ones. Smaller columns, and
 columns holding something other than strings and nulls, go value by value. Dropped values come back as ``None`` in
 their position and never fail the batch.
 """

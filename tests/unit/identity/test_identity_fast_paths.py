@@ -1,11 +1,11 @@
-"""The vectorised column paths (DuckDB for emails and phones, Arrow in and out) change nothing.
+"""The vectorised column paths (DuckDB for emails, numpy for phones, Arrow in and out) change nothing.
 
 Oracle: the scalar API (``normalize_with_reason``, ``hash_identifier``), which runs each platform's rule on one value
 in plain Python. Inputs are generated (Hypothesis): emails with Unicode, dots, plus tags, case, every kind of
 whitespace, gmail/googlemail, punycode, malformed shapes; phones in many formats and the bench's shapes (``+CC``,
 ``(0)``, ``00``, national numbers, placeholders, fictional ranges); random text, empty and null values. Kept values
 must be byte-identical, rejected rows rejected for the same reason and counted the same. ``VECTOR_MIN`` is lowered
-to 1 so that every generated column takes the DuckDB path.
+to 1 so that every generated column takes the vectorised path.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ CASES = [
 
 @pytest.fixture
 def vectorised(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every column, however short, takes the DuckDB path, in Arrow batches of 3 rows: DuckDB's threads take
+    """Every column, however short, takes the vectorised path, in Arrow batches of 3 rows: DuckDB's threads take
     batches in any order, and the answers must still come back in row order."""
     monkeypatch.setattr(identity_column, "VECTOR_MIN", 1)
     monkeypatch.setattr(identity_vector, "SCAN_ROWS", 3)
@@ -214,7 +214,7 @@ def _check_arrow_against_oracle(case: tuple[str, str, str | None], values: list[
     ]
 
 
-# ---- the DuckDB path -------------------------------------------------------------------------------------------
+# ---- the vectorised path ---------------------------------------------------------------------------------------
 
 
 @PROPERTY
@@ -241,7 +241,7 @@ def test_arrow_column_paths_match_the_scalar_rules(
 def test_the_common_path_keeps_only_what_the_rule_keeps(
     case: tuple[str, str, str | None], values: list[str | None]
 ) -> None:
-    """A value DuckDB decides is exactly the per-value rule's value; it never decides a refusal."""
+    """A value the vectorised path decides is exactly the per-value rule's value; it never decides a refusal."""
     platform, kind, default = case
     expected, _ = _oracle(case, list(values))
     decided = run_common(kind, platform, default, False, pa.array(values, pa.string())).to_pylist()
@@ -262,7 +262,7 @@ def test_the_common_path_keeps_only_what_the_rule_keeps(
         (("meta", "phone", None), "0049-30-12345678", "493012345678"),
     ],
 )
-def test_the_common_shapes_are_decided_in_duckdb(
+def test_the_common_shapes_are_decided_vectorised(
     case: tuple[str, str, str | None], value: str, normalized: str
 ) -> None:
     """The shapes people usually type never reach the per-value path (else the path would not be fast)."""
