@@ -65,7 +65,7 @@ def test_member_lists_are_the_distinct_prepared_values_of_every_profile(
             default_country="US",
         )
     members = {m["customer_id"]: m for m in build.members.to_pylist()}
-    assert len(members) == build.members.num_rows  # one member per customer, whatever the buckets
+    assert len(members) == build.members.num_rows  # one member per customer, whatever the passes
     unusable = 0
     for i, profiles in enumerate(customers):
         expected = {
