@@ -1,9 +1,9 @@
 """The column API for callers that live in Arrow or DuckDB: an Arrow column in, Arrow columns out, no Python list.
 
 Same answers as ``column`` (and so as the scalar functions): emails and phones of ``column.VECTOR_MIN`` values or
-more go through ``vector`` (DuckDB or numpy decide the common shapes, the per-value normalizer the rest); every other column
-is normalized once per distinct value (Arrow's dictionary encoding) and each row takes its value's answer. The
-per-row drop reason comes with the values, so a caller that stores reasons per row needs no second pass.
+more go through ``vector`` (DuckDB or numpy decide the common shapes, the per-value normalizer the rest); every
+other column is normalized once per distinct value (Arrow's dictionary encoding) and each row takes its value's
+answer. The per-row drop reason comes with the values, so a caller that stores reasons per row needs no second pass.
 """
 
 from __future__ import annotations
