@@ -7,7 +7,7 @@ once its separators are gone it fits in an int64, and every test of the kept bra
 ranges) is integer arithmetic over whole columns. The text is touched twice: one pass over the bytes to drop
 separators, one to read the digits; the answer goes back to text through Arrow's int64-to-string cast.
 
-Same contract as ``vector``'s SQL: this decides only "kept, with this value" and answers null for anything the
+Same contract as ``vector``'s email SQL: this decides only "kept, with this value" and answers null for anything the
 per-value normalizer must look at (non-ASCII, letters, other whitespace, an unknown calling code, any refusal or
 anything near one). The property tests hold it to the per-value rules for generated values.
 """
