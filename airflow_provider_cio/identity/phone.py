@@ -67,7 +67,7 @@ def _code_by_prefix() -> dict[str, str]:
     return table
 
 
-_CODE_BY_PREFIX: Final[dict[str, str]] = _code_by_prefix()
+CODE_BY_PREFIX: Final[dict[str, str]] = _code_by_prefix()
 # Code -> code followed by a misplaced trunk 0 ("44" -> "440"), for codes whose national numbers never start with 0.
 _CODE_THEN_TRUNK_ZERO: Final[dict[str, str]] = {code: code + "0" for code in TRUNK_ZERO_CODES}
 
@@ -89,7 +89,7 @@ def make_phone_normalizer(platform: str, default_country: str | None) -> Callabl
     default_code = default.code if default else ""
     default_trunk = default.trunk if default else ""
     plus = platform == GOOGLE
-    code_by_prefix = _CODE_BY_PREFIX
+    code_by_prefix = CODE_BY_PREFIX
     code_then_zero = _CODE_THEN_TRUNK_ZERO
     placeholders = _PLACEHOLDERS
     nanp_fictional = NANP_FICTIONAL_EXCHANGE_LINE

@@ -18,14 +18,13 @@ import functools
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from airflow_provider_cio.identity.countries import (
-    KNOWN_CALLING_CODES,
     NANP_CODE,
     NANP_NATIONAL_DIGITS,
     TRUNK_ZERO_CODES,
     calling_code_for,
 )
 from airflow_provider_cio.identity.kinds import GOOGLE
-from airflow_provider_cio.identity.phone import MAX_DIGITS, MIN_DIGITS
+from airflow_provider_cio.identity.phone import CODE_BY_PREFIX, MAX_DIGITS, MIN_DIGITS
 from airflow_provider_cio.identity.placeholders import (
     FICTIONAL_PREFIXES_BY_LENGTH,
     NANP_FICTIONAL_EXCHANGE_LINE,
@@ -43,15 +42,6 @@ _WIDTH: Final = 2 + MAX_DIGITS + 1
 _RUNS: Final = (123456789012345, 987654321098765)
 _RUN_DIGITS: Final = 15
 _POWERS: Final = tuple(10**k for k in range(19))
-
-
-def _code_length_by_start() -> list[int]:
-    """Every 3-digit start of a number -> the length of the table's calling code it begins with (0 for none):
-    phone._CODE_BY_PREFIX as lengths (calling codes are prefix-free, so the answer is unique)."""
-    return [
-        next((size for size in (1, 2, 3) if f"{start:03d}"[:size] in KNOWN_CALLING_CODES), 0)
-        for start in range(1000)
-    ]
 
 
 class _Tables(NamedTuple):
@@ -74,7 +64,8 @@ def _tables() -> _Tables:
     trunk_zero[[int(code) for code in TRUNK_ZERO_CODES]] = True
     powers = np.array(_POWERS, dtype=np.int64)
     repunits = np.array([(10**k - 1) // 9 for k in range(19)], dtype=np.int64)
-    code_lengths = np.array(_code_length_by_start(), dtype=np.int64)
+    # phone.CODE_BY_PREFIX (3-digit start -> its calling code) as code lengths, indexed by the start's value
+    code_lengths = np.array([len(CODE_BY_PREFIX[f"{start:03d}"]) for start in range(1000)], dtype=np.int64)
     return _Tables(separator, trunk_zero, code_lengths, powers, repunits, powers[_WIDTH - 1 :: -1].copy())
 
 
