@@ -157,11 +157,8 @@ def decide_phones(text: pa.Array, platform: str, default_country: str | None) ->
 
     def prefix_of_run(value: np.ndarray, size: np.ndarray) -> np.ndarray:
         """True where the ``size`` digits are the start of a 1234.../9876... run."""
-        short = size <= _RUN_DIGITS
-        return short & (
-            (value == _RUNS[0] // powers[np.clip(_RUN_DIGITS - size, 0, 18)])
-            | (value == _RUNS[1] // powers[np.clip(_RUN_DIGITS - size, 0, 18)])
-        )
+        shift = powers[np.clip(_RUN_DIGITS - size, 0, 18)]
+        return (size <= _RUN_DIGITS) & ((value == _RUNS[0] // shift) | (value == _RUNS[1] // shift))
 
     # international: the calling code by the first three digits (none for +0...: no code starts with 0), then a
     # misplaced trunk 0 after it dropped
